@@ -1,0 +1,103 @@
+/*
+ * tb status: is the profile logged in, as whom, and where is the credential.
+ * Exit 0 when logged in, 3 when not (SPEC.md section 3).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "output.h"
+#include "proto.h"
+#include "tb.h"
+
+static const char *
+tb_status_str(const cJSON *o, const char *key)
+{
+	const cJSON	*j = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(j) ? j->valuestring : NULL;
+}
+
+static int
+tb_status_bool(const cJSON *o, const char *key)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+static int
+tb_status_run(struct tb *tb, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		TB_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct msg_reply	 reply;
+	const cJSON		*res;
+	const char		*profile, *issuer, *store;
+	char			 msg[512];
+	int			 ch, status;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, TB_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if (tb_common_opt(tb, &tb_cmd_status, ch, optarg, &status) < 0)
+			return status;
+		if (ch == '?')
+			return output_usage("invalid option for 'tb status'");
+	}
+	if (optind != argc)
+		return output_usage("'tb status' takes no arguments");
+
+	if ((status = tb_call(tb, PROTO_OP_STATUS, tb_args(tb), NULL, NULL,
+	    tb->timeout_ms, &reply)) != 0)
+		return status;
+	res = reply.result;
+	profile = tb_status_str(res, "profile");
+	issuer = tb_status_str(res, "issuer");
+	store = tb_status_str(res, "store");
+	if (profile == NULL)
+		profile = "?";
+	status = tb_status_bool(res, "logged_in") ? TB_EXIT_OK :
+	    TB_EXIT_NOT_LOGGED_IN;
+
+	if (tb->json) {
+		output_json(res);
+		msg_reply_clear(&reply);
+		return status;
+	}
+	if (status == TB_EXIT_NOT_LOGGED_IN) {
+		if (!tb_status_bool(res, "configured")) {
+			snprintf(msg, sizeof msg, "not logged in: profile '%s' "
+			    "has no identity provider configured", profile);
+			output_error(0, AUTHD_E_NOT_LOGGED_IN, msg,
+			    "set AUTHD_ISSUER and AUTHD_CLIENT_ID for authd "
+			    "(or add a [profile] to config.ini), then run "
+			    "'tb login'");
+		} else {
+			snprintf(msg, sizeof msg, "not logged in to %s "
+			    "(profile '%s')", issuer != NULL ? issuer : "?",
+			    profile);
+			output_error(0, AUTHD_E_NOT_LOGGED_IN, msg, NULL);
+		}
+		msg_reply_clear(&reply);
+		return status;
+	}
+	printf("profile:  %s\n", profile);
+	printf("issuer:   %s\n", issuer != NULL ? issuer : "-");
+	printf("status:   logged in\n");
+	printf("store:    %s%s\n", store != NULL ? store : "-",
+	    tb_status_bool(res, "persisted") ? "" : " (not persisted)");
+	msg_reply_clear(&reply);
+	return status;
+}
+
+const struct tb_cmd tb_cmd_status = {
+	.name = "status",
+	.usage = "[--profile NAME] [--json]",
+	.summary = "show whether you are logged in, and as whom",
+	.help =
+"Exit status: 0 when logged in, 3 when not, 4 when authd is unreachable.\n"
+"With --json, prints the daemon's status object (see proto/PROTOCOL.md).\n",
+	.run = tb_status_run,
+};

@@ -1,0 +1,63 @@
+/*
+ * tb: the command-line client of authd. Shared state of one invocation and
+ * the subcommand table.
+ */
+#ifndef AUTHD_TB_H
+#define AUTHD_TB_H
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "connect.h"
+#include "msg.h"
+
+#ifndef AUTHD_VERSION
+#define AUTHD_VERSION "0.0.0"
+#endif
+
+/* Default wait for a reply to an ordinary request. */
+#define TB_TIMEOUT_MS	30000
+
+struct tb {
+	const char	*profile;	/* NULL: the daemon's default */
+	int		 json;
+	const char	*socket;	/* NULL: $AUTHD_SOCK or the default */
+	int		 timeout_ms;
+};
+
+struct tb_cmd {
+	const char	*name;
+	const char	*usage;		/* arguments, after the name */
+	const char	*summary;
+	const char	*help;		/* longer text for 'tb help NAME' */
+	int		(*run)(struct tb *, int argc, char **argv);
+};
+
+/*
+ * Options every subcommand accepts (--profile, --json, --help) so that
+ * 'tb status --json' works as well as 'tb --json status'. Returns 1 when ch
+ * was one of them, -1 on error (exit status in *status).
+ */
+int	tb_common_opt(struct tb *, const struct tb_cmd *, int ch,
+	    const char *arg, int *status);
+#define TB_COMMON_SHORTOPTS	"p:jh"
+#define TB_COMMON_LONGOPTS \
+	{ "profile",	required_argument,	NULL, 'p' }, \
+	{ "json",	no_argument,		NULL, 'j' }, \
+	{ "help",	no_argument,		NULL, 'h' }
+
+/* New args object carrying the profile when one was chosen. */
+cJSON	*tb_args(const struct tb *);
+/*
+ * Connect, send, wait. Returns 0 with *reply holding a success reply, or
+ * prints the failure (transport or error reply) and returns its tb exit
+ * status.
+ */
+int	tb_call(struct tb *, const char *op, cJSON *args, connect_event_fn,
+	    void *arg, int timeout_ms, struct msg_reply *reply);
+void	tb_print_usage(const struct tb_cmd *, FILE *);
+
+extern const struct tb_cmd	tb_cmd_status;
+
+#endif /* AUTHD_TB_H */

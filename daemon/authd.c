@@ -1,0 +1,385 @@
+/*
+ * authd: the per-user OAuth device-flow token broker daemon.
+ *
+ * main: options, process hardening, the socket, detaching, the event base,
+ * signals and the loop. See docs/rfc/0001-authd-design.md.
+ */
+#include "authd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "conn.h"
+#include "log.h"
+#include "msg.h"
+#include "profile.h"
+#include "server.h"
+#include "sockpath.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+static void
+authd_usage(FILE *f)
+{
+	fprintf(f,
+"usage: authd [--foreground] [--socket PATH] [--log-level LEVEL]\n"
+"             [--log-file FILE] [--idle-timeout SECONDS]\n"
+"             [--max-connections N] [--version] [--help]\n"
+"\n"
+"The per-user OAuth token broker. Without --foreground it detaches and\n"
+"prints shell commands that set AUTHD_SOCK, so that 'eval \"$(authd)\"'\n"
+"works like ssh-agent.\n"
+"\n"
+"  -f, --foreground         stay attached; log to stderr\n"
+"  -s, --socket PATH        socket path (default: $AUTHD_SOCK, else\n"
+"                           $XDG_RUNTIME_DIR/authd/socket)\n"
+"  -l, --log-level LEVEL    error, warn, info or debug (default: warn,\n"
+"                           info with --foreground)\n"
+"      --log-file FILE      append the log to FILE instead of stderr\n"
+"      --idle-timeout SECS  close connections idle this long (default %d)\n"
+"      --max-connections N  connection limit (default %d)\n"
+"  -V, --version            print the version and exit\n"
+"  -h, --help               print this help and exit\n"
+"\n"
+"Environment: AUTHD_ISSUER and AUTHD_CLIENT_ID define the profile\n"
+"'default'. See authd(8).\n", AUTHD_IDLE_TIMEOUT, AUTHD_MAX_CONNS);
+}
+
+/* Like OpenSSH: no core dumps, no ptrace by our own uid, private files. */
+static void
+authd_harden(void)
+{
+	struct rlimit	rl = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fatal("prctl(PR_SET_DUMPABLE)");
+	if (setrlimit(RLIMIT_CORE, &rl) != 0)
+		fatal("setrlimit(RLIMIT_CORE)");
+	umask(077);
+}
+
+/* Enough descriptors for the connection cap, or a cap that fits. */
+static void
+authd_raise_nofile(struct authd *ad)
+{
+	struct rlimit	rl;
+	rlim_t		want = (rlim_t)ad->max_conns + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want) {
+		ad->max_conns = rl.rlim_cur > 128 ? (int)rl.rlim_cur - 64 : 64;
+		log_info("descriptor limit %llu: at most %d connections",
+		    (unsigned long long)rl.rlim_cur, ad->max_conns);
+	}
+}
+
+static int
+authd_parse_int(const char *s, int min, int max, int *out)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* Print s for sh, quoted only when it needs to be. */
+static void
+authd_print_shell_word(const char *s)
+{
+	const char	*p;
+
+	for (p = s; *p != '\0'; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/._-+:,@%", *p)))
+			break;
+	}
+	if (*p == '\0') {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('\'');
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*p);
+	}
+	putchar('\'');
+}
+
+/*
+ * Detach like ssh-agent: the socket is already bound and listening, so the
+ * parent can print the environment and exit at once.
+ */
+static void
+authd_detach(const char *path)
+{
+	pid_t	pid;
+	int	fd;
+
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid != 0) {
+		fputs("AUTHD_SOCK=", stdout);
+		authd_print_shell_word(path);
+		printf("; export AUTHD_SOCK;\n");
+		printf("AUTHD_PID=%ld; export AUTHD_PID;\n", (long)pid);
+		printf("echo authd pid %ld;\n", (long)pid);
+		fflush(stdout);
+		_exit(0);
+	}
+	if (setsid() == -1)
+		fatal("setsid");
+	if (chdir("/") != 0)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) == -1)
+		fatal("/dev/null");
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+static void
+authd_exit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct authd	*ad = arg;
+
+	(void)fd;
+	(void)what;
+	log_info("shutdown grace period over: closing %d connections",
+	    ad->nconns);
+	event_base_loopbreak(ad->base);
+}
+
+void
+authd_shutdown(struct authd *ad)
+{
+	struct timeval	tv = { AUTHD_SHUTDOWN_GRACE, 0 };
+
+	if (ad->exiting)
+		return;
+	ad->exiting = 1;
+	log_info("shutting down");
+	server_stop(ad->server);
+	conn_shutdown_all(ad);
+	if (ad->nconns == 0) {
+		event_base_loopexit(ad->base, NULL);
+		return;
+	}
+	if (event_base_once(ad->base, -1, EV_TIMEOUT, authd_exit_cb, ad,
+	    &tv) != 0)
+		event_base_loopbreak(ad->base);
+}
+
+static void
+authd_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct authd	*ad = arg;
+	struct profiles	*ps;
+	char		*cause = NULL;
+
+	(void)what;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("%s received", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		authd_shutdown(ad);
+		break;
+	case SIGHUP:
+		log_info("SIGHUP received: reloading profiles");
+		if (profiles_from_env(&ps, &cause) != 0) {
+			log_warnx("reload failed, keeping the old profiles: %s",
+			    cause);
+			free(cause);
+			break;
+		}
+		profiles_free(ad->profiles);
+		ad->profiles = ps;
+		break;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "foreground",		no_argument,		NULL, 'f' },
+		{ "socket",		required_argument,	NULL, 's' },
+		{ "log-level",		required_argument,	NULL, 'l' },
+		{ "log-file",		required_argument,	NULL, 'L' },
+		{ "idle-timeout",	required_argument,	NULL, 'I' },
+		{ "max-connections",	required_argument,	NULL, 'M' },
+		{ "version",		no_argument,		NULL, 'V' },
+		{ "help",		no_argument,		NULL, 'h' },
+		{ NULL,			0,			NULL, 0 }
+	};
+	struct authd	 ad;
+	struct event	*sigs[3];
+	const int	 signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	const char	*opt_socket = NULL, *opt_log_file = NULL, *why = NULL;
+	char		 path[SOCKPATH_MAX + 1], *cause = NULL;
+	int		 foreground = 0, level = -1, ch, i, running, rc;
+
+	memset(&ad, 0, sizeof ad);
+	TAILQ_INIT(&ad.conns);
+	ad.max_conns = AUTHD_MAX_CONNS;
+	ad.idle_timeout = AUTHD_IDLE_TIMEOUT;
+
+	while ((ch = getopt_long(argc, argv, "fs:l:Vh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			foreground = 1;
+			break;
+		case 's':
+			opt_socket = optarg;
+			break;
+		case 'l':
+			if ((level = log_level_parse(optarg)) == -1) {
+				fprintf(stderr, "authd: unknown log level '%s'"
+				    "\nhint: use error, warn, info or debug\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		case 'L':
+			opt_log_file = optarg;
+			break;
+		case 'I':
+			if (authd_parse_int(optarg, 1, 86400,
+			    &ad.idle_timeout) != 0) {
+				fprintf(stderr, "authd: --idle-timeout: expected "
+				    "1 to 86400 seconds\n");
+				return 2;
+			}
+			break;
+		case 'M':
+			if (authd_parse_int(optarg, 1, 1000000,
+			    &ad.max_conns) != 0) {
+				fprintf(stderr, "authd: --max-connections: "
+				    "expected 1 to 1000000\n");
+				return 2;
+			}
+			break;
+		case 'V':
+			printf("authd %s\n", AUTHD_VERSION);
+			return 0;
+		case 'h':
+			authd_usage(stdout);
+			return 0;
+		default:
+			authd_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "authd: unexpected argument '%s'\n",
+		    argv[optind]);
+		authd_usage(stderr);
+		return 2;
+	}
+
+	authd_harden();
+	signal(SIGPIPE, SIG_IGN);
+	if (level == -1)
+		level = foreground ? LOG_LEVEL_INFO : LOG_LEVEL_WARN;
+	if (log_open(level, opt_log_file) != 0) {
+		fprintf(stderr, "authd: %s: %s\n", opt_log_file,
+		    strerror(errno));
+		return 1;
+	}
+	msg_init();
+	ad.uid = geteuid();
+	ad.started = time(NULL);
+
+	if (profiles_from_env(&ad.profiles, &cause) != 0) {
+		fprintf(stderr, "authd: %s\n", cause);
+		return 1;
+	}
+
+	rc = sockpath_resolve(opt_socket, path, sizeof path, &why);
+	if (rc != 0 && getenv("LISTEN_FDS") == NULL) {
+		fprintf(stderr, "authd: %s\nhint: pass --socket PATH or set "
+		    "AUTHD_SOCK\n", why);
+		return 1;
+	}
+	if (rc != 0)
+		path[0] = '\0';
+	if (server_open(&ad.server, path, &cause, &running) != 0) {
+		fprintf(stderr, "authd: %s\n", cause);
+		if (running)
+			fprintf(stderr, "hint: use the running daemon "
+			    "(AUTHD_SOCK=%s) or stop it first\n", path);
+		free(cause);
+		return 1;
+	}
+	authd_raise_nofile(&ad);
+
+	if (!foreground && !server_activated(ad.server))
+		authd_detach(server_path(ad.server));
+
+	/* Threads before the base: the keyring worker posts to the loop. */
+	if (evthread_use_pthreads() != 0)
+		fatalx("evthread_use_pthreads");
+	log_hook_libevent();
+	if ((ad.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	log_info("authd %s starting (pid %ld, uid %lu; libevent %s via %s, "
+	    "cJSON %s)", AUTHD_VERSION, (long)getpid(), (unsigned long)ad.uid,
+	    event_get_version(), event_base_get_method(ad.base),
+	    cJSON_Version());
+
+	ad.worker = worker_start(ad.base);
+	for (i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(ad.base, signums[i], authd_signal_cb,
+		    &ad);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) != 0)
+			fatalx("cannot install signal handlers");
+	}
+	server_start(ad.server, &ad);
+
+	if (event_base_dispatch(ad.base) == -1)
+		fatalx("event_base_dispatch");
+
+	/* Leaving: everything still open is closed and wiped. */
+	conn_close_all(&ad);
+	event_base_loop(ad.base, EVLOOP_NONBLOCK);	/* deferred frees */
+	worker_stop(ad.worker);
+	server_free(ad.server);
+	for (i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	event_base_free(ad.base);
+	profiles_free(ad.profiles);
+	log_info("exiting");
+	log_close();
+	return 0;
+}

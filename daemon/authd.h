@@ -1,0 +1,50 @@
+/*
+ * The daemon-wide context: one per process, owned by authd.c and passed to
+ * every module that needs the event base or the limits.
+ */
+#ifndef AUTHD_AUTHD_H
+#define AUTHD_AUTHD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifndef AUTHD_VERSION
+#define AUTHD_VERSION "0.0.0"
+#endif
+
+/* Defaults of the limits (SPEC.md section 8). */
+#define AUTHD_MAX_CONNS		4096
+#define AUTHD_IDLE_TIMEOUT	120	/* seconds without a request */
+#define AUTHD_SHUTDOWN_GRACE	3	/* seconds to flush replies on exit */
+
+struct event_base;
+struct server;
+struct worker;
+struct profiles;
+struct conn;
+
+struct authd {
+	struct event_base	*base;
+	struct server		*server;
+	struct worker		*worker;	/* keyring and other blocking calls */
+	struct profiles		*profiles;
+
+	/* Limits. */
+	int			 max_conns;
+	int			 idle_timeout;
+
+	TAILQ_HEAD(, conn)	 conns;		/* live connections */
+	int			 nconns;
+	uint64_t		 next_serial;	/* connection numbers for logs */
+
+	uid_t			 uid;		/* peers must have this uid */
+	time_t			 started;
+	int			 exiting;	/* SIGTERM/SIGINT received */
+};
+
+/* Begin a clean exit: stop accepting, flush replies, leave the loop. */
+void	authd_shutdown(struct authd *);
+
+#endif /* AUTHD_AUTHD_H */

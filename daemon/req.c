@@ -1,0 +1,209 @@
+/*
+ * Request dispatch and replies; see req.h.
+ */
+#include "req.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authd.h"
+#include "conn.h"
+#include "error.h"
+#include "log.h"
+#include "profile.h"
+#include "xmalloc.h"
+
+/* Requests one connection may have in flight (pipelining). */
+#define REQ_MAX_INFLIGHT	32
+/* A handler's return: it kept the request and will reply later. */
+#define REQ_PENDING		1
+
+extern const struct req_entry	req_hello_entry;
+extern const struct req_entry	req_status_entry;
+
+static const struct req_entry *const req_entries[] = {
+	&req_hello_entry,
+	&req_status_entry,
+	NULL
+};
+
+const struct req_entry *const *
+req_table(void)
+{
+	return req_entries;
+}
+
+static const struct req_entry *
+req_lookup(const char *name)
+{
+	const struct req_entry *const	*e;
+
+	for (e = req_entries; *e != NULL; e++) {
+		if (strcmp((*e)->name, name) == 0)
+			return *e;
+	}
+	return NULL;
+}
+
+static void
+req_free(struct req *r)
+{
+	conn_remove_req(r->conn, r);
+	msg_request_clear(&r->msg);
+	conn_unref(r->conn);
+	free(r);
+}
+
+static void
+req_log(struct req *r, const char *result)
+{
+	log_debug("conn %llu: %s id %llu%s%s: %s",
+	    (unsigned long long)conn_serial(r->conn),
+	    r->op != NULL ? r->op->name : r->msg.op,
+	    (unsigned long long)r->id,
+	    r->profile_name != NULL ? " profile " : "",
+	    r->profile_name != NULL ? r->profile_name : "", result);
+}
+
+int
+req_handle_frame(struct conn *c, const void *body, size_t len)
+{
+	struct authd	*ad = conn_authd(c);
+	struct req	*r;
+	const char	*cause = NULL, *name;
+	int		 error;
+
+	r = xcalloc(1, sizeof *r);
+	r->conn = c;
+	conn_ref(c);
+	conn_add_req(c, r);
+
+	error = msg_parse_request(body, len, &r->msg, &cause);
+	r->id = r->msg.id;
+	if (error == AUTHD_E_BAD_FRAME || error == AUTHD_E_EMPTY_FRAME ||
+	    error == AUTHD_E_FRAME_TOO_LARGE) {
+		/* Framing is intact but the content is not a message. */
+		log_warnx("conn %llu: %s", (unsigned long long)conn_serial(c),
+		    cause);
+		req_free(r);
+		conn_fail(c, error, cause);
+		return -1;
+	}
+	if (error == AUTHD_E_VERSION) {
+		req_error(r, error, "unsupported protocol version (authd "
+		    "speaks version %d)", AUTHD_PROTO_VERSION);
+		conn_finish(c);
+		return -1;
+	}
+	if (error != 0) {
+		req_error(r, error, "%s", cause);
+		return 0;
+	}
+
+	if ((r->op = req_lookup(r->msg.op)) == NULL) {
+		req_error(r, AUTHD_E_UNKNOWN_OP, "unknown operation '%s'",
+		    r->msg.op);
+		return 0;
+	}
+	if (conn_nreqs(c) > REQ_MAX_INFLIGHT) {
+		req_error(r, AUTHD_E_BUSY, "more than %d requests in flight "
+		    "on one connection", REQ_MAX_INFLIGHT);
+		return 0;
+	}
+	r->args = r->msg.args;
+
+	if (r->op->flags & REQ_PROFILE) {
+		if (msg_get_string(r->args, "profile", PROTO_MAX_NAME,
+		    &name) != 0 || (name != NULL && !msg_valid_name(name))) {
+			req_error(r, AUTHD_E_BAD_REQUEST, "invalid profile "
+			    "name");
+			return 0;
+		}
+		r->profile_name = name != NULL ? name : PROFILE_DEFAULT;
+		r->profile = profiles_find(ad->profiles, r->profile_name);
+		/* "default" may be unconfigured; the handler says so. */
+		if (r->profile == NULL &&
+		    strcmp(r->profile_name, PROFILE_DEFAULT) != 0) {
+			req_error(r, AUTHD_E_UNKNOWN_PROFILE, "no profile '%s' "
+			    "is configured", r->profile_name);
+			return 0;
+		}
+	}
+
+	error = r->op->handler(r);
+	if (error == REQ_PENDING) {
+		if (!(r->op->flags & REQ_ASYNC))
+			fatalx("%s kept a request it may not", r->op->name);
+		return 0;
+	}
+	if (error < 0)
+		req_error(r, error, NULL);
+	return 0;
+}
+
+void
+req_reply(struct req *r, cJSON *result)
+{
+	req_log(r, "ok");
+	conn_send(r->conn, msg_new_ok(r->id, result));
+	req_free(r);
+}
+
+static void
+req_verror(struct req *r, int err, const char *hint, const char *fmt,
+    va_list ap)
+{
+	char	*message = NULL;
+
+	if (fmt != NULL)
+		xvasprintf(&message, fmt, ap);
+	req_log(r, authd_error_code(err));
+	conn_send(r->conn, msg_new_error(r->id, err, message, hint));
+	free(message);
+	req_free(r);
+}
+
+void
+req_error(struct req *r, int err, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	req_verror(r, err, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+req_error_hint(struct req *r, int err, const char *hint, const char *fmt,
+    ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	req_verror(r, err, hint, fmt, ap);
+	va_end(ap);
+}
+
+void
+req_event(struct req *r, const char *event, cJSON *data)
+{
+	conn_send(r->conn, msg_new_event(r->id, event, data));
+}
+
+void
+req_set_cancel(struct req *r, void (*cb)(struct req *, void *), void *arg)
+{
+	r->cancel_cb = cb;
+	r->cancel_arg = arg;
+}
+
+void
+req_abort(struct req *r)
+{
+	req_log(r, "cancelled: client went away");
+	if (r->cancel_cb != NULL)
+		r->cancel_cb(r, r->cancel_arg);
+	req_free(r);
+}

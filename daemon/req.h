@@ -1,0 +1,71 @@
+/*
+ * Requests: the dispatch table of operations and the reply helpers.
+ *
+ * Each operation lives in its own req-NAME.c file and exports one
+ * struct req_entry. A handler either replies before returning, or keeps the
+ * request (asynchronous operations such as login) and replies later; if the
+ * client goes away first, the request's cancel callback runs and the request
+ * is freed, so nothing may keep a pointer to it after that.
+ */
+#ifndef AUTHD_REQ_H
+#define AUTHD_REQ_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <cjson/cJSON.h>
+
+#include "msg.h"
+
+struct conn;
+struct profile;
+
+/* Flags of a table row, checked before the handler runs. */
+#define REQ_PROFILE	0x1	/* resolve args.profile into req->profile */
+#define REQ_ASYNC	0x2	/* the handler may reply after returning */
+
+struct req;
+
+struct req_entry {
+	const char	*name;
+	int		 flags;
+	/* Returns 0 (replied, or will reply) or an error to reply with. */
+	int		(*handler)(struct req *);
+};
+
+struct req {
+	TAILQ_ENTRY(req)	 entry;		/* on the connection's list */
+	struct conn		*conn;
+	const struct req_entry	*op;
+	struct msg_request	 msg;		/* owns the parsed frame */
+	uint64_t		 id;
+	const cJSON		*args;		/* may be NULL */
+	const char		*profile_name;
+	struct profile		*profile;	/* with REQ_PROFILE, may be NULL */
+	void			(*cancel_cb)(struct req *, void *);
+	void			*cancel_arg;
+};
+
+/*
+ * Handle one frame body from conn. Returns 0, or a framing-level error after
+ * which the connection must be closed (an error reply was already queued).
+ */
+int	req_handle_frame(struct conn *, const void *body, size_t len);
+
+/* Final replies: each frees the request. */
+void	req_reply(struct req *, cJSON *result);	/* takes ownership */
+void	req_error(struct req *, int err, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	req_error_hint(struct req *, int err, const char *hint,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* An intermediate event frame (takes ownership of data). */
+void	req_event(struct req *, const char *event, cJSON *data);
+/* Called (then the request freed) if the client goes away first. */
+void	req_set_cancel(struct req *, void (*)(struct req *, void *), void *);
+/* Connection teardown: cancel and free. */
+void	req_abort(struct req *);
+
+/* The table, for hello's list of operations. NULL-terminated. */
+const struct req_entry *const *req_table(void);
+
+#endif /* AUTHD_REQ_H */

@@ -1,0 +1,32 @@
+/*
+ * authd wire protocol: version, operation names and limits.
+ *
+ * Bump AUTHD_PROTO_VERSION whenever a message shape changes incompatibly and
+ * document the change in proto/PROTOCOL.md.
+ */
+#ifndef AUTHD_PROTO_H
+#define AUTHD_PROTO_H
+
+#include <stddef.h>
+
+#define AUTHD_PROTO_VERSION	1	/* the only version spoken */
+#define AUTHD_PROTO_MIN_VERSION	1
+
+#define PROTO_HEADER_LEN	4		/* big-endian body length */
+#define PROTO_MAX_FRAME		(64 * 1024)	/* body bytes, header excluded */
+
+/* Longest operation, event, profile or error-code name accepted. */
+#define PROTO_MAX_NAME		64
+
+/* Operation names (requests). */
+#define PROTO_OP_HELLO		"hello"
+#define PROTO_OP_STATUS		"status"
+
+/*
+ * The largest request id a client may use: ids travel as JSON numbers, which
+ * are doubles in most languages, so stay within the exactly representable
+ * integers.
+ */
+#define PROTO_MAX_ID		9007199254740991ULL	/* 2^53 - 1 */
+
+#endif /* AUTHD_PROTO_H */
