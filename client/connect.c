@@ -356,7 +356,7 @@ connect_request(struct connect *c, const char *op, cJSON *args,
 	size_t		 len;
 	uint64_t	 id = c->next_id++;
 	int64_t		 deadline;
-	int		 error;
+	int		 error, saved;
 
 	*cause = NULL;
 	memset(reply, 0, sizeof *reply);
@@ -368,10 +368,24 @@ connect_request(struct connect *c, const char *op, cJSON *args,
 	if (error != 0)
 		return error;
 	error = connect_write_all(c, frame, len, deadline);
+	saved = errno;
 	msg_frame_free(frame, len);
+	errno = saved;
+	/*
+	 * A daemon that refused us (peer check, connection cap) has closed
+	 * already; its reason may still be waiting to be read.
+	 */
+	if (error == AUTHD_E_IO && (errno == EPIPE || errno == ECONNRESET)) {
+		if (connect_read_reply(c, reply, deadline, cause) == 0 &&
+		    reply->kind == MSG_REPLY_ERROR)
+			return 0;
+		msg_reply_clear(reply);
+		free(*cause);
+		*cause = NULL;
+	}
 	if (error != 0) {
 		asprintf(cause, "cannot send to authd: %s",
-		    error == AUTHD_E_TIMEOUT ? "timed out" : strerror(errno));
+		    error == AUTHD_E_TIMEOUT ? "timed out" : strerror(saved));
 		return error;
 	}
 

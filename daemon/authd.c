@@ -244,6 +244,7 @@ main(int argc, char **argv)
 	};
 	struct authd	 ad;
 	struct event	*sigs[3];
+	sigset_t	 sigset;
 	const int	 signums[3] = { SIGTERM, SIGINT, SIGHUP };
 	const char	*opt_socket = NULL, *opt_log_file = NULL, *why = NULL;
 	char		 path[SOCKPATH_MAX + 1], *cause = NULL;
@@ -310,6 +311,15 @@ main(int argc, char **argv)
 
 	authd_harden();
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * The socket listens before the loop runs: hold TERM, INT and HUP
+	 * until their handlers are in place, so that an early signal is
+	 * handled, not fatal.
+	 */
+	sigemptyset(&sigset);
+	for (i = 0; i < 3; i++)
+		sigaddset(&sigset, signums[i]);
+	sigprocmask(SIG_BLOCK, &sigset, NULL);
 	if (level == -1)
 		level = foreground ? LOG_LEVEL_INFO : LOG_LEVEL_WARN;
 	if (log_open(level, opt_log_file) != 0) {
@@ -365,6 +375,7 @@ main(int argc, char **argv)
 		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) != 0)
 			fatalx("cannot install signal handlers");
 	}
+	sigprocmask(SIG_UNBLOCK, &sigset, NULL);
 	server_start(ad.server, &ad);
 
 	if (event_base_dispatch(ad.base) == -1)

@@ -1,0 +1,302 @@
+"""Test harness for authd integration tests: private runtime dirs, daemons,
+tb runs, raw protocol clients, and checks with deadlines (never sleeps).
+
+Every test function gets a fresh Env. A check that fails raises; the runner
+prints "N passed, N failed" and exits non-zero on failure. A test that needs
+a component that is missing (root, a tool) is skipped (exit 77) on a
+developer machine and fails under CI=true.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.environ.get("AUTHD_BUILD_DIR", "")
+AUTHD = os.environ.get("AUTHD_BIN") or os.path.join(BUILD, "authd")
+TB = os.environ.get("TB_BIN") or os.path.join(BUILD, "tb")
+SRC = os.environ.get("AUTHD_SOURCE_DIR",
+                     os.path.dirname(os.path.dirname(os.path.dirname(
+                         os.path.abspath(__file__)))))
+SKIP = 77
+MAX_FRAME = 65536
+
+
+class Failure(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def need(cond, what):
+    """A missing component: skip locally, fail in CI."""
+    if cond:
+        return
+    if os.environ.get("CI"):
+        raise Failure("required component missing in CI: " + what)
+    raise Skip(what)
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def wait_for(pred, what, timeout=10.0, interval=0.005):
+    """Poll pred() until it is true or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise Failure("timed out after %.1fs waiting for %s" %
+                          (timeout, what))
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is dead for our purposes.
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def encode(obj):
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    return struct.pack(">I", len(body)) + body
+
+
+class Conn:
+    """A raw protocol connection, for tests that speak bytes."""
+
+    def __init__(self, path, timeout=10.0):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+        self.buf = b""
+
+    def send(self, data):
+        # The daemon may have refused us (peer check, busy) and closed
+        # already: its reason is still waiting to be read.
+        try:
+            self.s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def request(self, op, args=None, id=1, v=1):
+        msg = {"v": v, "id": id, "op": op}
+        if args is not None:
+            msg["args"] = args
+        self.send(encode(msg))
+
+    def _fill(self, n):
+        while len(self.buf) < n:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                return False
+            self.buf += chunk
+        return True
+
+    def read(self):
+        """One frame as a dict, or None at EOF."""
+        if not self._fill(4):
+            return None
+        (n,) = struct.unpack(">I", self.buf[:4])
+        check(0 < n <= MAX_FRAME, "daemon sent a bad frame length %d" % n)
+        if not self._fill(4 + n):
+            raise Failure("EOF inside a frame")
+        body, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
+        return json.loads(body)
+
+    def eof(self):
+        """True when the daemon closed the connection (after any frames)."""
+        try:
+            return self.read() is None
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+
+    def close(self):
+        self.s.close()
+
+
+class Daemon:
+    def __init__(self, env, proc, sock, log):
+        self.env, self.proc, self.sock, self.log = env, proc, sock, log
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, expect=0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise Failure("authd did not exit after signal %d" % sig)
+        if expect is not None:
+            check(rc == expect, "authd exited %d, expected %d; log:\n%s" %
+                  (rc, expect, self.log_text()[-3000:]))
+        return rc
+
+
+class Env:
+    """A private XDG_RUNTIME_DIR and HOME, and the processes started in it."""
+
+    def __init__(self, name):
+        self.dir = tempfile.mkdtemp(prefix="authd-%s." % name[:12])
+        os.chmod(self.dir, 0o700)
+        self.runtime = os.path.join(self.dir, "run")
+        os.mkdir(self.runtime, 0o700)
+        self.home = os.path.join(self.dir, "home")
+        os.mkdir(self.home, 0o700)
+        self.sock = os.path.join(self.runtime, "authd", "socket")
+        self.daemons = []
+        self.env = dict(os.environ)
+        for k in ("AUTHD_SOCK", "AUTHD_ISSUER", "AUTHD_CLIENT_ID",
+                  "TB_PROFILE", "AUTHD_NO_AUTOSTART", "LISTEN_FDS",
+                  "LISTEN_PID", "DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+            self.env.pop(k, None)
+        self.env.update({"XDG_RUNTIME_DIR": self.runtime, "HOME": self.home,
+                         "XDG_CONFIG_HOME": os.path.join(self.home, ".config"),
+                         "XDG_STATE_HOME": os.path.join(self.home, ".state")})
+
+    def start(self, *args, sock=None, env=None, wait=True, log_level="debug"):
+        """authd --foreground on a private socket, logging to a file."""
+        sock = sock or self.sock
+        log = os.path.join(self.dir, "authd-%d.log" % len(self.daemons))
+        e = dict(self.env)
+        if env:
+            e.update(env)
+        argv = [AUTHD, "--foreground", "--socket", sock, "--log-level",
+                log_level, "--log-file", log] + list(args)
+        proc = subprocess.Popen(argv, env=e, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL,
+                                stderr=open(log + ".stderr", "w"))
+        d = Daemon(self, proc, sock, log)
+        self.daemons.append(d)
+        if wait:
+            wait_for(lambda: self.connectable(sock) or proc.poll() is not None,
+                     "authd to listen on " + sock)
+            check(proc.poll() is None, "authd exited %s at start: %s" %
+                  (proc.returncode, open(log + ".stderr").read()))
+        return d
+
+    def connectable(self, sock=None):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(sock or self.sock)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def tb(self, *args, env=None, input=None, timeout=30):
+        e = dict(self.env)
+        if env:
+            e.update(env)
+        return subprocess.run([TB] + list(args), env=e, input=input,
+                              capture_output=True, text=True,
+                              timeout=timeout)
+
+    def conn(self, sock=None):
+        return Conn(sock or self.sock)
+
+    def cleanup(self):
+        for d in self.daemons:
+            if d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait()
+        # Daemons started detached (autostart, eval): find them by socket.
+        for pid in authd_pids(self.dir):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def authd_pids(fragment):
+    """Live authd processes whose command line mentions fragment."""
+    pids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if not argv or os.path.basename(argv[0]) != b"authd":
+            continue
+        if any(fragment.encode() in a for a in argv) and pid_alive(int(p)):
+            pids.append(int(p))
+    return pids
+
+
+def sanitizer_reports():
+    d = os.environ.get("AUTHD_SANITIZER_LOG_DIR")
+    if not d or not os.path.isdir(d):
+        return []
+    return [os.path.join(d, f) for f in os.listdir(d)]
+
+
+def run(tests):
+    """Run the test named in argv[1] (or all) and report."""
+    names = sys.argv[1:] or list(tests)
+    passed = failed = skipped = 0
+    for name in names:
+        fn = tests[name]
+        env = Env(name)
+        try:
+            fn(env)
+            reports = sanitizer_reports()
+            check(not reports, "sanitizer reports: %s\n%s" % (
+                reports, "".join(open(r, errors="replace").read()[:4000]
+                                 for r in reports[:3])))
+            passed += 1
+            print("ok: %s" % name)
+        except Skip as e:
+            skipped += 1
+            print("skip: %s: %s" % (name, e))
+        except Failure as e:
+            failed += 1
+            print("FAIL: %s: %s" % (name, e))
+            for d in env.daemons:
+                print("--- authd log (%s) ---\n%s" % (d.log,
+                      d.log_text()[-4000:]))
+        except Exception as e:  # a bug in the test itself
+            failed += 1
+            print("FAIL: %s: %s: %s" % (name, type(e).__name__, e))
+        finally:
+            env.cleanup()
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    if failed:
+        sys.exit(1)
+    if skipped and not passed:
+        sys.exit(SKIP)
