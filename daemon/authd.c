@@ -333,6 +333,7 @@ main(int argc, char **argv)
 
 	if (profiles_from_env(&ad.profiles, &cause) != 0) {
 		fprintf(stderr, "authd: %s\n", cause);
+		free(cause);
 		return 1;
 	}
 
@@ -340,6 +341,7 @@ main(int argc, char **argv)
 	if (rc != 0 && getenv("LISTEN_FDS") == NULL) {
 		fprintf(stderr, "authd: %s\nhint: pass --socket PATH or set "
 		    "AUTHD_SOCK\n", why);
+		profiles_free(ad.profiles);
 		return 1;
 	}
 	if (rc != 0)
@@ -350,6 +352,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "hint: use the running daemon "
 			    "(AUTHD_SOCK=%s) or stop it first\n", path);
 		free(cause);
+		profiles_free(ad.profiles);
 		return 1;
 	}
 	authd_raise_nofile(&ad);

@@ -146,6 +146,7 @@ conn_send(struct conn *c, cJSON *msg)
 {
 	uint8_t		*frame;
 	size_t		 len;
+	uint64_t	 id;
 	int		 error;
 	struct evbuffer	*out;
 
@@ -158,8 +159,9 @@ conn_send(struct conn *c, cJSON *msg)
 	if ((error = msg_encode(msg, &frame, &len)) != 0) {
 		log_warnx("conn %llu: cannot encode reply: %s",
 		    (unsigned long long)c->serial, authd_error_code(error));
+		id = msg_id_of(msg);
 		msg_free(msg);
-		msg = msg_new_error(MSG_ID_NONE, AUTHD_E_INTERNAL,
+		msg = msg_new_error(id, AUTHD_E_INTERNAL,
 		    "reply too large to send", NULL);
 		if (msg == NULL || msg_encode(msg, &frame, &len) != 0)
 			fatalx("cannot encode an error reply");

@@ -151,6 +151,9 @@ req_reply(struct req *r, cJSON *result)
 	req_free(r);
 }
 
+static void	req_verror(struct req *, int, const char *, const char *,
+		    va_list) __attribute__((format(printf, 4, 0)));
+
 static void
 req_verror(struct req *r, int err, const char *hint, const char *fmt,
     va_list ap)

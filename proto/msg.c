@@ -5,6 +5,7 @@
 
 #include <malloc.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,6 +224,23 @@ msg_parse_request(const void *body, size_t len, struct msg_request *r,
 	return 0;
 }
 
+uint64_t
+msg_id_of(const cJSON *msg)
+{
+	const cJSON	*j = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	char		*end;
+	uint64_t	 id;
+
+	if (cJSON_IsRaw(j) && j->valuestring != NULL) {
+		id = strtoull(j->valuestring, &end, 10);
+		if (*end == '\0' && id <= PROTO_MAX_ID)
+			return id;
+	}
+	if (msg_get_id(msg, &id) == 0)
+		return id;
+	return MSG_ID_NONE;
+}
+
 void
 msg_request_clear(struct msg_request *r)
 {
@@ -325,11 +343,19 @@ msg_new_base(uint64_t id)
 
 	if ((root = cJSON_CreateObject()) == NULL)
 		return NULL;
+	char	 buf[24];
+
 	cJSON_AddNumberToObject(root, "v", AUTHD_PROTO_VERSION);
 	if (id == MSG_ID_NONE)
 		cJSON_AddNullToObject(root, "id");
-	else
-		cJSON_AddNumberToObject(root, "id", (double)id);
+	else {
+		/*
+		 * Printed by us: cJSON prints large integers with 15 digits
+		 * and an approximate round-trip check, which changes ids.
+		 */
+		snprintf(buf, sizeof buf, "%llu", (unsigned long long)id);
+		cJSON_AddRawToObject(root, "id", buf);
+	}
 	return root;
 }
 

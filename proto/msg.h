@@ -55,6 +55,9 @@ struct msg_reply {
  */
 void	msg_init(void);
 
+/* The id of a message built here or parsed; MSG_ID_NONE when none. */
+uint64_t msg_id_of(const cJSON *);
+
 /* Free a cJSON tree (wiped through the hooks installed by msg_init). */
 void	msg_free(cJSON *);
 

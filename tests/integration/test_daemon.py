@@ -330,6 +330,10 @@ def protocol(env):
            encode({"v": 1, "id": 11, "op": "hello"}))
     ids = sorted([c.read()["id"], c.read()["id"]])
     check(ids == [10, 11], ids)
+    # The largest id comes back exactly.
+    c.request("status", id=2**53 - 1)
+    r = c.read()
+    check(r["id"] == 2**53 - 1, "id changed: %s" % r["id"])
     # One byte at a time.
     for b in encode({"v": 1, "id": 12, "op": "status"}):
         c.send(bytes([b]))

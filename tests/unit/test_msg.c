@@ -201,6 +201,25 @@ test_roundtrip(void)
 	msg_reply_clear(&r);
 	msg_frame_free(frame, len);
 
+	/* Ids survive exactly up to the maximum (cJSON alone rounds them). */
+	{
+		static const uint64_t ids[] = { 0, 1, 1000000000000000ULL,
+		    4503599627370497ULL, PROTO_MAX_ID };
+		size_t	i;
+
+		for (i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+			m = msg_new_ok(ids[i], NULL);
+			CHECK(msg_id_of(m) == ids[i]);
+			CHECK_INT(msg_encode(m, &frame, &len), 0);
+			msg_free(m);
+			CHECK_INT(msg_parse_reply(frame + 4, len - 4, &r,
+			    NULL), 0);
+			CHECK(r.id == ids[i]);
+			msg_reply_clear(&r);
+			msg_frame_free(frame, len);
+		}
+	}
+
 	/* Event. */
 	m = msg_new_event(9, "code", NULL);
 	CHECK_INT(msg_encode(m, &frame, &len), 0);

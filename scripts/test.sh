@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what it needs, then
+#   1. a normal build, every label (unit, integration, security, lint);
+#   2. an ASan+UBSan build, every label again;
+#   3. the libFuzzer targets (clang, ASan+UBSan), each for a bounded time.
+# Usage: scripts/test.sh [--quick]   (--quick: step 1 only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+jobs=${AUTHD_JOBS:-2}
+werror=()
+[ -n "${CI:-}" ] && werror=(-DAUTHD_WERROR=ON)
+
+bash scripts/install-deps.sh
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "normal build"
+cmake -S . -B build "${werror[@]}" >/dev/null
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure -j"$jobs")
+[ "$quick" = 1 ] && exit 0
+
+step "ASan+UBSan build"
+cmake -S . -B build-asan -DAUTHD_SANITIZE=ON "${werror[@]}" >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ctest --output-on-failure -j"$jobs")
+
+step "fuzzers (${AUTHD_FUZZ_SECONDS:-30} s each)"
+CC=clang cmake -S . -B build-fuzz -DAUTHD_FUZZ=ON -DAUTHD_SANITIZE=ON \
+	-DAUTHD_FUZZ_SECONDS="${AUTHD_FUZZ_SECONDS:-30}" "${werror[@]}" >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_msg
+(cd build-fuzz && ctest --output-on-failure -L fuzz -V | grep -E 'executions|passed|failed|Test')
