@@ -33,6 +33,10 @@ struct connect {
 	uint8_t		 rbuf[8192];	/* received, not yet decoded */
 	size_t		 roff, rlen;
 	char		 path[SOCKPATH_MAX + 1];
+	void		(*tick_fn)(void *);
+	void		*tick_arg;
+	int		 tick_ms;
+	volatile int	*cancel;
 };
 
 static int64_t
@@ -296,9 +300,23 @@ connect_read_reply(struct connect *c, struct msg_reply *reply,
 	ssize_t		 n;
 	int		 rc;
 
+	int		 wait;
+
 	for (;;) {
+		if (c->cancel != NULL && *c->cancel) {
+			asprintf(cause, "cancelled");
+			return AUTHD_E_CANCELLED;
+		}
 		if (c->rlen == 0) {
-			rc = poll(&pfd, 1, connect_left_ms(deadline));
+			wait = connect_left_ms(deadline);
+			if (c->tick_fn != NULL && (wait < 0 || wait > c->tick_ms))
+				wait = c->tick_ms;
+			rc = poll(&pfd, 1, wait);
+			if (rc == 0 && c->tick_fn != NULL &&
+			    connect_left_ms(deadline) != 0) {
+				c->tick_fn(c->tick_arg);
+				continue;
+			}
 			if (rc == 0) {
 				asprintf(cause, "authd did not answer in time");
 				return AUTHD_E_TIMEOUT;
@@ -419,6 +437,21 @@ connect_close(struct connect *c)
 	frame_dec_clear(&c->dec);
 	explicit_bzero(c, sizeof *c);
 	free(c);
+}
+
+void
+connect_set_tick(struct connect *c, void (*fn)(void *), void *arg,
+    int period_ms)
+{
+	c->tick_fn = fn;
+	c->tick_arg = arg;
+	c->tick_ms = period_ms > 0 ? period_ms : 1000;
+}
+
+void
+connect_set_cancel_flag(struct connect *c, volatile int *flag)
+{
+	c->cancel = flag;
 }
 
 const char *

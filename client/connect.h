@@ -7,6 +7,7 @@
 #ifndef AUTHD_CONNECT_H
 #define AUTHD_CONNECT_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -36,6 +37,14 @@ int	connect_request(struct connect *, const char *op, cJSON *args,
 	    connect_event_fn, void *arg, int timeout_ms,
 	    struct msg_reply *reply, char **cause);
 void	connect_close(struct connect *);
+/* While waiting for a reply, call fn every period_ms (a countdown). */
+void	connect_set_tick(struct connect *, void (*fn)(void *), void *arg,
+	    int period_ms);
+/*
+ * When *flag is set by a signal handler (installed without SA_RESTART),
+ * a wait ends with AUTHD_E_CANCELLED.
+ */
+void	connect_set_cancel_flag(struct connect *, volatile int *flag);
 /* The socket path in use. */
 const char *connect_path(const struct connect *);
 

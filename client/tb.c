@@ -24,7 +24,9 @@ static const struct tb_cmd tb_cmd_help = {
 };
 
 static const struct tb_cmd *const tb_cmds[] = {
+	&tb_cmd_login,
 	&tb_cmd_status,
+	&tb_cmd_token,
 	&tb_cmd_help,
 	NULL
 };
@@ -144,6 +146,10 @@ tb_call(struct tb *tb, const char *op, cJSON *args, connect_event_fn fn,
 		free(cause);
 		return status;
 	}
+	if (tb->tick_fn != NULL)
+		connect_set_tick(c, tb->tick_fn, tb->tick_arg, 1000);
+	if (tb->cancel_flag != NULL)
+		connect_set_cancel_flag(c, tb->cancel_flag);
 	error = connect_request(c, op, args, fn, arg, timeout_ms, reply,
 	    &cause);
 	connect_close(c);

@@ -24,6 +24,10 @@ struct tb {
 	int		 json;
 	const char	*socket;	/* NULL: $AUTHD_SOCK or the default */
 	int		 timeout_ms;
+	/* Optional, for long waits (login): see connect.h. */
+	void		(*tick_fn)(void *);
+	void		*tick_arg;
+	volatile int	*cancel_flag;
 };
 
 struct tb_cmd {
@@ -59,5 +63,7 @@ int	tb_call(struct tb *, const char *op, cJSON *args, connect_event_fn,
 void	tb_print_usage(const struct tb_cmd *, FILE *);
 
 extern const struct tb_cmd	tb_cmd_status;
+extern const struct tb_cmd	tb_cmd_login;
+extern const struct tb_cmd	tb_cmd_token;
 
 #endif /* AUTHD_TB_H */

@@ -23,7 +23,12 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "account.h"
 #include "conn.h"
+#include "error.h"
+#include "disco.h"
+#include "flow.h"
+#include "http.h"
 #include "log.h"
 #include "msg.h"
 #include "profile.h"
@@ -183,12 +188,16 @@ authd_exit_cb(evutil_socket_t fd, short what, void *arg)
 void
 authd_shutdown(struct authd *ad)
 {
-	struct timeval	tv = { AUTHD_SHUTDOWN_GRACE, 0 };
+	struct timeval	 tv = { AUTHD_SHUTDOWN_GRACE, 0 };
+	struct account	*a;
 
 	if (ad->exiting)
 		return;
 	ad->exiting = 1;
 	log_info("shutting down");
+	/* Pending logins end now, with a reason. */
+	TAILQ_FOREACH(a, &ad->accounts, entry)
+		flow_cancel(a, AUTHD_E_SHUTTING_DOWN, "authd is shutting down");
 	server_stop(ad->server);
 	conn_shutdown_all(ad);
 	if (ad->nconns == 0) {
@@ -252,6 +261,7 @@ main(int argc, char **argv)
 
 	memset(&ad, 0, sizeof ad);
 	TAILQ_INIT(&ad.conns);
+	TAILQ_INIT(&ad.accounts);
 	ad.max_conns = AUTHD_MAX_CONNS;
 	ad.idle_timeout = AUTHD_IDLE_TIMEOUT;
 
@@ -360,6 +370,7 @@ main(int argc, char **argv)
 	if (!foreground && !server_activated(ad.server))
 		authd_detach(server_path(ad.server));
 
+	http_global_init();	/* before any thread starts */
 	/* Threads before the base: the keyring worker posts to the loop. */
 	if (evthread_use_pthreads() != 0)
 		fatalx("evthread_use_pthreads");
@@ -371,6 +382,8 @@ main(int argc, char **argv)
 	    event_get_version(), event_base_get_method(ad.base),
 	    cJSON_Version());
 
+	ad.http = http_new(ad.base);
+	ad.disco = disco_new(ad.base, ad.http);
 	ad.worker = worker_start(ad.base);
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(ad.base, signums[i], authd_signal_cb,
@@ -386,13 +399,17 @@ main(int argc, char **argv)
 
 	/* Leaving: everything still open is closed and wiped. */
 	conn_close_all(&ad);
+	accounts_free(&ad);
 	event_base_loop(ad.base, EVLOOP_NONBLOCK);	/* deferred frees */
+	disco_free(ad.disco);
+	http_free(ad.http);
 	worker_stop(ad.worker);
 	server_free(ad.server);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_base_free(ad.base);
 	profiles_free(ad.profiles);
+	http_global_cleanup();
 	log_info("exiting");
 	log_close();
 	return 0;

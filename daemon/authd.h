@@ -24,12 +24,18 @@ struct server;
 struct worker;
 struct profiles;
 struct conn;
+struct account;
+struct http;
+struct disco;
 
 struct authd {
 	struct event_base	*base;
 	struct server		*server;
 	struct worker		*worker;	/* keyring and other blocking calls */
 	struct profiles		*profiles;
+	struct http		*http;		/* libcurl multi on the loop */
+	struct disco		*disco;		/* discovery cache */
+	TAILQ_HEAD(, account)	 accounts;	/* per-profile state */
 
 	/* Limits. */
 	int			 max_conns;

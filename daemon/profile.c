@@ -19,6 +19,7 @@ profile_free(struct profile *p)
 	free(p->name);
 	free(p->issuer);
 	free(p->client_id);
+	free(p->scope);
 	free(p);
 }
 
@@ -27,7 +28,7 @@ profiles_from_env(struct profiles **out, char **cause)
 {
 	struct profiles	*ps;
 	struct profile	*p;
-	const char	*issuer, *client_id;
+	const char	*issuer, *client_id, *scope;
 
 	*out = NULL;
 	ps = xcalloc(1, sizeof *ps);
@@ -45,6 +46,8 @@ profiles_from_env(struct profiles **out, char **cause)
 		p->name = xstrdup(PROFILE_DEFAULT);
 		p->issuer = xstrdup(issuer);
 		p->client_id = xstrdup(client_id);
+		scope = getenv("AUTHD_SCOPE");
+		p->scope = xstrdup(scope != NULL ? scope : PROFILE_SCOPE);
 		TAILQ_INSERT_TAIL(&ps->list, p, entry);
 		ps->count++;
 	} else if (client_id != NULL && *client_id != '\0') {

@@ -1,7 +1,8 @@
 /*
  * Profiles: one per issuer/account (SPEC.md section 4). Until the
  * configuration file lands, the only source is the environment:
- * AUTHD_ISSUER and AUTHD_CLIENT_ID define the profile "default".
+ * AUTHD_ISSUER and AUTHD_CLIENT_ID define the profile "default" (and
+ * AUTHD_SCOPE its extra login scopes, default "profile email").
  */
 #ifndef AUTHD_PROFILE_H
 #define AUTHD_PROFILE_H
@@ -9,12 +10,15 @@
 #include <sys/queue.h>
 
 #define PROFILE_DEFAULT	"default"
+/* Login scopes asked for besides "openid offline_access". */
+#define PROFILE_SCOPE	"profile email"
 
 struct profile {
 	TAILQ_ENTRY(profile)	 entry;
 	char			*name;
 	char			*issuer;
 	char			*client_id;
+	char			*scope;		/* extra login scopes */
 };
 
 struct profiles;

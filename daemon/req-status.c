@@ -4,6 +4,7 @@
  */
 #include <cjson/cJSON.h>
 
+#include "account.h"
 #include "authd.h"
 #include "conn.h"
 #include "error.h"
@@ -16,15 +17,15 @@ req_status(struct req *r)
 {
 	cJSON	*res;
 
+	if (r->profile != NULL) {
+		req_reply(r, account_status(account_get(conn_authd(r->conn),
+		    r->profile)));
+		return 0;
+	}
+	/* The default profile, with no identity provider configured. */
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "profile", r->profile_name);
-	cJSON_AddBoolToObject(res, "configured", r->profile != NULL);
-	if (r->profile != NULL) {
-		cJSON_AddStringToObject(res, "issuer", r->profile->issuer);
-		cJSON_AddStringToObject(res, "client_id",
-		    r->profile->client_id);
-	}
-	/* No login exists yet: nothing is ever authenticated. */
+	cJSON_AddBoolToObject(res, "configured", 0);
 	cJSON_AddBoolToObject(res, "logged_in", 0);
 	cJSON_AddBoolToObject(res, "login_pending", 0);
 	cJSON_AddStringToObject(res, "store", "memory");

@@ -17,15 +17,19 @@
 
 /* Requests one connection may have in flight (pipelining). */
 #define REQ_MAX_INFLIGHT	32
-/* A handler's return: it kept the request and will reply later. */
-#define REQ_PENDING		1
 
 extern const struct req_entry	req_hello_entry;
 extern const struct req_entry	req_status_entry;
+extern const struct req_entry	req_login_entry;
+extern const struct req_entry	req_login_cancel_entry;
+extern const struct req_entry	req_token_entry;
 
 static const struct req_entry *const req_entries[] = {
 	&req_hello_entry,
 	&req_status_entry,
+	&req_login_entry,
+	&req_login_cancel_entry,
+	&req_token_entry,
 	NULL
 };
 

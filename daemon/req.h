@@ -24,6 +24,9 @@ struct profile;
 #define REQ_PROFILE	0x1	/* resolve args.profile into req->profile */
 #define REQ_ASYNC	0x2	/* the handler may reply after returning */
 
+/* A handler's return: it kept the request and will reply later. */
+#define REQ_PENDING	1
+
 struct req;
 
 struct req_entry {

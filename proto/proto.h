@@ -21,6 +21,9 @@
 /* Operation names (requests). */
 #define PROTO_OP_HELLO		"hello"
 #define PROTO_OP_STATUS		"status"
+#define PROTO_OP_LOGIN		"login"
+#define PROTO_OP_LOGIN_CANCEL	"login_cancel"
+#define PROTO_OP_TOKEN		"token"
 
 /*
  * The largest request id a client may use: ids travel as JSON numbers, which

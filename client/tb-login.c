@@ -1,0 +1,321 @@
+/*
+ * tb login: the device flow, driven by authd. Shows the code, the page and
+ * the host the code goes to; opens the page in a browser; counts down; Ctrl-C
+ * cancels. Exit 0, 5 (denied) or 6 (expired or cancelled).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "output.h"
+#include "proto.h"
+#include "tb.h"
+
+struct tb_login {
+	int		 no_browser;
+	int		 tty;		/* stderr is a terminal */
+	time_t		 expires_at;
+	int		 counting;	/* a countdown line is on screen */
+	int		 shown;		/* the code was printed */
+};
+
+static volatile int	tb_login_interrupted;
+
+static void
+tb_login_sigint(int sig)
+{
+	(void)sig;
+	tb_login_interrupted = 1;
+}
+
+static const char *
+tb_login_str(const cJSON *o, const char *key)
+{
+	const cJSON	*j = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(j) ? j->valuestring : NULL;
+}
+
+/* Text from the daemon (and so the IdP) reaches a terminal: no escapes. */
+static void
+tb_login_put(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s,
+		    stderr);
+}
+
+/*
+ * Run the opener detached (its own session, no terminal, not our child) so
+ * that a browser neither holds tb nor dies with it. The URI is an argument,
+ * never part of a shell command line. 0 when the program started.
+ */
+static int
+tb_login_spawn(const char *const argv[])
+{
+	int	p[2], devnull, status, err = 0;
+	pid_t	pid;
+	ssize_t	n;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -1;
+	if ((pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		devnull = open("/dev/null", O_RDWR);
+		if (devnull != -1) {
+			dup2(devnull, STDIN_FILENO);
+			dup2(devnull, STDOUT_FILENO);
+			dup2(devnull, STDERR_FILENO);
+		}
+		signal(SIGINT, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(argv[0], (char *const *)argv);
+		err = errno;
+		if (write(p[1], &err, sizeof err) == -1)
+			_exit(127);
+		_exit(127);
+	}
+	close(p[1]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	do
+		n = read(p[0], &err, sizeof err);
+	while (n == -1 && errno == EINTR);
+	close(p[0]);
+	return n == (ssize_t)sizeof err ? -1 : 0;
+}
+
+static void
+tb_login_open(const char *uri)
+{
+	const char	*browser = getenv("BROWSER"), *how;
+	const char	*sh[] = { "/bin/sh", "-c", "exec $BROWSER \"$1\"",
+			    "sh", uri, NULL };
+	const char	*xdg[] = { "xdg-open", uri, NULL };
+	int		 rc;
+
+	if (browser != NULL && *browser != '\0') {
+		/* $BROWSER may be a command with arguments. */
+		how = "$BROWSER";
+		rc = tb_login_spawn(sh);
+	} else if (getenv("DISPLAY") != NULL ||
+	    getenv("WAYLAND_DISPLAY") != NULL) {
+		how = "xdg-open";
+		rc = tb_login_spawn(xdg);
+	} else {
+		fputs("No browser to open here (no $BROWSER and no display): "
+		    "open the page on any device.\n", stderr);
+		return;
+	}
+	if (rc == 0)
+		fprintf(stderr, "Opening the page with %s.\n", how);
+	else
+		fprintf(stderr, "Could not run %s: open the page yourself.\n",
+		    how);
+}
+
+static void
+tb_login_clear_line(struct tb_login *l)
+{
+	if (l->counting) {
+		fputs("\r\033[K", stderr);
+		l->counting = 0;
+	}
+}
+
+static void
+tb_login_tick(void *arg)
+{
+	struct tb_login	*l = arg;
+	long		 left;
+
+	if (!l->tty || !l->shown)
+		return;
+	left = (long)(l->expires_at - time(NULL));
+	if (left < 0)
+		left = 0;
+	fprintf(stderr, "\r\033[KWaiting for approval: %ld:%02ld left "
+	    "(Ctrl-C cancels)", left / 60, left % 60);
+	fflush(stderr);
+	l->counting = 1;
+}
+
+static void
+tb_login_event(const char *event, const cJSON *data, void *arg)
+{
+	struct tb_login	*l = arg;
+	const char	*code, *uri, *complete, *vhost, *ihost, *issuer, *msg;
+	const cJSON	*j;
+	long		 left;
+
+	if (strcmp(event, "retrying") == 0) {
+		tb_login_clear_line(l);
+		msg = tb_login_str(data, "message");
+		j = cJSON_GetObjectItemCaseSensitive(data, "retry_in");
+		fputs("The identity provider did not answer (", stderr);
+		tb_login_put(msg != NULL ? msg : "?");
+		fprintf(stderr, "); retrying in %d s.\n",
+		    cJSON_IsNumber(j) ? j->valueint : 0);
+		return;
+	}
+	if (strcmp(event, "code") != 0 || l->shown)
+		return;
+	code = tb_login_str(data, "user_code");
+	uri = tb_login_str(data, "verification_uri");
+	complete = tb_login_str(data, "verification_uri_complete");
+	vhost = tb_login_str(data, "verification_host");
+	ihost = tb_login_str(data, "issuer_host");
+	issuer = tb_login_str(data, "issuer");
+	j = cJSON_GetObjectItemCaseSensitive(data, "expires_at");
+	l->expires_at = cJSON_IsNumber(j) ? (time_t)j->valuedouble : 0;
+	if (code == NULL || uri == NULL)
+		return;
+	l->shown = 1;
+
+	fputs("To log in, open this page and enter the code:\n\n    ", stderr);
+	tb_login_put(uri);
+	fputs("\n    code: ", stderr);
+	tb_login_put(code);
+	fputs("\n\nThe code goes to ", stderr);
+	tb_login_put(vhost);
+	fputs(" (your identity provider is ", stderr);
+	tb_login_put(issuer);
+	fputs(").\n", stderr);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data,
+	    "host_mismatch"))) {
+		fputs("warning: the page is on ", stderr);
+		tb_login_put(vhost);
+		fputs(", not on the issuer's host ", stderr);
+		tb_login_put(ihost);
+		fputs(": enter the code only if you expected that.\n", stderr);
+	}
+	if (!l->no_browser)
+		tb_login_open(complete != NULL ? complete : uri);
+	left = (long)(l->expires_at - time(NULL));
+	if (l->tty)
+		tb_login_tick(l);
+	else
+		fprintf(stderr, "Waiting for approval (the code expires in "
+		    "%ld:%02ld; Ctrl-C cancels).\n", left / 60, left % 60);
+	fflush(stderr);
+}
+
+static int
+tb_login_cancel(struct tb *tb)
+{
+	struct msg_reply	 reply;
+	const cJSON		*j;
+	int			 status;
+
+	if ((status = tb_call(tb, PROTO_OP_LOGIN_CANCEL, tb_args(tb), NULL,
+	    NULL, tb->timeout_ms, &reply)) != 0)
+		return status;
+	j = cJSON_GetObjectItemCaseSensitive(reply.result, "cancelled");
+	if (tb->json)
+		output_json(reply.result);
+	else
+		fputs(cJSON_IsTrue(j) ? "Pending login cancelled.\n" :
+		    "No login was pending.\n", stderr);
+	msg_reply_clear(&reply);
+	return TB_EXIT_OK;
+}
+
+static int
+tb_login_run(struct tb *tb, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		TB_COMMON_LONGOPTS,
+		{ "no-browser",	no_argument,	NULL, 'n' },
+		{ "cancel",	no_argument,	NULL, 'c' },
+		{ NULL,		0,		NULL, 0 }
+	};
+	struct tb_login		 l;
+	struct sigaction	 sa;
+	struct msg_reply	 reply;
+	const char		*who, *email;
+	int			 ch, status, cancel = 0;
+
+	memset(&l, 0, sizeof l);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, TB_COMMON_SHORTOPTS "n", longopts,
+	    NULL)) != -1) {
+		if (tb_common_opt(tb, &tb_cmd_login, ch, optarg, &status) < 0)
+			return status;
+		if (ch == 'n')
+			l.no_browser = 1;
+		else if (ch == 'c')
+			cancel = 1;
+	}
+	if (optind != argc)
+		return output_usage("'tb login' takes no arguments");
+	if (cancel)
+		return tb_login_cancel(tb);
+
+	l.tty = isatty(STDERR_FILENO);
+	/* No SA_RESTART: Ctrl-C must interrupt the wait. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = tb_login_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	tb->tick_fn = tb_login_tick;
+	tb->tick_arg = &l;
+	tb->cancel_flag = &tb_login_interrupted;
+
+	status = tb_call(tb, PROTO_OP_LOGIN, tb_args(tb), tb_login_event, &l,
+	    -1, &reply);
+	tb_login_clear_line(&l);
+	if (status != 0)
+		return status;
+	if (tb->json)
+		output_json(reply.result);
+	else {
+		who = tb_login_str(reply.result, "preferred_username");
+		if (who == NULL)
+			who = tb_login_str(reply.result, "sub");
+		email = tb_login_str(reply.result, "email");
+		fputs("Logged in to ", stderr);
+		tb_login_put(tb_login_str(reply.result, "issuer"));
+		if (who != NULL) {
+			fputs(" as ", stderr);
+			tb_login_put(who);
+		}
+		if (email != NULL) {
+			fputs(" (", stderr);
+			tb_login_put(email);
+			fputs(")", stderr);
+		}
+		fputs(".\n", stderr);
+	}
+	msg_reply_clear(&reply);
+	return TB_EXIT_OK;
+}
+
+const struct tb_cmd tb_cmd_login = {
+	.name = "login",
+	.usage = "[--no-browser] [--cancel] [--profile NAME] [--json]",
+	.summary = "log in with the device flow",
+	.help =
+"Shows a code and the page to enter it on, and opens the page with\n"
+"$BROWSER (or xdg-open when there is a display) unless --no-browser is\n"
+"given. A second 'tb login' while one is pending joins it (same code).\n"
+"Ctrl-C stops waiting; the login is cancelled when no client waits on it.\n"
+"--cancel cancels the pending login for every client waiting on it.\n"
+"Exit status: 0 logged in, 5 denied, 6 expired or cancelled.\n",
+	.run = tb_login_run,
+};

@@ -1,0 +1,34 @@
+/*
+ * Discovery (SPEC.md section 5): RFC 8414 authorization server metadata,
+ * then OpenID Connect discovery, cached per issuer. Concurrent lookups of
+ * one issuer share one fetch.
+ */
+#ifndef AUTHD_DISCO_H
+#define AUTHD_DISCO_H
+
+struct event_base;
+struct http;
+struct disco;
+struct disco_waiter;
+struct oauth_meta;
+
+/*
+ * The result: err 0 and the metadata (valid during the call only), or an
+ * error with a message.
+ */
+typedef void	(*disco_fn)(int err, const char *cause,
+		    const struct oauth_meta *, void *arg);
+
+struct disco	*disco_new(struct event_base *, struct http *);
+void		 disco_free(struct disco *);
+/*
+ * Look up issuer; fn runs later on the loop (never from inside this call).
+ * The handle cancels the lookup (fn then never runs).
+ */
+struct disco_waiter *disco_get(struct disco *, const char *issuer, disco_fn,
+		     void *arg);
+void		 disco_cancel(struct disco_waiter *);
+/* Forget what is cached (SIGHUP). */
+void		 disco_flush(struct disco *);
+
+#endif /* AUTHD_DISCO_H */

@@ -1,0 +1,75 @@
+/*
+ * Asynchronous HTTP: libcurl's multi interface driven by the event loop.
+ * The only module that includes curl.h.
+ *
+ * Only https:// is allowed, except http:// to a loopback address (127.0.0.0/8,
+ * [::1], localhost) for tests and local development. libcurl's standard
+ * proxy environment is honoured, and CURL_CA_BUNDLE / SSL_CERT_FILE /
+ * SSL_CERT_DIR choose the CA certificates. Request and response bodies and
+ * Authorization headers are never logged; bodies are wiped when freed.
+ */
+#ifndef AUTHD_HTTP_H
+#define AUTHD_HTTP_H
+
+#include <stddef.h>
+
+struct event_base;
+struct http;
+struct http_req;
+struct secret;
+
+#define HTTP_DEFAULT_TIMEOUT_MS	15000
+#define HTTP_DEFAULT_MAX_BODY	(256 * 1024)
+
+struct http_result {
+	int		 error;		/* 0 or a negative enum authd_err */
+	const char	*errmsg;	/* why, when error != 0 */
+	long		 status;	/* HTTP status, 0 when none */
+	const char	*body;		/* NUL-terminated; wiped after done */
+	size_t		 body_len;
+	const char	*content_type;	/* may be NULL */
+	long		 retry_after;	/* seconds, -1 when absent */
+	long		 elapsed_ms;
+};
+
+/* Called once per submitted request, on the loop thread. */
+typedef void	(*http_done_fn)(const struct http_result *, void *arg);
+
+/* Call once, before any thread starts. */
+void		 http_global_init(void);
+void		 http_global_cleanup(void);
+
+struct http	*http_new(struct event_base *);
+/* Cancels every request still running (their callbacks do not run). */
+void		 http_free(struct http *);
+
+/*
+ * A request for method ("GET" or "POST") to url. Returns NULL with *cause
+ * (allocated) when the URL is malformed or not allowed.
+ */
+struct http_req	*http_req_new(struct http *, const char *method,
+		     const char *url, char **cause);
+/* The body, which is copied and wiped after the transfer. */
+void		 http_req_set_body(struct http_req *, const char *content_type,
+		     const void *body, size_t len);
+void		 http_req_add_header(struct http_req *, const char *name,
+		     const char *value);
+void		 http_req_set_bearer(struct http_req *, const struct secret *);
+void		 http_req_set_basic(struct http_req *, const char *user,
+		     const char *password);
+void		 http_req_set_timeout(struct http_req *, long ms);
+void		 http_req_set_max_body(struct http_req *, size_t);
+/* Start; done runs later, never from inside this call. */
+void		 http_submit(struct http_req *, http_done_fn, void *arg);
+/* Abort a submitted request, or free an unsubmitted one; no callback. */
+void		 http_cancel(struct http_req *);
+
+/*
+ * Check that url is absolute https, or http to a loopback host. Returns 0 or
+ * AUTHD_E_INSECURE_URL / AUTHD_E_CONFIG with *cause.
+ */
+int		 http_check_url(const char *url, char **cause);
+/* The host part of url (allocated), or NULL. */
+char		*http_url_host(const char *url);
+
+#endif /* AUTHD_HTTP_H */

@@ -1,0 +1,454 @@
+/*
+ * OAuth message building and parsing; see oauth.h.
+ */
+#include "oauth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "secret.h"
+#include "xmalloc.h"
+
+/* Longest token, code or URL we accept from a provider. */
+#define OAUTH_MAX_TOKEN		16384
+#define OAUTH_MAX_URL		2048
+#define OAUTH_MAX_CLAIM		256
+#define OAUTH_MAX_LIST		64
+
+static void
+oauth_form_grow(struct oauth_form *f, size_t more)
+{
+	size_t	 cap;
+	char	*p;
+
+	if (f->len + more + 1 <= f->cap)
+		return;
+	cap = f->cap == 0 ? 256 : f->cap;
+	while (cap < f->len + more + 1)
+		cap *= 2;
+	p = xmalloc(cap);
+	if (f->len > 0)
+		memcpy(p, f->buf, f->len);
+	xfreezero(f->buf, f->cap);
+	f->buf = p;
+	f->cap = cap;
+}
+
+static void
+oauth_form_escape(struct oauth_form *f, const char *s)
+{
+	static const char	hex[] = "0123456789ABCDEF";
+	unsigned char		c;
+
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		oauth_form_grow(f, 3);
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~')
+			f->buf[f->len++] = (char)c;
+		else if (c == ' ')
+			f->buf[f->len++] = '+';
+		else {
+			f->buf[f->len++] = '%';
+			f->buf[f->len++] = hex[c >> 4];
+			f->buf[f->len++] = hex[c & 0xf];
+		}
+	}
+	f->buf[f->len] = '\0';
+}
+
+void
+oauth_form_add(struct oauth_form *f, const char *key, const char *value)
+{
+	if (f->len > 0) {
+		oauth_form_grow(f, 1);
+		f->buf[f->len++] = '&';
+	}
+	oauth_form_escape(f, key);
+	oauth_form_grow(f, 1);
+	f->buf[f->len++] = '=';
+	f->buf[f->len] = '\0';
+	oauth_form_escape(f, value);
+}
+
+void
+oauth_form_clear(struct oauth_form *f)
+{
+	xfreezero(f->buf, f->cap);
+	memset(f, 0, sizeof *f);
+}
+
+/* A string member, bounded and printable (no control characters). */
+static const char *
+oauth_str(const cJSON *o, const char *key, size_t max)
+{
+	const cJSON	*j = cJSON_GetObjectItemCaseSensitive(o, key);
+	const char	*p;
+
+	if (!cJSON_IsString(j) || j->valuestring == NULL)
+		return NULL;
+	if (j->valuestring[0] == '\0' || strlen(j->valuestring) > max)
+		return NULL;
+	for (p = j->valuestring; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return NULL;
+	}
+	return j->valuestring;
+}
+
+static char *
+oauth_dup(const cJSON *o, const char *key, size_t max)
+{
+	const char	*s = oauth_str(o, key, max);
+
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static long
+oauth_long(const cJSON *o, const char *key, long min, long max, long dflt)
+{
+	const cJSON	*j = cJSON_GetObjectItemCaseSensitive(o, key);
+	double		 d;
+
+	if (cJSON_IsString(j) && j->valuestring != NULL) {
+		/* Some providers send numbers as strings. */
+		char	*end;
+
+		d = strtod(j->valuestring, &end);
+		if (*end != '\0')
+			return dflt;
+	} else if (cJSON_IsNumber(j))
+		d = j->valuedouble;
+	else
+		return dflt;
+	if (!(d >= (double)min && d <= (double)max))
+		return dflt;
+	return (long)d;
+}
+
+static cJSON *
+oauth_parse_json(const char *body, size_t len)
+{
+	cJSON	*j;
+
+	if (len == 0)
+		return NULL;
+	j = cJSON_ParseWithLength(body, len);
+	if (j != NULL && !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
+int
+oauth_parse_meta(const char *body, size_t len, const char *expected,
+    struct oauth_meta *m, char **cause)
+{
+	const cJSON	*g, *e;
+	cJSON		*j;
+	const char	*iss;
+
+	memset(m, 0, sizeof *m);
+	if ((j = oauth_parse_json(body, len)) == NULL) {
+		xasprintf(cause, "the discovery document is not a JSON object");
+		return AUTHD_E_IDP_BAD_REPLY;
+	}
+	iss = oauth_str(j, "issuer", OAUTH_MAX_URL);
+	if (iss == NULL || strcmp(iss, expected) != 0) {
+		xasprintf(cause, "the discovery document names issuer '%s', "
+		    "not '%s'", iss != NULL ? iss : "(none)", expected);
+		cJSON_Delete(j);
+		return AUTHD_E_IDP_BAD_REPLY;
+	}
+	m->issuer = xstrdup(iss);
+	m->device_authorization_endpoint = oauth_dup(j,
+	    "device_authorization_endpoint", OAUTH_MAX_URL);
+	m->token_endpoint = oauth_dup(j, "token_endpoint", OAUTH_MAX_URL);
+	m->revocation_endpoint = oauth_dup(j, "revocation_endpoint",
+	    OAUTH_MAX_URL);
+	m->introspection_endpoint = oauth_dup(j, "introspection_endpoint",
+	    OAUTH_MAX_URL);
+	m->userinfo_endpoint = oauth_dup(j, "userinfo_endpoint",
+	    OAUTH_MAX_URL);
+	m->jwks_uri = oauth_dup(j, "jwks_uri", OAUTH_MAX_URL);
+	g = cJSON_GetObjectItemCaseSensitive(j, "grant_types_supported");
+	if (cJSON_IsArray(g)) {
+		m->grants_listed = 1;
+		cJSON_ArrayForEach(e, g) {
+			if (!cJSON_IsString(e))
+				continue;
+			if (strcmp(e->valuestring,
+			    OAUTH_GRANT_TYPE_DEVICE) == 0)
+				m->grants |= OAUTH_GRANT_DEVICE;
+			else if (strcmp(e->valuestring, "refresh_token") == 0)
+				m->grants |= OAUTH_GRANT_REFRESH;
+			else if (strcmp(e->valuestring,
+			    OAUTH_GRANT_TYPE_TOKEN_EXCHANGE) == 0)
+				m->grants |= OAUTH_GRANT_TOKEN_EXCHANGE;
+		}
+	}
+	cJSON_Delete(j);
+	if (m->token_endpoint == NULL) {
+		xasprintf(cause, "the issuer has no token_endpoint");
+		oauth_meta_clear(m);
+		return AUTHD_E_IDP_BAD_REPLY;
+	}
+	return 0;
+}
+
+void
+oauth_meta_clear(struct oauth_meta *m)
+{
+	free(m->issuer);
+	free(m->device_authorization_endpoint);
+	free(m->token_endpoint);
+	free(m->revocation_endpoint);
+	free(m->introspection_endpoint);
+	free(m->userinfo_endpoint);
+	free(m->jwks_uri);
+	memset(m, 0, sizeof *m);
+}
+
+void
+oauth_device_clear(struct oauth_device *d)
+{
+	secret_free(d->device_code);
+	free(d->user_code);
+	free(d->verification_uri);
+	free(d->verification_uri_complete);
+	memset(d, 0, sizeof *d);
+}
+
+void
+oauth_tokens_clear(struct oauth_tokens *t)
+{
+	secret_free(t->access_token);
+	secret_free(t->refresh_token);
+	secret_free(t->id_token);
+	free(t->scope);
+	free(t->token_type);
+	free(t->issued_token_type);
+	memset(t, 0, sizeof *t);
+}
+
+int
+oauth_error_to_err(const char *code)
+{
+	static const struct {
+		const char	*code;
+		int		 err;
+	} map[] = {
+		{ "access_denied",		AUTHD_E_ACCESS_DENIED },
+		{ "expired_token",		AUTHD_E_EXPIRED },
+		{ "invalid_grant",		AUTHD_E_TOKEN_REJECTED },
+		{ "invalid_token",		AUTHD_E_TOKEN_REJECTED },
+		{ "invalid_scope",		AUTHD_E_INVALID_SCOPE },
+		{ "invalid_target",		AUTHD_E_INVALID_TARGET },
+		{ "unauthorized_client",	AUTHD_E_ACCESS_DENIED },
+		{ "unsupported_grant_type",	AUTHD_E_IDP_UNSUPPORTED },
+		{ "temporarily_unavailable",	AUTHD_E_IDP_HTTP },
+		{ "server_error",		AUTHD_E_IDP_HTTP },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof map / sizeof map[0]; i++) {
+		if (strcmp(map[i].code, code) == 0)
+			return map[i].err;
+	}
+	return AUTHD_E_OAUTH;
+}
+
+char *
+oauth_error_message(const struct oauth_error *e, const char *fallback)
+{
+	char	*s;
+
+	if (e->code[0] == '\0')
+		return xstrdup(fallback);
+	if (e->description[0] != '\0')
+		xasprintf(&s, "%s: %s (%s)", fallback, e->description, e->code);
+	else
+		xasprintf(&s, "%s (%s)", fallback, e->code);
+	return s;
+}
+
+/* Copy printable ASCII only: provider text reaches terminals and logs. */
+static void
+oauth_copy_printable(char *dst, size_t dstlen, const char *src)
+{
+	size_t	o = 0;
+
+	for (; src != NULL && *src != '\0' && o + 1 < dstlen; src++) {
+		if ((unsigned char)*src >= 0x20 && (unsigned char)*src < 0x7f)
+			dst[o++] = *src;
+	}
+	dst[o] = '\0';
+}
+
+/*
+ * A reply that is not 2xx: an OAuth error object (RFC 6749 section 5.2),
+ * or something else (a proxy's page, a 5xx).
+ */
+static int
+oauth_parse_error(long status, const cJSON *j, struct oauth_error *oerr,
+    char **cause)
+{
+	const cJSON	*c, *d;
+	int		 err;
+
+	c = j != NULL ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+	if (!cJSON_IsString(c) || c->valuestring[0] == '\0') {
+		if (status >= 500) {
+			xasprintf(cause, "the identity provider failed (HTTP "
+			    "%ld)", status);
+			return AUTHD_E_IDP_HTTP;
+		}
+		xasprintf(cause, "unexpected HTTP %ld from the identity "
+		    "provider", status);
+		return status == 429 || status >= 500 ? AUTHD_E_IDP_HTTP :
+		    AUTHD_E_IDP_BAD_REPLY;
+	}
+	oauth_copy_printable(oerr->code, sizeof oerr->code, c->valuestring);
+	d = cJSON_GetObjectItemCaseSensitive(j, "error_description");
+	if (cJSON_IsString(d))
+		oauth_copy_printable(oerr->description,
+		    sizeof oerr->description, d->valuestring);
+	if (strcmp(c->valuestring, "authorization_pending") == 0)
+		return OAUTH_PENDING;
+	if (strcmp(c->valuestring, "slow_down") == 0)
+		return OAUTH_SLOW_DOWN;
+	err = oauth_error_to_err(c->valuestring);
+	*cause = oauth_error_message(oerr,
+	    "the identity provider refused the request");
+	return err;
+}
+
+int
+oauth_parse_device_reply(long status, const char *body, size_t len,
+    struct oauth_device *dev, struct oauth_error *oerr, char **cause)
+{
+	const char	*s;
+	cJSON		*j;
+	int		 rc;
+
+	memset(dev, 0, sizeof *dev);
+	memset(oerr, 0, sizeof *oerr);
+	j = oauth_parse_json(body, len);
+	if (status < 200 || status > 299) {
+		rc = oauth_parse_error(status, j, oerr, cause);
+		cJSON_Delete(j);
+		return rc > 0 ? AUTHD_E_IDP_BAD_REPLY : rc;
+	}
+	if (j == NULL) {
+		xasprintf(cause, "the device authorization reply is not JSON");
+		return AUTHD_E_IDP_BAD_REPLY;
+	}
+	s = oauth_str(j, "device_code", OAUTH_MAX_TOKEN);
+	dev->device_code = s != NULL ? secret_new_str(s) : NULL;
+	dev->user_code = oauth_dup(j, "user_code", 64);
+	dev->verification_uri = oauth_dup(j, "verification_uri",
+	    OAUTH_MAX_URL);
+	if (dev->verification_uri == NULL)	/* a common draft spelling */
+		dev->verification_uri = oauth_dup(j, "verification_url",
+		    OAUTH_MAX_URL);
+	dev->verification_uri_complete = oauth_dup(j,
+	    "verification_uri_complete", OAUTH_MAX_URL);
+	dev->expires_in = oauth_long(j, "expires_in", 1, 86400, -1);
+	dev->interval = oauth_long(j, "interval", 0, 3600, 5);
+	cJSON_Delete(j);
+	if (dev->device_code == NULL || dev->user_code == NULL ||
+	    dev->verification_uri == NULL || dev->expires_in < 0) {
+		xasprintf(cause, "the device authorization reply lacks "
+		    "device_code, user_code, verification_uri or expires_in");
+		oauth_device_clear(dev);
+		return AUTHD_E_IDP_BAD_REPLY;
+	}
+	return 0;
+}
+
+int
+oauth_parse_token_reply(long status, const char *body, size_t len,
+    struct oauth_tokens *t, struct oauth_error *oerr, char **cause)
+{
+	const char	*s;
+	cJSON		*j;
+	int		 rc;
+
+	memset(t, 0, sizeof *t);
+	memset(oerr, 0, sizeof *oerr);
+	j = oauth_parse_json(body, len);
+	if (status < 200 || status > 299) {
+		rc = oauth_parse_error(status, j, oerr, cause);
+		cJSON_Delete(j);
+		return rc;
+	}
+	if (j == NULL) {
+		xasprintf(cause, "the token endpoint's reply is not JSON");
+		return AUTHD_E_IDP_BAD_REPLY;
+	}
+	if ((s = oauth_str(j, "access_token", OAUTH_MAX_TOKEN)) != NULL)
+		t->access_token = secret_new_str(s);
+	if ((s = oauth_str(j, "refresh_token", OAUTH_MAX_TOKEN)) != NULL)
+		t->refresh_token = secret_new_str(s);
+	if ((s = oauth_str(j, "id_token", OAUTH_MAX_TOKEN)) != NULL)
+		t->id_token = secret_new_str(s);
+	t->expires_in = oauth_long(j, "expires_in", 0, 10L * 365 * 86400, -1);
+	t->scope = oauth_dup(j, "scope", 4096);
+	t->token_type = oauth_dup(j, "token_type", 64);
+	t->issued_token_type = oauth_dup(j, "issued_token_type", 256);
+	cJSON_Delete(j);
+	if (t->access_token == NULL) {
+		xasprintf(cause, "the token endpoint's reply has no "
+		    "access_token");
+		oauth_tokens_clear(t);
+		return AUTHD_E_IDP_BAD_REPLY;
+	}
+	return 0;
+}
+
+cJSON *
+oauth_identity_from_claims(const cJSON *claims)
+{
+	static const char	*strs[] = { "sub", "preferred_username",
+				    "email", "name" };
+	static const char	*lists[] = { "groups", "orgs" };
+	const cJSON		*l, *e;
+	const char		*s;
+	cJSON			*id, *arr;
+	size_t			 i;
+	int			 n;
+
+	if (!cJSON_IsObject(claims))
+		return NULL;
+	id = cJSON_CreateObject();
+	for (i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+		if ((s = oauth_str(claims, strs[i], OAUTH_MAX_CLAIM)) != NULL)
+			cJSON_AddStringToObject(id, strs[i], s);
+	}
+	for (i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		l = cJSON_GetObjectItemCaseSensitive(claims, lists[i]);
+		if (!cJSON_IsArray(l))
+			continue;
+		arr = cJSON_AddArrayToObject(id, lists[i]);
+		n = 0;
+		cJSON_ArrayForEach(e, l) {
+			if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
+			    strlen(e->valuestring) > OAUTH_MAX_CLAIM)
+				continue;
+			if (n++ >= OAUTH_MAX_LIST)
+				break;
+			cJSON_AddItemToArray(arr,
+			    cJSON_CreateString(e->valuestring));
+		}
+	}
+	if (cJSON_GetObjectItemCaseSensitive(id, "sub") == NULL) {
+		cJSON_Delete(id);
+		return NULL;
+	}
+	return id;
+}

@@ -1,0 +1,115 @@
+/*
+ * OAuth requests and replies as data: form bodies in, parsed structs out.
+ * Pure functions, no I/O (SPEC.md section 5). OAuth error codes from the
+ * identity provider are mapped to enum authd_err here and nowhere else.
+ */
+#ifndef AUTHD_OAUTH_H
+#define AUTHD_OAUTH_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+struct secret;
+
+/* Non-error outcomes of a device-code poll. */
+#define OAUTH_PENDING		1	/* authorization_pending */
+#define OAUTH_SLOW_DOWN		2	/* slow_down */
+
+#define OAUTH_GRANT_DEVICE		0x1
+#define OAUTH_GRANT_REFRESH		0x2
+#define OAUTH_GRANT_TOKEN_EXCHANGE	0x4
+
+#define OAUTH_GRANT_TYPE_DEVICE	"urn:ietf:params:oauth:grant-type:device_code"
+#define OAUTH_GRANT_TYPE_TOKEN_EXCHANGE \
+	"urn:ietf:params:oauth:grant-type:token-exchange"
+
+/* A form-urlencoded body; wiped when cleared (it may hold secrets). */
+struct oauth_form {
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+};
+
+void	oauth_form_add(struct oauth_form *, const char *key, const char *value);
+void	oauth_form_clear(struct oauth_form *);
+
+/* Authorization server metadata (RFC 8414 / OIDC discovery). */
+struct oauth_meta {
+	char	*issuer;
+	char	*device_authorization_endpoint;
+	char	*token_endpoint;
+	char	*revocation_endpoint;
+	char	*introspection_endpoint;
+	char	*userinfo_endpoint;
+	char	*jwks_uri;
+	int	 grants;		/* OAUTH_GRANT_* advertised */
+	int	 grants_listed;		/* grant_types_supported present */
+};
+
+/*
+ * Parse a discovery document. The issuer in it must equal expected_issuer
+ * (RFC 8414 section 3.3) and every endpoint must pass http_check_url's rules
+ * (checked by the caller). Returns 0 or AUTHD_E_IDP_BAD_REPLY with *cause.
+ */
+int	oauth_parse_meta(const char *body, size_t len,
+	    const char *expected_issuer, struct oauth_meta *, char **cause);
+void	oauth_meta_clear(struct oauth_meta *);
+
+/* Device authorization response (RFC 8628 section 3.2). */
+struct oauth_device {
+	struct secret	*device_code;
+	char		*user_code;
+	char		*verification_uri;
+	char		*verification_uri_complete;	/* may be NULL */
+	long		 expires_in;
+	long		 interval;
+};
+
+void	oauth_device_clear(struct oauth_device *);
+
+/* Token endpoint success response (RFC 6749 section 5.1, RFC 8693). */
+struct oauth_tokens {
+	struct secret	*access_token;
+	struct secret	*refresh_token;		/* may be NULL */
+	struct secret	*id_token;		/* may be NULL */
+	long		 expires_in;		/* -1 when absent */
+	char		*scope;			/* may be NULL */
+	char		*token_type;
+	char		*issued_token_type;	/* may be NULL */
+};
+
+void	oauth_tokens_clear(struct oauth_tokens *);
+
+/* An OAuth error reply, for messages: both printable and bounded. */
+struct oauth_error {
+	char	 code[64];
+	char	 description[320];
+};
+
+/*
+ * Parse a reply of the device authorization endpoint or the token endpoint.
+ * Returns 0 (the struct is filled), OAUTH_PENDING or OAUTH_SLOW_DOWN (token
+ * endpoint while polling), or a negative enum authd_err with *cause; for an
+ * OAuth error reply *oerr holds the provider's code and description.
+ */
+int	oauth_parse_device_reply(long status, const char *body, size_t len,
+	    struct oauth_device *, struct oauth_error *, char **cause);
+int	oauth_parse_token_reply(long status, const char *body, size_t len,
+	    struct oauth_tokens *, struct oauth_error *, char **cause);
+/* Map an OAuth error code to enum authd_err. */
+int	oauth_error_to_err(const char *code);
+/*
+ * The provider's words, as a message: "DESCRIPTION (CODE)", or the given
+ * fallback when the reply had none. Allocated.
+ */
+char	*oauth_error_message(const struct oauth_error *, const char *fallback);
+
+/*
+ * Identity claims from an id_token's payload (read, not trusted for
+ * authorisation): sub, preferred_username, email, name, groups, orgs.
+ * Returns a new object with the claims present, or NULL.
+ */
+cJSON	*oauth_identity_from_claims(const cJSON *claims);
+
+#endif /* AUTHD_OAUTH_H */

@@ -1,0 +1,102 @@
+/*
+ * token: the user's own access token for a profile, refreshed when it is
+ * near expiry (one refresh at a time; concurrent callers share it).
+ */
+#include <cjson/cJSON.h>
+
+#include "account.h"
+#include "authd.h"
+#include "conn.h"
+#include "error.h"
+#include "profile.h"
+#include "proto.h"
+#include "req.h"
+#include "secret.h"
+
+static void
+req_token_send(struct req *r, struct account *a, const struct secret *tok,
+    time_t exp)
+{
+	cJSON	*res = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(res, "profile", a->profile);
+	cJSON_AddStringToObject(res, "token", tok->data);
+	cJSON_AddStringToObject(res, "token_type", "Bearer");
+	if (exp != 0)
+		cJSON_AddNumberToObject(res, "expires_at", (double)exp);
+	req_reply(r, res);
+}
+
+static void
+req_token_refreshed(struct account *a, int err, const char *cause,
+    void *arg)
+{
+	struct req		*r = arg;
+	const struct secret	*tok;
+	time_t			 exp;
+
+	req_set_cancel(r, NULL, NULL);
+	if (err == 0 && (err = account_token_now(a, &tok, &exp)) == 0) {
+		req_token_send(r, a, tok, exp);
+		return;
+	}
+	if (err == AUTHD_E_TOKEN_REJECTED)
+		req_error_hint(r, err, "run 'tb login'", "%s", cause);
+	else if (cause != NULL)
+		req_error(r, err, "%s", cause);
+	else
+		req_error(r, err, NULL);
+}
+
+static void
+req_token_gone(struct req *r, void *arg)
+{
+	(void)r;
+	account_waiter_cancel(arg);
+}
+
+static int
+req_token(struct req *r)
+{
+	struct account		*a;
+	struct account_waiter	*w;
+	const struct secret	*tok;
+	time_t			 exp;
+	int			 error;
+
+	/* Never answer a project request with the user's own token. */
+	if (r->args != NULL &&
+	    (cJSON_GetObjectItemCaseSensitive(r->args, "audience") != NULL ||
+	    cJSON_GetObjectItemCaseSensitive(r->args, "project") != NULL)) {
+		req_error(r, AUTHD_E_BAD_REQUEST, "this authd does not mint "
+		    "project-scoped tokens yet");
+		return 0;
+	}
+	if (r->profile == NULL) {
+		req_error_hint(r, AUTHD_E_NOT_LOGGED_IN, "set AUTHD_ISSUER and "
+		    "AUTHD_CLIENT_ID for authd, then run 'tb login'",
+		    "not logged in: profile '%s' has no identity provider "
+		    "configured", r->profile_name);
+		return 0;
+	}
+	a = account_get(conn_authd(r->conn), r->profile);
+	error = account_token_now(a, &tok, &exp);
+	if (error == 0) {
+		req_token_send(r, a, tok, exp);
+		return 0;
+	}
+	if (error == AUTHD_E_NOT_LOGGED_IN) {
+		req_error(r, error, "not logged in to %s (profile '%s')",
+		    a->issuer, a->profile);
+		return 0;
+	}
+	w = account_refresh(a, req_token_refreshed, r);
+	req_set_cancel(r, req_token_gone, w);
+	return REQ_PENDING;
+}
+
+const struct req_entry req_token_entry = {
+	.name = PROTO_OP_TOKEN,
+	.flags = REQ_PROFILE | REQ_ASYNC,
+	.handler = req_token,
+};
