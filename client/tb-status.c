@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "output.h"
@@ -25,6 +26,74 @@ tb_status_bool(const cJSON *o, const char *key)
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
+/* Text from the daemon (and so the IdP) reaches a terminal: no escapes. */
+static void
+tb_status_line(const char *label, const char *value)
+{
+	const char	*p;
+
+	if (value == NULL)
+		return;
+	printf("%-10s", label);
+	for (p = value; *p != '\0'; p++)
+		putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+	putchar('\n');
+}
+
+static void
+tb_status_print(const cJSON *res)
+{
+	const cJSON	*j, *e;
+	const char	*user, *email, *name;
+	char		 buf[512], when[64];
+	time_t		 t;
+	size_t		 o;
+
+	tb_status_line("profile", tb_status_str(res, "profile"));
+	tb_status_line("issuer", tb_status_str(res, "issuer"));
+	user = tb_status_str(res, "preferred_username");
+	email = tb_status_str(res, "email");
+	name = tb_status_str(res, "name");
+	snprintf(buf, sizeof buf, "logged in as %s%s%s%s",
+	    user != NULL ? user : tb_status_str(res, "sub"),
+	    email != NULL ? " <" : "", email != NULL ? email : "",
+	    email != NULL ? ">" : "");
+	tb_status_line("status", buf);
+	tb_status_line("name", name);
+	tb_status_line("subject", tb_status_str(res, "sub"));
+	j = cJSON_GetObjectItemCaseSensitive(res, "groups");
+	if (cJSON_IsArray(j) && cJSON_GetArraySize(j) > 0) {
+		o = 0;
+		buf[0] = '\0';
+		cJSON_ArrayForEach(e, j) {
+			if (cJSON_IsString(e) && o < sizeof buf)
+				o += (size_t)snprintf(buf + o, sizeof buf - o,
+				    "%s%s", o ? ", " : "", e->valuestring);
+		}
+		tb_status_line("groups", buf);
+	}
+	j = cJSON_GetObjectItemCaseSensitive(res, "expires_at");
+	if (cJSON_IsNumber(j)) {
+		t = (time_t)j->valuedouble;
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z",
+		    localtime(&t));
+		snprintf(buf, sizeof buf, "%s%s", when,
+		    tb_status_bool(res, "refreshable") ?
+		    " (refreshed automatically)" : "");
+		tb_status_line("expires", buf);
+	}
+	snprintf(buf, sizeof buf, "%s%s", tb_status_str(res, "store") ?
+	    tb_status_str(res, "store") : "?",
+	    tb_status_bool(res, "persisted") ? "" :
+	    " (not persisted: lost when authd exits)");
+	tb_status_line("store", buf);
+	j = cJSON_GetObjectItemCaseSensitive(res, "cached_tokens");
+	if (cJSON_IsNumber(j)) {
+		snprintf(buf, sizeof buf, "%d", j->valueint);
+		tb_status_line("cached", buf);
+	}
+}
+
 static int
 tb_status_run(struct tb *tb, int argc, char **argv)
 {
@@ -34,7 +103,7 @@ tb_status_run(struct tb *tb, int argc, char **argv)
 	};
 	struct msg_reply	 reply;
 	const cJSON		*res;
-	const char		*profile, *issuer, *store;
+	const char		*profile, *issuer;
 	char			 msg[512];
 	int			 ch, status;
 
@@ -55,7 +124,6 @@ tb_status_run(struct tb *tb, int argc, char **argv)
 	res = reply.result;
 	profile = tb_status_str(res, "profile");
 	issuer = tb_status_str(res, "issuer");
-	store = tb_status_str(res, "store");
 	if (profile == NULL)
 		profile = "?";
 	status = tb_status_bool(res, "logged_in") ? TB_EXIT_OK :
@@ -83,11 +151,7 @@ tb_status_run(struct tb *tb, int argc, char **argv)
 		msg_reply_clear(&reply);
 		return status;
 	}
-	printf("profile:  %s\n", profile);
-	printf("issuer:   %s\n", issuer != NULL ? issuer : "-");
-	printf("status:   logged in\n");
-	printf("store:    %s%s\n", store != NULL ? store : "-",
-	    tb_status_bool(res, "persisted") ? "" : " (not persisted)");
+	tb_status_print(res);
 	msg_reply_clear(&reply);
 	return status;
 }

@@ -186,6 +186,39 @@ account_set_login(struct account *a, struct oauth_tokens *t)
 	    : "", a->access_token->len, a->refresh_token ? "yes" : "no");
 }
 
+void
+account_merge_userinfo(struct account *a, const char *body, size_t len)
+{
+	cJSON		*claims, *extra;
+	const cJSON	*sub, *j;
+
+	claims = cJSON_ParseWithLength(body, len);
+	extra = oauth_identity_from_claims(claims);
+	cJSON_Delete(claims);
+	if (extra == NULL)
+		return;
+	sub = a->identity != NULL ?
+	    cJSON_GetObjectItemCaseSensitive(a->identity, "sub") : NULL;
+	if (sub != NULL && strcmp(sub->valuestring,
+	    cJSON_GetObjectItemCaseSensitive(extra, "sub")->valuestring) != 0) {
+		log_warnx("profile %s: userinfo is for another subject: "
+		    "ignored", a->profile);
+		cJSON_Delete(extra);
+		return;
+	}
+	if (a->identity == NULL) {
+		a->identity = extra;
+		return;
+	}
+	cJSON_ArrayForEach(j, extra) {
+		if (cJSON_GetObjectItemCaseSensitive(a->identity,
+		    j->string) == NULL)
+			cJSON_AddItemToObject(a->identity, j->string,
+			    cJSON_Duplicate(j, 1));
+	}
+	cJSON_Delete(extra);
+}
+
 int
 account_token_now(struct account *a, const struct secret **tok, time_t *exp)
 {

@@ -61,6 +61,12 @@ int		 account_logged_in(const struct account *);
 cJSON		*account_status(const struct account *);
 /* Install a new login; takes the tokens' secrets. */
 void		 account_set_login(struct account *, struct oauth_tokens *);
+/*
+ * Add identity claims from a userinfo reply, when its "sub" is the
+ * id_token's (OpenID Connect Core section 5.3.2).
+ */
+void		 account_merge_userinfo(struct account *, const char *body,
+		     size_t len);
 /* Forget the credential. */
 void		 account_clear(struct account *);
 

@@ -39,6 +39,7 @@ struct flow {
 	struct http_req		*req;
 	struct event		*timer;
 	char			*token_endpoint;
+	char			*userinfo_endpoint;	/* may be NULL */
 	struct oauth_device	 dev;
 	char			*issuer_host;
 	char			*verification_host;
@@ -51,6 +52,7 @@ struct flow {
 };
 
 static void	flow_poll(struct flow *);
+static void	flow_userinfo(struct flow *);
 
 static long
 flow_left_ms(const struct flow *f)
@@ -71,6 +73,7 @@ flow_free(struct flow *f)
 		event_free(f->timer);
 	oauth_device_clear(&f->dev);
 	free(f->token_endpoint);
+	free(f->userinfo_endpoint);
 	free(f->issuer_host);
 	free(f->verification_host);
 	f->acct->flow = NULL;
@@ -210,7 +213,7 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 		/* Done: never poll this code again (it would be reuse). */
 		account_set_login(f->acct, &t);
 		oauth_tokens_clear(&t);
-		flow_finish(f, 0, NULL);
+		flow_userinfo(f);
 		return;
 	case OAUTH_PENDING:
 		f->backoff = 0;
@@ -243,6 +246,51 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 	log_warnx("profile %s: login failed: %s", f->acct->profile, cause);
 	flow_finish(f, rc > 0 ? AUTHD_E_IDP_BAD_REPLY : rc, cause);
 	free(cause);
+}
+
+static void
+flow_userinfo_done_cb(const struct http_result *res, void *arg)
+{
+	struct flow	*f = arg;
+
+	f->req = NULL;
+	if (res->error == 0 && res->status == 200)
+		account_merge_userinfo(f->acct, res->body, res->body_len);
+	else
+		log_info("profile %s: userinfo unavailable (%s): identity from "
+		    "the id_token only", f->acct->profile, res->error != 0 ?
+		    res->errmsg : "HTTP error");
+	flow_finish(f, 0, NULL);
+}
+
+/*
+ * The id_token may carry only "sub" (OpenID Connect leaves the rest to the
+ * userinfo endpoint): ask it for the names to show, when it exists.
+ */
+static void
+flow_userinfo(struct flow *f)
+{
+	char	*cause = NULL;
+
+	if (f->userinfo_endpoint == NULL || f->acct->access_token == NULL ||
+	    (f->acct->identity != NULL && cJSON_GetObjectItemCaseSensitive(
+	    f->acct->identity, "preferred_username") != NULL &&
+	    cJSON_GetObjectItemCaseSensitive(f->acct->identity,
+	    "email") != NULL)) {
+		flow_finish(f, 0, NULL);
+		return;
+	}
+	f->req = http_req_new(f->acct->ad->http, "GET", f->userinfo_endpoint,
+	    &cause);
+	if (f->req == NULL) {
+		log_warnx("profile %s: userinfo: %s", f->acct->profile, cause);
+		free(cause);
+		flow_finish(f, 0, NULL);
+		return;
+	}
+	http_req_set_bearer(f->req, f->acct->access_token);
+	http_req_set_max_body(f->req, 64 * 1024);
+	http_submit(f->req, flow_userinfo_done_cb, f);
 }
 
 static void
@@ -342,6 +390,8 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 		log_warnx("issuer %s does not list the device_code grant; "
 		    "trying anyway", f->acct->issuer);
 	f->token_endpoint = xstrdup(m->token_endpoint);
+	if (m->userinfo_endpoint != NULL)
+		f->userinfo_endpoint = xstrdup(m->userinfo_endpoint);
 	f->req = http_req_new(f->acct->ad->http, "POST",
 	    m->device_authorization_endpoint, &why);
 	if (f->req == NULL) {

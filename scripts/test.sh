@@ -14,6 +14,8 @@ werror=()
 [ -n "${CI:-}" ] && werror=(-DAUTHD_WERROR=ON)
 
 bash scripts/install-deps.sh
+# The test identity provider and the browser driver, from the lock file.
+(cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)
 
 step() { printf '\n=== %s ===\n' "$*"; }
 

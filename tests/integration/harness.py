@@ -176,6 +176,7 @@ class Env:
         os.mkdir(self.home, 0o700)
         self.sock = os.path.join(self.runtime, "authd", "socket")
         self.daemons = []
+        self.procs = []
         self.env = dict(os.environ)
         for k in ("AUTHD_SOCK", "AUTHD_ISSUER", "AUTHD_CLIENT_ID",
                   "TB_PROFILE", "AUTHD_NO_AUTOSTART", "LISTEN_FDS",
@@ -228,6 +229,10 @@ class Env:
         return Conn(sock or self.sock)
 
     def cleanup(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         for d in self.daemons:
             if d.proc.poll() is None:
                 d.proc.kill()
@@ -300,3 +305,131 @@ def run(tests):
         sys.exit(1)
     if skipped and not passed:
         sys.exit(SKIP)
+
+
+IDP_DIR = os.path.join(SRC, "tests", "idp")
+
+
+class IdP:
+    """The project's test OpenID provider (tests/idp/idp.js) on loopback."""
+
+    def __init__(self, env, *args, port=0, name="idp"):
+        need(shutil.which("node"), "node (for the test provider)")
+        need(os.path.isdir(os.path.join(IDP_DIR, "node_modules")),
+             "tests/idp/node_modules (run 'npm ci' in tests/idp)")
+        self.env, self.args, self.name = env, list(args), name
+        self.log = os.path.join(env.dir, name + ".log")
+        self.start(port)
+
+    def start(self, port=0):
+        ready = os.path.join(self.env.dir, self.name + ".ready")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        self.out = open(os.path.join(self.env.dir, self.name + ".out"), "a")
+        self.proc = subprocess.Popen(
+            ["node", os.path.join(IDP_DIR, "idp.js"), "--port", str(port),
+             "--ready-file", ready, "--log", self.log] + self.args,
+            stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.out,
+            env=self.env.env)
+        wait_for(lambda: os.path.exists(ready) or
+                 self.proc.poll() is not None, "the test provider")
+        check(self.proc.poll() is None, "the test provider exited: %s" %
+              open(self.out.name).read()[-2000:])
+        with open(ready) as f:
+            info = json.load(f)
+        self.issuer, self.port = info["issuer"], info["port"]
+        self.env.procs.append(self.proc)
+        return self
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=15)
+
+    def entries(self, path=None, grant=None):
+        """The request log, optionally filtered by path and grant type."""
+        out = []
+        try:
+            with open(self.log) as f:
+                for line in f:
+                    try:
+                        e = json.loads(line)
+                    except ValueError:
+                        continue
+                    if path and e.get("path") != path:
+                        continue
+                    if grant and e.get("grant_type") != grant:
+                        continue
+                    out.append(e)
+        except OSError:
+            pass
+        return out
+
+    def polls(self):
+        return self.entries("/token",
+                            "urn:ietf:params:oauth:grant-type:device_code")
+
+    def userinfo(self, token):
+        """GET /me with the bearer token: (status, json)."""
+        import urllib.request
+        import urllib.error
+        req = urllib.request.Request(self.issuer + "/me", headers={
+            "Authorization": "Bearer " + token})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, None
+
+    def approve(self, uri, user="alice", deny_at=None, code=None):
+        argv = ["node", os.path.join(IDP_DIR, "approve-http.js"), uri,
+                "--user", user]
+        if code:
+            argv += ["--code", code]
+        if deny_at:
+            argv += ["--deny-at", deny_at]
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=60, env=self.env.env)
+        check(r.returncode == 0, "approval failed: %s" % (r.stdout +
+                                                          r.stderr))
+
+
+class Login:
+    """A `tb login` running in the background, read as it goes."""
+
+    def __init__(self, env, *args, extra_env=None):
+        self.err_path = os.path.join(env.dir, "login-%d.err" %
+                                     len(env.procs))
+        e = dict(env.env)
+        if extra_env:
+            e.update(extra_env)
+        self.proc = subprocess.Popen(
+            [TB, "login"] + list(args), env=e, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=open(self.err_path, "w"),
+            text=True)
+        env.procs.append(self.proc)
+
+    def stderr(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+    def code(self):
+        """Wait for the code; returns (verification_uri, user_code)."""
+        import re
+
+        def parse():
+            t = self.stderr()
+            m = re.search(r"^\s+(\S+)\n\s+code: (\S+)$", t, re.M)
+            return (m.group(1), m.group(2)) if m else None
+        return wait_for(lambda: parse() or (self.proc.poll() is not None
+                                            and ("exited", self.stderr())),
+                        "the login code", timeout=30)
+
+    def wait(self, timeout=60):
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise Failure("tb login did not finish; stderr:\n" +
+                          self.stderr())
+        return self.proc.returncode, out, self.stderr()

@@ -1,0 +1,746 @@
+#!/usr/bin/env node
+// authd's test OpenID provider: panva's oidc-provider 8.8.1 on loopback, with the device flow,
+// refresh-token rotation, revocation, introspection, userinfo, resource indicators issuing RS256
+// JWT access tokens, an RFC 8693 token-exchange grant, an `interval`/`slow_down` shim, a mint
+// endpoint for authd's `endpoint` strategy and a JSON-lines request log. Test use only: the
+// development interactions accept any login name with any password. See README.md.
+
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+import Provider, { errors } from 'oidc-provider';
+import {
+  handler as refreshTokenHandler,
+  parameters as refreshTokenParameters,
+} from 'oidc-provider/lib/actions/grants/refresh_token.js';
+import * as jose from 'jose';
+
+const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FILE] [--log FILE]
+    [--device-ttl S] [--at-ttl S] [--rt-ttl S] [--exchange-ttl S] [--interval S]
+    [--no-rotate] [--jwks-file FILE] [--canary STRING] [--resource URL]...`;
+
+// ---------------------------------------------------------------- command line
+
+function parseArgs(argv) {
+  const o = {
+    port: 0,
+    host: '127.0.0.1',
+    readyFile: null,
+    log: null,
+    deviceTtl: 600,
+    atTtl: 3600,
+    rtTtl: 86400,
+    exchangeTtl: 300,
+    interval: 5,
+    rotate: true,
+    jwksFile: null,
+    canary: null,
+    resources: ['https://api.tb.test', 'https://registry.tb.test'],
+  };
+  const num = (name, v, min) => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < min) {
+      die(`${name} needs an integer >= ${min}`);
+    }
+    return n;
+  };
+  for (let i = 0; i < argv.length; i += 1) {
+    const a = argv[i];
+    const v = () => {
+      if (i + 1 >= argv.length) die(`${a} needs a value`);
+      i += 1;
+      return argv[i];
+    };
+    switch (a) {
+      case '--port': o.port = num(a, v(), 0); if (o.port > 65535) die('--port out of range'); break;
+      case '--host': o.host = v(); break;
+      case '--ready-file': o.readyFile = v(); break;
+      case '--log': o.log = v(); break;
+      case '--device-ttl': o.deviceTtl = num(a, v(), 1); break;
+      case '--at-ttl': o.atTtl = num(a, v(), 1); break;
+      case '--rt-ttl': o.rtTtl = num(a, v(), 1); break;
+      case '--exchange-ttl': o.exchangeTtl = num(a, v(), 1); break;
+      case '--interval': o.interval = num(a, v(), 0); break;
+      case '--no-rotate': o.rotate = false; break;
+      case '--jwks-file': o.jwksFile = v(); break;
+      case '--canary':
+        o.canary = v();
+        if (!/^[A-Za-z0-9._~-]{1,64}$/.test(o.canary)) {
+          die('--canary must be 1-64 characters of [A-Za-z0-9._~-]');
+        }
+        break;
+      case '--resource': o.resources.push(v()); break;
+      case '-h': case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0); break;
+      default: die(`unknown argument ${a}\n${USAGE}`, 2);
+    }
+  }
+  return o;
+}
+
+function die(msg, code = 2) {
+  process.stderr.write(`idp: ${msg}\n`);
+  process.exit(code);
+}
+
+const opt = parseArgs(process.argv.slice(2));
+
+// ---------------------------------------------------------------- accounts, clients, resources
+
+const PROJECTS = { alice: ['prj_123', 'prj_456'], bob: ['prj_789'], nobody: [] };
+const projectsOf = (sub) => PROJECTS[sub] ?? ['prj_123'];
+const RESOURCES = new Set(opt.resources);
+const RS_BASE_SCOPES = ['tb:read', 'tb:write'];
+const PROJECT_RE = /^project:(.+)$/;
+
+const TX_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const TT = {
+  access_token: 'urn:ietf:params:oauth:token-type:access_token',
+  refresh_token: 'urn:ietf:params:oauth:token-type:refresh_token',
+  jwt: 'urn:ietf:params:oauth:token-type:jwt',
+};
+
+const clients = [
+  {
+    client_id: 'tb-cli',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: [DEVICE_GRANT, 'refresh_token', TX_GRANT],
+    response_types: [],
+    redirect_uris: [],
+  },
+  {
+    client_id: 'tb-confidential',
+    client_secret: 'tb-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: [DEVICE_GRANT, 'refresh_token', TX_GRANT, 'authorization_code'],
+    response_types: ['code'],
+    redirect_uris: [
+      'http://localhost:8080', 'http://localhost:4242', 'http://localhost:43985',
+      'http://127.0.0.1:8080/callback', 'http://localhost:8080/callback',
+    ],
+  },
+  {
+    client_id: 'tb-confidential-post',
+    client_secret: 'tb-secret',
+    token_endpoint_auth_method: 'client_secret_post',
+    grant_types: [DEVICE_GRANT, 'refresh_token', TX_GRANT],
+    response_types: [],
+    redirect_uris: [],
+  },
+];
+
+async function findAccount(ctx, sub) {
+  if (typeof sub !== 'string' || !sub) return undefined;
+  return {
+    accountId: sub,
+    async claims() {
+      return {
+        sub,
+        name: sub.charAt(0).toUpperCase() + sub.slice(1),
+        preferred_username: sub,
+        email: `${sub}@example.test`,
+        email_verified: true,
+        projects: projectsOf(sub),
+      };
+    },
+  };
+}
+
+// The user the current request acts for, when it is known (consent, token endpoint).
+function accountIdOf(ctx) {
+  const e = ctx?.oidc?.entities ?? {};
+  let sub = e.Account?.accountId ?? e.RefreshToken?.accountId ?? e.DeviceCode?.accountId
+    ?? e.AccessToken?.accountId ?? e.Grant?.accountId;
+  if (!sub) {
+    try { sub = ctx?.oidc?.session?.accountId; } catch { /* no session here */ }
+  }
+  return sub || undefined;
+}
+
+function scopeList(s) {
+  if (Array.isArray(s)) s = s.join(' ');
+  return typeof s === 'string' ? s.split(' ').filter(Boolean) : [];
+}
+
+async function getResourceServerInfo(ctx, indicator) {
+  if (!RESOURCES.has(indicator)) {
+    throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+  }
+  const sub = accountIdOf(ctx);
+  let projects;
+  if (sub) {
+    projects = projectsOf(sub);
+  } else {
+    // User not known yet (/device/auth): accept the project scopes asked for; the consent,
+    // once the user is known, grants only the user's own projects.
+    projects = scopeList(ctx?.oidc?.params?.scope)
+      .map((s) => PROJECT_RE.exec(s)?.[1]).filter(Boolean);
+  }
+  return {
+    scope: [...RS_BASE_SCOPES, ...projects.map((p) => `project:${p}`)].join(' '),
+    audience: indicator,
+    accessTokenFormat: 'jwt',
+    jwt: { sign: { alg: 'RS256' } },
+  };
+}
+
+// ---------------------------------------------------------------- keys
+
+async function loadOrCreateJwks() {
+  if (opt.jwksFile && fs.existsSync(opt.jwksFile)) {
+    const jwks = JSON.parse(fs.readFileSync(opt.jwksFile, 'utf8'));
+    if (!Array.isArray(jwks.keys) || !jwks.keys.length) die(`${opt.jwksFile}: no keys`, 1);
+    return jwks;
+  }
+  const { privateKey } = await jose.generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+  const jwk = await jose.exportJWK(privateKey);
+  jwk.kid = randomBytes(8).toString('hex');
+  jwk.alg = 'RS256';
+  jwk.use = 'sig';
+  const jwks = { keys: [jwk] };
+  if (opt.jwksFile) {
+    const tmp = `${opt.jwksFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(jwks), { mode: 0o600 });
+    fs.renameSync(tmp, opt.jwksFile);
+  }
+  return jwks;
+}
+
+// ---------------------------------------------------------------- storage
+
+// In-memory adapter. Unlike the bundled one (an LRU of 1000 that forgets expired records), this
+// keeps every record until it expires and device codes (and their user-code index) 10 minutes
+// longer, so a poller gets `expired_token` rather than `invalid_grant` for an expired code.
+const GRACE_MS = 10 * 60 * 1000;
+const store = new Map(); // key -> { value, until }
+
+function sget(key) {
+  const e = store.get(key);
+  if (!e) return undefined;
+  if (e.until !== undefined && e.until <= Date.now()) {
+    store.delete(key);
+    return undefined;
+  }
+  return e.value;
+}
+function sset(key, value, ttlSeconds, grace = 0) {
+  const until = ttlSeconds ? Date.now() + ttlSeconds * 1000 + grace : undefined;
+  store.set(key, { value, until });
+}
+setInterval(() => {
+  const now = Date.now();
+  for (const [k, e] of store) if (e.until !== undefined && e.until <= now) store.delete(k);
+}, 30000).unref();
+
+const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode',
+  'BackchannelAuthenticationRequest']);
+
+class MemoryAdapter {
+  constructor(model) { this.model = model; }
+
+  key(id) { return `${this.model}:${id}`; }
+
+  async upsert(id, payload, expiresIn) {
+    const key = this.key(id);
+    const grace = this.model === 'DeviceCode' ? GRACE_MS : 0;
+    if (this.model === 'Session') sset(`sessionUid:${payload.uid}`, id, expiresIn);
+    const { grantId, userCode } = payload;
+    if (GRANTABLE.has(this.model) && grantId) {
+      const gk = `grant:${grantId}`;
+      const list = sget(gk);
+      if (list) list.push(key); else sset(gk, [key], opt.rtTtl + 3600);
+    }
+    if (userCode) sset(`userCode:${userCode}`, id, expiresIn, grace);
+    sset(key, payload, expiresIn, grace);
+  }
+
+  async find(id) { return sget(this.key(id)); }
+
+  async findByUid(uid) {
+    const id = sget(`sessionUid:${uid}`);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async findByUserCode(userCode) {
+    const id = sget(`userCode:${userCode}`);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async consume(id) {
+    const v = sget(this.key(id));
+    if (v) v.consumed = Math.floor(Date.now() / 1000);
+  }
+
+  async destroy(id) { store.delete(this.key(id)); }
+
+  async revokeByGrantId(grantId) { // eslint-disable-line class-methods-use-this
+    const gk = `grant:${grantId}`;
+    const list = sget(gk);
+    if (list) for (const k of list) store.delete(k);
+    store.delete(gk);
+  }
+}
+
+// ---------------------------------------------------------------- token exchange (RFC 8693)
+
+const txProjects = new WeakMap(); // AccessToken -> projects for its `projects` claim
+
+async function extraTokenClaims(ctx, token) {
+  const projects = txProjects.get(token);
+  return projects ? { projects } : undefined;
+}
+
+let issuer;
+let provider;
+let verifyKeys; // jose local JWKS of our public keys
+
+// A JWT this provider signed (access token from a resource grant, an exchange or /mint):
+// checked by signature, issuer and expiry only. Returns the payload or undefined.
+async function verifyOwnJwt(token) {
+  if (typeof token !== 'string' || token.split('.').length !== 3) return undefined;
+  try {
+    const { payload } = await jose.jwtVerify(token, verifyKeys, {
+      issuer, algorithms: ['RS256'], clockTolerance: 0,
+    });
+    return typeof payload.sub === 'string' && payload.sub ? payload : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// A live access token of this provider (opaque, looked up; or a JWT it signed) -> { sub, clientId }.
+async function resolveAccessToken(value) {
+  if (typeof value !== 'string' || !value) return undefined;
+  const at = await provider.AccessToken.find(value);
+  if (at && at.isValid && at.accountId) return { sub: at.accountId, clientId: at.clientId };
+  const p = await verifyOwnJwt(value);
+  if (p) return { sub: p.sub, clientId: p.client_id };
+  return undefined;
+}
+
+const badSubject = () => new errors.InvalidRequest('subject_token is invalid, expired or revoked');
+
+async function tokenExchangeHandler(ctx, next) {
+  const { params, client } = ctx.oidc;
+  if (!params.subject_token) {
+    throw new errors.InvalidRequest("missing required parameter 'subject_token'");
+  }
+  if (!params.subject_token_type) {
+    throw new errors.InvalidRequest("missing required parameter 'subject_token_type'");
+  }
+  if (params.actor_token || params.actor_token_type) {
+    throw new errors.InvalidRequest('actor_token is not supported');
+  }
+  const requested = params.requested_token_type || TT.access_token;
+  if (requested !== TT.access_token && requested !== TT.jwt) {
+    throw new errors.InvalidRequest('unsupported requested_token_type');
+  }
+
+  // The subject.
+  let subject;
+  switch (params.subject_token_type) {
+    case TT.access_token:
+      subject = await resolveAccessToken(params.subject_token);
+      break;
+    case TT.jwt: {
+      const p = await verifyOwnJwt(params.subject_token);
+      if (p) subject = { sub: p.sub, clientId: p.client_id };
+      break;
+    }
+    case TT.refresh_token: {
+      const rt = await provider.RefreshToken.find(params.subject_token);
+      if (rt && rt.isValid && !rt.consumed && rt.accountId) {
+        const grant = await provider.Grant.find(rt.grantId);
+        if (grant) subject = { sub: rt.accountId, clientId: rt.clientId };
+      }
+      break;
+    }
+    default:
+      throw new errors.InvalidRequest('unsupported subject_token_type');
+  }
+  if (!subject || subject.clientId !== client.clientId) throw badSubject();
+
+  // The target: exactly one configured resource server, as resource= or audience=.
+  const targets = [...new Set([...scopeList(params.resource), ...scopeList(params.audience)])];
+  if (!targets.length) throw new errors.InvalidTarget('resource or audience is required');
+  if (targets.length > 1) throw new errors.InvalidTarget('only one resource or audience may be requested');
+  const [target] = targets;
+  if (!RESOURCES.has(target)) throw new errors.InvalidTarget(`unknown resource/audience ${target}`);
+
+  // The scope: at least one project:<id> of the user's, plus optionally tb:read / tb:write.
+  const scopes = [...new Set(scopeList(params.scope))];
+  const member = new Set(projectsOf(subject.sub));
+  const projects = [];
+  const refused = [];
+  for (const s of scopes) {
+    const m = PROJECT_RE.exec(s);
+    if (m) {
+      if (member.has(m[1])) projects.push(m[1]); else refused.push(s);
+    } else if (!RS_BASE_SCOPES.includes(s)) {
+      refused.push(s);
+    }
+  }
+  if (refused.length) throw new errors.InvalidScope('requested scope is not allowed', refused.join(' '));
+  if (!projects.length) throw new errors.InvalidScope('scope must include at least one project:<id>');
+
+  const account = await findAccount(ctx, subject.sub);
+  ctx.oidc.entity('Account', account);
+  const at = new provider.AccessToken({
+    accountId: subject.sub,
+    client,
+    gty: 'token_exchange',
+    scope: scopes.join(' '),
+    expiresIn: opt.exchangeTtl,
+  });
+  at.resourceServer = new provider.ResourceServer(target, await getResourceServerInfo(ctx, target));
+  txProjects.set(at, projects);
+  ctx.oidc.entity('AccessToken', at);
+  const value = await at.save();
+
+  ctx.body = {
+    access_token: value,
+    issued_token_type: requested,
+    token_type: 'Bearer',
+    expires_in: opt.exchangeTtl,
+    scope: at.scope,
+  };
+  await next();
+}
+
+// ---------------------------------------------------------------- mint endpoint
+
+let signKey;
+let signKid;
+
+async function mint(ctx) {
+  ctx.set('Cache-Control', 'no-store');
+  const auth = ctx.get('authorization');
+  const m = /^Bearer +([^ ]+) *$/i.exec(auth || '');
+  const who = m ? await resolveAccessToken(m[1]) : undefined;
+  if (!who) {
+    ctx.status = 401;
+    ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+    ctx.body = { error: 'invalid_token', error_description: 'invalid, expired or revoked access token' };
+    return;
+  }
+  let body;
+  try {
+    if (!ctx.is('application/json')) throw new Error('content-type must be application/json');
+    const raw = await readBody(ctx.req, 65536);
+    body = JSON.parse(raw);
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('body must be a JSON object');
+    for (const k of ['audience', 'project']) {
+      if (typeof body[k] !== 'string' || !body[k]) throw new Error(`"${k}" must be a non-empty string`);
+    }
+    if (body.purpose !== undefined && body.purpose !== null && typeof body.purpose !== 'string') {
+      throw new Error('"purpose" must be a string');
+    }
+  } catch (err) {
+    ctx.status = 400;
+    ctx.body = { error: 'invalid_request', error_description: err.message };
+    return;
+  }
+  ctx.state.mint = { client_id: who.clientId, audience: body.audience, project: body.project };
+  if (typeof body.purpose === 'string') ctx.state.mint.purpose = body.purpose;
+  if (!RESOURCES.has(body.audience)) {
+    ctx.status = 400;
+    ctx.body = { error: 'invalid_target', error_description: `unknown audience ${body.audience}` };
+    return;
+  }
+  if (!projectsOf(who.sub).includes(body.project)) {
+    ctx.status = 403;
+    ctx.body = {
+      error: 'access_denied',
+      error_description: `${who.sub} is not a member of project ${body.project}`,
+    };
+    return;
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    sub: who.sub,
+    scope: `project:${body.project}`,
+    projects: [body.project],
+    client_id: who.clientId,
+  };
+  if (body.purpose) claims.purpose = body.purpose;
+  const token = await new jose.SignJWT(claims)
+    .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: signKid })
+    .setIssuer(issuer)
+    .setAudience(body.audience)
+    .setIssuedAt(now)
+    .setExpirationTime(now + opt.exchangeTtl)
+    .setJti(randomBytes(16).toString('base64url'))
+    .sign(signKey);
+  ctx.status = 200;
+  ctx.body = { token, expires_in: opt.exchangeTtl };
+}
+
+function readBody(req, limit) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let n = 0;
+    req.on('data', (c) => {
+      n += c.length;
+      if (n > limit) { reject(new Error('body too large')); req.destroy(); return; }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+// ---------------------------------------------------------------- request log
+
+let logFd = null;
+function logLine(obj) {
+  if (logFd === null) return;
+  try {
+    fs.writeSync(logFd, `${JSON.stringify(obj)}\n`);
+  } catch (err) {
+    process.stderr.write(`idp: request log: ${err.message}\n`);
+  }
+}
+
+const one = (v) => (Array.isArray(v) && v.length === 1 ? v[0] : v);
+
+// ---------------------------------------------------------------- device-flow shim state
+
+// device_code -> { interval (s), last (ms of the previous poll; null before the first) }.
+// RFC 8628 asks for `interval` between polls, so the first poll may come at any time.
+const polls = new Map();
+setInterval(() => {
+  const cutoff = Date.now() - (opt.deviceTtl * 1000 + GRACE_MS);
+  for (const [k, v] of polls) if (v.issued < cutoff) polls.delete(k);
+}, 30000).unref();
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  if (opt.log) {
+    try {
+      logFd = fs.openSync(opt.log, 'a');
+    } catch (err) {
+      die(`cannot open log ${opt.log}: ${err.message}`, 1);
+    }
+  }
+
+  // Listen first: the issuer needs the real port (with --port 0).
+  const server = http.createServer();
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opt.port, opt.host, resolve);
+  }).catch((err) => die(`cannot listen on ${opt.host}:${opt.port}: ${err.message}`, 1));
+  const { port } = server.address();
+  const hostPart = opt.host.includes(':') ? `[${opt.host}]` : opt.host;
+  issuer = `http://${hostPart}:${port}`;
+
+  const jwks = await loadOrCreateJwks();
+  const priv = jwks.keys.find((k) => k.kty === 'RSA' && (!k.alg || k.alg === 'RS256')) ?? jwks.keys[0];
+  signKid = priv.kid;
+  signKey = await jose.importJWK({ ...priv, alg: 'RS256' }, 'RS256');
+  verifyKeys = jose.createLocalJWKSet({
+    keys: jwks.keys.map(({
+      d, p, q, dp, dq, qi, ...pub // eslint-disable-line no-unused-vars
+    }) => pub),
+  });
+
+  const AT_TTL = opt.atTtl;
+  const configuration = {
+    adapter: MemoryAdapter,
+    clients,
+    jwks,
+    findAccount,
+    cookies: { keys: ['test-cookie-key-not-secret'] },
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'projects'],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username'],
+      email: ['email', 'email_verified'],
+      projects: ['projects'],
+    },
+    features: {
+      devInteractions: { enabled: true },
+      deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****' },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      registration: { enabled: true },
+      userinfo: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (ctx, client, oneOf) => oneOf,
+        useGrantedResource: async () => false,
+        getResourceServerInfo,
+      },
+    },
+    ttl: {
+      AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? AT_TTL,
+      AuthorizationCode: 60,
+      ClientCredentials: 600,
+      DeviceCode: opt.deviceTtl,
+      Grant: opt.rtTtl,
+      IdToken: 3600,
+      Interaction: 3600,
+      RefreshToken: opt.rtTtl,
+      Session: opt.rtTtl,
+    },
+    extraTokenClaims,
+  };
+  if (!opt.rotate) configuration.rotateRefreshToken = false;
+
+  provider = new Provider(issuer, configuration);
+  provider.proxy = false;
+
+  provider.registerGrantType(TX_GRANT, tokenExchangeHandler,
+    ['audience', 'resource', 'scope', 'requested_token_type', 'subject_token', 'subject_token_type',
+      'actor_token', 'actor_token_type'], ['audience', 'resource']);
+
+  // oidc-provider 8.8.1 rotates (consumes) the refresh token before it checks `resource`, so a
+  // refresh asking for an ungranted resource answered invalid_target AND lost the refresh token.
+  // Check the resource first, so that error leaves the refresh token usable.
+  provider.registerGrantType('refresh_token', async (ctx, next) => {
+    const { resource, refresh_token: value } = ctx.oidc.params;
+    if (resource !== undefined && typeof value === 'string') {
+      const rt = await provider.RefreshToken.find(value);
+      if (rt && rt.isValid && !rt.consumed && rt.clientId === ctx.oidc.client.clientId) {
+        const list = Array.isArray(resource) ? resource : [resource];
+        if (list.length !== 1) {
+          throw new errors.InvalidTarget('only a single resource indicator value must be requested/resolved during Access Token Request');
+        }
+        if (!rt.resourceIndicators.has(list[0])) throw new errors.InvalidTarget();
+      }
+    }
+    return refreshTokenHandler(ctx, next);
+  }, [...refreshTokenParameters, 'resource'], ['resource']);
+
+  if (opt.canary) {
+    // Every opaque access token and every refresh token value starts with the canary.
+    for (const Model of [provider.AccessToken, provider.RefreshToken]) {
+      const orig = Model.prototype.generateTokenId;
+      Model.prototype.generateTokenId = function canaryTokenId(...args) {
+        const id = orig.apply(this, args);
+        return (this.format === undefined || this.format === 'opaque') ? `${opt.canary}${id}` : id;
+      };
+    }
+  }
+
+  provider.on('server_error', (ctx, err) => {
+    process.stderr.write(`idp: server_error on ${ctx.method} ${ctx.path}: ${err.stack || err}\n`);
+  });
+
+  // Outermost: the request log (one line per request, written before the response goes out).
+  provider.use(async (ctx, next) => {
+    const t = performance.timeOrigin + performance.now();
+    const method = ctx.method;
+    const reqPath = ctx.path;
+    try {
+      await next();
+    } finally {
+      if (logFd !== null) {
+        const line = { t: Math.round(t * 1000) / 1000, method, path: reqPath };
+        const form = ctx.oidc?.body && typeof ctx.oidc.body === 'object' ? ctx.oidc.body : {};
+        if (typeof form.grant_type === 'string') line.grant_type = form.grant_type;
+        const clientId = ctx.oidc?.entities?.Client?.clientId
+          ?? (typeof form.client_id === 'string' ? form.client_id : undefined);
+        if (clientId) line.client_id = clientId;
+        line.status = ctx.status;
+        if (ctx.status >= 400 && ctx.body && typeof ctx.body === 'object' && typeof ctx.body.error === 'string') {
+          line.error = ctx.body.error;
+        }
+        for (const k of ['resource', 'audience', 'scope', 'subject_token_type', 'requested_token_type', 'token_type_hint']) {
+          if (form[k] !== undefined) line[k] = one(form[k]);
+        }
+        if (ctx.state.mint) Object.assign(line, ctx.state.mint);
+        if (ctx.state.slowDownInterval) line.interval = ctx.state.slowDownInterval;
+        line.ms = Math.round((performance.timeOrigin + performance.now() - t) * 10) / 10;
+        logLine(line);
+      }
+    }
+  });
+
+  // Test helpers, the mint endpoint, the RFC 8414 discovery path.
+  provider.use(async (ctx, next) => {
+    if (ctx.path === '/test/health' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      ctx.type = 'text/plain';
+      ctx.body = 'ok';
+      return;
+    }
+    if (ctx.path === '/mint' || ctx.path.startsWith('/mint/')) {
+      if (ctx.method !== 'POST') {
+        ctx.status = 405;
+        ctx.set('Allow', 'POST');
+        ctx.body = { error: 'invalid_request', error_description: 'use POST' };
+        return;
+      }
+      await mint(ctx);
+      return;
+    }
+    if (ctx.path === '/.well-known/oauth-authorization-server') {
+      ctx.path = '/.well-known/openid-configuration';
+    }
+    await next();
+  });
+
+  // The device-flow shim: `interval` at /device/auth, `slow_down` for polls that come too soon.
+  provider.use(async (ctx, next) => {
+    const arrival = Date.now();
+    await next();
+    if (ctx.method !== 'POST') return;
+    if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object'
+      && typeof ctx.body.device_code === 'string') {
+      ctx.body.interval = opt.interval;
+      polls.set(ctx.body.device_code, { interval: opt.interval, last: null, issued: arrival });
+      return;
+    }
+    if (ctx.path === '/token' && ctx.oidc?.params?.grant_type === DEVICE_GRANT) {
+      const code = ctx.oidc.params.device_code;
+      const st = typeof code === 'string' ? polls.get(code) : undefined;
+      if (!st) return;
+      const tooSoon = st.last !== null && arrival - st.last < st.interval * 1000 - 50;
+      st.last = arrival;
+      if (tooSoon && ctx.status === 400 && ctx.body?.error === 'authorization_pending') {
+        st.interval += 5;
+        ctx.state.slowDownInterval = st.interval;
+        ctx.body = {
+          error: 'slow_down',
+          error_description: `you are polling too quickly; poll at most every ${st.interval} seconds`,
+        };
+      }
+    }
+  });
+
+  server.on('request', provider.callback());
+
+  const ready = JSON.stringify({ issuer, port, pid: process.pid });
+  if (opt.readyFile) {
+    const dir = path.dirname(path.resolve(opt.readyFile));
+    const tmp = path.join(dir, `.${path.basename(opt.readyFile)}.${process.pid}.tmp`);
+    fs.writeFileSync(tmp, `${ready}\n`);
+    fs.renameSync(tmp, opt.readyFile);
+  }
+  try { process.stdout.write(`${ready}\n`); } catch { /* stdout closed */ }
+
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+process.stdout.on('error', () => {});
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(`idp: ${err?.stack || err}\n`);
+  process.exit(1);
+});
+
+main().catch((err) => {
+  process.stderr.write(`idp: ${err?.stack || err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,281 @@
+"""Device-flow login against the project's test provider (tests/idp):
+scripted and real-browser approval, denial, expiry, polling discipline,
+provider outages, shared and cancelled logins. Run one with:
+python3 test_login.py NAME."""
+import json
+import os
+import shutil
+import signal
+import time
+
+from harness import (IDP_DIR, TB, IdP, Login, Failure, check, need,
+                     wait_for, run)
+
+DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def daemon_for(env, idp, *args, **kw):
+    e = {"AUTHD_ISSUER": idp.issuer, "AUTHD_CLIENT_ID": "tb-cli"}
+    e.update(kw.pop("env", {}))
+    return env.start(*args, env=e, **kw)
+
+
+def _logged_in_as(env, idp, user):
+    r = env.tb("--json", "status")
+    check(r.returncode == 0, "status exit %d: %s" % (r.returncode, r.stderr))
+    st = json.loads(r.stdout)
+    check(st["logged_in"] is True and st["sub"] == user, st)
+    r = env.tb("token")
+    check(r.returncode == 0, "token exit %d: %s" % (r.returncode, r.stderr))
+    lines = r.stdout.split("\n")
+    check(len(lines) == 2 and lines[1] == "" and lines[0],
+          "stdout is not exactly one token line: %r" % r.stdout[:80])
+    status, info = idp.userinfo(lines[0])
+    check(status == 200 and info["sub"] == user,
+          "userinfo refused the token: %s %s" % (status, info))
+    return st
+
+
+def login_http(env):
+    """Scripted HTTP approval; the token works at the provider."""
+    idp = IdP(env, "--interval", "1")
+    d = daemon_for(env, idp)
+    login = Login(env, "--no-browser")
+    uri, code = login.code()
+    err = login.stderr()
+    check("127.0.0.1" in err and "code goes to" in err, err)
+    check("warning" not in err, "host warning without a mismatch")
+    idp.approve(uri, user="alice", code=code)
+    rc, out, err = login.wait()
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+    check("Logged in" in err and "alice" in err, err)
+    check(out == "", "tb login printed on stdout: %r" % out)
+    st = _logged_in_as(env, idp, "alice")
+    check(st.get("email") == "alice@example.test", "no email: %s" % st)
+    check(st.get("preferred_username") == "alice", st)
+    r = env.tb("status")
+    check(r.returncode == 0 and "alice" in r.stdout, r.stdout)
+    # Exactly one success, then no more polling of that code.
+    polls = idp.polls()
+    check(sum(1 for p in polls if p["status"] == 200) == 1, polls)
+    check(polls[-1]["status"] == 200, "polled after success: %s" % polls)
+    d.stop()
+
+
+def login_browser(env):
+    """Real headless Chromium as $BROWSER clicks through the pages."""
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    need(os.path.exists(chromium), "Debian chromium")
+    need(os.path.isdir(os.path.join(IDP_DIR, "node_modules",
+                                    "playwright-core")), "playwright-core")
+    idp = IdP(env, "--interval", "1")
+    daemon_for(env, idp)
+    browser = "node %s" % os.path.join(IDP_DIR, "approve-browser.js")
+    login = Login(env, extra_env={"BROWSER": browser,
+                                  "APPROVE_USER": "bob"})
+    rc, out, err = login.wait(timeout=90)
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+    check("Opening the page with $BROWSER" in err, err)
+    _logged_in_as(env, idp, "bob")
+
+
+def login_denied(env):
+    """The user refuses: exit 5 with the provider's reason."""
+    idp = IdP(env, "--interval", "1")
+    daemon_for(env, idp)
+    login = Login(env, "--no-browser")
+    uri, code = login.code()
+    idp.approve(uri, code=code, deny_at="consent")
+    rc, out, err = login.wait()
+    check(rc == 5, "exit %d, expected 5: %s" % (rc, err))
+    check("tb: " in err and "denied" in err, err)
+    r = env.tb("status")
+    check(r.returncode == 3, "logged in after a denial")
+
+
+def login_expired(env):
+    """Nobody approves before the code expires: exit 6 with a hint."""
+    idp = IdP(env, "--interval", "1", "--device-ttl", "3")
+    daemon_for(env, idp)
+    login = Login(env, "--no-browser")
+    login.code()
+    rc, out, err = login.wait()
+    check(rc == 6, "exit %d, expected 6: %s" % (rc, err))
+    check("expired" in err and "hint: " in err, err)
+    r = env.tb("--json", "status")
+    check(json.loads(r.stdout)["login_pending"] is False, r.stdout)
+
+
+def poll_interval(env):
+    """Polls are never closer than the interval the provider asked for."""
+    idp = IdP(env, "--interval", "2")
+    daemon_for(env, idp)
+    login = Login(env, "--no-browser")
+    uri, code = login.code()
+    wait_for(lambda: len(idp.polls()) >= 3, "three polls", timeout=30)
+    idp.approve(uri, code=code)
+    rc, _, err = login.wait()
+    check(rc == 0, err)
+    polls = idp.polls()
+    gaps = [b["t"] - a["t"] for a, b in zip(polls, polls[1:])]
+    check(all(g >= 2000 - 50 for g in gaps), "polls too close: %s" % gaps)
+    check(not any(p.get("error") == "slow_down" for p in polls),
+          "the provider had to say slow_down: %s" % polls)
+
+
+def slow_down(env):
+    """slow_down adds 5 s to the interval, for good (RFC 8628 3.5)."""
+    idp = IdP(env, "--interval", "1", "--slow-down", "2")
+    daemon_for(env, idp)
+    login = Login(env, "--no-browser")
+    uri, code = login.code()
+    # Two slow_downs: the interval goes 1 -> 6 -> 11 s.
+    wait_for(lambda: len(idp.polls()) >= 3, "three polls", timeout=40)
+    idp.approve(uri, code=code)
+    rc, _, err = login.wait(timeout=60)
+    check(rc == 0, err)
+    polls = idp.polls()
+    errs = [p.get("error") for p in polls]
+    check(errs[:2] == ["slow_down", "slow_down"], errs)
+    gaps = [b["t"] - a["t"] for a, b in zip(polls, polls[1:])]
+    check(gaps[0] >= 6000 - 50, "first gap after slow_down %s" % gaps)
+    check(gaps[1] >= 11000 - 50, "second gap after slow_down %s" % gaps)
+    check(all(g >= 11000 - 50 for g in gaps[1:]), "gaps %s" % gaps)
+
+
+def idp_down_at_start(env):
+    """No provider: a clear error and a hint, exit 1."""
+    idp = IdP(env)
+    issuer = idp.issuer
+    idp.stop()
+    env.start(env={"AUTHD_ISSUER": issuer, "AUTHD_CLIENT_ID": "tb-cli"})
+    login = Login(env, "--no-browser")
+    rc, out, err = login.wait()
+    check(rc == 1, "exit %d: %s" % (rc, err))
+    check(err.startswith("tb: ") and "hint: " in err, err)
+    check("discovery" in err or "reach" in err, err)
+
+
+def idp_outage_mid_poll(env):
+    """The provider goes away while we poll: back off, then carry on
+    when it is back (same state), or fail clearly at expiry."""
+    state = os.path.join(env.dir, "idp-state.json")
+    jwks = os.path.join(env.dir, "idp-jwks.json")
+    idp = IdP(env, "--interval", "1", "--state", state, "--jwks-file", jwks)
+    d = daemon_for(env, idp)
+    login = Login(env, "--no-browser")
+    uri, code = login.code()
+    wait_for(lambda: len(idp.polls()) >= 1, "a poll")
+    idp.stop(signal.SIGKILL)
+    wait_for(lambda: "retrying in" in login.stderr(), "a retry notice")
+    wait_for(lambda: "polling failed" in d.log_text(), "back-off", 20)
+    idp.start(port=idp.port)
+    idp.approve(uri, code=code)
+    rc, _, err = login.wait(timeout=90)
+    check(rc == 0, "exit %d after the provider came back: %s" % (rc, err))
+    _logged_in_as(env, idp, "alice")
+
+    # Gone for good: a clear failure once the code expires.
+    idp2 = IdP(env, "--interval", "1", "--device-ttl", "4", name="idp2")
+    env2 = {"AUTHD_ISSUER": idp2.issuer, "AUTHD_CLIENT_ID": "tb-cli"}
+    d.stop()
+    env.start(env=env2)
+    login = Login(env, "--no-browser")
+    login.code()
+    idp2.stop(signal.SIGKILL)
+    rc, _, err = login.wait(timeout=60)
+    check(rc == 6, "exit %d: %s" % (rc, err))
+    check("unreachable" in err, err)
+
+
+def shared_login(env):
+    """Two tb login at once share one code and both succeed."""
+    idp = IdP(env, "--interval", "1")
+    daemon_for(env, idp)
+    a = Login(env, "--no-browser")
+    uri_a, code_a = a.code()
+    b = Login(env, "--no-browser")
+    uri_b, code_b = b.code()
+    check(code_a == code_b, "two codes: %s %s" % (code_a, code_b))
+    check(len(idp.entries("/device/auth")) == 1, "two device requests")
+    idp.approve(uri_a, code=code_a)
+    for login in (a, b):
+        rc, _, err = login.wait()
+        check(rc == 0, "exit %d: %s" % (rc, err))
+    check(sum(1 for p in idp.polls() if p["status"] == 200) == 1,
+          "the code was redeemed twice")
+
+
+def sigint_cancels(env):
+    """Ctrl-C in tb login stops the polling in the daemon."""
+    idp = IdP(env, "--interval", "1")
+    d = daemon_for(env, idp)
+    login = Login(env, "--no-browser")
+    login.code()
+    wait_for(lambda: len(idp.polls()) >= 1, "a poll")
+    login.proc.send_signal(signal.SIGINT)
+    rc, _, err = login.wait()
+    check(rc == 6, "exit %d: %s" % (rc, err))
+    check("cancel" in err, err)
+    wait_for(lambda: "login cancelled" in d.log_text(), "the daemon to "
+             "cancel the flow")
+    n = len(idp.polls())
+    # The next poll would have come within 1 s; give it 3.
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        check(len(idp.polls()) == n, "still polling after cancel")
+        time.sleep(0.1)
+    r = env.tb("--json", "status")
+    check(json.loads(r.stdout)["login_pending"] is False, r.stdout)
+
+
+def status_during_login(env):
+    """A pending login never delays other requests."""
+    idp = IdP(env, "--interval", "1")
+    daemon_for(env, idp)
+    login = Login(env, "--no-browser")
+    login.code()
+    worst = 0.0
+    for _ in range(20):
+        t0 = time.monotonic()
+        r = env.tb("--json", "status")
+        worst = max(worst, time.monotonic() - t0)
+        check(r.returncode == 3 and json.loads(r.stdout)["login_pending"],
+              r.stdout + r.stderr)
+    print("status during a pending login: worst %.1f ms" % (worst * 1000))
+    # Whole tb processes; generous for a loaded CI machine.
+    check(worst < 2.0, "status took %.2f s during a login" % worst)
+    login.proc.send_signal(signal.SIGINT)
+    login.wait()
+
+
+def login_cancel_op(env):
+    """tb login --cancel ends the pending login for every waiter."""
+    idp = IdP(env, "--interval", "1")
+    daemon_for(env, idp)
+    a = Login(env, "--no-browser")
+    a.code()
+    r = env.tb("login", "--cancel")
+    check(r.returncode == 0 and "cancelled" in r.stderr, r.stderr)
+    rc, _, err = a.wait()
+    check(rc == 6 and "cancelled" in err, "exit %d: %s" % (rc, err))
+    r = env.tb("login", "--cancel")
+    check(r.returncode == 0 and "No login was pending" in r.stderr, r.stderr)
+
+
+def not_configured(env):
+    env.start()
+    r = env.tb("login", "--no-browser")
+    check(r.returncode == 1 and "AUTHD_ISSUER" in r.stderr, r.stderr)
+    r = env.tb("token")
+    check(r.returncode == 3 and "hint:" in r.stderr, r.stderr)
+    check(r.stdout == "", r.stdout)
+
+
+TESTS = {f.__name__: f for f in (
+    login_http, login_browser, login_denied, login_expired, poll_interval,
+    slow_down, idp_down_at_start, idp_outage_mid_poll, shared_login,
+    sigint_cancels, status_during_login, login_cancel_op, not_configured)}
+
+if __name__ == "__main__":
+    run(TESTS)

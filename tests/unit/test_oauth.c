@@ -1,0 +1,224 @@
+/*
+ * OAuth parsing and building: forms, discovery, device and token replies
+ * with every error shape the test provider produces, identity claims.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "error.h"
+#include "msg.h"
+#include "oauth.h"
+#include "secret.h"
+
+#define S(x)	x, strlen(x)
+
+static void
+test_form(void)
+{
+	struct oauth_form	f = { 0 };
+
+	oauth_form_add(&f, "grant_type", "refresh_token");
+	oauth_form_add(&f, "scope", "openid offline_access");
+	oauth_form_add(&f, "x", "a&b=c/d~é");
+	CHECK_STR(f.buf, "grant_type=refresh_token&scope=openid+offline_access"
+	    "&x=a%26b%3Dc%2Fd~%C3%A9");
+	CHECK_INT(f.len, strlen(f.buf));
+	oauth_form_clear(&f);
+	CHECK(f.buf == NULL && f.len == 0);
+}
+
+static void
+test_meta(void)
+{
+	struct oauth_meta	 m;
+	char			*cause = NULL;
+	const char		*doc = "{\"issuer\":\"https://idp.test\","
+	    "\"token_endpoint\":\"https://idp.test/token\","
+	    "\"device_authorization_endpoint\":\"https://idp.test/device/auth\","
+	    "\"revocation_endpoint\":\"https://idp.test/revoke\","
+	    "\"grant_types_supported\":[\"refresh_token\","
+	    "\"urn:ietf:params:oauth:grant-type:device_code\","
+	    "\"urn:ietf:params:oauth:grant-type:token-exchange\"]}";
+
+	CHECK_INT(oauth_parse_meta(S(doc), "https://idp.test", &m, &cause), 0);
+	CHECK_STR(m.token_endpoint, "https://idp.test/token");
+	CHECK_STR(m.device_authorization_endpoint,
+	    "https://idp.test/device/auth");
+	CHECK(m.grants_listed);
+	CHECK_INT(m.grants, OAUTH_GRANT_DEVICE | OAUTH_GRANT_REFRESH |
+	    OAUTH_GRANT_TOKEN_EXCHANGE);
+	CHECK(m.userinfo_endpoint == NULL);
+	oauth_meta_clear(&m);
+
+	/* RFC 8414 3.3: a document for another issuer is refused. */
+	CHECK_INT(oauth_parse_meta(S(doc), "https://other.test", &m, &cause),
+	    AUTHD_E_IDP_BAD_REPLY);
+	CHECK(cause != NULL && strstr(cause, "other.test") != NULL);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_meta(S("<html>"), "https://idp.test", &m,
+	    &cause), AUTHD_E_IDP_BAD_REPLY);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_meta(S("{\"issuer\":\"https://idp.test\"}"),
+	    "https://idp.test", &m, &cause), AUTHD_E_IDP_BAD_REPLY);
+	CHECK(strstr(cause, "token_endpoint") != NULL);
+	free(cause);
+}
+
+static void
+test_device(void)
+{
+	struct oauth_device	 d;
+	struct oauth_error	 e;
+	char			*cause = NULL;
+
+	CHECK_INT(oauth_parse_device_reply(200, S("{\"device_code\":\"dc\","
+	    "\"user_code\":\"ABCD-EFGH\",\"verification_uri\":"
+	    "\"https://idp.test/device\",\"verification_uri_complete\":"
+	    "\"https://idp.test/device?user_code=ABCD-EFGH\","
+	    "\"expires_in\":600}"), &d, &e, &cause), 0);
+	CHECK_STR(d.device_code->data, "dc");
+	CHECK_STR(d.user_code, "ABCD-EFGH");
+	CHECK_INT(d.expires_in, 600);
+	CHECK_INT(d.interval, 5);	/* RFC 8628 default */
+	oauth_device_clear(&d);
+
+	CHECK_INT(oauth_parse_device_reply(200, S("{\"device_code\":\"dc\","
+	    "\"user_code\":\"A\",\"verification_uri\":\"u\",\"expires_in\":"
+	    "\"30\",\"interval\":2}"), &d, &e, &cause), 0);
+	CHECK_INT(d.expires_in, 30);
+	CHECK_INT(d.interval, 2);
+	oauth_device_clear(&d);
+
+	/* Missing pieces, control characters, errors. */
+	CHECK_INT(oauth_parse_device_reply(200, S("{\"device_code\":\"dc\"}"),
+	    &d, &e, &cause), AUTHD_E_IDP_BAD_REPLY);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_device_reply(200, S("{\"device_code\":\"dc\","
+	    "\"user_code\":\"A\\u001b[31m\",\"verification_uri\":\"u\","
+	    "\"expires_in\":5}"), &d, &e, &cause), AUTHD_E_IDP_BAD_REPLY);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_device_reply(401, S("{\"error\":"
+	    "\"invalid_client\",\"error_description\":\"client authentication "
+	    "failed\"}"), &d, &e, &cause), AUTHD_E_OAUTH);
+	CHECK_STR(e.code, "invalid_client");
+	CHECK(strstr(cause, "client authentication failed") != NULL);
+	free(cause);
+}
+
+static void
+test_token(void)
+{
+	struct oauth_tokens	 t;
+	struct oauth_error	 e;
+	char			*cause = NULL;
+	static const struct {
+		long		 status;
+		const char	*body;
+		int		 rc;
+		const char	*code;
+	} cases[] = {
+		{ 400, "{\"error\":\"authorization_pending\"}", OAUTH_PENDING,
+		  "authorization_pending" },
+		{ 400, "{\"error\":\"slow_down\",\"error_description\":\"x\"}",
+		  OAUTH_SLOW_DOWN, "slow_down" },
+		{ 400, "{\"error\":\"access_denied\",\"error_description\":"
+		  "\"End-User aborted interaction\"}", AUTHD_E_ACCESS_DENIED,
+		  "access_denied" },
+		{ 400, "{\"error\":\"expired_token\"}", AUTHD_E_EXPIRED,
+		  "expired_token" },
+		{ 400, "{\"error\":\"invalid_grant\"}", AUTHD_E_TOKEN_REJECTED,
+		  "invalid_grant" },
+		{ 400, "{\"error\":\"invalid_scope\",\"scope\":\"p\"}",
+		  AUTHD_E_INVALID_SCOPE, "invalid_scope" },
+		{ 400, "{\"error\":\"invalid_target\"}", AUTHD_E_INVALID_TARGET,
+		  "invalid_target" },
+		{ 400, "{\"error\":\"unsupported_grant_type\"}",
+		  AUTHD_E_IDP_UNSUPPORTED, "unsupported_grant_type" },
+		{ 400, "{\"error\":\"weird_new_error\"}", AUTHD_E_OAUTH,
+		  "weird_new_error" },
+		{ 503, "<html>busy</html>", AUTHD_E_IDP_HTTP, "" },
+		{ 429, "", AUTHD_E_IDP_HTTP, "" },
+		{ 404, "not found", AUTHD_E_IDP_BAD_REPLY, "" },
+		{ 200, "<html>proxy login page</html>", AUTHD_E_IDP_BAD_REPLY,
+		  "" },
+		{ 200, "{\"token_type\":\"Bearer\"}", AUTHD_E_IDP_BAD_REPLY,
+		  "" },
+		{ 200, "[1]", AUTHD_E_IDP_BAD_REPLY, "" },
+	};
+	size_t	i;
+	int	rc;
+
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":\"at\","
+	    "\"refresh_token\":\"rt\",\"id_token\":\"a.b.c\",\"expires_in\":"
+	    "3600,\"scope\":\"openid\",\"token_type\":\"Bearer\"}"), &t, &e,
+	    &cause), 0);
+	CHECK_STR(t.access_token->data, "at");
+	CHECK_STR(t.refresh_token->data, "rt");
+	CHECK_STR(t.id_token->data, "a.b.c");
+	CHECK_INT(t.expires_in, 3600);
+	CHECK_STR(t.scope, "openid");
+	oauth_tokens_clear(&t);
+
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":\"at\"}"),
+	    &t, &e, &cause), 0);
+	CHECK_INT(t.expires_in, -1);
+	CHECK(t.refresh_token == NULL);
+	oauth_tokens_clear(&t);
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cause = NULL;
+		rc = oauth_parse_token_reply(cases[i].status,
+		    cases[i].body, strlen(cases[i].body), &t, &e, &cause);
+		if (rc != cases[i].rc)
+			fprintf(stderr, "case %zu\n", i);
+		CHECK_INT(rc, cases[i].rc);
+		CHECK_STR(e.code, cases[i].code);
+		CHECK(rc > 0 || cause != NULL);
+		CHECK(t.access_token == NULL);
+		free(cause);
+	}
+	/* Provider text is made printable. */
+	cause = NULL;
+	oauth_parse_token_reply(400, S("{\"error\":\"access_denied\","
+	    "\"error_description\":\"no\\u001b[2J\\nway\"}"), &t, &e, &cause);
+	CHECK_STR(e.description, "no[2Jway");
+	free(cause);
+}
+
+static void
+test_identity(void)
+{
+	cJSON	*c, *id;
+
+	c = cJSON_Parse("{\"sub\":\"alice\",\"email\":\"a@x\",\"aud\":\"tb\","
+	    "\"groups\":[\"dev\",7,\"ops\"],\"name\":\"Alice\"}");
+	id = oauth_identity_from_claims(c);
+	CHECK(id != NULL);
+	CHECK_STR(cJSON_GetObjectItem(id, "sub")->valuestring, "alice");
+	CHECK_STR(cJSON_GetObjectItem(id, "email")->valuestring, "a@x");
+	CHECK(cJSON_GetObjectItem(id, "aud") == NULL);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(id, "groups")), 2);
+	cJSON_Delete(id);
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"email\":\"a@x\"}");
+	CHECK(oauth_identity_from_claims(c) == NULL);	/* no sub */
+	cJSON_Delete(c);
+	CHECK(oauth_identity_from_claims(NULL) == NULL);
+}
+
+int
+main(void)
+{
+	msg_init();
+	test_form();
+	test_meta();
+	test_device();
+	test_token();
+	test_identity();
+	return check_done("test_oauth");
+}
