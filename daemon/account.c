@@ -236,6 +236,19 @@ account_token_now(struct account *a, const struct secret **tok, time_t *exp)
 	return 0;
 }
 
+int
+account_token_fresh(struct account *a, const struct secret **tok,
+    time_t *exp)
+{
+	if (a->access_token == NULL)
+		return AUTHD_E_NOT_LOGGED_IN;
+	if (a->access_exp != 0 && a->access_exp <= time(NULL))
+		return AUTHD_E_TOKEN_REJECTED;
+	*tok = a->access_token;
+	*exp = a->access_exp;
+	return 0;
+}
+
 void
 account_client_form(const struct account *a, struct oauth_form *f)
 {

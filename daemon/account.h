@@ -76,6 +76,9 @@ void		 account_clear(struct account *);
  */
 int		 account_token_now(struct account *, const struct secret **tok,
 		     time_t *exp);
+/* After a refresh: 0 when the access token has not expired yet. */
+int		 account_token_fresh(struct account *, const struct secret **tok,
+		     time_t *exp);
 /*
  * Make the access token fresh; fn runs later with 0 or an error. Returns a
  * handle to stop waiting (the refresh itself goes on for others).

@@ -36,7 +36,8 @@ req_token_refreshed(struct account *a, int err, const char *cause,
 	time_t			 exp;
 
 	req_set_cancel(r, NULL, NULL);
-	if (err == 0 && (err = account_token_now(a, &tok, &exp)) == 0) {
+	/* Fresh from the provider: good even if its lifetime is short. */
+	if (err == 0 && (err = account_token_fresh(a, &tok, &exp)) == 0) {
 		req_token_send(r, a, tok, exp);
 		return;
 	}

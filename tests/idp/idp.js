@@ -19,7 +19,8 @@ import * as jose from 'jose';
 
 const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FILE] [--log FILE]
     [--device-ttl S] [--at-ttl S] [--rt-ttl S] [--exchange-ttl S] [--interval S]
-    [--no-rotate] [--jwks-file FILE] [--canary STRING] [--resource URL]...`;
+    [--slow-down N] [--no-rotate] [--jwks-file FILE] [--state FILE] [--canary STRING]
+    [--resource URL]...`;
 
 // ---------------------------------------------------------------- command line
 
@@ -34,8 +35,10 @@ function parseArgs(argv) {
     rtTtl: 86400,
     exchangeTtl: 300,
     interval: 5,
+    slowDown: 0,
     rotate: true,
     jwksFile: null,
+    stateFile: null,
     canary: null,
     resources: ['https://api.tb.test', 'https://registry.tb.test'],
   };
@@ -63,8 +66,10 @@ function parseArgs(argv) {
       case '--rt-ttl': o.rtTtl = num(a, v(), 1); break;
       case '--exchange-ttl': o.exchangeTtl = num(a, v(), 1); break;
       case '--interval': o.interval = num(a, v(), 0); break;
+      case '--slow-down': o.slowDown = num(a, v(), 0); break;
       case '--no-rotate': o.rotate = false; break;
       case '--jwks-file': o.jwksFile = v(); break;
+      case '--state': o.stateFile = v(); break;
       case '--canary':
         o.canary = v();
         if (!/^[A-Za-z0-9._~-]{1,64}$/.test(o.canary)) {
@@ -214,8 +219,60 @@ async function loadOrCreateJwks() {
 // In-memory adapter. Unlike the bundled one (an LRU of 1000 that forgets expired records), this
 // keeps every record until it expires and device codes (and their user-code index) 10 minutes
 // longer, so a poller gets `expired_token` rather than `invalid_grant` for an expired code.
+// With --state FILE the whole store (and the device-flow shim's per-code bookkeeping) is written
+// to FILE after every change (temp file + rename, so FILE is always a complete old or new state,
+// whenever the process is killed) and loaded at start: a provider killed with SIGKILL and
+// restarted with the same --port, --jwks-file and --state carries on where it was.
 const GRACE_MS = 10 * 60 * 1000;
-const store = new Map(); // key -> { value, until }
+const store = new Map(); // key -> { value, until (ms since the epoch; undefined = never) }
+
+// The device-flow shim's state: device_code -> { interval (s), last (ms of the previous poll;
+// null before the first), issued (ms), pending (authorization_pending answers so far, slow_down
+// included) }. RFC 8628 asks for `interval` between polls, so the first poll may come at any time.
+const polls = new Map();
+
+const STATE_VERSION = 1;
+
+function persist() {
+  if (!opt.stateFile) return;
+  const state = {
+    version: STATE_VERSION,
+    saved: Date.now(),
+    store: [...store],
+    polls: [...polls],
+  };
+  const dir = path.dirname(path.resolve(opt.stateFile));
+  const tmp = path.join(dir, `.${path.basename(opt.stateFile)}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
+  fs.renameSync(tmp, opt.stateFile);
+}
+
+function loadState() {
+  const file = opt.stateFile;
+  const dir = path.dirname(path.resolve(file));
+  // Temp files of a predecessor killed in the middle of a write.
+  const stale = new RegExp(`^\\.${path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.\\d+\\.tmp$`);
+  try {
+    for (const f of fs.readdirSync(dir)) if (stale.test(f)) fs.rmSync(path.join(dir, f), { force: true });
+  } catch { /* not fatal */ }
+  let state;
+  try {
+    state = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    if (err.code === 'ENOENT') return;
+    die(`cannot load state ${file}: ${err.message}`, 1);
+  }
+  if (!state || state.version !== STATE_VERSION || !Array.isArray(state.store) || !Array.isArray(state.polls)) {
+    die(`cannot load state ${file}: not a state file of this idp.js`, 1);
+  }
+  const now = Date.now();
+  for (const [k, e] of state.store) {
+    if (e && (e.until === undefined || e.until === null || e.until > now)) {
+      store.set(k, { value: e.value, until: e.until ?? undefined });
+    }
+  }
+  for (const [k, v] of state.polls) polls.set(k, v);
+}
 
 function sget(key) {
   const e = store.get(key);
@@ -255,6 +312,7 @@ class MemoryAdapter {
     }
     if (userCode) sset(`userCode:${userCode}`, id, expiresIn, grace);
     sset(key, payload, expiresIn, grace);
+    persist();
   }
 
   async find(id) { return sget(this.key(id)); }
@@ -272,15 +330,20 @@ class MemoryAdapter {
   async consume(id) {
     const v = sget(this.key(id));
     if (v) v.consumed = Math.floor(Date.now() / 1000);
+    persist();
   }
 
-  async destroy(id) { store.delete(this.key(id)); }
+  async destroy(id) {
+    store.delete(this.key(id));
+    persist();
+  }
 
   async revokeByGrantId(grantId) { // eslint-disable-line class-methods-use-this
     const gk = `grant:${grantId}`;
     const list = sget(gk);
     if (list) for (const k of list) store.delete(k);
     store.delete(gk);
+    persist();
   }
 }
 
@@ -508,9 +571,7 @@ const one = (v) => (Array.isArray(v) && v.length === 1 ? v[0] : v);
 
 // ---------------------------------------------------------------- device-flow shim state
 
-// device_code -> { interval (s), last (ms of the previous poll; null before the first) }.
-// RFC 8628 asks for `interval` between polls, so the first poll may come at any time.
-const polls = new Map();
+// `polls` (above, with the store) is the per-code bookkeeping; forget codes long expired.
 setInterval(() => {
   const cutoff = Date.now() - (opt.deviceTtl * 1000 + GRACE_MS);
   for (const [k, v] of polls) if (v.issued < cutoff) polls.delete(k);
@@ -519,6 +580,7 @@ setInterval(() => {
 // ---------------------------------------------------------------- main
 
 async function main() {
+  if (opt.stateFile) loadState();
   if (opt.log) {
     try {
       logFd = fs.openSync(opt.log, 'a');
@@ -691,7 +753,10 @@ async function main() {
     if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object'
       && typeof ctx.body.device_code === 'string') {
       ctx.body.interval = opt.interval;
-      polls.set(ctx.body.device_code, { interval: opt.interval, last: null, issued: arrival });
+      polls.set(ctx.body.device_code, {
+        interval: opt.interval, last: null, issued: arrival, pending: 0,
+      });
+      persist();
       return;
     }
     if (ctx.path === '/token' && ctx.oidc?.params?.grant_type === DEVICE_GRANT) {
@@ -700,8 +765,16 @@ async function main() {
       if (!st) return;
       const tooSoon = st.last !== null && arrival - st.last < st.interval * 1000 - 50;
       st.last = arrival;
-      if (tooSoon && ctx.status === 400 && ctx.body?.error === 'authorization_pending') {
+      let slowDown = false;
+      if (ctx.status === 400 && ctx.body?.error === 'authorization_pending') {
+        st.pending = (st.pending ?? 0) + 1;
+        // --slow-down N: the first N pending answers are slow_down whatever the timing.
+        slowDown = tooSoon || st.pending <= opt.slowDown;
+      }
+      persist();
+      if (slowDown) {
         st.interval += 5;
+        persist();
         ctx.state.slowDownInterval = st.interval;
         ctx.body = {
           error: 'slow_down',

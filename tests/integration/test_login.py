@@ -272,10 +272,76 @@ def not_configured(env):
     check(r.stdout == "", r.stdout)
 
 
+def _login(env, idp, user="alice"):
+    login = Login(env, "--no-browser")
+    uri, code = login.code()
+    idp.approve(uri, user=user, code=code)
+    rc, _, err = login.wait()
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+
+
+def refresh(env):
+    """A user token near expiry is refreshed, one refresh at a time; the
+    rotated refresh token is used next (reuse would revoke the grant)."""
+    import subprocess
+    # 30 s tokens are always within authd's 60 s refresh skew.
+    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    daemon_for(env, idp)
+    _login(env, idp)
+    refreshes = lambda: idp.entries("/token", "refresh_token")
+    first = env.tb("token").stdout.strip()
+    check(len(refreshes()) == 1, "no refresh: %s" % refreshes())
+    for i in range(3):
+        r = env.tb("token")
+        check(r.returncode == 0, r.stderr)
+        tok = r.stdout.strip()
+        check(tok != first, "token not refreshed")
+        status, info = idp.userinfo(tok)
+        check(status == 200 and info["sub"] == "alice", status)
+    check(len(refreshes()) == 4, "refreshes %d" % len(refreshes()))
+    check(all(e["status"] == 200 for e in refreshes()),
+          "a refresh failed (reuse of a rotated token?): %s" % refreshes())
+    # Twenty callers at once share one refresh.
+    n = len(refreshes())
+    procs = [subprocess.Popen([TB, "token"], env=env.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(20)]
+    toks = set()
+    for p in procs:
+        out, err = p.communicate(timeout=30)
+        check(p.returncode == 0, "tb token exit %d: %s" % (p.returncode,
+                                                           err))
+        toks.add(out.strip())
+    # Callers that arrive after a refresh finished start the next one;
+    # never two at once (the provider would have revoked the grant).
+    check(all(e["status"] == 200 for e in refreshes()), refreshes())
+    check(len(refreshes()) - n <= len(toks), "more refreshes than tokens")
+    check(len(refreshes()) - n < 20, "no sharing: %d refreshes for 20 "
+          "callers" % (len(refreshes()) - n))
+
+
+def refresh_revoked(env):
+    """A refresh the provider refuses logs the user out with a hint."""
+    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    d = daemon_for(env, idp)
+    _login(env, idp)
+    check(env.tb("token").returncode == 0, "no token")
+    # The provider forgets the grant (its state is in memory).
+    idp.stop()
+    idp.start(port=idp.port)
+    r = env.tb("token")
+    check(r.returncode == 3, "exit %d: %s" % (r.returncode, r.stderr))
+    check("hint: run 'tb login'" in r.stderr, r.stderr)
+    r = env.tb("status")
+    check(r.returncode == 3, "still logged in after a refused refresh")
+    check("refresh refused" in d.log_text(), "not logged")
+
+
 TESTS = {f.__name__: f for f in (
     login_http, login_browser, login_denied, login_expired, poll_interval,
     slow_down, idp_down_at_start, idp_outage_mid_poll, shared_login,
-    sigint_cancels, status_during_login, login_cancel_op, not_configured)}
+    sigint_cancels, status_during_login, login_cancel_op, not_configured,
+    refresh, refresh_revoked)}
 
 if __name__ == "__main__":
     run(TESTS)
