@@ -251,9 +251,10 @@ function loadState() {
   const file = opt.stateFile;
   const dir = path.dirname(path.resolve(file));
   // Temp files of a predecessor killed in the middle of a write.
-  const stale = new RegExp(`^\\.${path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.\\d+\\.tmp$`);
+  const prefix = `.${path.basename(file)}.`;
+  const stale = (f) => f.startsWith(prefix) && /^\d+\.tmp$/.test(f.slice(prefix.length));
   try {
-    for (const f of fs.readdirSync(dir)) if (stale.test(f)) fs.rmSync(path.join(dir, f), { force: true });
+    for (const f of fs.readdirSync(dir)) if (stale(f)) fs.rmSync(path.join(dir, f), { force: true });
   } catch { /* not fatal */ }
   let state;
   try {
@@ -771,10 +772,9 @@ async function main() {
         // --slow-down N: the first N pending answers are slow_down whatever the timing.
         slowDown = tooSoon || st.pending <= opt.slowDown;
       }
+      if (slowDown) st.interval += 5;
       persist();
       if (slowDown) {
-        st.interval += 5;
-        persist();
         ctx.state.slowDownInterval = st.interval;
         ctx.body = {
           error: 'slow_down',
