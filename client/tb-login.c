@@ -235,6 +235,76 @@ tb_login_cancel(struct tb *tb)
 	return TB_EXIT_OK;
 }
 
+/* A note when the login lives in memory only (SPEC.md section 6). */
+static void
+tb_login_persist_note(const cJSON *res)
+{
+	const cJSON	*e;
+	const char	*msg, *hint;
+
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "persisted")))
+		return;
+	e = cJSON_GetObjectItemCaseSensitive(res, "store_error");
+	msg = tb_login_str(e, "message");
+	hint = tb_login_str(e, "hint");
+	fputs("warning: this login is not persisted: authd keeps it in memory "
+	    "until it exits", stderr);
+	if (msg != NULL) {
+		fputs(" (", stderr);
+		tb_login_put(msg);
+		fputc(')', stderr);
+	}
+	fputs("\nhint: ", stderr);
+	tb_login_put(hint != NULL ? hint : "choose a persistent store: "
+	    "'authd --store file' or 'store = file' in config.ini");
+	fputc('\n', stderr);
+}
+
+/* tb login --with-token: a token from stdin as a runtime override. */
+static int
+tb_login_with_token(struct tb *tb)
+{
+	struct msg_reply	 reply;
+	cJSON			*args;
+	char			 buf[PROTO_MAX_TOKEN + 2];
+	size_t			 have = 0;
+	ssize_t			 n;
+	int			 status;
+
+	if (isatty(STDIN_FILENO))
+		fputs("Paste the token, then press Ctrl-D:\n", stderr);
+	while (have < sizeof buf - 1) {
+		n = read(STDIN_FILENO, buf + have, sizeof buf - 1 - have);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+	}
+	while (have > 0 && (buf[have - 1] == '\n' || buf[have - 1] == '\r' ||
+	    buf[have - 1] == ' ' || buf[have - 1] == '\t'))
+		have--;
+	buf[have] = '\0';
+	if (have == 0 || have > PROTO_MAX_TOKEN) {
+		explicit_bzero(buf, sizeof buf);
+		return output_usage("--with-token reads one token (at most %d "
+		    "bytes) from standard input", PROTO_MAX_TOKEN);
+	}
+	args = tb_args(tb);
+	cJSON_AddStringToObject(args, "token", buf);
+	explicit_bzero(buf, sizeof buf);
+	if ((status = tb_call(tb, PROTO_OP_SET_TOKEN, args, NULL, NULL,
+	    tb->timeout_ms, &reply)) != 0)
+		return status;
+	if (tb->json)
+		output_json(reply.result);
+	else
+		fputs("Token installed for this daemon's life (memory only; it "
+		    "wins over the stored login).\n", stderr);
+	msg_reply_clear(&reply);
+	return TB_EXIT_OK;
+}
+
 static int
 tb_login_run(struct tb *tb, int argc, char **argv)
 {
@@ -242,13 +312,14 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 		TB_COMMON_LONGOPTS,
 		{ "no-browser",	no_argument,	NULL, 'n' },
 		{ "cancel",	no_argument,	NULL, 'c' },
+		{ "with-token",	no_argument,	NULL, 'w' },
 		{ NULL,		0,		NULL, 0 }
 	};
 	struct tb_login		 l;
 	struct sigaction	 sa;
 	struct msg_reply	 reply;
 	const char		*who, *email;
-	int			 ch, status, cancel = 0;
+	int			 ch, status, cancel = 0, with_token = 0;
 
 	memset(&l, 0, sizeof l);
 	opterr = 0;
@@ -260,11 +331,15 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 			l.no_browser = 1;
 		else if (ch == 'c')
 			cancel = 1;
+		else if (ch == 'w')
+			with_token = 1;
 	}
 	if (optind != argc)
 		return output_usage("'tb login' takes no arguments");
 	if (cancel)
 		return tb_login_cancel(tb);
+	if (with_token)
+		return tb_login_with_token(tb);
 
 	l.tty = isatty(STDERR_FILENO);
 	/* No SA_RESTART: Ctrl-C must interrupt the wait. */
@@ -301,6 +376,7 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 			fputs(")", stderr);
 		}
 		fputs(".\n", stderr);
+		tb_login_persist_note(reply.result);
 	}
 	msg_reply_clear(&reply);
 	return TB_EXIT_OK;
@@ -308,7 +384,8 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 
 const struct tb_cmd tb_cmd_login = {
 	.name = "login",
-	.usage = "[--no-browser] [--cancel] [--profile NAME] [--json]",
+	.usage = "[--no-browser] [--cancel] [--with-token] [--profile NAME] "
+	    "[--json]",
 	.summary = "log in with the device flow",
 	.help =
 "Shows a code and the page to enter it on, and opens the page with\n"
@@ -316,6 +393,9 @@ const struct tb_cmd tb_cmd_login = {
 "given. A second 'tb login' while one is pending joins it (same code).\n"
 "Ctrl-C stops waiting; the login is cancelled when no client waits on it.\n"
 "--cancel cancels the pending login for every client waiting on it.\n"
+"--with-token reads a token from standard input and installs it in authd\n"
+"as a runtime override: memory only, never persisted, and it wins over\n"
+"the stored login until authd exits.\n"
 "Exit status: 0 logged in, 5 denied, 6 expired or cancelled.\n",
 	.run = tb_login_run,
 };

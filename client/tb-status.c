@@ -82,16 +82,32 @@ tb_status_print(const cJSON *res)
 		    " (refreshed automatically)" : "");
 		tb_status_line("expires", buf);
 	}
+	tb_status_line("source", tb_status_str(res, "source"));
 	snprintf(buf, sizeof buf, "%s%s", tb_status_str(res, "store") ?
 	    tb_status_str(res, "store") : "?",
 	    tb_status_bool(res, "persisted") ? "" :
 	    " (not persisted: lost when authd exits)");
 	tb_status_line("store", buf);
+	j = cJSON_GetObjectItemCaseSensitive(res, "store_error");
+	if (cJSON_IsObject(j))
+		tb_status_line("warning", tb_status_str(j, "message"));
 	j = cJSON_GetObjectItemCaseSensitive(res, "cached_tokens");
 	if (cJSON_IsNumber(j)) {
 		snprintf(buf, sizeof buf, "%d", j->valueint);
 		tb_status_line("cached", buf);
 	}
+}
+
+/* A store error that hides whether a credential exists (locked, hung). */
+static const cJSON *
+tb_status_store_error(const cJSON *res)
+{
+	const cJSON	*e = cJSON_GetObjectItemCaseSensitive(res, "store_error");
+	const char	*code = tb_status_str(e, "code");
+
+	if (code == NULL || strcmp(code, "store_unavailable") == 0)
+		return NULL;
+	return e;
 }
 
 static int
@@ -104,6 +120,7 @@ tb_status_run(struct tb *tb, int argc, char **argv)
 	struct msg_reply	 reply;
 	const cJSON		*res;
 	const char		*profile, *issuer;
+	const cJSON		*e;
 	char			 msg[512];
 	int			 ch, status;
 
@@ -142,6 +159,28 @@ tb_status_run(struct tb *tb, int argc, char **argv)
 			    "set AUTHD_ISSUER and AUTHD_CLIENT_ID for authd "
 			    "(or add a [profile] to config.ini), then run "
 			    "'tb login'");
+		} else if (tb_status_str(res, "store_state") != NULL &&
+		    strcmp(tb_status_str(res, "store_state"), "loading") == 0) {
+			snprintf(msg, sizeof msg, "cannot tell yet whether you "
+			    "are logged in to %s: the %s store has not answered",
+			    issuer != NULL ? issuer : "?",
+			    tb_status_str(res, "store") ?
+			    tb_status_str(res, "store") : "credential");
+			output_error(0, AUTHD_E_STORE_TIMEOUT, msg,
+			    "retry in a moment; if it persists, check the "
+			    "keyring daemon");
+			msg_reply_clear(&reply);
+			return TB_EXIT_ERROR;
+		} else if ((e = tb_status_store_error(res)) != NULL) {
+			/* Locked or unreadable: never "not logged in". */
+			snprintf(msg, sizeof msg, "cannot tell whether you are "
+			    "logged in to %s: %s", issuer != NULL ? issuer :
+			    "?", tb_status_str(e, "message") ?
+			    tb_status_str(e, "message") : "store error");
+			output_error(0, AUTHD_E_STORE, msg,
+			    tb_status_str(e, "hint"));
+			msg_reply_clear(&reply);
+			return TB_EXIT_ERROR;
 		} else {
 			snprintf(msg, sizeof msg, "not logged in to %s "
 			    "(profile '%s')", issuer != NULL ? issuer : "?",

@@ -16,7 +16,10 @@
 #include "oauth.h"
 #include "profile.h"
 #include "secret.h"
+#include "store.h"
 #include "xmalloc.h"
+
+#include <event2/event.h>
 
 /* Scopes always asked for at login (SPEC.md section 4). */
 #define ACCOUNT_BASE_SCOPE	"openid offline_access"
@@ -27,6 +30,18 @@ struct account_waiter {
 	account_token_fn	 fn;
 	void			*arg;
 };
+
+struct account_loadw {
+	TAILQ_ENTRY(account_loadw) entry;
+	struct account		*acct;
+	void			(*fn)(void *);
+	void			*arg;
+	struct event		*timer;
+};
+
+static void	account_load(struct account *);
+static void	account_kick(struct account *);
+static void	account_loaded_notify(struct account *);
 
 struct account *
 account_get(struct authd *ad, const struct profile *p)
@@ -46,8 +61,11 @@ account_get(struct authd *ad, const struct profile *p)
 		xasprintf(&a->scope, "%s %s", ACCOUNT_BASE_SCOPE, p->scope);
 	else
 		a->scope = xstrdup(ACCOUNT_BASE_SCOPE);
+	a->is_default = strcmp(p->name, PROFILE_DEFAULT) == 0;
 	TAILQ_INIT(&a->waiters);
+	TAILQ_INIT(&a->loadws);
 	TAILQ_INSERT_TAIL(&ad->accounts, a, entry);
+	account_load(a);
 	return a;
 }
 
@@ -63,7 +81,8 @@ account_finish(struct account *a, int err, const char *cause)
 	}
 }
 
-void
+/* Forget the stored/logged-in credential (not the overrides). */
+static void
 account_clear(struct account *a)
 {
 	secret_free(a->access_token);
@@ -75,6 +94,8 @@ account_clear(struct account *a)
 	free(a->granted_scope);
 	a->granted_scope = NULL;
 	a->login_time = 0;
+	a->source = ACCOUNT_SRC_NONE;
+	a->persisted = 0;
 }
 
 static void
@@ -84,7 +105,10 @@ account_free(struct account *a)
 	http_cancel(a->refresh_req);
 	disco_cancel(a->refresh_dw);
 	account_finish(a, AUTHD_E_SHUTTING_DOWN, "authd is shutting down");
+	account_loaded_notify(a);
 	account_clear(a);
+	secret_free(a->override);
+	free(a->store_cause);
 	TAILQ_REMOVE(&a->ad->accounts, a, entry);
 	free(a->profile);
 	free(a->issuer);
@@ -105,14 +129,33 @@ accounts_free(struct authd *ad)
 int
 account_logged_in(const struct account *a)
 {
-	return a->access_token != NULL;
+	return a->override != NULL || (a->is_default &&
+	    a->ad->env_token != NULL) || a->access_token != NULL ||
+	    a->refresh_token != NULL;
+}
+
+static const char *
+account_source_name(const struct account *a)
+{
+	if (a->override != NULL)
+		return "override";
+	if (a->is_default && a->ad->env_token != NULL)
+		return "environment";
+	switch (a->source) {
+	case ACCOUNT_SRC_LOGIN:
+		return "login";
+	case ACCOUNT_SRC_STORE:
+		return "store";
+	}
+	return "none";
 }
 
 cJSON *
 account_status(const struct account *a)
 {
-	cJSON		*o;
+	cJSON		*o, *e;
 	const cJSON	*j;
+	int		 cred = a->access_token != NULL || a->refresh_token;
 
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "profile", a->profile);
@@ -122,40 +165,71 @@ account_status(const struct account *a)
 	cJSON_AddBoolToObject(o, "logged_in", account_logged_in(a));
 	cJSON_AddBoolToObject(o, "login_pending", a->flow != NULL);
 	if (account_logged_in(a)) {
+		cJSON_AddStringToObject(o, "source", account_source_name(a));
 		/* Identity only when authenticated (SPEC.md section 3). */
-		if (a->identity != NULL) {
+		if (a->identity != NULL && a->override == NULL &&
+		    !(a->is_default && a->ad->env_token != NULL)) {
 			cJSON_ArrayForEach(j, a->identity)
 				cJSON_AddItemToObject(o, j->string,
 				    cJSON_Duplicate(j, 1));
 		}
-		if (a->access_exp != 0)
-			cJSON_AddNumberToObject(o, "expires_at",
-			    (double)a->access_exp);
-		cJSON_AddBoolToObject(o, "refreshable",
-		    a->refresh_token != NULL);
-		if (a->granted_scope != NULL)
-			cJSON_AddStringToObject(o, "scope", a->granted_scope);
-		cJSON_AddNumberToObject(o, "logged_in_at",
-		    (double)a->login_time);
-		cJSON_AddStringToObject(o, "source", "login");
+		if (a->override != NULL) {
+			if (a->override_exp != 0)
+				cJSON_AddNumberToObject(o, "expires_at",
+				    (double)a->override_exp);
+		} else if (cred) {
+			if (a->access_exp != 0)
+				cJSON_AddNumberToObject(o, "expires_at",
+				    (double)a->access_exp);
+			cJSON_AddBoolToObject(o, "refreshable",
+			    a->refresh_token != NULL);
+			if (a->granted_scope != NULL)
+				cJSON_AddStringToObject(o, "scope",
+				    a->granted_scope);
+			if (a->login_time != 0)
+				cJSON_AddNumberToObject(o, "logged_in_at",
+				    (double)a->login_time);
+		}
 	}
-	cJSON_AddStringToObject(o, "store", "memory");
-	cJSON_AddBoolToObject(o, "persisted", 0);
+	cJSON_AddStringToObject(o, "store", a->ad->store != NULL ?
+	    store_backend(a->ad->store) : "memory");
+	cJSON_AddBoolToObject(o, "persisted", cred && a->persisted);
+	cJSON_AddStringToObject(o, "store_state",
+	    a->store_state == ACCOUNT_STORE_LOADING ? "loading" :
+	    a->saving ? "saving" : a->store_err != 0 ? "error" : "ok");
+	if (a->store_err != 0) {
+		e = cJSON_AddObjectToObject(o, "store_error");
+		cJSON_AddStringToObject(e, "code",
+		    authd_error_code(a->store_err));
+		cJSON_AddStringToObject(e, "message", a->store_cause != NULL ?
+		    a->store_cause : authd_error_message(a->store_err));
+		if (authd_error_hint(a->store_err) != NULL)
+			cJSON_AddStringToObject(e, "hint",
+			    authd_error_hint(a->store_err));
+	}
 	cJSON_AddNumberToObject(o, "cached_tokens", 0);
 	return o;
 }
 
-/* Expiry of a new access token: expires_in, else the JWT's exp. */
+static void
+account_set_store_error(struct account *a, int err, const char *cause)
+{
+	a->store_err = err;
+	free(a->store_cause);
+	a->store_cause = cause != NULL ? xstrdup(cause) : NULL;
+}
+
+/* Expiry of a token: expires_in when given, else a JWT's exp. */
 static time_t
-account_expiry(const struct oauth_tokens *t)
+account_expiry(const struct secret *tok, long expires_in)
 {
 	const cJSON	*exp;
 	cJSON		*claims;
 	time_t		 when = 0;
 
-	if (t->expires_in >= 0)
-		return time(NULL) + t->expires_in;
-	claims = jwt_peek_claims(t->access_token->data, t->access_token->len);
+	if (expires_in >= 0)
+		return time(NULL) + expires_in;
+	claims = jwt_peek_claims(tok->data, tok->len);
 	exp = claims != NULL ? cJSON_GetObjectItemCaseSensitive(claims,
 	    "exp") : NULL;
 	if (cJSON_IsNumber(exp) && exp->valuedouble > 0)
@@ -164,15 +238,196 @@ account_expiry(const struct oauth_tokens *t)
 	return when;
 }
 
+static void
+account_loadw_free(struct account_loadw *w)
+{
+	TAILQ_REMOVE(&w->acct->loadws, w, entry);
+	event_free(w->timer);
+	free(w);
+}
+
+static void
+account_loaded_notify(struct account *a)
+{
+	struct account_loadw	*w;
+	void			(*fn)(void *);
+	void			*arg;
+
+	while ((w = TAILQ_FIRST(&a->loadws)) != NULL) {
+		fn = w->fn;
+		arg = w->arg;
+		account_loadw_free(w);
+		fn(arg);
+	}
+}
+
+static void
+account_loadw_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct account_loadw	*w = arg;
+	void			(*fn)(void *) = w->fn;
+	void			*fn_arg = w->arg;
+
+	(void)fd;
+	(void)what;
+	account_loadw_free(w);
+	fn(fn_arg);
+}
+
+struct account_loadw *
+account_on_loaded(struct account *a, void (*fn)(void *), void *arg,
+    int timeout_ms)
+{
+	struct account_loadw	*w;
+	struct timeval		 tv = { timeout_ms / 1000,
+				    (timeout_ms % 1000) * 1000 };
+
+	w = xcalloc(1, sizeof *w);
+	w->acct = a;
+	w->fn = fn;
+	w->arg = arg;
+	if ((w->timer = evtimer_new(a->ad->base, account_loadw_timeout_cb,
+	    w)) == NULL)
+		fatalx("evtimer_new");
+	TAILQ_INSERT_TAIL(&a->loadws, w, entry);
+	if (a->store_state != ACCOUNT_STORE_LOADING)
+		tv.tv_sec = tv.tv_usec = 0;	/* next iteration */
+	evtimer_add(w->timer, &tv);
+	return w;
+}
+
+void
+account_on_loaded_cancel(struct account_loadw *w)
+{
+	if (w != NULL)
+		account_loadw_free(w);
+}
+
+static void
+account_loaded_cb(int err, const char *cause, struct store_record *rec,
+    void *arg)
+{
+	struct account	*a = arg;
+
+	a->store_state = ACCOUNT_STORE_IDLE;
+	if (err != 0) {
+		account_set_store_error(a, err, cause);
+		log_warnx("profile %s: cannot load the stored credential: %s",
+		    a->profile, cause);
+	} else
+		account_set_store_error(a, 0, NULL);
+	/* A login that finished while we loaded is newer: keep it. */
+	if (rec != NULL && a->source == ACCOUNT_SRC_NONE &&
+	    strcmp(rec->issuer, a->issuer) == 0 &&
+	    strcmp(rec->client_id, a->client_id) == 0) {
+		a->access_token = rec->access_token;
+		a->refresh_token = rec->refresh_token;
+		rec->access_token = rec->refresh_token = NULL;
+		a->access_exp = rec->access_exp;
+		a->identity = rec->identity;
+		rec->identity = NULL;
+		a->granted_scope = rec->scope;
+		rec->scope = NULL;
+		a->login_time = rec->login_time;
+		a->source = ACCOUNT_SRC_STORE;
+		a->persisted = 1;
+		log_info("profile %s: credential loaded from the %s store",
+		    a->profile, store_backend(a->ad->store));
+	} else if (rec != NULL && a->source == ACCOUNT_SRC_NONE)
+		log_info("profile %s: the stored credential is for another "
+		    "client or issuer: ignored", a->profile);
+	store_record_free(rec);
+	account_loaded_notify(a);
+	account_kick(a);
+}
+
+static void
+account_load(struct account *a)
+{
+	if (a->ad->store == NULL)
+		return;
+	a->store_state = ACCOUNT_STORE_LOADING;
+	store_load(a->ad->store, a->profile, a->issuer, account_loaded_cb, a);
+}
+
+static struct store_record *
+account_record(const struct account *a)
+{
+	struct store_record	*r;
+
+	r = xcalloc(1, sizeof *r);
+	r->profile = xstrdup(a->profile);
+	r->issuer = xstrdup(a->issuer);
+	r->client_id = xstrdup(a->client_id);
+	r->refresh_token = a->refresh_token ? secret_dup(a->refresh_token) :
+	    NULL;
+	r->access_token = a->access_token ? secret_dup(a->access_token) : NULL;
+	r->access_exp = a->access_exp;
+	r->identity = a->identity ? cJSON_Duplicate(a->identity, 1) : NULL;
+	r->scope = a->granted_scope ? xstrdup(a->granted_scope) : NULL;
+	r->login_time = a->login_time;
+	return r;
+}
+
+static void
+account_saved_cb(int err, const char *cause, struct store_record *rec,
+    void *arg)
+{
+	struct account		*a = arg;
+	account_saved_fn	 fn = a->saved_fn;
+	void			*fn_arg = a->saved_arg;
+
+	store_record_free(rec);
+	a->saving = 0;
+	a->saved_fn = NULL;
+	a->saved_arg = NULL;
+	if (err != 0) {
+		/* Kept in memory: fail closed, never a silent fallback. */
+		account_set_store_error(a, err, cause);
+		a->persisted = 0;
+		log_warnx("profile %s: the credential is NOT persisted: %s",
+		    a->profile, cause);
+	} else {
+		account_set_store_error(a, 0, NULL);
+		a->persisted = store_persistent(a->ad->store);
+	}
+	if (fn != NULL)
+		fn(a, fn_arg);
+	/* Refreshes wait for the save of the token they would use. */
+	account_finish(a, 0, NULL);
+}
+
+void
+account_save(struct account *a, account_saved_fn fn, void *arg)
+{
+	struct store_record	*r;
+
+	a->saving = 1;
+	a->saved_fn = fn;
+	a->saved_arg = arg;
+	r = account_record(a);
+	store_save(a->ad->store, r, account_saved_cb, a);
+	store_record_free(r);
+}
+
+void
+account_forget_saved(struct account *a, void *arg)
+{
+	if (a->saved_arg == arg) {
+		a->saved_fn = NULL;
+		a->saved_arg = NULL;
+	}
+}
+
 void
 account_set_login(struct account *a, struct oauth_tokens *t)
 {
 	cJSON	*claims = NULL;
 
 	account_clear(a);
+	a->access_exp = account_expiry(t->access_token, t->expires_in);
 	a->access_token = t->access_token;
 	a->refresh_token = t->refresh_token;
-	a->access_exp = account_expiry(t);
 	t->access_token = t->refresh_token = NULL;
 	if (t->id_token != NULL)
 		claims = jwt_peek_claims(t->id_token->data, t->id_token->len);
@@ -180,6 +435,7 @@ account_set_login(struct account *a, struct oauth_tokens *t)
 	cJSON_Delete(claims);
 	a->granted_scope = t->scope != NULL ? xstrdup(t->scope) : NULL;
 	a->login_time = time(NULL);
+	a->source = ACCOUNT_SRC_LOGIN;
 	log_info("profile %s: logged in%s%s (access token %zu bytes, "
 	    "refresh token %s)", a->profile, a->identity ? " as " : "",
 	    a->identity ? cJSON_GetObjectItem(a->identity, "sub")->valuestring
@@ -219,27 +475,66 @@ account_merge_userinfo(struct account *a, const char *body, size_t len)
 	cJSON_Delete(extra);
 }
 
+void
+account_set_override(struct account *a, struct secret *tok)
+{
+	secret_free(a->override);
+	a->override = tok;
+	a->override_exp = tok != NULL ? account_expiry(tok, -1) : 0;
+	log_info("profile %s: runtime override %s", a->profile,
+	    tok != NULL ? "installed (memory only)" : "removed");
+	account_kick(a);
+}
+
+/* The error for "no credential", which a store failure may explain. */
+static int
+account_absent_err(const struct account *a)
+{
+	if (a->source != ACCOUNT_SRC_NONE)
+		return AUTHD_E_NOT_LOGGED_IN;
+	switch (a->store_err) {
+	case AUTHD_E_STORE_LOCKED:
+	case AUTHD_E_STORE_TIMEOUT:
+	case AUTHD_E_STORE:
+		return a->store_err;
+	}
+	return AUTHD_E_NOT_LOGGED_IN;
+}
+
 int
 account_token_now(struct account *a, const struct secret **tok, time_t *exp)
 {
-	if (a->access_token == NULL)
-		return AUTHD_E_NOT_LOGGED_IN;
-	if (a->access_exp != 0 &&
-	    a->access_exp - time(NULL) < ACCOUNT_REFRESH_SKEW) {
-		if (a->refresh_token == NULL && a->access_exp <= time(NULL))
-			return AUTHD_E_NOT_LOGGED_IN;
-		if (a->refresh_token != NULL)
-			return AUTHD_E_EXPIRED;	/* refresh first */
+	if (a->override != NULL) {
+		*tok = a->override;
+		*exp = a->override_exp;
+		return 0;
 	}
-	*tok = a->access_token;
-	*exp = a->access_exp;
-	return 0;
+	if (a->is_default && a->ad->env_token != NULL) {
+		*tok = a->ad->env_token;
+		*exp = 0;
+		return 0;
+	}
+	if (a->store_state == ACCOUNT_STORE_LOADING)
+		return ACCOUNT_WAIT;
+	if (a->access_token == NULL && a->refresh_token == NULL)
+		return account_absent_err(a);
+	if (a->access_token != NULL && (a->access_exp == 0 ||
+	    a->access_exp - time(NULL) >= ACCOUNT_REFRESH_SKEW)) {
+		*tok = a->access_token;
+		*exp = a->access_exp;
+		return 0;
+	}
+	return ACCOUNT_WAIT;
 }
 
 int
 account_token_fresh(struct account *a, const struct secret **tok,
     time_t *exp)
 {
+	int	rc;
+
+	if ((rc = account_token_now(a, tok, exp)) != ACCOUNT_WAIT)
+		return rc;
 	if (a->access_token == NULL)
 		return AUTHD_E_NOT_LOGGED_IN;
 	if (a->access_exp != 0 && a->access_exp <= time(NULL))
@@ -261,7 +556,6 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 	struct account		*a = arg;
 	struct oauth_tokens	 t;
 	struct oauth_error	 oerr;
-	struct secret		*old;
 	char			*cause = NULL;
 	int			 rc;
 
@@ -280,6 +574,9 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 			log_warnx("profile %s: refresh refused (%s): logged out",
 			    a->profile, oerr.code);
 			account_clear(a);
+			if (a->ad->store != NULL)
+				store_delete(a->ad->store, a->profile,
+				    a->issuer, NULL, NULL);
 			free(cause);
 			cause = oauth_error_message(&oerr, "the identity "
 			    "provider no longer accepts your login");
@@ -289,17 +586,20 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 		free(cause);
 		return;
 	}
-	/* The rotated refresh token replaces the old one before any use. */
+	/*
+	 * The rotated refresh token replaces the old one (which the provider
+	 * has just retired) and is saved before anything uses it: waiters
+	 * are answered, and the next refresh may start, once the store has.
+	 */
 	if (t.refresh_token != NULL) {
-		old = a->refresh_token;
+		secret_free(a->refresh_token);
 		a->refresh_token = t.refresh_token;
 		t.refresh_token = NULL;
-		secret_free(old);
 	}
+	a->access_exp = account_expiry(t.access_token, t.expires_in);
 	secret_free(a->access_token);
 	a->access_token = t.access_token;
 	t.access_token = NULL;
-	a->access_exp = t.expires_in >= 0 ? time(NULL) + t.expires_in : 0;
 	if (t.scope != NULL) {
 		free(a->granted_scope);
 		a->granted_scope = xstrdup(t.scope);
@@ -307,7 +607,7 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 	log_info("profile %s: access token refreshed (expires in %ld s)",
 	    a->profile, t.expires_in);
 	oauth_tokens_clear(&t);
-	account_finish(a, 0, NULL);
+	account_save(a, NULL, NULL);
 }
 
 static void
@@ -343,8 +643,49 @@ account_refresh_disco_cb(int err, const char *cause,
 	http_submit(a->refresh_req, account_refresh_done_cb, a);
 }
 
+/* Decide what the waiters need next: nothing, an answer, or a refresh. */
+static void
+account_kick(struct account *a)
+{
+	const struct secret	*tok;
+	time_t			 exp;
+	int			 rc;
+
+	if (TAILQ_EMPTY(&a->waiters))
+		return;
+	if (a->refresh_req != NULL || a->refresh_dw != NULL || a->saving)
+		return;		/* their completion answers */
+	rc = account_token_now(a, &tok, &exp);
+	if (rc == 0) {
+		account_finish(a, 0, NULL);
+		return;
+	}
+	if (rc < 0) {
+		account_finish(a, rc, rc == AUTHD_E_NOT_LOGGED_IN ? NULL :
+		    a->store_cause);
+		return;
+	}
+	if (a->store_state == ACCOUNT_STORE_LOADING)
+		return;		/* the load's completion kicks again */
+	if (a->refresh_token == NULL) {
+		if (a->access_token != NULL && (a->access_exp == 0 ||
+		    a->access_exp > time(NULL))) {
+			account_finish(a, 0, NULL);	/* short but valid */
+			return;
+		}
+		log_info("profile %s: the access token expired and there is "
+		    "no refresh token: logged out", a->profile);
+		account_clear(a);
+		account_finish(a, AUTHD_E_NOT_LOGGED_IN, "your login expired");
+		return;
+	}
+	/* One refresh at a time: later callers wait on the running one. */
+	a->refresh_dw = disco_get(a->ad->disco, a->issuer,
+	    account_refresh_disco_cb, a);
+}
+
 struct account_waiter *
-account_refresh(struct account *a, account_token_fn fn, void *arg)
+account_wait(struct account *a, account_token_fn fn, void *arg)
 {
 	struct account_waiter	*w;
 
@@ -353,10 +694,7 @@ account_refresh(struct account *a, account_token_fn fn, void *arg)
 	w->fn = fn;
 	w->arg = arg;
 	TAILQ_INSERT_TAIL(&a->waiters, w, entry);
-	/* One refresh at a time: later callers wait on the running one. */
-	if (a->refresh_req == NULL && a->refresh_dw == NULL)
-		a->refresh_dw = disco_get(a->ad->disco, a->issuer,
-		    account_refresh_disco_cb, a);
+	account_kick(a);
 	return w;
 }
 

@@ -1,8 +1,12 @@
 /*
  * Accounts: the runtime state of one profile — the user's credential
- * (access token, refresh token, expiry, identity claims), the pending login,
- * and the refresh of the user access token (one at a time; every caller that
- * needs it waits on the same refresh).
+ * (access token, refresh token, expiry, identity claims) and where it came
+ * from, its storage, the pending login, and the refresh of the user access
+ * token (one at a time; every caller that needs it waits on the same one).
+ *
+ * Credential precedence (SPEC.md section 6): a runtime override set with
+ * `tb login --with-token` (memory only) > AUTHD_TOKEN in the daemon's
+ * environment (for the default profile) > the stored/logged-in credential.
  */
 #ifndef AUTHD_ACCOUNT_H
 #define AUTHD_ACCOUNT_H
@@ -20,10 +24,31 @@ struct oauth_form;
 struct oauth_tokens;
 struct profile;
 struct secret;
+struct store_record;
 struct account_waiter;
+struct account_loadw;
+struct account;
 
 /* Refresh the user access token when it has less than this left. */
 #define ACCOUNT_REFRESH_SKEW	60
+
+/* Where the credential in use came from. */
+#define ACCOUNT_SRC_NONE	0
+#define ACCOUNT_SRC_LOGIN	1	/* a login in this daemon's life */
+#define ACCOUNT_SRC_STORE	2	/* loaded from the store */
+#define ACCOUNT_SRC_ENV		3	/* AUTHD_TOKEN */
+#define ACCOUNT_SRC_OVERRIDE	4	/* tb login --with-token */
+
+/* The store's state for this account. */
+#define ACCOUNT_STORE_IDLE	0
+#define ACCOUNT_STORE_LOADING	1
+
+/* account_token_now: wait (a load or refresh is needed or running). */
+#define ACCOUNT_WAIT		1
+
+typedef void	(*account_token_fn)(struct account *, int err,
+		    const char *cause, void *arg);
+typedef void	(*account_saved_fn)(struct account *, void *arg);
 
 struct account {
 	TAILQ_ENTRY(account)	 entry;
@@ -33,59 +58,87 @@ struct account {
 	char			*issuer;
 	char			*client_id;
 	char			*scope;		/* login scopes */
+	int			 is_default;	/* AUTHD_TOKEN applies */
 
-	/* The credential; NULL access_token means logged out. */
+	/* The stored or logged-in credential; NULL access and refresh
+	 * tokens mean logged out. */
 	struct secret		*access_token;
 	time_t			 access_exp;	/* 0: unknown */
 	struct secret		*refresh_token;
 	cJSON			*identity;	/* claims; NULL when none */
 	char			*granted_scope;
 	time_t			 login_time;
+	int			 source;	/* ACCOUNT_SRC_LOGIN or _STORE */
+
+	/* Overrides, which win over the credential. */
+	struct secret		*override;
+	time_t			 override_exp;
+
+	/* Storage. */
+	int			 store_state;	/* ACCOUNT_STORE_* */
+	int			 persisted;	/* the credential is stored */
+	int			 store_err;	/* last store error, or 0 */
+	char			*store_cause;
+	int			 saving;	/* a save is in flight */
+	account_saved_fn	 saved_fn;	/* told when it lands */
+	void			*saved_arg;
 
 	struct flow		*flow;		/* pending login */
 
 	struct http_req		*refresh_req;
 	struct disco_waiter	*refresh_dw;
 	TAILQ_HEAD(, account_waiter) waiters;
+	TAILQ_HEAD(, account_loadw) loadws;	/* waiting for the load */
 };
 
-typedef void	(*account_token_fn)(struct account *, int err,
-		    const char *cause, void *arg);
-
-/* The account of a profile, made on first use. */
+/* The account of a profile, made on first use; its load starts then. */
 struct account	*account_get(struct authd *, const struct profile *);
 void		 accounts_free(struct authd *);
 
 int		 account_logged_in(const struct account *);
 /* The status object of SPEC.md section 3 (never a token). */
 cJSON		*account_status(const struct account *);
-/* Install a new login; takes the tokens' secrets. */
-void		 account_set_login(struct account *, struct oauth_tokens *);
 /*
- * Add identity claims from a userinfo reply, when its "sub" is the
- * id_token's (OpenID Connect Core section 5.3.2).
+ * Install a new login (takes the tokens' secrets) and save it; saved runs
+ * when the store has answered (see account_forget_saved).
  */
+void		 account_set_login(struct account *, struct oauth_tokens *);
+void		 account_save(struct account *, account_saved_fn, void *arg);
+/* Stop telling arg about a save (arg is going away). */
+void		 account_forget_saved(struct account *, void *arg);
+/* Add identity claims from a userinfo reply with the same "sub". */
 void		 account_merge_userinfo(struct account *, const char *body,
 		     size_t len);
-/* Forget the credential. */
-void		 account_clear(struct account *);
+/* Install a runtime override (takes tok); NULL removes it. */
+void		 account_set_override(struct account *, struct secret *tok);
 
 /*
- * 0 when the user access token is usable now (*tok, *exp set); otherwise
- * the caller waits with account_refresh.
+ * 0 when a user access token is usable now (*tok, *exp set),
+ * ACCOUNT_WAIT when the caller must wait (account_wait), or
+ * AUTHD_E_NOT_LOGGED_IN.
  */
 int		 account_token_now(struct account *, const struct secret **tok,
 		     time_t *exp);
-/* After a refresh: 0 when the access token has not expired yet. */
-int		 account_token_fresh(struct account *, const struct secret **tok,
-		     time_t *exp);
 /*
- * Make the access token fresh; fn runs later with 0 or an error. Returns a
- * handle to stop waiting (the refresh itself goes on for others).
+ * Wait until a token is usable (loading, refreshing as needed); fn runs
+ * later with 0 or an error. The handle stops the wait (the refresh goes
+ * on for the others).
  */
-struct account_waiter *account_refresh(struct account *, account_token_fn,
+struct account_waiter *account_wait(struct account *, account_token_fn,
 		     void *arg);
 void		 account_waiter_cancel(struct account_waiter *);
+/* After a wait ended with 0: the token, even if its lifetime is short. */
+int		 account_token_fresh(struct account *, const struct secret **tok,
+		     time_t *exp);
+
+/*
+ * Call fn once the stored credential has loaded, or after timeout_ms,
+ * whichever comes first (status answers quickly either way). The handle
+ * cancels it.
+ */
+struct account_loadw *account_on_loaded(struct account *, void (*fn)(void *),
+		     void *arg, int timeout_ms);
+void		 account_on_loaded_cancel(struct account_loadw *);
 
 /* Client authentication for a token-endpoint request. */
 void		 account_client_form(const struct account *,

@@ -33,7 +33,9 @@
 #include "msg.h"
 #include "profile.h"
 #include "server.h"
+#include "secret.h"
 #include "sockpath.h"
+#include "store.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -43,7 +45,8 @@ authd_usage(FILE *f)
 	fprintf(f,
 "usage: authd [--foreground] [--socket PATH] [--log-level LEVEL]\n"
 "             [--log-file FILE] [--idle-timeout SECONDS]\n"
-"             [--max-connections N] [--version] [--help]\n"
+"             [--max-connections N] [--store secret-service|file|memory]\n"
+"             [--version] [--help]\n"
 "\n"
 "The per-user OAuth token broker. Without --foreground it detaches and\n"
 "prints shell commands that set AUTHD_SOCK, so that 'eval \"$(authd)\"'\n"
@@ -57,11 +60,14 @@ authd_usage(FILE *f)
 "      --log-file FILE      append the log to FILE instead of stderr\n"
 "      --idle-timeout SECS  close connections idle this long (default %d)\n"
 "      --max-connections N  connection limit (default %d)\n"
+"      --store BACKEND      where credentials are kept: secret-service\n"
+"                           (the keyring; default), file or memory\n"
 "  -V, --version            print the version and exit\n"
 "  -h, --help               print this help and exit\n"
 "\n"
 "Environment: AUTHD_ISSUER and AUTHD_CLIENT_ID define the profile\n"
-"'default'. See authd(8).\n", AUTHD_IDLE_TIMEOUT, AUTHD_MAX_CONNS);
+"'default' (AUTHD_SCOPE: its login scopes); AUTHD_TOKEN gives it a token\n"
+"that wins over the stored one.\n", AUTHD_IDLE_TIMEOUT, AUTHD_MAX_CONNS);
 }
 
 /* Like OpenSSH: no core dumps, no ptrace by our own uid, private files. */
@@ -173,6 +179,27 @@ authd_detach(const char *path)
 		close(fd);
 }
 
+/*
+ * AUTHD_TOKEN: a user token given by the environment (CI). Copied into a
+ * secret, then wiped from the environment block so it lingers nowhere.
+ */
+static void
+authd_take_env_token(struct authd *ad)
+{
+	char	*tok = getenv("AUTHD_TOKEN");
+	size_t	 n;
+
+	if (tok == NULL)
+		return;
+	n = strlen(tok);
+	while (n > 0 && (tok[n - 1] == '\n' || tok[n - 1] == ' '))
+		n--;
+	if (n > 0)
+		ad->env_token = secret_new(tok, n);
+	explicit_bzero(tok, strlen(tok));
+	unsetenv("AUTHD_TOKEN");
+}
+
 static void
 authd_exit_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -214,6 +241,7 @@ authd_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct authd	*ad = arg;
 	struct profiles	*ps;
+	struct profile	*p;
 	char		*cause = NULL;
 
 	(void)what;
@@ -233,6 +261,8 @@ authd_signal_cb(evutil_socket_t sig, short what, void *arg)
 		}
 		profiles_free(ad->profiles);
 		ad->profiles = ps;
+		PROFILES_FOREACH(p, ad->profiles)
+			account_get(ad, p);
 		break;
 	}
 }
@@ -247,6 +277,7 @@ main(int argc, char **argv)
 		{ "log-file",		required_argument,	NULL, 'L' },
 		{ "idle-timeout",	required_argument,	NULL, 'I' },
 		{ "max-connections",	required_argument,	NULL, 'M' },
+		{ "store",		required_argument,	NULL, 'S' },
 		{ "version",		no_argument,		NULL, 'V' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL,			0,			NULL, 0 }
@@ -256,6 +287,8 @@ main(int argc, char **argv)
 	sigset_t	 sigset;
 	const int	 signums[3] = { SIGTERM, SIGINT, SIGHUP };
 	const char	*opt_socket = NULL, *opt_log_file = NULL, *why = NULL;
+	const char	*opt_store = NULL;
+	struct profile	*p;
 	char		 path[SOCKPATH_MAX + 1], *cause = NULL;
 	int		 foreground = 0, level = -1, ch, i, running, rc;
 
@@ -301,6 +334,17 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'S':
+			if (strcmp(optarg, "secret-service") != 0 &&
+			    strcmp(optarg, "file") != 0 &&
+			    strcmp(optarg, "memory") != 0) {
+				fprintf(stderr, "authd: unknown store '%s'\n"
+				    "hint: use secret-service, file or memory\n",
+				    optarg);
+				return 2;
+			}
+			opt_store = optarg;
+			break;
 		case 'V':
 			printf("authd %s\n", AUTHD_VERSION);
 			return 0;
@@ -341,6 +385,7 @@ main(int argc, char **argv)
 	ad.uid = geteuid();
 	ad.started = time(NULL);
 
+	authd_take_env_token(&ad);
 	if (profiles_from_env(&ad.profiles, &cause) != 0) {
 		fprintf(stderr, "authd: %s\n", cause);
 		free(cause);
@@ -385,6 +430,12 @@ main(int argc, char **argv)
 	ad.http = http_new(ad.base);
 	ad.disco = disco_new(ad.base, ad.http);
 	ad.worker = worker_start(ad.base);
+	if (store_open(&ad, opt_store, &ad.store, &cause) != 0)
+		fatalx("%s", cause);
+	log_info("credential store: %s", store_backend(ad.store));
+	/* Every profile's credential starts loading now, in the background. */
+	PROFILES_FOREACH(p, ad.profiles)
+		account_get(&ad, p);
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(ad.base, signums[i], authd_signal_cb,
 		    &ad);
@@ -399,11 +450,15 @@ main(int argc, char **argv)
 
 	/* Leaving: everything still open is closed and wiped. */
 	conn_close_all(&ad);
+	store_cancel_all(ad.store);
+	worker_stop(ad.worker);		/* delivers finished store calls */
+	event_base_loop(ad.base, EVLOOP_NONBLOCK);	/* deferred work */
 	accounts_free(&ad);
 	event_base_loop(ad.base, EVLOOP_NONBLOCK);	/* deferred frees */
+	store_free(ad.store);
 	disco_free(ad.disco);
 	http_free(ad.http);
-	worker_stop(ad.worker);
+	secret_free(ad.env_token);
 	server_free(ad.server);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);

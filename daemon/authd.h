@@ -27,6 +27,8 @@ struct conn;
 struct account;
 struct http;
 struct disco;
+struct secret;
+struct store;
 
 struct authd {
 	struct event_base	*base;
@@ -35,6 +37,8 @@ struct authd {
 	struct profiles		*profiles;
 	struct http		*http;		/* libcurl multi on the loop */
 	struct disco		*disco;		/* discovery cache */
+	struct store		*store;		/* credential storage */
+	struct secret		*env_token;	/* AUTHD_TOKEN, or NULL */
 	TAILQ_HEAD(, account)	 accounts;	/* per-profile state */
 
 	/* Limits. */

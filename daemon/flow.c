@@ -25,6 +25,7 @@
 #define FLOW_AUTHORIZE	1	/* device authorization request */
 #define FLOW_WAIT	2	/* timer until the next poll */
 #define FLOW_POLL	3	/* token request in flight */
+#define FLOW_SAVE	4	/* logged in; saving the credential */
 
 struct flow_waiter {
 	TAILQ_ENTRY(flow_waiter) entry;
@@ -53,6 +54,7 @@ struct flow {
 
 static void	flow_poll(struct flow *);
 static void	flow_userinfo(struct flow *);
+static void	flow_save(struct flow *);
 
 static long
 flow_left_ms(const struct flow *f)
@@ -76,6 +78,7 @@ flow_free(struct flow *f)
 	free(f->userinfo_endpoint);
 	free(f->issuer_host);
 	free(f->verification_host);
+	account_forget_saved(f->acct, f);
 	f->acct->flow = NULL;
 	free(f);
 }
@@ -249,6 +252,21 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 }
 
 static void
+flow_saved_cb(struct account *a, void *arg)
+{
+	(void)a;
+	flow_finish(arg, 0, NULL);
+}
+
+/* Persist the new login; the clients hear of it once the store has. */
+static void
+flow_save(struct flow *f)
+{
+	f->state = FLOW_SAVE;
+	account_save(f->acct, flow_saved_cb, f);
+}
+
+static void
 flow_userinfo_done_cb(const struct http_result *res, void *arg)
 {
 	struct flow	*f = arg;
@@ -260,7 +278,7 @@ flow_userinfo_done_cb(const struct http_result *res, void *arg)
 		log_info("profile %s: userinfo unavailable (%s): identity from "
 		    "the id_token only", f->acct->profile, res->error != 0 ?
 		    res->errmsg : "HTTP error");
-	flow_finish(f, 0, NULL);
+	flow_save(f);
 }
 
 /*
@@ -277,7 +295,7 @@ flow_userinfo(struct flow *f)
 	    f->acct->identity, "preferred_username") != NULL &&
 	    cJSON_GetObjectItemCaseSensitive(f->acct->identity,
 	    "email") != NULL)) {
-		flow_finish(f, 0, NULL);
+		flow_save(f);
 		return;
 	}
 	f->req = http_req_new(f->acct->ad->http, "GET", f->userinfo_endpoint,
@@ -285,7 +303,7 @@ flow_userinfo(struct flow *f)
 	if (f->req == NULL) {
 		log_warnx("profile %s: userinfo: %s", f->acct->profile, cause);
 		free(cause);
-		flow_finish(f, 0, NULL);
+		flow_save(f);
 		return;
 	}
 	http_req_set_bearer(f->req, f->acct->access_token);

@@ -72,6 +72,12 @@ profiles_find(struct profiles *ps, const char *name)
 	return NULL;
 }
 
+struct profile *
+profiles_first(struct profiles *ps)
+{
+	return TAILQ_FIRST(&ps->list);
+}
+
 int
 profiles_count(const struct profiles *ps)
 {

@@ -23,6 +23,12 @@ struct profile {
 
 struct profiles;
 
+/* Iterate over the profiles (p is a struct profile *). */
+struct profile	*profiles_first(struct profiles *);
+#define PROFILES_FOREACH(p, ps) \
+	for ((p) = profiles_first(ps); (p) != NULL; \
+	    (p) = TAILQ_NEXT((p), entry))
+
 /* Profiles from the environment; returns 0 or -1 with *cause. */
 int		 profiles_from_env(struct profiles **, char **cause);
 struct profile	*profiles_find(struct profiles *, const char *name);

@@ -12,15 +12,42 @@
 #include "proto.h"
 #include "req.h"
 
+/* How long status waits for a loading credential before saying so. */
+#define REQ_STATUS_LOAD_WAIT_MS	500
+
+static void
+req_status_reply(void *arg)
+{
+	struct req	*r = arg;
+
+	req_set_cancel(r, NULL, NULL);
+	req_reply(r, account_status(account_get(conn_authd(r->conn),
+	    r->profile)));
+}
+
+static void
+req_status_gone(struct req *r, void *arg)
+{
+	(void)r;
+	account_on_loaded_cancel(arg);
+}
+
 static int
 req_status(struct req *r)
 {
-	cJSON	*res;
+	struct account	*a;
+	cJSON		*res;
 
 	if (r->profile != NULL) {
-		req_reply(r, account_status(account_get(conn_authd(r->conn),
-		    r->profile)));
-		return 0;
+		a = account_get(conn_authd(r->conn), r->profile);
+		if (a->store_state != ACCOUNT_STORE_LOADING) {
+			req_reply(r, account_status(a));
+			return 0;
+		}
+		/* Usually the store answers in milliseconds: wait a little. */
+		req_set_cancel(r, req_status_gone, account_on_loaded(a,
+		    req_status_reply, r, REQ_STATUS_LOAD_WAIT_MS));
+		return REQ_PENDING;
 	}
 	/* The default profile, with no identity provider configured. */
 	res = cJSON_CreateObject();
@@ -37,6 +64,6 @@ req_status(struct req *r)
 
 const struct req_entry req_status_entry = {
 	.name = PROTO_OP_STATUS,
-	.flags = REQ_PROFILE,
+	.flags = REQ_PROFILE | REQ_ASYNC,
 	.handler = req_status,
 };

@@ -11,6 +11,7 @@
 #include "profile.h"
 #include "proto.h"
 #include "req.h"
+#include "msg.h"
 #include "secret.h"
 
 static void
@@ -41,8 +42,9 @@ req_token_refreshed(struct account *a, int err, const char *cause,
 		req_token_send(r, a, tok, exp);
 		return;
 	}
-	if (err == AUTHD_E_TOKEN_REJECTED)
-		req_error_hint(r, err, "run 'tb login'", "%s", cause);
+	if (err == AUTHD_E_TOKEN_REJECTED || err == AUTHD_E_NOT_LOGGED_IN)
+		req_error_hint(r, err, "run 'tb login'", "%s", cause != NULL ?
+		    cause : "not logged in");
 	else if (cause != NULL)
 		req_error(r, err, "%s", cause);
 	else
@@ -91,7 +93,12 @@ req_token(struct req *r)
 		    a->issuer, a->profile);
 		return 0;
 	}
-	w = account_refresh(a, req_token_refreshed, r);
+	if (error < 0) {
+		req_error(r, error, "%s", a->store_cause != NULL ?
+		    a->store_cause : authd_error_message(error));
+		return 0;
+	}
+	w = account_wait(a, req_token_refreshed, r);
 	req_set_cancel(r, req_token_gone, w);
 	return REQ_PENDING;
 }
@@ -100,4 +107,41 @@ const struct req_entry req_token_entry = {
 	.name = PROTO_OP_TOKEN,
 	.flags = REQ_PROFILE | REQ_ASYNC,
 	.handler = req_token,
+};
+
+/*
+ * set_token: a runtime override (`tb login --with-token`): a token that wins
+ * over the stored credential, kept in memory only, never persisted.
+ */
+static int
+req_set_token(struct req *r)
+{
+	struct account	*a;
+	const char	*tok, *p;
+
+	if (r->profile == NULL)
+		return AUTHD_E_NOT_CONFIGURED;
+	if (msg_get_string(r->args, "token", PROTO_MAX_TOKEN, &tok) != 0 ||
+	    tok == NULL || *tok == '\0') {
+		req_error(r, AUTHD_E_BAD_REQUEST, "set_token needs a token "
+		    "(at most %d bytes)", PROTO_MAX_TOKEN);
+		return 0;
+	}
+	for (p = tok; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p >= 0x7f) {
+			req_error(r, AUTHD_E_BAD_REQUEST, "a token is "
+			    "printable ASCII without spaces");
+			return 0;
+		}
+	}
+	a = account_get(conn_authd(r->conn), r->profile);
+	account_set_override(a, secret_new_str(tok));
+	req_reply(r, account_status(a));
+	return 0;
+}
+
+const struct req_entry req_set_token_entry = {
+	.name = PROTO_OP_SET_TOKEN,
+	.flags = REQ_PROFILE,
+	.handler = req_set_token,
 };

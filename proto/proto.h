@@ -24,6 +24,10 @@
 #define PROTO_OP_LOGIN		"login"
 #define PROTO_OP_LOGIN_CANCEL	"login_cancel"
 #define PROTO_OP_TOKEN		"token"
+#define PROTO_OP_SET_TOKEN	"set_token"
+
+/* Longest token accepted from a client. */
+#define PROTO_MAX_TOKEN		16384
 
 /*
  * The largest request id a client may use: ids travel as JSON numbers, which

@@ -2,8 +2,9 @@
 // authd's test OpenID provider: panva's oidc-provider 8.8.1 on loopback, with the device flow,
 // refresh-token rotation, revocation, introspection, userinfo, resource indicators issuing RS256
 // JWT access tokens, an RFC 8693 token-exchange grant, an `interval`/`slow_down` shim, a mint
-// endpoint for authd's `endpoint` strategy and a JSON-lines request log. Test use only: the
-// development interactions accept any login name with any password. See README.md.
+// endpoint for authd's `endpoint` strategy, a JSON-lines request log and optional state
+// persistence across restarts (--state). Test use only: the development interactions accept any
+// login name with any password. See README.md.
 
 import * as fs from 'node:fs';
 import * as http from 'node:http';
