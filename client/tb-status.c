@@ -41,13 +41,31 @@ tb_status_line(const char *label, const char *value)
 }
 
 static void
-tb_status_print(const cJSON *res)
+tb_status_list(const cJSON *res, const char *key)
 {
 	const cJSON	*j, *e;
+	char		 buf[512];
+	size_t		 o = 0;
+
+	j = cJSON_GetObjectItemCaseSensitive(res, key);
+	if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) == 0)
+		return;
+	buf[0] = '\0';
+	cJSON_ArrayForEach(e, j) {
+		if (cJSON_IsString(e) && o < sizeof buf)
+			o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s",
+			    o ? ", " : "", e->valuestring);
+	}
+	tb_status_line(key, buf);
+}
+
+static void
+tb_status_print(const cJSON *res)
+{
+	const cJSON	*j;
 	const char	*user, *email, *name;
 	char		 buf[512], when[64];
 	time_t		 t;
-	size_t		 o;
 
 	tb_status_line("profile", tb_status_str(res, "profile"));
 	tb_status_line("issuer", tb_status_str(res, "issuer"));
@@ -61,17 +79,8 @@ tb_status_print(const cJSON *res)
 	tb_status_line("status", buf);
 	tb_status_line("name", name);
 	tb_status_line("subject", tb_status_str(res, "sub"));
-	j = cJSON_GetObjectItemCaseSensitive(res, "groups");
-	if (cJSON_IsArray(j) && cJSON_GetArraySize(j) > 0) {
-		o = 0;
-		buf[0] = '\0';
-		cJSON_ArrayForEach(e, j) {
-			if (cJSON_IsString(e) && o < sizeof buf)
-				o += (size_t)snprintf(buf + o, sizeof buf - o,
-				    "%s%s", o ? ", " : "", e->valuestring);
-		}
-		tb_status_line("groups", buf);
-	}
+	tb_status_list(res, "groups");
+	tb_status_list(res, "orgs");
 	j = cJSON_GetObjectItemCaseSensitive(res, "expires_at");
 	if (cJSON_IsNumber(j)) {
 		t = (time_t)j->valuedouble;

@@ -32,8 +32,9 @@ tb_token_run(struct tb *tb, int argc, char **argv)
 	if (optind != argc)
 		return output_usage("'tb token' takes no arguments");
 
+	/* A refresh may need discovery and the token endpoint, 15 s each. */
 	if ((status = tb_call(tb, PROTO_OP_TOKEN, tb_args(tb), NULL, NULL,
-	    tb->timeout_ms, &reply)) != 0)
+	    TB_TOKEN_TIMEOUT_MS, &reply)) != 0)
 		return status;
 	tok = cJSON_GetObjectItemCaseSensitive(reply.result, "token");
 	if (!cJSON_IsString(tok) || tok->valuestring[0] == '\0' ||

@@ -18,6 +18,8 @@
 
 /* Default wait for a reply to an ordinary request. */
 #define TB_TIMEOUT_MS	30000
+/* ... and for requests that may refresh or mint upstream. */
+#define TB_TOKEN_TIMEOUT_MS	60000
 
 struct tb {
 	const char	*profile;	/* NULL: the daemon's default */

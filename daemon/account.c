@@ -96,6 +96,7 @@ account_clear(struct account *a)
 	a->login_time = 0;
 	a->source = ACCOUNT_SRC_NONE;
 	a->persisted = 0;
+	a->generation++;
 }
 
 static void
@@ -129,9 +130,13 @@ accounts_free(struct authd *ad)
 int
 account_logged_in(const struct account *a)
 {
-	return a->override != NULL || (a->is_default &&
-	    a->ad->env_token != NULL) || a->access_token != NULL ||
-	    a->refresh_token != NULL;
+	if (a->override != NULL || (a->is_default && a->ad->env_token != NULL))
+		return 1;
+	if (a->refresh_token != NULL)
+		return 1;
+	/* An access token alone counts until it expires. */
+	return a->access_token != NULL && (a->access_exp == 0 ||
+	    a->access_exp > time(NULL));
 }
 
 static const char *
@@ -163,7 +168,7 @@ account_status(const struct account *a)
 	cJSON_AddStringToObject(o, "issuer", a->issuer);
 	cJSON_AddStringToObject(o, "client_id", a->client_id);
 	cJSON_AddBoolToObject(o, "logged_in", account_logged_in(a));
-	cJSON_AddBoolToObject(o, "login_pending", a->flow != NULL);
+	cJSON_AddBoolToObject(o, "login_pending", flow_pending(a));
 	if (account_logged_in(a)) {
 		cJSON_AddStringToObject(o, "source", account_source_name(a));
 		/* Identity only when authenticated (SPEC.md section 3). */
@@ -560,7 +565,23 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 	int			 rc;
 
 	a->refresh_req = NULL;
+	if (a->generation != a->refresh_gen) {
+		/* A new login replaced the credential meanwhile: it wins. */
+		log_info("profile %s: refresh result dropped: a newer login "
+		    "is in place", a->profile);
+		account_finish(a, 0, NULL);
+		return;
+	}
 	if (res->error != 0) {
+		/* The provider is unreachable: a still-valid token will do. */
+		if (a->access_token != NULL && (a->access_exp == 0 ||
+		    a->access_exp > time(NULL) + 5)) {
+			log_warnx("profile %s: refresh failed (%s): serving the "
+			    "current token until it expires", a->profile,
+			    res->errmsg);
+			account_finish(a, 0, NULL);
+			return;
+		}
 		xasprintf(&cause, "cannot refresh the login: %s", res->errmsg);
 		account_finish(a, res->error, cause);
 		free(cause);
@@ -569,7 +590,8 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 	rc = oauth_parse_token_reply(res->status, res->body, res->body_len,
 	    &t, &oerr, &cause);
 	if (rc != 0) {
-		if (rc == AUTHD_E_TOKEN_REJECTED || rc == AUTHD_E_ACCESS_DENIED) {
+		if (rc == AUTHD_E_TOKEN_REJECTED || rc == AUTHD_E_ACCESS_DENIED ||
+		    rc == AUTHD_E_EXPIRED) {
 			/* The grant is gone: the user must log in again. */
 			log_warnx("profile %s: refresh refused (%s): logged out",
 			    a->profile, oerr.code);
@@ -680,6 +702,7 @@ account_kick(struct account *a)
 		return;
 	}
 	/* One refresh at a time: later callers wait on the running one. */
+	a->refresh_gen = a->generation;
 	a->refresh_dw = disco_get(a->ad->disco, a->issuer,
 	    account_refresh_disco_cb, a);
 }

@@ -69,6 +69,8 @@ struct account {
 	char			*granted_scope;
 	time_t			 login_time;
 	int			 source;	/* ACCOUNT_SRC_LOGIN or _STORE */
+	unsigned int		 generation;	/* bumped by every new login */
+	unsigned int		 refresh_gen;	/* generation being refreshed */
 
 	/* Overrides, which win over the credential. */
 	struct secret		*override;

@@ -261,6 +261,7 @@ authd_signal_cb(evutil_socket_t sig, short what, void *arg)
 		}
 		profiles_free(ad->profiles);
 		ad->profiles = ps;
+		disco_flush(ad->disco);
 		PROFILES_FOREACH(p, ad->profiles)
 			account_get(ad, p);
 		break;
@@ -390,6 +391,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "authd: %s\n", cause);
 		free(cause);
 		return 1;
+	}
+	PROFILES_FOREACH(p, ad.profiles) {
+		if (http_check_url(p->issuer, &cause) != 0) {
+			fprintf(stderr, "authd: profile %s: issuer: %s\n"
+			    "hint: the issuer is an https:// URL (http:// only "
+			    "on loopback)\n", p->name, cause);
+			free(cause);
+			profiles_free(ad.profiles);
+			return 1;
+		}
 	}
 
 	rc = sockpath_resolve(opt_socket, path, sizeof path, &why);

@@ -25,7 +25,8 @@
 #define FLOW_AUTHORIZE	1	/* device authorization request */
 #define FLOW_WAIT	2	/* timer until the next poll */
 #define FLOW_POLL	3	/* token request in flight */
-#define FLOW_SAVE	4	/* logged in; saving the credential */
+#define FLOW_USERINFO	4	/* logged in; completing the identity */
+#define FLOW_SAVE	5	/* logged in; saving the credential */
 
 struct flow_waiter {
 	TAILQ_ENTRY(flow_waiter) entry;
@@ -216,6 +217,7 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 		/* Done: never poll this code again (it would be reuse). */
 		account_set_login(f->acct, &t);
 		oauth_tokens_clear(&t);
+		f->state = FLOW_USERINFO;
 		flow_userinfo(f);
 		return;
 	case OAUTH_PENDING:
@@ -436,7 +438,8 @@ flow_waiter_gone(struct req *r, void *arg)
 	(void)r;
 	TAILQ_REMOVE(&f->waiters, w, entry);
 	free(w);
-	if (TAILQ_EMPTY(&f->waiters)) {
+	/* Logged in already: finish quietly (identity, save). */
+	if (TAILQ_EMPTY(&f->waiters) && f->state < FLOW_USERINFO) {
 		log_info("profile %s: login cancelled: no client is waiting",
 		    f->acct->profile);
 		flow_free(f);
@@ -475,11 +478,19 @@ flow_join(struct account *a, struct req *r)
 	return 0;
 }
 
-void
+int
 flow_cancel(struct account *a, int err, const char *message)
 {
-	if (a->flow != NULL)
-		flow_finish(a->flow, err, message);
+	if (a->flow == NULL || a->flow->state >= FLOW_USERINFO)
+		return 0;
+	flow_finish(a->flow, err, message);
+	return 1;
+}
+
+int
+flow_pending(const struct account *a)
+{
+	return a->flow != NULL && a->flow->state < FLOW_USERINFO;
 }
 
 void

@@ -19,8 +19,14 @@ struct req;
  * Returns 0 (the request is kept) or an error to reply with.
  */
 int	flow_join(struct account *, struct req *);
-/* Cancel the pending login: every waiter gets err. */
-void	flow_cancel(struct account *, int err, const char *message);
+/*
+ * Cancel the pending login: every waiter gets err. A login whose tokens
+ * have already arrived is not cancelled (it is finishing). 1 when a
+ * login was cancelled.
+ */
+int	flow_cancel(struct account *, int err, const char *message);
+/* A login is pending (not yet logged in). */
+int	flow_pending(const struct account *);
 /* Drop the flow without replying (the account is going away). */
 void	flow_abort(struct account *);
 

@@ -3,7 +3,9 @@
  */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <malloc.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -237,6 +239,28 @@ http_free(struct http *h)
 	free(h);
 }
 
+/* A loopback address literal (127.0.0.0/8, ::1) or "localhost". */
+static int
+http_is_loopback(const char *host)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	char		 buf[64];
+	size_t		 n = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (n > 2 && n < sizeof buf && host[0] == '[' && host[n - 1] == ']') {
+		memcpy(buf, host + 1, n - 2);
+		buf[n - 2] = '\0';
+		if (inet_pton(AF_INET6, buf, &a6) == 1)
+			return IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return 0;
+}
+
 int
 http_check_url(const char *url, char **cause)
 {
@@ -255,9 +279,7 @@ http_check_url(const char *url, char **cause)
 	}
 	if (strcasecmp(scheme, "https") == 0)
 		goto out;
-	if (strcasecmp(scheme, "http") == 0 &&
-	    (strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0 ||
-	    strcasecmp(host, "localhost") == 0))
+	if (strcasecmp(scheme, "http") == 0 && http_is_loopback(host))
 		goto out;
 	xasprintf(cause, "refusing %s: only https:// is allowed (plain "
 	    "http:// only to a loopback address)", url);

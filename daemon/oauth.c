@@ -82,21 +82,27 @@ oauth_form_clear(struct oauth_form *f)
 	memset(f, 0, sizeof *f);
 }
 
+static int
+oauth_printable(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
 /* A string member, bounded and printable (no control characters). */
 static const char *
 oauth_str(const cJSON *o, const char *key, size_t max)
 {
 	const cJSON	*j = cJSON_GetObjectItemCaseSensitive(o, key);
-	const char	*p;
 
 	if (!cJSON_IsString(j) || j->valuestring == NULL)
 		return NULL;
-	if (j->valuestring[0] == '\0' || strlen(j->valuestring) > max)
+	if (j->valuestring[0] == '\0' || strlen(j->valuestring) > max ||
+	    !oauth_printable(j->valuestring))
 		return NULL;
-	for (p = j->valuestring; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return NULL;
-	}
 	return j->valuestring;
 }
 
@@ -359,7 +365,10 @@ oauth_parse_device_reply(long status, const char *body, size_t len,
 	dev->verification_uri_complete = oauth_dup(j,
 	    "verification_uri_complete", OAUTH_MAX_URL);
 	dev->expires_in = oauth_long(j, "expires_in", 1, 86400, -1);
-	dev->interval = oauth_long(j, "interval", 0, 3600, 5);
+	/* Never faster than asked: a huge interval is kept (the code's
+	 * expiry ends the flow), a missing or malformed one is RFC 8628's
+	 * default of 5 s. */
+	dev->interval = oauth_long(j, "interval", 0, 86400, 5);
 	cJSON_Delete(j);
 	if (dev->device_code == NULL || dev->user_code == NULL ||
 	    dev->verification_uri == NULL || dev->expires_in < 0) {
@@ -438,7 +447,8 @@ oauth_identity_from_claims(const cJSON *claims)
 		n = 0;
 		cJSON_ArrayForEach(e, l) {
 			if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
-			    strlen(e->valuestring) > OAUTH_MAX_CLAIM)
+			    strlen(e->valuestring) > OAUTH_MAX_CLAIM ||
+			    !oauth_printable(e->valuestring))
 				continue;
 			if (n++ >= OAUTH_MAX_LIST)
 				break;

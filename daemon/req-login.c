@@ -23,6 +23,8 @@ req_login(struct req *r)
 
 	if (r->profile == NULL)
 		return AUTHD_E_NOT_CONFIGURED;
+	if (conn_authd(r->conn)->exiting)
+		return AUTHD_E_SHUTTING_DOWN;
 	a = account_get(conn_authd(r->conn), r->profile);
 	if ((error = flow_join(a, r)) != 0)
 		return error;
@@ -44,8 +46,8 @@ req_login_cancel(struct req *r)
 
 	if (r->profile != NULL) {
 		a = account_get(conn_authd(r->conn), r->profile);
-		pending = a->flow != NULL;
-		flow_cancel(a, AUTHD_E_CANCELLED, "login cancelled");
+		pending = flow_cancel(a, AUTHD_E_CANCELLED,
+		    "login cancelled");
 	}
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "profile", r->profile_name);

@@ -69,8 +69,17 @@ req_token(struct req *r)
 
 	/* Never answer a project request with the user's own token. */
 	if (r->args != NULL &&
-	    (cJSON_GetObjectItemCaseSensitive(r->args, "audience") != NULL ||
-	    cJSON_GetObjectItemCaseSensitive(r->args, "project") != NULL)) {
+	    (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r->args,
+	    "audience")) && cJSON_GetObjectItemCaseSensitive(r->args,
+	    "audience") != NULL)) {
+		req_error(r, AUTHD_E_BAD_REQUEST, "this authd does not mint "
+		    "project-scoped tokens yet");
+		return 0;
+	}
+	if (r->args != NULL &&
+	    (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r->args,
+	    "project")) && cJSON_GetObjectItemCaseSensitive(r->args,
+	    "project") != NULL)) {
 		req_error(r, AUTHD_E_BAD_REQUEST, "this authd does not mint "
 		    "project-scoped tokens yet");
 		return 0;

@@ -433,3 +433,61 @@ class Login:
             raise Failure("tb login did not finish; stderr:\n" +
                           self.stderr())
         return self.proc.returncode, out, self.stderr()
+
+
+class Keyring:
+    """A private session bus with gnome-keyring's Secret Service on it
+    (the recipe of the notes): authd and secret-tool in this Env use it."""
+
+    def __init__(self, env, password="test-keyring-pw", unlock=True):
+        for tool in ("dbus-daemon", "gnome-keyring-daemon", "gdbus",
+                     "secret-tool"):
+            need(shutil.which(tool), tool)
+        self.env = env
+        self.bus = subprocess.Popen(
+            ["dbus-daemon", "--session", "--nofork", "--print-address"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=env.env, text=True)
+        env.procs.append(self.bus)
+        self.address = self.bus.stdout.readline().strip()
+        check(self.address, "dbus-daemon printed no address")
+        env.env["DBUS_SESSION_BUS_ADDRESS"] = self.address
+        self.gkd = None
+        self.start(password, unlock)
+
+    def start(self, password="test-keyring-pw", unlock=True):
+        argv = ["gnome-keyring-daemon", "--foreground",
+                "--components=secrets"]
+        if unlock:
+            argv.append("--unlock")
+        self.gkd = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, env=self.env.env)
+        self.env.procs.append(self.gkd)
+        if unlock:
+            self.gkd.stdin.write(password.encode())
+        self.gkd.stdin.close()
+        wait_for(self.owned, "the Secret Service on the test bus")
+
+    def owned(self):
+        r = subprocess.run(
+            ["gdbus", "call", "--session", "--dest",
+             "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
+             "--method", "org.freedesktop.DBus.NameHasOwner",
+             "org.freedesktop.secrets"],
+            env=self.env.env, capture_output=True, text=True, timeout=10)
+        return "true" in r.stdout
+
+    def stop(self):
+        if self.gkd.poll() is None:
+            self.gkd.send_signal(signal.SIGCONT)
+            self.gkd.terminate()
+            self.gkd.wait(timeout=10)
+        wait_for(lambda: not self.owned(), "the Secret Service to go")
+
+    def search(self, *attrs):
+        """secret-tool search --all ATTR VALUE...: the raw output."""
+        r = subprocess.run(["secret-tool", "search", "--all"] + list(attrs),
+                           env=self.env.env, capture_output=True, text=True,
+                           timeout=30)
+        return r.stdout + r.stderr

@@ -1,0 +1,280 @@
+"""Credential storage against a real Secret Service (gnome-keyring on a
+private session bus) and the file store: restarts, crashes, rotation,
+locked and hung keyrings, no keyring at all. Run one with:
+python3 test_store.py NAME."""
+import json
+import os
+import random
+import signal
+import stat
+import time
+
+from harness import (IdP, Keyring, Login, TB, Failure, check, wait_for,
+                     run)
+
+
+def daemon_for(env, idp, *args, **kw):
+    e = {"AUTHD_ISSUER": idp.issuer, "AUTHD_CLIENT_ID": "tb-cli"}
+    e.update(kw.pop("env", {}))
+    return env.start(*args, env=e, **kw)
+
+
+def login(env, idp, user="alice"):
+    lg = Login(env, "--no-browser")
+    uri, code = lg.code()
+    idp.approve(uri, user=user, code=code)
+    rc, _, err = lg.wait()
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+    return err
+
+
+def status(env):
+    r = env.tb("--json", "status")
+    check(r.stdout.strip(), "no status: %s" % r.stderr)
+    return r.returncode, json.loads(r.stdout)
+
+
+def token_ok(env, idp):
+    r = env.tb("token")
+    check(r.returncode == 0, "tb token exit %d: %s" % (r.returncode,
+                                                      r.stderr))
+    code, info = idp.userinfo(r.stdout.strip())
+    check(code == 200, "the provider refused the token (%d)" % code)
+    return r.stdout.strip()
+
+
+def keyring_restart(env):
+    """Login is kept in the keyring: kill -9, restart, no new login; with
+    rotation on, the stored refresh token still refreshes."""
+    kr = Keyring(env)
+    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    d = daemon_for(env, idp)
+    err = login(env, idp)
+    check("not persisted" not in err, err)
+    rc, st = status(env)
+    check(st["persisted"] is True and st["store"] == "secret-service", st)
+    check(st["source"] == "login", st)
+    out = kr.search("application", "authd", "profile", "default")
+    check("attribute.issuer = %s" % idp.issuer in out, out)
+    check("authd credential for default" in out, out)
+    d.stop(signal.SIGKILL, expect=None)
+    d = daemon_for(env, idp)
+    rc, st = status(env)
+    check(rc == 0 and st["source"] == "store" and st["sub"] == "alice", st)
+    token_ok(env, idp)
+    token_ok(env, idp)
+    check(len(idp.entries("/device/auth")) == 1, "logged in twice")
+    refreshes = idp.entries("/token", "refresh_token")
+    check(len(refreshes) >= 2 and all(e["status"] == 200
+                                      for e in refreshes), refreshes)
+    # And once more after a clean restart.
+    d.stop()
+    daemon_for(env, idp)
+    token_ok(env, idp)
+
+
+def keyring_locked(env):
+    """A locked keyring is reported as locked, never as logged out."""
+    kr = Keyring(env, password="right")
+    kr.stop()
+    kr.start(password="wrong")      # stays locked
+    idp = IdP(env, "--interval", "1")
+    daemon_for(env, idp)
+    r = env.tb("status")
+    check(r.returncode == 1, "exit %d: %s" % (r.returncode, r.stderr))
+    check("locked" in r.stderr and "hint: " in r.stderr, r.stderr)
+    check("not logged in" not in r.stderr, r.stderr)
+    r = env.tb("token")
+    check(r.returncode == 1 and "locked" in r.stderr, r.stderr)
+    rc, st = status(env)
+    check(st["store_error"]["code"] == "keyring_locked", st)
+
+
+def no_secret_service(env):
+    """No Secret Service: a warning, the login kept in memory only."""
+    env.env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    idp = IdP(env, "--interval", "1")
+    daemon_for(env, idp)
+    err = login(env, idp)
+    check("warning: this login is not persisted" in err, err)
+    check("hint: " in err and "file" in err, err)
+    rc, st = status(env)
+    check(rc == 0 and st["persisted"] is False, st)
+    check(st["store_error"]["code"] == "store_unavailable", st)
+    r = env.tb("status")
+    check("not persisted" in r.stdout, r.stdout)
+    token_ok(env, idp)
+
+
+def keyring_hung(env):
+    """A stopped keyring daemon never delays status or cached tokens."""
+    kr = Keyring(env)
+    idp = IdP(env, "--interval", "1")
+    d = daemon_for(env, idp)
+    login(env, idp)
+    os.kill(kr.gkd.pid, signal.SIGSTOP)
+    try:
+        worst = 0.0
+        for _ in range(10):
+            t0 = time.monotonic()
+            rc, st = status(env)
+            worst = max(worst, time.monotonic() - t0)
+            check(rc == 0 and st["logged_in"], st)
+            token_ok(env, idp)
+        print("status with a hung keyring: worst %.0f ms" % (worst * 1000))
+        check(worst < 1.0, "status took %.2f s" % worst)
+        # A new login while hung: the save times out, the login holds.
+        login(env, idp, user="bob")
+        rc, st = status(env)
+        check(st["sub"] == "bob" and st["persisted"] is False, st)
+        check(st["store_error"]["code"] == "store_timeout", st)
+        # A restart while hung: status still answers within a second.
+        d.stop()
+        daemon_for(env, idp)
+        t0 = time.monotonic()
+        r = env.tb("status")
+        took = time.monotonic() - t0
+        check(took < 1.0, "status took %.2f s at start" % took)
+        check(r.returncode == 1 and "has not answered" in r.stderr,
+              r.stderr)
+    finally:
+        os.kill(kr.gkd.pid, signal.SIGCONT)
+
+
+def file_store(env):
+    """--store file: 0600 file in a 0700 dir; survives kill -9."""
+    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    d = daemon_for(env, idp, "--store", "file")
+    err = login(env, idp)
+    check("not persisted" not in err, err)
+    sdir = os.path.join(env.home, ".state", "authd")
+    path = os.path.join(sdir, "default.json")
+    check(stat.S_IMODE(os.stat(sdir).st_mode) == 0o700, "dir mode")
+    check(stat.S_IMODE(os.stat(path).st_mode) == 0o600, "file mode")
+    rec = json.load(open(path))
+    check(rec["v"] == 1 and rec["issuer"] == idp.issuer, rec.keys())
+    d.stop(signal.SIGKILL, expect=None)
+    daemon_for(env, idp, "--store", "file")
+    rc, st = status(env)
+    check(rc == 0 and st["source"] == "store", st)
+    token_ok(env, idp)
+    # A file with loose permissions is refused, not used.
+    os.chmod(path, 0o644)
+    d = env.daemons[-1]
+    d.stop()
+    daemon_for(env, idp, "--store", "file")
+    r = env.tb("status")
+    check(r.returncode == 1 and "0600" in r.stderr, r.stderr)
+
+
+def file_store_torn(env):
+    """kill -9 in the middle of writes never leaves a torn file."""
+    env.env["AUTHD_NO_AUTOSTART"] = "1"
+    idp = IdP(env, "--interval", "1", "--at-ttl", "30", "--no-rotate")
+    daemon_for(env, idp, "--store", "file")
+    login(env, idp)
+    path = os.path.join(env.home, ".state", "authd", "default.json")
+    rnd = random.Random(1234)
+    for cycle in range(30):
+        d = env.daemons[-1]
+        # Every tb token refreshes (30 s tokens) and so rewrites the file.
+        procs = [__import__("subprocess").Popen(
+            [TB, "token"], env=env.env, stdout=-3, stderr=-3)
+            for _ in range(3)]
+        time.sleep(rnd.uniform(0, 0.05))     # a random kill point
+        d.stop(signal.SIGKILL, expect=None)
+        for p in procs:
+            p.wait(timeout=30)
+        rec = json.load(open(path))          # never torn
+        check(rec["v"] == 1 and rec["refresh_token"], "bad record")
+        daemon_for(env, idp, "--store", "file")
+        token_ok(env, idp)
+    left = [f for f in os.listdir(os.path.dirname(path))
+            if f.endswith(".tmp")]
+    check(not left, "temporary files left: %s" % left)
+    print("file store: 30 kill -9 cycles, no torn file")
+
+
+def _durable_rotations(env):
+    """Refreshes whose rotated token authd saved, over every daemon log."""
+    n = 0
+    for d in env.daemons:
+        pending = False
+        for line in d.log_text().splitlines():
+            if "access token refreshed" in line:
+                pending = True
+            elif "store save default (secret-service): ok" in line and \
+                    pending:
+                n += 1
+                pending = False
+    return n
+
+
+def rotation_kill_loop(env):
+    """kill -9 at random points of a refresh-token rotation loop: the
+    stored refresh token is never lost or stale. The one exception no
+    client can close: a kill after the provider rotated the token but
+    before the keyring write finished (the new token exists nowhere else).
+    Such cycles are told apart by counting, are reported, and are
+    followed by a new login; any other loss fails the test."""
+    import subprocess
+    env.env["AUTHD_NO_AUTOSTART"] = "1"
+    Keyring(env)
+    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    daemon_for(env, idp)
+    login(env, idp)
+    rnd = random.Random(4321)
+    offset = gap = 0
+    for cycle in range(50):
+        d = env.daemons[-1]
+        p = subprocess.Popen([TB, "token"], env=env.env,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0, 0.08))     # a random kill point
+        d.stop(signal.SIGKILL, expect=None)
+        p.wait(timeout=30)
+        daemon_for(env, idp)
+        r = env.tb("token")
+        rotations = sum(1 for e in idp.entries("/token", "refresh_token")
+                        if e["status"] == 200)
+        undurable = rotations - _durable_rotations(env) - offset
+        if r.returncode == 0:
+            code, _ = idp.userinfo(r.stdout.strip())
+            check(code == 200, "cycle %d: token refused" % cycle)
+            continue
+        check(undurable > 0,
+              "cycle %d: credential lost although every rotated refresh "
+              "token was saved:\n%s" % (cycle, r.stderr))
+        gap += 1
+        login(env, idp)
+        offset += undurable
+    refreshes = idp.entries("/token", "refresh_token")
+    print("rotation kill loop: 50 cycles, %d refreshes, %d kills landed "
+          "between a rotation and its keyring write" % (len(refreshes),
+                                                        gap))
+    check(gap < 25, "too many losses: %d of 50" % gap)
+
+
+def canary_not_logged(env):
+    """No token value in authd's debug log, tb status or tb list output."""
+    kr = Keyring(env)
+    idp = IdP(env, "--interval", "1", "--at-ttl", "30", "--canary",
+              "CANARYtok")
+    d = daemon_for(env, idp)
+    login(env, idp)
+    tok = token_ok(env, idp)
+    check(tok.startswith("CANARYtok"), "the provider's canary is off")
+    outs = [env.tb("status"), env.tb("--json", "status")]
+    d.stop()
+    texts = [d.log_text(), open(d.log + ".stderr").read()]
+    texts += [o.stdout + o.stderr for o in outs]
+    for t in texts:
+        check("CANARYtok" not in t, "a token leaked:\n%s" % t[-2000:])
+
+
+TESTS = {f.__name__: f for f in (
+    keyring_restart, keyring_locked, no_secret_service, keyring_hung,
+    file_store, file_store_torn, rotation_kill_loop, canary_not_logged)}
+
+if __name__ == "__main__":
+    run(TESTS)
