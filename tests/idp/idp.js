@@ -20,6 +20,7 @@ import * as jose from 'jose';
 
 const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FILE] [--log FILE]
     [--device-ttl S] [--at-ttl S] [--rt-ttl S] [--exchange-ttl S] [--interval S]
+    [--verification-host HOST]
     [--slow-down N] [--no-rotate] [--jwks-file FILE] [--state FILE] [--canary STRING]
     [--resource URL]...`;
 
@@ -68,6 +69,10 @@ function parseArgs(argv) {
       case '--exchange-ttl': o.exchangeTtl = num(a, v(), 1); break;
       case '--interval': o.interval = num(a, v(), 0); break;
       case '--slow-down': o.slowDown = num(a, v(), 0); break;
+      case '--verification-host':
+        o.verificationHost = v();
+        if (!/^[A-Za-z0-9.-]{1,253}$/.test(o.verificationHost)) die('--verification-host must be a host name');
+        break;
       case '--no-rotate': o.rotate = false; break;
       case '--jwks-file': o.jwksFile = v(); break;
       case '--state': o.stateFile = v(); break;
@@ -755,6 +760,16 @@ async function main() {
     if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object'
       && typeof ctx.body.device_code === 'string') {
       ctx.body.interval = opt.interval;
+      if (opt.verificationHost) {
+        // Tests of the phishing warning: the page claims another host.
+        for (const k of ['verification_uri', 'verification_uri_complete']) {
+          if (typeof ctx.body[k] === 'string') {
+            const u = new URL(ctx.body[k]);
+            u.hostname = opt.verificationHost;
+            ctx.body[k] = u.toString();
+          }
+        }
+      }
       polls.set(ctx.body.device_code, {
         interval: opt.interval, last: null, issued: arrival, pending: 0,
       });
