@@ -43,6 +43,24 @@ static void	account_load(struct account *);
 static void	account_kick(struct account *);
 static void	account_loaded_notify(struct account *);
 
+static void	account_free(struct account *);
+
+static void
+account_set_profile(struct account *a, const struct profile *p)
+{
+	profile_free(a->p);
+	a->p = profile_dup(p);
+	a->profile = a->p->name;
+	a->issuer = a->p->issuer;
+	a->client_id = a->p->client_id;
+	free(a->scope);
+	if (p->scope != NULL && *p->scope != '\0')
+		xasprintf(&a->scope, "%s %s", ACCOUNT_BASE_SCOPE, p->scope);
+	else
+		a->scope = xstrdup(ACCOUNT_BASE_SCOPE);
+	a->is_default = strcmp(p->name, authd_default_profile(a->ad)) == 0;
+}
+
 struct account *
 account_get(struct authd *ad, const struct profile *p)
 {
@@ -50,18 +68,22 @@ account_get(struct authd *ad, const struct profile *p)
 
 	TAILQ_FOREACH(a, &ad->accounts, entry) {
 		if (strcmp(a->profile, p->name) == 0)
-			return a;
+			break;
+	}
+	if (a != NULL && profile_same_account(a->p, p)) {
+		/* Same account: take the new settings (mint, scopes...). */
+		account_set_profile(a, p);
+		return a;
+	}
+	if (a != NULL) {
+		/* Another issuer or client under the old name: start over. */
+		log_info("profile %s: now %s (client %s): dropping the old "
+		    "account's state", p->name, p->issuer, p->client_id);
+		account_free(a);
 	}
 	a = xcalloc(1, sizeof *a);
 	a->ad = ad;
-	a->profile = xstrdup(p->name);
-	a->issuer = xstrdup(p->issuer);
-	a->client_id = xstrdup(p->client_id);
-	if (p->scope != NULL && *p->scope != '\0')
-		xasprintf(&a->scope, "%s %s", ACCOUNT_BASE_SCOPE, p->scope);
-	else
-		a->scope = xstrdup(ACCOUNT_BASE_SCOPE);
-	a->is_default = strcmp(p->name, PROFILE_DEFAULT) == 0;
+	account_set_profile(a, p);
 	TAILQ_INIT(&a->waiters);
 	TAILQ_INIT(&a->loadws);
 	TAILQ_INSERT_TAIL(&ad->accounts, a, entry);
@@ -111,9 +133,7 @@ account_free(struct account *a)
 	secret_free(a->override);
 	free(a->store_cause);
 	TAILQ_REMOVE(&a->ad->accounts, a, entry);
-	free(a->profile);
-	free(a->issuer);
-	free(a->client_id);
+	profile_free(a->p);
 	free(a->scope);
 	free(a);
 }
@@ -549,10 +569,32 @@ account_token_fresh(struct account *a, const struct secret **tok,
 	return 0;
 }
 
-void
-account_client_form(const struct account *a, struct oauth_form *f)
+struct http_req *
+account_post_form(const struct account *a, const char *url,
+    struct oauth_form *f, char **cause)
 {
-	oauth_form_add(f, "client_id", a->client_id);
+	struct http_req	*r;
+
+	if ((r = http_req_new(a->ad->http, "POST", url, cause)) == NULL) {
+		oauth_form_clear(f);
+		return NULL;
+	}
+	switch (a->p->client_auth) {
+	case PROFILE_AUTH_BASIC:
+		http_req_set_basic(r, a->client_id, a->p->client_secret->data);
+		break;
+	case PROFILE_AUTH_POST:
+		oauth_form_add(f, "client_id", a->client_id);
+		oauth_form_add(f, "client_secret", a->p->client_secret->data);
+		break;
+	default:
+		oauth_form_add(f, "client_id", a->client_id);
+		break;
+	}
+	http_req_set_body(r, "application/x-www-form-urlencoded", f->buf,
+	    f->len);
+	oauth_form_clear(f);
+	return r;
 }
 
 static void
@@ -649,19 +691,14 @@ account_refresh_disco_cb(int err, const char *cause,
 		account_finish(a, AUTHD_E_NOT_LOGGED_IN, "not logged in");
 		return;
 	}
-	a->refresh_req = http_req_new(a->ad->http, "POST", m->token_endpoint,
-	    &why);
+	oauth_form_add(&f, "grant_type", "refresh_token");
+	oauth_form_add(&f, "refresh_token", a->refresh_token->data);
+	a->refresh_req = account_post_form(a, m->token_endpoint, &f, &why);
 	if (a->refresh_req == NULL) {
 		account_finish(a, AUTHD_E_INSECURE_URL, why);
 		free(why);
 		return;
 	}
-	oauth_form_add(&f, "grant_type", "refresh_token");
-	oauth_form_add(&f, "refresh_token", a->refresh_token->data);
-	account_client_form(a, &f);
-	http_req_set_body(a->refresh_req, "application/x-www-form-urlencoded",
-	    f.buf, f.len);
-	oauth_form_clear(&f);
 	http_submit(a->refresh_req, account_refresh_done_cb, a);
 }
 

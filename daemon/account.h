@@ -53,10 +53,11 @@ typedef void	(*account_saved_fn)(struct account *, void *arg);
 struct account {
 	TAILQ_ENTRY(account)	 entry;
 	struct authd		*ad;
-	/* Copied from the profile when the account is made. */
-	char			*profile;
-	char			*issuer;
-	char			*client_id;
+	/* The account's own copy of its profile (reloads replace it). */
+	struct profile		*p;
+	const char		*profile;	/* p->name */
+	const char		*issuer;	/* p->issuer */
+	const char		*client_id;	/* p->client_id */
 	char			*scope;		/* login scopes */
 	int			 is_default;	/* AUTHD_TOKEN applies */
 
@@ -142,8 +143,12 @@ struct account_loadw *account_on_loaded(struct account *, void (*fn)(void *),
 		     void *arg, int timeout_ms);
 void		 account_on_loaded_cancel(struct account_loadw *);
 
-/* Client authentication for a token-endpoint request. */
-void		 account_client_form(const struct account *,
-		     struct oauth_form *);
+/*
+ * A POST of form to a token-type endpoint with the profile's client
+ * authentication (RFC 6749 2.3.1: none, basic or post). NULL with *cause
+ * when the URL is not allowed. Clears form.
+ */
+struct http_req	*account_post_form(const struct account *, const char *url,
+		     struct oauth_form *, char **cause);
 
 #endif /* AUTHD_ACCOUNT_H */

@@ -24,6 +24,7 @@
 #include <event2/thread.h>
 
 #include "account.h"
+#include "config.h"
 #include "conn.h"
 #include "error.h"
 #include "disco.h"
@@ -43,7 +44,8 @@ static void
 authd_usage(FILE *f)
 {
 	fprintf(f,
-"usage: authd [--foreground] [--socket PATH] [--log-level LEVEL]\n"
+"usage: authd [--foreground] [--config FILE] [--socket PATH]\n"
+"             [--log-level LEVEL]\n"
 "             [--log-file FILE] [--idle-timeout SECONDS]\n"
 "             [--max-connections N] [--store secret-service|file|memory]\n"
 "             [--version] [--help]\n"
@@ -53,6 +55,8 @@ authd_usage(FILE *f)
 "works like ssh-agent.\n"
 "\n"
 "  -f, --foreground         stay attached; log to stderr\n"
+"  -c, --config FILE        configuration (default:\n"
+"                           $XDG_CONFIG_HOME/authd/config.ini when it exists)\n"
 "  -s, --socket PATH        socket path (default: $AUTHD_SOCK, else\n"
 "                           $XDG_RUNTIME_DIR/authd/socket)\n"
 "  -l, --log-level LEVEL    error, warn, info or debug (default: warn,\n"
@@ -65,9 +69,10 @@ authd_usage(FILE *f)
 "  -V, --version            print the version and exit\n"
 "  -h, --help               print this help and exit\n"
 "\n"
-"Environment: AUTHD_ISSUER and AUTHD_CLIENT_ID define the profile\n"
-"'default' (AUTHD_SCOPE: its login scopes); AUTHD_TOKEN gives it a token\n"
-"that wins over the stored one.\n", AUTHD_IDLE_TIMEOUT, AUTHD_MAX_CONNS);
+"Without a configuration file, AUTHD_ISSUER and AUTHD_CLIENT_ID define\n"
+"the profile 'default' (AUTHD_SCOPE: its login scopes). AUTHD_TOKEN gives\n"
+"the default profile a token that wins over the stored one. SIGHUP\n"
+"reloads the configuration.\n", AUTHD_IDLE_TIMEOUT, AUTHD_MAX_CONNS);
 }
 
 /* Like OpenSSH: no core dumps, no ptrace by our own uid, private files. */
@@ -236,13 +241,48 @@ authd_shutdown(struct authd *ad)
 		event_base_loopbreak(ad->base);
 }
 
+const char *
+authd_default_profile(const struct authd *ad)
+{
+	if (ad->config != NULL && ad->config->default_profile != NULL)
+		return ad->config->default_profile;
+	return PROFILE_DEFAULT;
+}
+
+/*
+ * SIGHUP: read the configuration again. A bad file changes nothing (the
+ * old configuration stays); requests in flight keep their own copies.
+ */
+static void
+authd_reload(struct authd *ad)
+{
+	struct config	*c;
+	struct profile	*p;
+	char		*cause = NULL;
+
+	if (config_load(ad->config_path, &c, &cause) != 0) {
+		log_warnx("reload failed, keeping the old configuration: %s",
+		    cause);
+		free(cause);
+		return;
+	}
+	config_free(ad->config);
+	ad->config = c;
+	ad->profiles = c->profiles;
+	disco_flush(ad->disco);
+	PROFILES_FOREACH(p, ad->profiles)
+		account_get(ad, p);	/* new ones load; changed ones reset */
+	log_info("configuration reloaded: %d profile%s%s%s",
+	    profiles_count(ad->profiles),
+	    profiles_count(ad->profiles) == 1 ? "" : "s",
+	    c->path != NULL ? " from " : " from the environment",
+	    c->path != NULL ? c->path : "");
+}
+
 static void
 authd_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct authd	*ad = arg;
-	struct profiles	*ps;
-	struct profile	*p;
-	char		*cause = NULL;
 
 	(void)what;
 	switch (sig) {
@@ -252,18 +292,8 @@ authd_signal_cb(evutil_socket_t sig, short what, void *arg)
 		authd_shutdown(ad);
 		break;
 	case SIGHUP:
-		log_info("SIGHUP received: reloading profiles");
-		if (profiles_from_env(&ps, &cause) != 0) {
-			log_warnx("reload failed, keeping the old profiles: %s",
-			    cause);
-			free(cause);
-			break;
-		}
-		profiles_free(ad->profiles);
-		ad->profiles = ps;
-		disco_flush(ad->disco);
-		PROFILES_FOREACH(p, ad->profiles)
-			account_get(ad, p);
+		log_info("SIGHUP received: reloading the configuration");
+		authd_reload(ad);
 		break;
 	}
 }
@@ -279,6 +309,7 @@ main(int argc, char **argv)
 		{ "idle-timeout",	required_argument,	NULL, 'I' },
 		{ "max-connections",	required_argument,	NULL, 'M' },
 		{ "store",		required_argument,	NULL, 'S' },
+		{ "config",		required_argument,	NULL, 'c' },
 		{ "version",		no_argument,		NULL, 'V' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL,			0,			NULL, 0 }
@@ -299,7 +330,7 @@ main(int argc, char **argv)
 	ad.max_conns = AUTHD_MAX_CONNS;
 	ad.idle_timeout = AUTHD_IDLE_TIMEOUT;
 
-	while ((ch = getopt_long(argc, argv, "fs:l:Vh", longopts,
+	while ((ch = getopt_long(argc, argv, "fc:s:l:Vh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -307,6 +338,9 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			opt_socket = optarg;
+			break;
+		case 'c':
+			ad.config_path = optarg;
 			break;
 		case 'l':
 			if ((level = log_level_parse(optarg)) == -1) {
@@ -387,18 +421,21 @@ main(int argc, char **argv)
 	ad.started = time(NULL);
 
 	authd_take_env_token(&ad);
-	if (profiles_from_env(&ad.profiles, &cause) != 0) {
+	if (config_load(ad.config_path, &ad.config, &cause) != 0) {
 		fprintf(stderr, "authd: %s\n", cause);
 		free(cause);
 		return 1;
 	}
+	ad.profiles = ad.config->profiles;
+	if (opt_store == NULL)
+		opt_store = ad.config->store;
 	PROFILES_FOREACH(p, ad.profiles) {
 		if (http_check_url(p->issuer, &cause) != 0) {
 			fprintf(stderr, "authd: profile %s: issuer: %s\n"
 			    "hint: the issuer is an https:// URL (http:// only "
 			    "on loopback)\n", p->name, cause);
 			free(cause);
-			profiles_free(ad.profiles);
+			config_free(ad.config);
 			return 1;
 		}
 	}
@@ -407,7 +444,7 @@ main(int argc, char **argv)
 	if (rc != 0 && getenv("LISTEN_FDS") == NULL) {
 		fprintf(stderr, "authd: %s\nhint: pass --socket PATH or set "
 		    "AUTHD_SOCK\n", why);
-		profiles_free(ad.profiles);
+		config_free(ad.config);
 		return 1;
 	}
 	if (rc != 0)
@@ -418,7 +455,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "hint: use the running daemon "
 			    "(AUTHD_SOCK=%s) or stop it first\n", path);
 		free(cause);
-		profiles_free(ad.profiles);
+		config_free(ad.config);
 		return 1;
 	}
 	authd_raise_nofile(&ad);
@@ -474,7 +511,7 @@ main(int argc, char **argv)
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_base_free(ad.base);
-	profiles_free(ad.profiles);
+	config_free(ad.config);
 	http_global_cleanup();
 	log_info("exiting");
 	log_close();

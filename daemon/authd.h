@@ -23,6 +23,7 @@ struct event_base;
 struct server;
 struct worker;
 struct profiles;
+struct config;
 struct conn;
 struct account;
 struct http;
@@ -34,7 +35,9 @@ struct authd {
 	struct event_base	*base;
 	struct server		*server;
 	struct worker		*worker;	/* keyring and other blocking calls */
-	struct profiles		*profiles;
+	struct config		*config;	/* the file's, or the env's */
+	struct profiles		*profiles;	/* config->profiles */
+	const char		*config_path;	/* --config, or NULL */
 	struct http		*http;		/* libcurl multi on the loop */
 	struct disco		*disco;		/* discovery cache */
 	struct store		*store;		/* credential storage */
@@ -56,5 +59,7 @@ struct authd {
 
 /* Begin a clean exit: stop accepting, flush replies, leave the loop. */
 void	authd_shutdown(struct authd *);
+/* The profile used when a request names none. */
+const char *authd_default_profile(const struct authd *);
 
 #endif /* AUTHD_AUTHD_H */

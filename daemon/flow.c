@@ -319,19 +319,14 @@ flow_poll(struct flow *f)
 	struct oauth_form	 form = { 0 };
 	char			*cause = NULL;
 
-	f->req = http_req_new(f->acct->ad->http, "POST", f->token_endpoint,
-	    &cause);
+	oauth_form_add(&form, "grant_type", OAUTH_GRANT_TYPE_DEVICE);
+	oauth_form_add(&form, "device_code", f->dev.device_code->data);
+	f->req = account_post_form(f->acct, f->token_endpoint, &form, &cause);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, cause);
 		free(cause);
 		return;
 	}
-	oauth_form_add(&form, "grant_type", OAUTH_GRANT_TYPE_DEVICE);
-	oauth_form_add(&form, "device_code", f->dev.device_code->data);
-	account_client_form(f->acct, &form);
-	http_req_set_body(f->req, "application/x-www-form-urlencoded",
-	    form.buf, form.len);
-	oauth_form_clear(&form);
 	f->state = FLOW_POLL;
 	f->polls++;
 	http_submit(f->req, flow_poll_done_cb, f);
@@ -412,18 +407,14 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 	f->token_endpoint = xstrdup(m->token_endpoint);
 	if (m->userinfo_endpoint != NULL)
 		f->userinfo_endpoint = xstrdup(m->userinfo_endpoint);
-	f->req = http_req_new(f->acct->ad->http, "POST",
-	    m->device_authorization_endpoint, &why);
+	oauth_form_add(&form, "scope", f->acct->scope);
+	f->req = account_post_form(f->acct, m->device_authorization_endpoint,
+	    &form, &why);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, why);
 		free(why);
 		return;
 	}
-	account_client_form(f->acct, &form);
-	oauth_form_add(&form, "scope", f->acct->scope);
-	http_req_set_body(f->req, "application/x-www-form-urlencoded",
-	    form.buf, form.len);
-	oauth_form_clear(&form);
 	f->state = FLOW_AUTHORIZE;
 	http_submit(f->req, flow_authorize_done_cb, f);
 }

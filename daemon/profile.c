@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secret.h"
 #include "xmalloc.h"
 
 struct profiles {
@@ -13,14 +14,85 @@ struct profiles {
 	int			 count;
 };
 
-static void
+struct profiles *
+profiles_new(void)
+{
+	struct profiles	*ps;
+
+	ps = xcalloc(1, sizeof *ps);
+	TAILQ_INIT(&ps->list);
+	return ps;
+}
+
+struct profile *
+profile_new(const char *name)
+{
+	struct profile	*p;
+
+	p = xcalloc(1, sizeof *p);
+	p->name = xstrdup(name);
+	p->scope = xstrdup(PROFILE_SCOPE);
+	p->project_scope = xstrdup(PROFILE_PROJECT_SCOPE);
+	p->mint = PROFILE_MINT_AUTO;
+	p->client_auth = PROFILE_AUTH_NONE;
+	return p;
+}
+
+void
 profile_free(struct profile *p)
 {
+	if (p == NULL)
+		return;
 	free(p->name);
 	free(p->issuer);
 	free(p->client_id);
+	secret_free(p->client_secret);
 	free(p->scope);
+	free(p->audience);
+	free(p->project_scope);
+	free(p->mint_endpoint);
 	free(p);
+}
+
+static char *
+profile_strdup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+struct profile *
+profile_dup(const struct profile *p)
+{
+	struct profile	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->name = profile_strdup(p->name);
+	c->issuer = profile_strdup(p->issuer);
+	c->client_id = profile_strdup(p->client_id);
+	c->client_secret = p->client_secret != NULL ?
+	    secret_dup(p->client_secret) : NULL;
+	c->client_auth = p->client_auth;
+	c->scope = profile_strdup(p->scope);
+	c->audience = profile_strdup(p->audience);
+	c->mint = p->mint;
+	c->project_scope = profile_strdup(p->project_scope);
+	c->mint_endpoint = profile_strdup(p->mint_endpoint);
+	c->verify_jwt = p->verify_jwt;
+	return c;
+}
+
+int
+profile_same_account(const struct profile *a, const struct profile *b)
+{
+	return strcmp(a->issuer, b->issuer) == 0 &&
+	    strcmp(a->client_id, b->client_id) == 0;
+}
+
+void
+profiles_add(struct profiles *ps, struct profile *p)
+{
+	TAILQ_INSERT_TAIL(&ps->list, p, entry);
+	ps->count++;
 }
 
 int
@@ -31,30 +103,26 @@ profiles_from_env(struct profiles **out, char **cause)
 	const char	*issuer, *client_id, *scope;
 
 	*out = NULL;
-	ps = xcalloc(1, sizeof *ps);
-	TAILQ_INIT(&ps->list);
 	issuer = getenv("AUTHD_ISSUER");
 	client_id = getenv("AUTHD_CLIENT_ID");
+	if ((issuer == NULL || *issuer == '\0') !=
+	    (client_id == NULL || *client_id == '\0')) {
+		xasprintf(cause, "%s is set but %s is not",
+		    issuer != NULL && *issuer != '\0' ? "AUTHD_ISSUER" :
+		    "AUTHD_CLIENT_ID", issuer != NULL && *issuer != '\0' ?
+		    "AUTHD_CLIENT_ID" : "AUTHD_ISSUER");
+		return -1;
+	}
+	ps = profiles_new();
 	if (issuer != NULL && *issuer != '\0') {
-		if (client_id == NULL || *client_id == '\0') {
-			xasprintf(cause, "AUTHD_ISSUER is set but "
-			    "AUTHD_CLIENT_ID is not");
-			free(ps);
-			return -1;
-		}
-		p = xcalloc(1, sizeof *p);
-		p->name = xstrdup(PROFILE_DEFAULT);
+		p = profile_new(PROFILE_DEFAULT);
 		p->issuer = xstrdup(issuer);
 		p->client_id = xstrdup(client_id);
-		scope = getenv("AUTHD_SCOPE");
-		p->scope = xstrdup(scope != NULL ? scope : PROFILE_SCOPE);
-		TAILQ_INSERT_TAIL(&ps->list, p, entry);
-		ps->count++;
-	} else if (client_id != NULL && *client_id != '\0') {
-		xasprintf(cause, "AUTHD_CLIENT_ID is set but AUTHD_ISSUER is "
-		    "not");
-		free(ps);
-		return -1;
+		if ((scope = getenv("AUTHD_SCOPE")) != NULL) {
+			free(p->scope);
+			p->scope = xstrdup(scope);
+		}
+		profiles_add(ps, p);
 	}
 	*out = ps;
 	return 0;
@@ -96,4 +164,13 @@ profiles_free(struct profiles *ps)
 		profile_free(p);
 	}
 	free(ps);
+}
+
+const char *
+profile_mint_name(int mint)
+{
+	static const char	*names[] = { "auto", "token-exchange", "refresh",
+				    "endpoint", "none" };
+
+	return mint >= 0 && mint <= PROFILE_MINT_NONE ? names[mint] : "?";
 }

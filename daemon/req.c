@@ -127,11 +127,12 @@ req_handle_frame(struct conn *c, const void *body, size_t len)
 			    "name");
 			return 0;
 		}
-		r->profile_name = name != NULL ? name : PROFILE_DEFAULT;
+		r->profile_name = name != NULL ? name :
+		    authd_default_profile(ad);
 		r->profile = profiles_find(ad->profiles, r->profile_name);
-		/* "default" may be unconfigured; the handler says so. */
+		/* The default may be unconfigured; the handler says so. */
 		if (r->profile == NULL &&
-		    strcmp(r->profile_name, PROFILE_DEFAULT) != 0) {
+		    strcmp(r->profile_name, authd_default_profile(ad)) != 0) {
 			req_error(r, AUTHD_E_UNKNOWN_PROFILE, "no profile '%s' "
 			    "is configured", r->profile_name);
 			return 0;

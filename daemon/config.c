@@ -1,0 +1,373 @@
+/*
+ * Configuration file; see config.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <ini.h>
+
+#include "http.h"
+#include "msg.h"
+#include "profile.h"
+#include "secret.h"
+#include "xmalloc.h"
+
+#define CONFIG_SECTION_PREFIX	"profile "
+
+struct config_parse {
+	struct config	*cfg;
+	struct profile	*cur;		/* the section's profile */
+	char		 cur_section[128];
+	int		 failed;
+	char		*why;		/* the first error, without location */
+	char		 why_key[64];	/* its key, to match inih's line */
+};
+
+static int
+config_fail(struct config_parse *cp, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+config_fail(struct config_parse *cp, const char *key, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (!cp->failed) {
+		cp->failed = 1;
+		va_start(ap, fmt);
+		xvasprintf(&cp->why, fmt, ap);
+		va_end(ap);
+		snprintf(cp->why_key, sizeof cp->why_key, "%s", key);
+	}
+	return 0;	/* inih records this line as the first error */
+}
+
+static int
+config_bool(const char *v, int *out)
+{
+	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+	    strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0)
+		*out = 1;
+	else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
+	    strcmp(v, "0") == 0 || strcasecmp(v, "off") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+config_url(struct config_parse *cp, const char *key, const char *v,
+    char **out)
+{
+	char	*cause = NULL;
+
+	if (http_check_url(v, &cause) != 0) {
+		config_fail(cp, key, "%s", cause);
+		free(cause);
+		return 0;
+	}
+	free(*out);
+	*out = xstrdup(v);
+	return 1;
+}
+
+static int
+config_top(struct config_parse *cp, const char *key, const char *v)
+{
+	struct config	*c = cp->cfg;
+
+	if (strcmp(key, "default_profile") == 0) {
+		if (!msg_valid_name(v))
+			return config_fail(cp, key, "'%s' is not a profile "
+			    "name", v);
+		free(c->default_profile);
+		c->default_profile = xstrdup(v);
+	} else if (strcmp(key, "store") == 0) {
+		if (strcmp(v, "secret-service") != 0 && strcmp(v, "file") &&
+		    strcmp(v, "memory") != 0)
+			return config_fail(cp, key, "unknown store '%s' (use "
+			    "secret-service, file or memory)", v);
+		free(c->store);
+		c->store = xstrdup(v);
+	} else if (strcmp(key, "audit_log") == 0) {
+		free(c->audit_log);
+		c->audit_log = NULL;
+		if (strcmp(v, "off") == 0 || *v == '\0')
+			return 1;
+		if (v[0] != '/' && strncmp(v, "~/", 2) != 0)
+			return config_fail(cp, key, "the audit log needs an "
+			    "absolute path (or 'off')");
+		if (v[0] == '~')
+			xasprintf(&c->audit_log, "%s%s", getenv("HOME") ?
+			    getenv("HOME") : "", v + 1);
+		else
+			c->audit_log = xstrdup(v);
+	} else
+		return config_fail(cp, key, "unknown key '%s' (outside any "
+		    "[profile] section: default_profile, store, audit_log)",
+		    key);
+	return 1;
+}
+
+static int
+config_profile_key(struct config_parse *cp, const char *key, const char *v)
+{
+	static const char	*mints[] = { "auto", "token-exchange",
+				    "refresh", "endpoint", "none" };
+	struct profile		*p = cp->cur;
+	size_t			 i;
+
+	if (strcmp(key, "issuer") == 0)
+		return config_url(cp, key, v, &p->issuer);
+	if (strcmp(key, "mint_endpoint") == 0)
+		return config_url(cp, key, v, &p->mint_endpoint);
+	if (strcmp(key, "client_id") == 0) {
+		if (*v == '\0')
+			return config_fail(cp, key, "client_id is empty");
+		free(p->client_id);
+		p->client_id = xstrdup(v);
+	} else if (strcmp(key, "client_secret") == 0) {
+		secret_free(p->client_secret);
+		p->client_secret = secret_new_str(v);
+		if (p->client_auth == PROFILE_AUTH_NONE)
+			p->client_auth = PROFILE_AUTH_BASIC;
+	} else if (strcmp(key, "client_auth") == 0) {
+		if (strcmp(v, "basic") == 0)
+			p->client_auth = PROFILE_AUTH_BASIC;
+		else if (strcmp(v, "post") == 0)
+			p->client_auth = PROFILE_AUTH_POST;
+		else if (strcmp(v, "none") == 0)
+			p->client_auth = PROFILE_AUTH_NONE;
+		else
+			return config_fail(cp, key, "unknown client_auth '%s' "
+			    "(use basic, post or none)", v);
+	} else if (strcmp(key, "scope") == 0) {
+		free(p->scope);
+		p->scope = xstrdup(v);
+	} else if (strcmp(key, "audience") == 0) {
+		free(p->audience);
+		p->audience = *v != '\0' ? xstrdup(v) : NULL;
+	} else if (strcmp(key, "mint") == 0) {
+		for (i = 0; i < sizeof mints / sizeof mints[0]; i++) {
+			if (strcmp(v, mints[i]) == 0)
+				break;
+		}
+		if (i == sizeof mints / sizeof mints[0])
+			return config_fail(cp, key, "unknown mint '%s' (use "
+			    "auto, token-exchange, refresh, endpoint or none)",
+			    v);
+		p->mint = (int)i;
+	} else if (strcmp(key, "project_scope") == 0) {
+		if (strstr(v, "{project}") == NULL)
+			return config_fail(cp, key, "project_scope must "
+			    "contain {project}");
+		free(p->project_scope);
+		p->project_scope = xstrdup(v);
+	} else if (strcmp(key, "verify_jwt") == 0) {
+		if (config_bool(v, &p->verify_jwt) != 0)
+			return config_fail(cp, key, "verify_jwt is true or "
+			    "false, not '%s'", v);
+	} else
+		return config_fail(cp, key, "unknown key '%s' in [%s]", key,
+		    cp->cur_section);
+	return 1;
+}
+
+static int
+config_handler(void *user, const char *section, const char *key,
+    const char *value)
+{
+	struct config_parse	*cp = user;
+	const char		*name;
+
+	if (cp->failed)
+		return 1;	/* report the first mistake only */
+	if (*section == '\0')
+		return config_top(cp, key, value);
+	if (strncmp(section, CONFIG_SECTION_PREFIX,
+	    strlen(CONFIG_SECTION_PREFIX)) != 0)
+		return config_fail(cp, key, "unknown section [%s] (profiles "
+		    "are [profile NAME])", section);
+	name = section + strlen(CONFIG_SECTION_PREFIX);
+	while (*name == ' ' || *name == '"')
+		name++;
+	if (cp->cur == NULL || strcmp(cp->cur_section, section) != 0) {
+		char	buf[80];
+		size_t	n;
+
+		snprintf(buf, sizeof buf, "%s", name);
+		n = strlen(buf);
+		while (n > 0 && (buf[n - 1] == '"' || buf[n - 1] == ' '))
+			buf[--n] = '\0';
+		if (!msg_valid_name(buf))
+			return config_fail(cp, key, "[%s]: profile names are "
+			    "letters, digits, '.', '_' and '-'", section);
+		if (profiles_find(cp->cfg->profiles, buf) != NULL)
+			return config_fail(cp, key, "[profile %s] appears "
+			    "twice", buf);
+		cp->cur = profile_new(buf);
+		profiles_add(cp->cfg->profiles, cp->cur);
+		snprintf(cp->cur_section, sizeof cp->cur_section, "%s",
+		    section);
+	}
+	return config_profile_key(cp, key, value);
+}
+
+/* The text of line n of path, for the error message (allocated). */
+static char *
+config_line(const char *path, int n)
+{
+	FILE	*f;
+	char	 buf[512];
+	int	 i = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	while (fgets(buf, sizeof buf, f) != NULL) {
+		if (++i == n) {
+			fclose(f);
+			buf[strcspn(buf, "\r\n")] = '\0';
+			return xstrdup(buf);
+		}
+	}
+	fclose(f);
+	return NULL;
+}
+
+/* Whole-profile checks, after the file is read. */
+static int
+config_check(struct config *c, char **cause)
+{
+	struct profile	*p;
+
+	PROFILES_FOREACH(p, c->profiles) {
+		if (p->issuer == NULL || p->client_id == NULL) {
+			xasprintf(cause, "%s: [profile %s]: issuer and "
+			    "client_id are required", c->path, p->name);
+			return -1;
+		}
+		if (p->client_auth != PROFILE_AUTH_NONE &&
+		    p->client_secret == NULL) {
+			xasprintf(cause, "%s: [profile %s]: client_auth needs "
+			    "client_secret", c->path, p->name);
+			return -1;
+		}
+		if (p->mint == PROFILE_MINT_ENDPOINT &&
+		    p->mint_endpoint == NULL) {
+			xasprintf(cause, "%s: [profile %s]: mint = endpoint "
+			    "needs mint_endpoint", c->path, p->name);
+			return -1;
+		}
+	}
+	if (c->default_profile != NULL &&
+	    profiles_find(c->profiles, c->default_profile) == NULL) {
+		xasprintf(cause, "%s: default_profile '%s' has no [profile] "
+		    "section", c->path, c->default_profile);
+		return -1;
+	}
+	return 0;
+}
+
+char *
+config_default_path(void)
+{
+	const char	*base = getenv("XDG_CONFIG_HOME");
+	const char	*home = getenv("HOME");
+	char		*path;
+
+	if (base != NULL && base[0] == '/')
+		xasprintf(&path, "%s/authd/config.ini", base);
+	else if (home != NULL && home[0] == '/')
+		xasprintf(&path, "%s/.config/authd/config.ini", home);
+	else
+		return NULL;
+	return path;
+}
+
+int
+config_load(const char *path, struct config **out, char **cause)
+{
+	struct config		*c;
+	struct config_parse	 cp;
+	struct stat		 sb;
+	char			*dflt = NULL, *line, *key;
+	int			 rc;
+
+	*out = NULL;
+	c = xcalloc(1, sizeof *c);
+	if (path == NULL) {
+		dflt = config_default_path();
+		if (dflt == NULL || stat(dflt, &sb) != 0) {
+			/* No file: the environment defines "default". */
+			free(dflt);
+			if (profiles_from_env(&c->profiles, cause) != 0) {
+				free(c);
+				return -1;
+			}
+			*out = c;
+			return 0;
+		}
+		path = dflt;
+	}
+	c->path = xstrdup(path);
+	free(dflt);
+	c->profiles = profiles_new();
+
+	memset(&cp, 0, sizeof cp);
+	cp.cfg = c;
+	rc = ini_parse(c->path, config_handler, &cp);
+	if (rc == -1) {
+		xasprintf(cause, "%s: %s", c->path, strerror(errno ? errno :
+		    ENOENT));
+		goto fail;
+	}
+	if (rc == -2) {
+		xasprintf(cause, "%s: out of memory", c->path);
+		goto fail;
+	}
+	if (rc > 0) {
+		/* inih gives the line of the first error; ours or syntax. */
+		line = config_line(c->path, rc);
+		key = line != NULL ? line + strspn(line, " \t") : NULL;
+		if (cp.failed && key != NULL &&
+		    strncmp(key, cp.why_key, strlen(cp.why_key)) == 0)
+			xasprintf(cause, "%s:%d: key '%s': %s", c->path, rc,
+			    cp.why_key, cp.why);
+		else
+			xasprintf(cause, "%s:%d: syntax error: expected "
+			    "'key = value' or '[profile NAME]', got '%s'",
+			    c->path, rc, line != NULL ? line : "?");
+		free(line);
+		goto fail;
+	}
+	if (config_check(c, cause) != 0)
+		goto fail;
+	free(cp.why);
+	*out = c;
+	return 0;
+fail:
+	free(cp.why);
+	config_free(c);
+	return -1;
+}
+
+void
+config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->default_profile);
+	free(c->store);
+	free(c->audit_log);
+	profiles_free(c->profiles);
+	free(c);
+}
