@@ -1,0 +1,117 @@
+"""The configuration file: profiles, errors that name file, line and key,
+SIGHUP reloads, client authentication. Run one with:
+python3 test_config.py NAME."""
+import json
+import os
+import signal
+
+from harness import IdP, Login, check, wait_for, run
+
+
+def write_config(env, text):
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "config.ini")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def login(env, idp, *args, user="alice"):
+    lg = Login(env, "--no-browser", *args)
+    uri, code = lg.code()
+    idp.approve(uri, user=user, code=code)
+    rc, _, err = lg.wait()
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+
+
+def bad_config(env):
+    """A mistake names the file, the line and the key; authd refuses."""
+    import subprocess
+    cases = [
+        ("[profile a]\nissuer = https://idp.test\nclient_id = x\n"
+         "mint = sideways\n", 4, "mint", "unknown mint 'sideways'"),
+        ("store = cloud\n", 1, "store", "unknown store 'cloud'"),
+        ("[profile a]\nissuer = http://idp.test\nclient_id = x\n", 2,
+         "issuer", "only https://"),
+        ("[profile a]\nissuer = https://idp.test\ncolour = red\n", 3,
+         "colour", "unknown key 'colour'"),
+        ("[server]\nport = 1\n", 2, "port", "unknown section [server]"),
+        ("[profile a]\nthis line is not ini\n", 2, None, "syntax error"),
+        ("[profile a/b]\nissuer = https://idp.test\n", 2, "issuer",
+         "profile names"),
+    ]
+    for text, line, key, words in cases:
+        path = write_config(env, text)
+        r = subprocess.run([os.environ.get("AUTHD_BIN") or os.path.join(
+            os.environ["AUTHD_BUILD_DIR"], "authd"), "--foreground",
+            "--socket", env.sock], env=env.env, capture_output=True,
+            text=True, timeout=20)
+        check(r.returncode == 1, "accepted: %r" % text)
+        msg = r.stderr.strip()
+        check("%s:%d:" % (path, line) in msg, "no file:line in %r" % msg)
+        if key:
+            check("key '%s'" % key in msg, "no key in %r" % msg)
+        check(words in msg, "%r not in %r" % (words, msg))
+    # Whole-profile checks name the profile.
+    write_config(env, "[profile a]\nissuer = https://idp.test\n")
+    r = env.tb("status")     # autostart fails with the reason
+    check(r.returncode == 4 and "client_id" in r.stderr, r.stderr)
+
+
+def profiles_and_reload(env):
+    """Two profiles against two providers; SIGHUP adds a third and keeps
+    the others; a broken file on SIGHUP changes nothing."""
+    a, b = IdP(env, "--interval", "1"), IdP(env, "--interval", "1",
+                                            name="idp-b")
+    path = write_config(env, (
+        "default_profile = work\nstore = memory\n"
+        "[profile work]\nissuer = %s\nclient_id = tb-cli\n"
+        "[profile home]\nissuer = %s\nclient_id = tb-confidential\n"
+        "client_secret = tb-secret\n") % (a.issuer, b.issuer))
+    d = env.start()
+    login(env, a)                        # the default profile: work
+    login(env, b, "--profile", "home", user="bob")
+    ta = env.tb("token").stdout.strip()
+    tb_ = env.tb("--profile", "home", "token").stdout.strip()
+    check(a.userinfo(ta)[1]["sub"] == "alice", "work token")
+    check(b.userinfo(tb_)[1]["sub"] == "bob", "home token")
+    check(a.userinfo(tb_)[0] == 401 and b.userinfo(ta)[0] == 401,
+          "tokens crossed providers")
+    # Basic client authentication was used for home.
+    check(any(e.get("client_id") == "tb-confidential"
+              for e in b.entries("/token")), b.entries("/token"))
+    # A third profile by SIGHUP; the others keep their logins.
+    c = IdP(env, "--interval", "1", name="idp-c")
+    with open(path, "a") as f:
+        f.write("[profile third]\nissuer = %s\nclient_id = "
+                "tb-confidential-post\nclient_secret = tb-secret\n"
+                "client_auth = post\n" % c.issuer)
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "configuration reloaded: 3 profiles" in d.log_text(),
+             "the reload")
+    check(env.tb("token").stdout.strip() == ta, "work lost its token")
+    check(env.tb("--profile", "home", "token").stdout.strip() == tb_,
+          "home lost its token")
+    r = env.tb("--profile", "third", "--json", "status")
+    check(r.returncode == 3 and json.loads(r.stdout)["issuer"] == c.issuer,
+          r.stdout + r.stderr)
+    login(env, c, "--profile", "third")
+    # A broken file: the old configuration stays.
+    with open(path, "a") as f:
+        f.write("[profile broken]\nmint = nope\n")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reload failed" in d.log_text(), "the failed reload")
+    check("config.ini:" in d.log_text() and "key 'mint'" in d.log_text(),
+          "the log does not name the line and key")
+    check(env.tb("--profile", "third", "token").returncode == 0,
+          "third lost after a bad reload")
+    r = env.tb("--profile", "broken", "status")
+    check(r.returncode == 2, "a profile from the broken file exists")
+    d.stop()
+
+
+TESTS = {f.__name__: f for f in (bad_config, profiles_and_reload)}
+
+if __name__ == "__main__":
+    run(TESTS)
