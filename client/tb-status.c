@@ -98,8 +98,10 @@ tb_status_print(const cJSON *res)
 	    " (not persisted: lost when authd exits)");
 	tb_status_line("store", buf);
 	j = cJSON_GetObjectItemCaseSensitive(res, "store_error");
-	if (cJSON_IsObject(j))
+	if (cJSON_IsObject(j)) {
 		tb_status_line("warning", tb_status_str(j, "message"));
+		tb_status_line("hint", tb_status_str(j, "hint"));
+	}
 	j = cJSON_GetObjectItemCaseSensitive(res, "cached_tokens");
 	if (cJSON_IsNumber(j)) {
 		snprintf(buf, sizeof buf, "%d", j->valueint);

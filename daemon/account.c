@@ -31,6 +31,25 @@ struct account_waiter {
 	void			*arg;
 };
 
+struct account_save {
+	TAILQ_ENTRY(account_save) entry;
+	struct account		*acct;
+	account_saved_fn	 fn;		/* NULL: nobody to tell */
+	void			*arg;
+	int			 user_refresh;	/* answers the token waiters */
+};
+
+struct account_grant {
+	TAILQ_ENTRY(account_grant) entry;
+	struct account		*acct;
+	char			*resource;
+	char			*scope;
+	account_grant_fn	 fn;		/* NULL once cancelled */
+	void			*arg;
+	struct oauth_tokens	 result;
+	int			 queued;
+};
+
 struct account_loadw {
 	TAILQ_ENTRY(account_loadw) entry;
 	struct account		*acct;
@@ -41,9 +60,14 @@ struct account_loadw {
 
 static void	account_load(struct account *);
 static void	account_kick(struct account *);
+static void	account_kick_grants(struct account *);
 static void	account_loaded_notify(struct account *);
 
 static void	account_free(struct account *);
+static void	account_reset(struct account *, const char *);
+static void	account_grants_fail(struct account *, int, const char *);
+static void	account_grant_deliver(struct account_grant *, int,
+		    const char *);
 
 static void
 account_set_profile(struct account *a, const struct profile *p)
@@ -79,13 +103,18 @@ account_get(struct authd *ad, const struct profile *p)
 		/* Another issuer or client under the old name: start over. */
 		log_info("profile %s: now %s (client %s): dropping the old "
 		    "account's state", p->name, p->issuer, p->client_id);
-		account_free(a);
+		account_reset(a, "the profile was reconfigured");
+		account_set_profile(a, p);
+		account_load(a);
+		return a;
 	}
 	a = xcalloc(1, sizeof *a);
 	a->ad = ad;
 	account_set_profile(a, p);
 	TAILQ_INIT(&a->waiters);
 	TAILQ_INIT(&a->loadws);
+	TAILQ_INIT(&a->grants);
+	TAILQ_INIT(&a->saves);
 	TAILQ_INSERT_TAIL(&ad->accounts, a, entry);
 	account_load(a);
 	return a;
@@ -121,16 +150,38 @@ account_clear(struct account *a)
 	a->generation++;
 }
 
+/* Stop everything in flight and forget the credential. */
 static void
-account_free(struct account *a)
+account_reset(struct account *a, const char *why)
 {
+	struct account_grant	*g = a->grant;
+
 	flow_abort(a);
 	http_cancel(a->refresh_req);
 	disco_cancel(a->refresh_dw);
-	account_finish(a, AUTHD_E_SHUTTING_DOWN, "authd is shutting down");
+	a->refresh_req = NULL;
+	a->refresh_dw = NULL;
+	a->grant = NULL;
+	if (g != NULL)
+		account_grant_deliver(g, AUTHD_E_SHUTTING_DOWN, why);
+	account_finish(a, AUTHD_E_SHUTTING_DOWN, why);
+	account_grants_fail(a, AUTHD_E_SHUTTING_DOWN, why);
 	account_loaded_notify(a);
 	account_clear(a);
 	secret_free(a->override);
+	a->override = NULL;
+}
+
+static void
+account_free(struct account *a)
+{
+	struct account_save	*sv;
+
+	account_reset(a, "authd is shutting down");
+	while ((sv = TAILQ_FIRST(&a->saves)) != NULL) {
+		TAILQ_REMOVE(&a->saves, sv, entry);
+		free(sv);
+	}
 	free(a->store_cause);
 	TAILQ_REMOVE(&a->ad->accounts, a, entry);
 	profile_free(a->p);
@@ -202,7 +253,8 @@ account_status(const struct account *a)
 			if (a->override_exp != 0)
 				cJSON_AddNumberToObject(o, "expires_at",
 				    (double)a->override_exp);
-		} else if (cred) {
+		} else if (cred && !(a->is_default &&
+		    a->ad->env_token != NULL)) {
 			if (a->access_exp != 0)
 				cJSON_AddNumberToObject(o, "expires_at",
 				    (double)a->access_exp);
@@ -335,6 +387,7 @@ account_loaded_cb(int err, const char *cause, struct store_record *rec,
 	struct account	*a = arg;
 
 	a->store_state = ACCOUNT_STORE_IDLE;
+	a->load_err = err;
 	if (err != 0) {
 		account_set_store_error(a, err, cause);
 		log_warnx("profile %s: cannot load the stored credential: %s",
@@ -366,6 +419,17 @@ account_loaded_cb(int err, const char *cause, struct store_record *rec,
 	account_kick(a);
 }
 
+void
+account_retry_load(struct account *a)
+{
+	if (a->load_err == 0 || a->store_state == ACCOUNT_STORE_LOADING ||
+	    a->source != ACCOUNT_SRC_NONE)
+		return;
+	log_info("profile %s: loading the stored credential again",
+	    a->profile);
+	account_load(a);
+}
+
 static void
 account_load(struct account *a)
 {
@@ -394,18 +458,17 @@ account_record(const struct account *a)
 	return r;
 }
 
+
 static void
 account_saved_cb(int err, const char *cause, struct store_record *rec,
     void *arg)
 {
-	struct account		*a = arg;
-	account_saved_fn	 fn = a->saved_fn;
-	void			*fn_arg = a->saved_arg;
+	struct account_save	*sv = arg;
+	struct account		*a = sv->acct;
 
 	store_record_free(rec);
-	a->saving = 0;
-	a->saved_fn = NULL;
-	a->saved_arg = NULL;
+	TAILQ_REMOVE(&a->saves, sv, entry);
+	a->saving--;
 	if (err != 0) {
 		/* Kept in memory: fail closed, never a silent fallback. */
 		account_set_store_error(a, err, cause);
@@ -416,31 +479,53 @@ account_saved_cb(int err, const char *cause, struct store_record *rec,
 		account_set_store_error(a, 0, NULL);
 		a->persisted = store_persistent(a->ad->store);
 	}
-	if (fn != NULL)
-		fn(a, fn_arg);
-	/* Refreshes wait for the save of the token they would use. */
-	account_finish(a, 0, NULL);
+	if (sv->fn != NULL)
+		sv->fn(a, sv->arg);
+	/*
+	 * Refreshes wait for the save of the token they would use. After a
+	 * user refresh its waiters get the new token (however short-lived);
+	 * otherwise look again at what is waiting.
+	 */
+	if (sv->user_refresh)
+		account_finish(a, 0, NULL);
+	free(sv);
+	account_kick(a);
+}
+
+static void
+account_save_ext(struct account *a, account_saved_fn fn, void *arg,
+    int user_refresh)
+{
+	struct account_save	*sv;
+	struct store_record	*r;
+
+	sv = xcalloc(1, sizeof *sv);
+	sv->acct = a;
+	sv->fn = fn;
+	sv->arg = arg;
+	sv->user_refresh = user_refresh;
+	TAILQ_INSERT_TAIL(&a->saves, sv, entry);
+	a->saving++;
+	/* The store runs saves in order: the last one holds the newest. */
+	r = account_record(a);
+	store_save(a->ad->store, r, account_saved_cb, sv);
+	store_record_free(r);
 }
 
 void
 account_save(struct account *a, account_saved_fn fn, void *arg)
 {
-	struct store_record	*r;
-
-	a->saving = 1;
-	a->saved_fn = fn;
-	a->saved_arg = arg;
-	r = account_record(a);
-	store_save(a->ad->store, r, account_saved_cb, a);
-	store_record_free(r);
+	account_save_ext(a, fn, arg, 0);
 }
 
 void
 account_forget_saved(struct account *a, void *arg)
 {
-	if (a->saved_arg == arg) {
-		a->saved_fn = NULL;
-		a->saved_arg = NULL;
+	struct account_save	*sv;
+
+	TAILQ_FOREACH(sv, &a->saves, entry) {
+		if (sv->arg == arg)
+			sv->fn = NULL;
 	}
 }
 
@@ -517,11 +602,12 @@ account_absent_err(const struct account *a)
 {
 	if (a->source != ACCOUNT_SRC_NONE)
 		return AUTHD_E_NOT_LOGGED_IN;
-	switch (a->store_err) {
+	/* Only a failed load hides whether a credential exists. */
+	switch (a->load_err) {
 	case AUTHD_E_STORE_LOCKED:
 	case AUTHD_E_STORE_TIMEOUT:
 	case AUTHD_E_STORE:
-		return a->store_err;
+		return a->load_err;
 	}
 	return AUTHD_E_NOT_LOGGED_IN;
 }
@@ -529,6 +615,13 @@ account_absent_err(const struct account *a)
 int
 account_token_now(struct account *a, const struct secret **tok, time_t *exp)
 {
+	if (a->override != NULL && a->override_exp != 0 &&
+	    a->override_exp <= time(NULL)) {
+		log_info("profile %s: the runtime override expired: dropped",
+		    a->profile);
+		secret_free(a->override);
+		a->override = NULL;
+	}
 	if (a->override != NULL) {
 		*tok = a->override;
 		*exp = a->override_exp;
@@ -597,43 +690,62 @@ account_post_form(const struct account *a, const char *url,
 	return r;
 }
 
+/* A narrowed grant's result, once the rotated token is saved. */
+static void
+account_grant_saved_cb(struct account *a, void *arg)
+{
+	struct account_grant	*g = arg;
+
+	(void)a;
+	account_grant_deliver(g, 0, NULL);
+}
+
 static void
 account_refresh_done_cb(const struct http_result *res, void *arg)
 {
 	struct account		*a = arg;
+	struct account_grant	*g = a->grant;
 	struct oauth_tokens	 t;
 	struct oauth_error	 oerr;
 	char			*cause = NULL;
 	int			 rc;
 
 	a->refresh_req = NULL;
+	a->grant = NULL;
 	if (a->generation != a->refresh_gen) {
 		/* A new login replaced the credential meanwhile: it wins. */
 		log_info("profile %s: refresh result dropped: a newer login "
 		    "is in place", a->profile);
-		account_finish(a, 0, NULL);
+		if (g != NULL)
+			account_grant_deliver(g, AUTHD_E_TOKEN_REJECTED,
+			    "the login changed while minting: retry");
+		else
+			account_finish(a, 0, NULL);
+		account_kick(a);
 		return;
 	}
 	if (res->error != 0) {
-		/* The provider is unreachable: a still-valid token will do. */
-		if (a->access_token != NULL && (a->access_exp == 0 ||
+		xasprintf(&cause, "cannot refresh the login: %s", res->errmsg);
+		if (g != NULL)
+			account_grant_deliver(g, res->error, cause);
+		else if (a->access_token != NULL && (a->access_exp == 0 ||
 		    a->access_exp > time(NULL) + 5)) {
+			/* Unreachable: a still-valid token will do. */
 			log_warnx("profile %s: refresh failed (%s): serving the "
 			    "current token until it expires", a->profile,
 			    res->errmsg);
 			account_finish(a, 0, NULL);
-			return;
-		}
-		xasprintf(&cause, "cannot refresh the login: %s", res->errmsg);
-		account_finish(a, res->error, cause);
+		} else
+			account_finish(a, res->error, cause);
 		free(cause);
+		account_kick(a);
 		return;
 	}
 	rc = oauth_parse_token_reply(res->status, res->body, res->body_len,
 	    &t, &oerr, &cause);
 	if (rc != 0) {
-		if (rc == AUTHD_E_TOKEN_REJECTED || rc == AUTHD_E_ACCESS_DENIED ||
-		    rc == AUTHD_E_EXPIRED) {
+		if (rc == AUTHD_E_TOKEN_REJECTED || (g == NULL &&
+		    (rc == AUTHD_E_ACCESS_DENIED || rc == AUTHD_E_EXPIRED))) {
 			/* The grant is gone: the user must log in again. */
 			log_warnx("profile %s: refresh refused (%s): logged out",
 			    a->profile, oerr.code);
@@ -646,8 +758,14 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 			    "provider no longer accepts your login");
 			rc = AUTHD_E_TOKEN_REJECTED;
 		}
-		account_finish(a, rc > 0 ? AUTHD_E_IDP_BAD_REPLY : rc, cause);
+		if (rc > 0)
+			rc = AUTHD_E_IDP_BAD_REPLY;
+		if (g != NULL)
+			account_grant_deliver(g, rc, cause);
+		else
+			account_finish(a, rc, cause);
 		free(cause);
+		account_kick(a);
 		return;
 	}
 	/*
@@ -660,6 +778,14 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 		a->refresh_token = t.refresh_token;
 		t.refresh_token = NULL;
 	}
+	if (g != NULL) {
+		/* A narrowed token is the grant's, not the user's. */
+		g->result = t;
+		log_info("profile %s: narrowed refresh for %s done",
+		    a->profile, g->resource != NULL ? g->resource : "-");
+		account_save(a, account_grant_saved_cb, g);
+		return;
+	}
 	a->access_exp = account_expiry(t.access_token, t.expires_in);
 	secret_free(a->access_token);
 	a->access_token = t.access_token;
@@ -671,7 +797,7 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 	log_info("profile %s: access token refreshed (expires in %ld s)",
 	    a->profile, t.expires_in);
 	oauth_tokens_clear(&t);
-	account_save(a, NULL, NULL);
+	account_save_ext(a, NULL, NULL, 1);
 }
 
 static void
@@ -679,27 +805,122 @@ account_refresh_disco_cb(int err, const char *cause,
     const struct oauth_meta *m, void *arg)
 {
 	struct account		*a = arg;
+	struct account_grant	*g = a->grant;
 	struct oauth_form	 f = { 0 };
 	char			*why = NULL;
 
 	a->refresh_dw = NULL;
-	if (err != 0) {
-		account_finish(a, err, cause);
-		return;
-	}
-	if (a->refresh_token == NULL) {
-		account_finish(a, AUTHD_E_NOT_LOGGED_IN, "not logged in");
+	if (err != 0 || a->refresh_token == NULL) {
+		if (err == 0) {
+			err = AUTHD_E_NOT_LOGGED_IN;
+			cause = "not logged in";
+		}
+		a->grant = NULL;
+		if (g != NULL)
+			account_grant_deliver(g, err, cause);
+		else
+			account_finish(a, err, cause);
+		account_kick(a);
 		return;
 	}
 	oauth_form_add(&f, "grant_type", "refresh_token");
 	oauth_form_add(&f, "refresh_token", a->refresh_token->data);
+	if (g != NULL && g->resource != NULL)
+		oauth_form_add(&f, "resource", g->resource);
+	if (g != NULL && g->scope != NULL)
+		oauth_form_add(&f, "scope", g->scope);
 	a->refresh_req = account_post_form(a, m->token_endpoint, &f, &why);
 	if (a->refresh_req == NULL) {
-		account_finish(a, AUTHD_E_INSECURE_URL, why);
+		a->grant = NULL;
+		if (g != NULL)
+			account_grant_deliver(g, AUTHD_E_INSECURE_URL, why);
+		else
+			account_finish(a, AUTHD_E_INSECURE_URL, why);
 		free(why);
+		account_kick(a);
 		return;
 	}
 	http_submit(a->refresh_req, account_refresh_done_cb, a);
+}
+
+static void
+account_grant_deliver(struct account_grant *g, int err, const char *cause)
+{
+	if (g->fn != NULL)
+		g->fn(g->acct, err, cause, err == 0 ? &g->result : NULL,
+		    g->arg);
+	oauth_tokens_clear(&g->result);
+	free(g->resource);
+	free(g->scope);
+	free(g);
+}
+
+static void
+account_grants_fail(struct account *a, int err, const char *cause)
+{
+	struct account_grant	*g;
+
+	while ((g = TAILQ_FIRST(&a->grants)) != NULL) {
+		TAILQ_REMOVE(&a->grants, g, entry);
+		account_grant_deliver(g, err, cause);
+	}
+}
+
+struct account_grant *
+account_narrow(struct account *a, const char *resource, const char *scope,
+    account_grant_fn fn, void *arg)
+{
+	struct account_grant	*g;
+
+	g = xcalloc(1, sizeof *g);
+	g->acct = a;
+	g->resource = resource != NULL ? xstrdup(resource) : NULL;
+	g->scope = scope != NULL ? xstrdup(scope) : NULL;
+	g->fn = fn;
+	g->arg = arg;
+	g->queued = 1;
+	TAILQ_INSERT_TAIL(&a->grants, g, entry);
+	account_kick(a);
+	return g;
+}
+
+void
+account_narrow_cancel(struct account_grant *g)
+{
+	if (g == NULL)
+		return;
+	if (g->queued) {
+		TAILQ_REMOVE(&g->acct->grants, g, entry);
+		free(g->resource);
+		free(g->scope);
+		free(g);
+		return;
+	}
+	/* Running: it completes (rotation), nobody hears the result. */
+	g->fn = NULL;
+}
+
+/* Start the next narrowed grant, if any, once the store is loaded. */
+static void
+account_kick_grants(struct account *a)
+{
+	struct account_grant	*g;
+
+	if ((g = TAILQ_FIRST(&a->grants)) == NULL ||
+	    a->store_state == ACCOUNT_STORE_LOADING)
+		return;
+	TAILQ_REMOVE(&a->grants, g, entry);
+	g->queued = 0;
+	if (a->refresh_token == NULL) {
+		account_grant_deliver(g, AUTHD_E_NOT_LOGGED_IN, "no refresh "
+		    "token: run 'tb login'");
+		account_kick(a);
+		return;
+	}
+	a->grant = g;
+	a->refresh_gen = a->generation;
+	a->refresh_dw = disco_get(a->ad->disco, a->issuer,
+	    account_refresh_disco_cb, a);
 }
 
 /* Decide what the waiters need next: nothing, an answer, or a refresh. */
@@ -710,18 +931,22 @@ account_kick(struct account *a)
 	time_t			 exp;
 	int			 rc;
 
-	if (TAILQ_EMPTY(&a->waiters))
-		return;
 	if (a->refresh_req != NULL || a->refresh_dw != NULL || a->saving)
-		return;		/* their completion answers */
+		return;		/* their completion kicks again */
+	if (TAILQ_EMPTY(&a->waiters)) {
+		account_kick_grants(a);
+		return;
+	}
 	rc = account_token_now(a, &tok, &exp);
 	if (rc == 0) {
 		account_finish(a, 0, NULL);
+		account_kick_grants(a);
 		return;
 	}
 	if (rc < 0) {
 		account_finish(a, rc, rc == AUTHD_E_NOT_LOGGED_IN ? NULL :
 		    a->store_cause);
+		account_kick_grants(a);
 		return;
 	}
 	if (a->store_state == ACCOUNT_STORE_LOADING)
@@ -730,12 +955,14 @@ account_kick(struct account *a)
 		if (a->access_token != NULL && (a->access_exp == 0 ||
 		    a->access_exp > time(NULL))) {
 			account_finish(a, 0, NULL);	/* short but valid */
+			account_kick_grants(a);
 			return;
 		}
 		log_info("profile %s: the access token expired and there is "
 		    "no refresh token: logged out", a->profile);
 		account_clear(a);
 		account_finish(a, AUTHD_E_NOT_LOGGED_IN, "your login expired");
+		account_kick_grants(a);
 		return;
 	}
 	/* One refresh at a time: later callers wait on the running one. */

@@ -27,6 +27,8 @@ struct secret;
 struct store_record;
 struct account_waiter;
 struct account_loadw;
+struct account_grant;
+struct account_save;
 struct account;
 
 /* Refresh the user access token when it has less than this left. */
@@ -81,15 +83,17 @@ struct account {
 	int			 store_state;	/* ACCOUNT_STORE_* */
 	int			 persisted;	/* the credential is stored */
 	int			 store_err;	/* last store error, or 0 */
+	int			 load_err;	/* the last load's error, or 0 */
 	char			*store_cause;
-	int			 saving;	/* a save is in flight */
-	account_saved_fn	 saved_fn;	/* told when it lands */
-	void			*saved_arg;
+	int			 saving;	/* saves in flight */
+	TAILQ_HEAD(, account_save) saves;	/* their callbacks, in order */
 
 	struct flow		*flow;		/* pending login */
 
 	struct http_req		*refresh_req;
 	struct disco_waiter	*refresh_dw;
+	struct account_grant	*grant;		/* the narrowed one running */
+	TAILQ_HEAD(, account_grant) grants;	/* narrowed, queued */
 	TAILQ_HEAD(, account_waiter) waiters;
 	TAILQ_HEAD(, account_loadw) loadws;	/* waiting for the load */
 };
@@ -122,6 +126,8 @@ void		 account_set_override(struct account *, struct secret *tok);
  */
 int		 account_token_now(struct account *, const struct secret **tok,
 		     time_t *exp);
+/* Load the stored credential again if the last load failed. */
+void		 account_retry_load(struct account *);
 /*
  * Wait until a token is usable (loading, refreshing as needed); fn runs
  * later with 0 or an error. The handle stops the wait (the refresh goes
@@ -130,6 +136,18 @@ int		 account_token_now(struct account *, const struct secret **tok,
 struct account_waiter *account_wait(struct account *, account_token_fn,
 		     void *arg);
 void		 account_waiter_cancel(struct account_waiter *);
+/*
+ * A narrowed refresh_token grant (RFC 8707 resource + narrowed scope), for
+ * minting. It shares the account's one-at-a-time refresh: a rotated refresh
+ * token is saved before the result is delivered or the next refresh runs.
+ * fn gets the tokens (it may take their secrets) or an error.
+ */
+typedef void	(*account_grant_fn)(struct account *, int err,
+		    const char *cause, struct oauth_tokens *, void *arg);
+struct account_grant *account_narrow(struct account *, const char *resource,
+		     const char *scope, account_grant_fn, void *arg);
+/* Stop waiting for it (the grant itself completes for rotation safety). */
+void		 account_narrow_cancel(struct account_grant *);
 /* After a wait ended with 0: the token, even if its lifetime is short. */
 int		 account_token_fresh(struct account *, const struct secret **tok,
 		     time_t *exp);

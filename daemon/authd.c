@@ -206,6 +206,35 @@ authd_take_env_token(struct authd *ad)
 }
 
 static void
+authd_drain_limit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	*(int *)arg = 1;
+}
+
+/*
+ * Let saves in flight land (a rotated refresh token may be in one), for at
+ * most the store's deadline; a hung keyring cannot hold the exit longer.
+ */
+static void
+authd_drain_store(struct authd *ad)
+{
+	struct timeval	tv = { STORE_DEADLINE_MS / 1000 + 1, 0 };
+	struct event	*limit;
+	int		 expired = 0;
+
+	if (!store_busy(ad->store))
+		return;
+	log_info("waiting for the credential store to finish");
+	limit = evtimer_new(ad->base, authd_drain_limit_cb, &expired);
+	evtimer_add(limit, &tv);
+	while (store_busy(ad->store) && !expired)
+		event_base_loop(ad->base, EVLOOP_ONCE);
+	event_free(limit);
+}
+
+static void
 authd_exit_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct authd	*ad = arg;
@@ -459,6 +488,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 	authd_raise_nofile(&ad);
+	/* Before detaching, so that a mistake is seen by whoever started us. */
+	if (store_open(&ad, opt_store, &ad.store, &cause) != 0) {
+		fprintf(stderr, "authd: %s\n", cause);
+		free(cause);
+		server_free(ad.server);
+		config_free(ad.config);
+		return 1;
+	}
 
 	if (!foreground && !server_activated(ad.server))
 		authd_detach(server_path(ad.server));
@@ -478,8 +515,6 @@ main(int argc, char **argv)
 	ad.http = http_new(ad.base);
 	ad.disco = disco_new(ad.base, ad.http);
 	ad.worker = worker_start(ad.base);
-	if (store_open(&ad, opt_store, &ad.store, &cause) != 0)
-		fatalx("%s", cause);
 	log_info("credential store: %s", store_backend(ad.store));
 	/* Every profile's credential starts loading now, in the background. */
 	PROFILES_FOREACH(p, ad.profiles)
@@ -498,6 +533,7 @@ main(int argc, char **argv)
 
 	/* Leaving: everything still open is closed and wiped. */
 	conn_close_all(&ad);
+	authd_drain_store(&ad);
 	store_cancel_all(ad.store);
 	worker_stop(ad.worker);		/* delivers finished store calls */
 	event_base_loop(ad.base, EVLOOP_NONBLOCK);	/* deferred work */

@@ -11,6 +11,7 @@
 #include "profile.h"
 #include "proto.h"
 #include "req.h"
+#include "store.h"
 
 /* How long status waits for a loading credential before saying so. */
 #define REQ_STATUS_LOAD_WAIT_MS	500
@@ -36,10 +37,12 @@ static int
 req_status(struct req *r)
 {
 	struct account	*a;
+	struct authd	*ad;
 	cJSON		*res;
 
 	if (r->profile != NULL) {
 		a = account_get(conn_authd(r->conn), r->profile);
+		account_retry_load(a);
 		if (a->store_state != ACCOUNT_STORE_LOADING) {
 			req_reply(r, account_status(a));
 			return 0;
@@ -50,13 +53,17 @@ req_status(struct req *r)
 		return REQ_PENDING;
 	}
 	/* The default profile, with no identity provider configured. */
+	ad = conn_authd(r->conn);
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "profile", r->profile_name);
 	cJSON_AddBoolToObject(res, "configured", 0);
-	cJSON_AddBoolToObject(res, "logged_in", 0);
+	cJSON_AddBoolToObject(res, "logged_in", ad->env_token != NULL);
+	if (ad->env_token != NULL)
+		cJSON_AddStringToObject(res, "source", "environment");
 	cJSON_AddBoolToObject(res, "login_pending", 0);
-	cJSON_AddStringToObject(res, "store", "memory");
+	cJSON_AddStringToObject(res, "store", store_backend(ad->store));
 	cJSON_AddBoolToObject(res, "persisted", 0);
+	cJSON_AddStringToObject(res, "store_state", "ok");
 	cJSON_AddNumberToObject(res, "cached_tokens", 0);
 	req_reply(r, res);
 	return 0;

@@ -64,6 +64,7 @@ req_token(struct req *r)
 	struct account		*a;
 	struct account_waiter	*w;
 	const struct secret	*tok;
+	cJSON			*res;
 	time_t			 exp;
 	int			 error;
 
@@ -82,6 +83,16 @@ req_token(struct req *r)
 	    "project") != NULL)) {
 		req_error(r, AUTHD_E_BAD_REQUEST, "this authd does not mint "
 		    "project-scoped tokens yet");
+		return 0;
+	}
+	if (r->profile == NULL && conn_authd(r->conn)->env_token != NULL) {
+		/* AUTHD_TOKEN needs no identity provider (CI). */
+		res = cJSON_CreateObject();
+		cJSON_AddStringToObject(res, "profile", r->profile_name);
+		cJSON_AddStringToObject(res, "token",
+		    conn_authd(r->conn)->env_token->data);
+		cJSON_AddStringToObject(res, "token_type", "Bearer");
+		req_reply(r, res);
 		return 0;
 	}
 	if (r->profile == NULL) {
@@ -103,9 +114,13 @@ req_token(struct req *r)
 		return 0;
 	}
 	if (error < 0) {
-		req_error(r, error, "%s", a->store_cause != NULL ?
-		    a->store_cause : authd_error_message(error));
-		return 0;
+		/* The stored credential could not be read: try again. */
+		account_retry_load(a);
+		if (a->store_state != ACCOUNT_STORE_LOADING) {
+			req_error(r, error, "%s", a->store_cause != NULL ?
+			    a->store_cause : authd_error_message(error));
+			return 0;
+		}
 	}
 	w = account_wait(a, req_token_refreshed, r);
 	req_set_cancel(r, req_token_gone, w);

@@ -200,6 +200,18 @@ store_free(struct store *s)
 	free(s);
 }
 
+int
+store_busy(const struct store *s)
+{
+	struct store_job	*j;
+
+	TAILQ_FOREACH(j, &s->jobs, entry) {
+		if (!j->delivered)
+			return 1;
+	}
+	return 0;
+}
+
 void
 store_cancel_all(struct store *s)
 {

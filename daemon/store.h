@@ -59,6 +59,8 @@ typedef void	(*store_done_fn)(int err, const char *cause,
 int		 store_open(struct authd *, const char *backend,
 		     struct store **, char **cause);
 void		 store_free(struct store *);
+/* 1 while calls are outstanding (not yet answered). */
+int		 store_busy(const struct store *);
 /* Shutdown: cancel what the backend is blocked in (answers still come). */
 void		 store_cancel_all(struct store *);
 const char	*store_backend(const struct store *);
