@@ -27,6 +27,8 @@ static const struct tb_cmd *const tb_cmds[] = {
 	&tb_cmd_login,
 	&tb_cmd_status,
 	&tb_cmd_token,
+	&tb_cmd_exec,
+	&tb_cmd_list,
 	&tb_cmd_help,
 	NULL
 };
@@ -131,9 +133,28 @@ tb_args(const struct tb *tb)
 	return args;
 }
 
+static int	tb_call_impl(struct tb *, const char *, cJSON *,
+		    connect_event_fn, void *, int, struct msg_reply *,
+		    const char *);
+
 int
 tb_call(struct tb *tb, const char *op, cJSON *args, connect_event_fn fn,
     void *arg, int timeout_ms, struct msg_reply *reply)
+{
+	return tb_call_impl(tb, op, args, fn, arg, timeout_ms, reply, NULL);
+}
+
+int
+tb_call_quiet(struct tb *tb, const char *op, cJSON *args, int timeout_ms,
+    struct msg_reply *reply, const char *quiet_code)
+{
+	return tb_call_impl(tb, op, args, NULL, NULL, timeout_ms, reply,
+	    quiet_code);
+}
+
+static int
+tb_call_impl(struct tb *tb, const char *op, cJSON *args, connect_event_fn fn,
+    void *arg, int timeout_ms, struct msg_reply *reply, const char *quiet)
 {
 	struct connect	*c;
 	char		*cause = NULL;
@@ -157,6 +178,12 @@ tb_call(struct tb *tb, const char *op, cJSON *args, connect_event_fn fn,
 		status = output_error(tb->json, error, cause, NULL);
 		free(cause);
 		return status;
+	}
+	if (reply->kind == MSG_REPLY_ERROR && quiet != NULL &&
+	    strcmp(reply->code, quiet) == 0) {
+		msg_reply_clear(reply);
+		reply->kind = 0;
+		return TB_EXIT_OK;
 	}
 	if (reply->kind != MSG_REPLY_OK) {
 		status = output_reply_error(tb->json, reply);

@@ -62,10 +62,18 @@ cJSON	*tb_args(const struct tb *);
  */
 int	tb_call(struct tb *, const char *op, cJSON *args, connect_event_fn,
 	    void *arg, int timeout_ms, struct msg_reply *reply);
+/*
+ * tb_call, but an error reply whose code is quiet_code is not printed: it
+ * returns TB_EXIT_OK with reply->kind 0 (e.g. --optional).
+ */
+int	tb_call_quiet(struct tb *, const char *op, cJSON *args,
+	    int timeout_ms, struct msg_reply *reply, const char *quiet_code);
 void	tb_print_usage(const struct tb_cmd *, FILE *);
 
 extern const struct tb_cmd	tb_cmd_status;
 extern const struct tb_cmd	tb_cmd_login;
 extern const struct tb_cmd	tb_cmd_token;
+extern const struct tb_cmd	tb_cmd_exec;
+extern const struct tb_cmd	tb_cmd_list;
 
 #endif /* AUTHD_TB_H */

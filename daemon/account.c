@@ -13,6 +13,7 @@
 #include "http.h"
 #include "jwt.h"
 #include "log.h"
+#include "mint.h"
 #include "oauth.h"
 #include "profile.h"
 #include "secret.h"
@@ -61,6 +62,7 @@ struct account_loadw {
 static void	account_load(struct account *);
 static void	account_kick(struct account *);
 static void	account_kick_grants(struct account *);
+static void	account_kick_later(struct account *);
 static void	account_loaded_notify(struct account *);
 
 static void	account_free(struct account *);
@@ -178,6 +180,8 @@ account_free(struct account *a)
 	struct account_save	*sv;
 
 	account_reset(a, "authd is shutting down");
+	if (a->kick_ev != NULL)
+		event_free(a->kick_ev);
 	while ((sv = TAILQ_FIRST(&a->saves)) != NULL) {
 		TAILQ_REMOVE(&a->saves, sv, entry);
 		free(sv);
@@ -284,7 +288,8 @@ account_status(const struct account *a)
 			cJSON_AddStringToObject(e, "hint",
 			    authd_error_hint(a->store_err));
 	}
-	cJSON_AddNumberToObject(o, "cached_tokens", 0);
+	cJSON_AddNumberToObject(o, "cached_tokens",
+	    mint_count(a->ad->mint, a->profile));
 	return o;
 }
 
@@ -880,7 +885,7 @@ account_narrow(struct account *a, const char *resource, const char *scope,
 	g->arg = arg;
 	g->queued = 1;
 	TAILQ_INSERT_TAIL(&a->grants, g, entry);
-	account_kick(a);
+	account_kick_later(a);	/* never call back from inside this call */
 	return g;
 }
 
@@ -971,6 +976,23 @@ account_kick(struct account *a)
 	    account_refresh_disco_cb, a);
 }
 
+static void
+account_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	account_kick(arg);
+}
+
+static void
+account_kick_later(struct account *a)
+{
+	if (a->kick_ev == NULL && (a->kick_ev = evtimer_new(a->ad->base,
+	    account_kick_cb, a)) == NULL)
+		fatalx("evtimer_new");
+	event_active(a->kick_ev, EV_TIMEOUT, 0);
+}
+
 struct account_waiter *
 account_wait(struct account *a, account_token_fn fn, void *arg)
 {
@@ -981,7 +1003,7 @@ account_wait(struct account *a, account_token_fn fn, void *arg)
 	w->fn = fn;
 	w->arg = arg;
 	TAILQ_INSERT_TAIL(&a->waiters, w, entry);
-	account_kick(a);
+	account_kick_later(a);	/* never call back from inside this call */
 	return w;
 }
 

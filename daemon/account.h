@@ -29,6 +29,7 @@ struct account_waiter;
 struct account_loadw;
 struct account_grant;
 struct account_save;
+struct event;
 struct account;
 
 /* Refresh the user access token when it has less than this left. */
@@ -95,6 +96,7 @@ struct account {
 	struct account_grant	*grant;		/* the narrowed one running */
 	TAILQ_HEAD(, account_grant) grants;	/* narrowed, queued */
 	TAILQ_HEAD(, account_waiter) waiters;
+	struct event		*kick_ev;	/* a deferred account_kick */
 	TAILQ_HEAD(, account_loadw) loadws;	/* waiting for the load */
 };
 

@@ -24,12 +24,14 @@
 #include <event2/thread.h>
 
 #include "account.h"
+#include "audit.h"
 #include "config.h"
 #include "conn.h"
 #include "error.h"
 #include "disco.h"
 #include "flow.h"
 #include "http.h"
+#include "mint.h"
 #include "log.h"
 #include "msg.h"
 #include "profile.h"
@@ -278,6 +280,14 @@ authd_default_profile(const struct authd *ad)
 	return PROFILE_DEFAULT;
 }
 
+static int
+authd_streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 /*
  * SIGHUP: read the configuration again. A bad file changes nothing (the
  * old configuration stays); requests in flight keep their own copies.
@@ -294,6 +304,15 @@ authd_reload(struct authd *ad)
 		    cause);
 		free(cause);
 		return;
+	}
+	if (!authd_streq(c->audit_log, ad->config->audit_log)) {
+		audit_close(ad->audit);
+		ad->audit = c->audit_log != NULL ?
+		    audit_open(c->audit_log, &cause) : NULL;
+		if (c->audit_log != NULL && ad->audit == NULL) {
+			log_warnx("%s", cause);
+			free(cause);
+		}
 	}
 	config_free(ad->config);
 	ad->config = c;
@@ -489,6 +508,14 @@ main(int argc, char **argv)
 	}
 	authd_raise_nofile(&ad);
 	/* Before detaching, so that a mistake is seen by whoever started us. */
+	if (ad.config->audit_log != NULL &&
+	    (ad.audit = audit_open(ad.config->audit_log, &cause)) == NULL) {
+		fprintf(stderr, "authd: %s\n", cause);
+		free(cause);
+		server_free(ad.server);
+		config_free(ad.config);
+		return 1;
+	}
 	if (store_open(&ad, opt_store, &ad.store, &cause) != 0) {
 		fprintf(stderr, "authd: %s\n", cause);
 		free(cause);
@@ -514,6 +541,7 @@ main(int argc, char **argv)
 
 	ad.http = http_new(ad.base);
 	ad.disco = disco_new(ad.base, ad.http);
+	ad.mint = mint_new(&ad);
 	ad.worker = worker_start(ad.base);
 	log_info("credential store: %s", store_backend(ad.store));
 	/* Every profile's credential starts loading now, in the background. */
@@ -537,12 +565,14 @@ main(int argc, char **argv)
 	store_cancel_all(ad.store);
 	worker_stop(ad.worker);		/* delivers finished store calls */
 	event_base_loop(ad.base, EVLOOP_NONBLOCK);	/* deferred work */
+	mint_free(ad.mint);
 	accounts_free(&ad);
 	event_base_loop(ad.base, EVLOOP_NONBLOCK);	/* deferred frees */
 	store_free(ad.store);
 	disco_free(ad.disco);
 	http_free(ad.http);
 	secret_free(ad.env_token);
+	audit_close(ad.audit);
 	server_free(ad.server);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);

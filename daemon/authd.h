@@ -30,6 +30,8 @@ struct http;
 struct disco;
 struct secret;
 struct store;
+struct mint;
+struct audit;
 
 struct authd {
 	struct event_base	*base;
@@ -41,6 +43,8 @@ struct authd {
 	struct http		*http;		/* libcurl multi on the loop */
 	struct disco		*disco;		/* discovery cache */
 	struct store		*store;		/* credential storage */
+	struct mint		*mint;		/* project-token cache */
+	struct audit		*audit;		/* NULL: off */
 	struct secret		*env_token;	/* AUTHD_TOKEN, or NULL */
 	TAILQ_HEAD(, account)	 accounts;	/* per-profile state */
 

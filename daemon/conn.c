@@ -4,6 +4,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,6 +42,9 @@ struct conn {
 	int			 flags;
 	TAILQ_HEAD(, req)	 reqs;		/* requests in flight */
 	unsigned int		 nreqs;
+	int			 peer_looked;	/* exe and unit looked up */
+	char			*peer_exe;
+	char			*peer_unit;
 };
 
 static void	conn_read_cb(struct bufferevent *, void *);
@@ -367,7 +371,62 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	free(c->peer_exe);
+	free(c->peer_unit);
 	free(c);
+}
+
+/* The kernel's view of the peer: its executable and its systemd unit. */
+static void
+conn_peer_lookup(struct conn *c)
+{
+	char	 path[64], buf[4096], *line, *save = NULL, *p, *u;
+	ssize_t	 n;
+	FILE	*f;
+
+	if (c->peer_looked || c->peer.pid <= 0)
+		return;
+	c->peer_looked = 1;
+	snprintf(path, sizeof path, "/proc/%ld/exe", (long)c->peer.pid);
+	if ((n = readlink(path, buf, sizeof buf - 1)) > 0) {
+		buf[n] = '\0';
+		c->peer_exe = xstrdup(buf);
+	}
+	snprintf(path, sizeof path, "/proc/%ld/cgroup", (long)c->peer.pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	/* cgroup v2: "0::/user.slice/.../app.slice/NAME.service" */
+	while (fgets(buf, sizeof buf, f) != NULL) {
+		if (strncmp(buf, "0::", 3) != 0)
+			continue;
+		buf[strcspn(buf, "\n")] = '\0';
+		u = NULL;
+		for (line = strtok_r(buf + 3, "/", &save); line != NULL;
+		    line = strtok_r(NULL, "/", &save)) {
+			p = strrchr(line, '.');
+			if (p != NULL && (strcmp(p, ".service") == 0 ||
+			    strcmp(p, ".scope") == 0))
+				u = line;
+		}
+		if (u != NULL)
+			c->peer_unit = xstrdup(u);
+		break;
+	}
+	fclose(f);
+}
+
+const char *
+conn_peer_exe(struct conn *c)
+{
+	conn_peer_lookup(c);
+	return c->peer_exe;
+}
+
+const char *
+conn_peer_unit(struct conn *c)
+{
+	conn_peer_lookup(c);
+	return c->peer_unit;
 }
 
 void

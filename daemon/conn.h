@@ -39,6 +39,10 @@ void	conn_ref(struct conn *);
 void	conn_unref(struct conn *);
 
 const struct conn_peer	*conn_peer(const struct conn *);
+/* The peer's executable and systemd unit, from /proc (NULL if unknown);
+ * looked up once, when first asked. */
+const char		*conn_peer_exe(struct conn *);
+const char		*conn_peer_unit(struct conn *);
 uint64_t		 conn_serial(const struct conn *);
 struct authd		*conn_authd(const struct conn *);
 int			 conn_closing(const struct conn *);

@@ -1,31 +1,91 @@
 /*
- * token: the user's own access token for a profile, refreshed when it is
- * near expiry (one refresh at a time; concurrent callers share it).
+ * token: an access token for a profile. With audience, project, purpose or
+ * scope it is a project-scoped token from the mint (cached, single flight);
+ * without, the user's own access token, refreshed near expiry. Either way
+ * the reply carries a secret and every serve is audited.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include <cjson/cJSON.h>
 
 #include "account.h"
+#include "audit.h"
 #include "authd.h"
 #include "conn.h"
 #include "error.h"
+#include "mint.h"
+#include "msg.h"
 #include "profile.h"
 #include "proto.h"
 #include "req.h"
-#include "msg.h"
 #include "secret.h"
+#include "xmalloc.h"
+
+#define REQ_TOKEN_MAX_FIELD	512
+
+/* What a token request asks for; strings borrowed from the request. */
+struct req_token_args {
+	struct mint_target	 t;
+	int			 project_token;
+};
+
+static cJSON *
+req_token_target(const struct req *r, const struct mint_target *t)
+{
+	cJSON	*o;
+
+	if (t == NULL)
+		return NULL;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "audience", t->audience);
+	if (t->project != NULL)
+		cJSON_AddStringToObject(o, "project", t->project);
+	if (t->purpose != NULL)
+		cJSON_AddStringToObject(o, "purpose", t->purpose);
+	if (t->scope != NULL)
+		cJSON_AddStringToObject(o, "scope", t->scope);
+	(void)r;
+	return o;
+}
 
 static void
-req_token_send(struct req *r, struct account *a, const struct secret *tok,
+req_token_audit(struct req *r, const struct mint_target *t,
+    const char *result, const char *detail)
+{
+	struct authd	*ad = conn_authd(r->conn);
+
+	audit_event(ad->audit, strcmp(result, "ok") == 0 ? "serve" : "deny",
+	    r->conn, r->profile_name, req_token_target(r, t), result, detail);
+}
+
+static void
+req_token_send(struct req *r, const char *profile, const struct secret *tok,
     time_t exp)
 {
 	cJSON	*res = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(res, "profile", a->profile);
+	cJSON_AddStringToObject(res, "profile", profile);
 	cJSON_AddStringToObject(res, "token", tok->data);
 	cJSON_AddStringToObject(res, "token_type", "Bearer");
 	if (exp != 0)
 		cJSON_AddNumberToObject(res, "expires_at", (double)exp);
+	req_token_audit(r, NULL, "ok", "user token");
 	req_reply(r, res);
+}
+
+static void
+req_token_fail(struct req *r, const struct mint_target *t, int err,
+    const char *hint, const char *cause)
+{
+	req_token_audit(r, t, authd_error_code(err), cause);
+	if (hint != NULL)
+		req_error_hint(r, err, hint, "%s", cause != NULL ? cause :
+		    authd_error_message(err));
+	else if (cause != NULL)
+		req_error(r, err, "%s", cause);
+	else
+		req_error(r, err, NULL);
 }
 
 static void
@@ -39,16 +99,13 @@ req_token_refreshed(struct account *a, int err, const char *cause,
 	req_set_cancel(r, NULL, NULL);
 	/* Fresh from the provider: good even if its lifetime is short. */
 	if (err == 0 && (err = account_token_fresh(a, &tok, &exp)) == 0) {
-		req_token_send(r, a, tok, exp);
+		req_token_send(r, a->profile, tok, exp);
 		return;
 	}
-	if (err == AUTHD_E_TOKEN_REJECTED || err == AUTHD_E_NOT_LOGGED_IN)
-		req_error_hint(r, err, "run 'tb login'", "%s", cause != NULL ?
-		    cause : "not logged in");
-	else if (cause != NULL)
-		req_error(r, err, "%s", cause);
-	else
-		req_error(r, err, NULL);
+	req_token_fail(r, NULL, err, err == AUTHD_E_TOKEN_REJECTED ||
+	    err == AUTHD_E_NOT_LOGGED_IN ? "run 'tb login'" : NULL,
+	    cause != NULL ? cause : err == AUTHD_E_NOT_LOGGED_IN ?
+	    "not logged in" : NULL);
 }
 
 static void
@@ -58,67 +115,206 @@ req_token_gone(struct req *r, void *arg)
 	account_waiter_cancel(arg);
 }
 
+static void
+req_token_mint_send(struct req *r, const struct mint_target *t,
+    const struct mint_result *m)
+{
+	cJSON	*res = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(res, "profile", r->profile_name);
+	cJSON_AddStringToObject(res, "token", m->token->data);
+	cJSON_AddStringToObject(res, "token_type", "Bearer");
+	if (m->expires_at != 0)
+		cJSON_AddNumberToObject(res, "expires_at",
+		    (double)m->expires_at);
+	cJSON_AddStringToObject(res, "audience", t->audience);
+	if (t->project != NULL)
+		cJSON_AddStringToObject(res, "project", t->project);
+	if (t->purpose != NULL)
+		cJSON_AddStringToObject(res, "purpose", t->purpose);
+	if (m->scope != NULL)
+		cJSON_AddStringToObject(res, "scope", m->scope);
+	cJSON_AddBoolToObject(res, "cached", m->cached);
+	if (m->strategy != NULL)
+		cJSON_AddStringToObject(res, "strategy", m->strategy);
+	req_token_audit(r, t, "ok", m->cached ? "cached" : "minted");
+	req_reply(r, res);
+}
+
+/* The target lives in the request's own parsed frame while it waits. */
+static void
+req_token_minted(int err, const char *cause, const struct mint_result *m,
+    void *arg)
+{
+	struct req		*r = arg;
+	struct mint_target	 t;
+	const char		*hint = NULL;
+
+	req_set_cancel(r, NULL, NULL);
+	memset(&t, 0, sizeof t);
+	msg_get_string(r->args, "audience", REQ_TOKEN_MAX_FIELD, &t.audience);
+	if (t.audience == NULL)
+		t.audience = r->profile->audience;
+	msg_get_string(r->args, "project", REQ_TOKEN_MAX_FIELD, &t.project);
+	msg_get_string(r->args, "purpose", REQ_TOKEN_MAX_FIELD, &t.purpose);
+	msg_get_string(r->args, "scope", REQ_TOKEN_MAX_FIELD, &t.scope);
+	if (err == 0) {
+		req_token_mint_send(r, &t, m);
+		return;
+	}
+	switch (err) {
+	case AUTHD_E_NOT_LOGGED_IN:
+	case AUTHD_E_TOKEN_REJECTED:
+		hint = "run 'tb login'";
+		break;
+	case AUTHD_E_INVALID_SCOPE:
+	case AUTHD_E_ACCESS_DENIED:
+		hint = "check that you are a member of the project and may "
+		    "use that scope";
+		break;
+	case AUTHD_E_INVALID_TARGET:
+		hint = "check the audience (--audience or 'audience' in the "
+		    "profile)";
+		break;
+	}
+	req_token_fail(r, &t, err, hint, cause);
+}
+
+static void
+req_token_mint_gone(struct req *r, void *arg)
+{
+	(void)r;
+	mint_waiter_cancel(arg);
+}
+
+/* Bounded, printable, no spaces (audience, project, purpose). */
+static int
+req_token_word(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+req_token_parse(struct req *r, struct req_token_args *ta)
+{
+	int64_t	min_ttl = 0;
+
+	memset(ta, 0, sizeof *ta);
+	if (msg_get_string(r->args, "audience", REQ_TOKEN_MAX_FIELD,
+	    &ta->t.audience) != 0 ||
+	    msg_get_string(r->args, "project", REQ_TOKEN_MAX_FIELD,
+	    &ta->t.project) != 0 ||
+	    msg_get_string(r->args, "purpose", REQ_TOKEN_MAX_FIELD,
+	    &ta->t.purpose) != 0 ||
+	    msg_get_string(r->args, "scope", REQ_TOKEN_MAX_FIELD,
+	    &ta->t.scope) != 0 ||
+	    msg_get_int(r->args, "min_ttl", 0, 86400, &min_ttl) != 0) {
+		req_error(r, AUTHD_E_BAD_REQUEST, "token: audience, project, "
+		    "purpose and scope are strings of at most %d bytes; "
+		    "min_ttl is 0 to 86400", REQ_TOKEN_MAX_FIELD);
+		return -1;
+	}
+	ta->t.min_ttl = (long)min_ttl;
+	if ((ta->t.audience && !req_token_word(ta->t.audience)) ||
+	    (ta->t.project && !req_token_word(ta->t.project)) ||
+	    (ta->t.purpose && !req_token_word(ta->t.purpose))) {
+		req_error(r, AUTHD_E_BAD_REQUEST, "audience, project and "
+		    "purpose are printable and without spaces");
+		return -1;
+	}
+	ta->project_token = ta->t.audience != NULL || ta->t.project != NULL ||
+	    ta->t.purpose != NULL || ta->t.scope != NULL;
+	return 0;
+}
+
+static int
+req_token_project(struct req *r, struct account *a, struct mint_target *t)
+{
+	struct authd		*ad = conn_authd(r->conn);
+	struct mint_result	 m;
+	const struct secret	*tok;
+	time_t			 exp;
+	int			 rc;
+
+	if (t->audience == NULL)
+		t->audience = r->profile->audience;
+	if (t->audience == NULL) {
+		req_error_hint(r, AUTHD_E_USAGE, "pass --audience, or set "
+		    "'audience' in the profile's section of config.ini",
+		    "no audience for profile '%s'", r->profile_name);
+		return 0;
+	}
+	/* Not logged in at all: say so at once, no upstream request. */
+	rc = account_token_now(a, &tok, &exp);
+	if (rc < 0) {
+		req_token_fail(r, t, rc, rc == AUTHD_E_NOT_LOGGED_IN ?
+		    "run 'tb login'" : NULL, rc == AUTHD_E_NOT_LOGGED_IN ?
+		    "not logged in" : a->store_cause);
+		return 0;
+	}
+	if (mint_lookup(ad->mint, a, t, &m) == 0) {
+		req_token_mint_send(r, t, &m);
+		return 0;
+	}
+	req_set_cancel(r, req_token_mint_gone,
+	    mint_wait(ad->mint, a, t, req_token_minted, r));
+	return REQ_PENDING;
+}
+
 static int
 req_token(struct req *r)
 {
+	struct authd		*ad = conn_authd(r->conn);
+	struct req_token_args	 ta;
 	struct account		*a;
 	struct account_waiter	*w;
 	const struct secret	*tok;
-	cJSON			*res;
 	time_t			 exp;
 	int			 error;
 
-	/* Never answer a project request with the user's own token. */
-	if (r->args != NULL &&
-	    (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r->args,
-	    "audience")) && cJSON_GetObjectItemCaseSensitive(r->args,
-	    "audience") != NULL)) {
-		req_error(r, AUTHD_E_BAD_REQUEST, "this authd does not mint "
-		    "project-scoped tokens yet");
+	if (req_token_parse(r, &ta) != 0)
 		return 0;
-	}
-	if (r->args != NULL &&
-	    (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r->args,
-	    "project")) && cJSON_GetObjectItemCaseSensitive(r->args,
-	    "project") != NULL)) {
-		req_error(r, AUTHD_E_BAD_REQUEST, "this authd does not mint "
-		    "project-scoped tokens yet");
-		return 0;
-	}
-	if (r->profile == NULL && conn_authd(r->conn)->env_token != NULL) {
+	if (r->profile == NULL && ad->env_token != NULL &&
+	    !ta.project_token) {
 		/* AUTHD_TOKEN needs no identity provider (CI). */
-		res = cJSON_CreateObject();
-		cJSON_AddStringToObject(res, "profile", r->profile_name);
-		cJSON_AddStringToObject(res, "token",
-		    conn_authd(r->conn)->env_token->data);
-		cJSON_AddStringToObject(res, "token_type", "Bearer");
-		req_reply(r, res);
+		req_token_send(r, r->profile_name, ad->env_token, 0);
 		return 0;
 	}
 	if (r->profile == NULL) {
-		req_error_hint(r, AUTHD_E_NOT_LOGGED_IN, "set AUTHD_ISSUER and "
-		    "AUTHD_CLIENT_ID for authd, then run 'tb login'",
-		    "not logged in: profile '%s' has no identity provider "
-		    "configured", r->profile_name);
+		req_token_fail(r, ta.project_token ? &ta.t : NULL,
+		    AUTHD_E_NOT_LOGGED_IN, "set AUTHD_ISSUER and "
+		    "AUTHD_CLIENT_ID for authd (or add a [profile] to "
+		    "config.ini), then run 'tb login'", "not logged in: no "
+		    "identity provider is configured for this profile");
 		return 0;
 	}
-	a = account_get(conn_authd(r->conn), r->profile);
+	a = account_get(ad, r->profile);
+	if (ta.project_token)
+		return req_token_project(r, a, &ta.t);
+
 	error = account_token_now(a, &tok, &exp);
 	if (error == 0) {
-		req_token_send(r, a, tok, exp);
+		req_token_send(r, a->profile, tok, exp);
 		return 0;
 	}
 	if (error == AUTHD_E_NOT_LOGGED_IN) {
-		req_error(r, error, "not logged in to %s (profile '%s')",
+		char	*msg;
+
+		xasprintf(&msg, "not logged in to %s (profile '%s')",
 		    a->issuer, a->profile);
+		req_token_fail(r, NULL, error, "run 'tb login'", msg);
+		free(msg);
 		return 0;
 	}
 	if (error < 0) {
 		/* The stored credential could not be read: try again. */
 		account_retry_load(a);
 		if (a->store_state != ACCOUNT_STORE_LOADING) {
-			req_error(r, error, "%s", a->store_cause != NULL ?
-			    a->store_cause : authd_error_message(error));
+			req_token_fail(r, NULL, error, NULL, a->store_cause);
 			return 0;
 		}
 	}
@@ -132,11 +328,6 @@ const struct req_entry req_token_entry = {
 	.flags = REQ_PROFILE | REQ_ASYNC,
 	.handler = req_token,
 };
-
-/*
- * set_token: a runtime override (`tb login --with-token`): a token that wins
- * over the stored credential, kept in memory only, never persisted.
- */
 static int
 req_set_token(struct req *r)
 {

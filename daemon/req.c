@@ -24,6 +24,7 @@ extern const struct req_entry	req_login_entry;
 extern const struct req_entry	req_login_cancel_entry;
 extern const struct req_entry	req_token_entry;
 extern const struct req_entry	req_set_token_entry;
+extern const struct req_entry	req_list_entry;
 
 static const struct req_entry *const req_entries[] = {
 	&req_hello_entry,
@@ -32,6 +33,7 @@ static const struct req_entry *const req_entries[] = {
 	&req_login_cancel_entry,
 	&req_token_entry,
 	&req_set_token_entry,
+	&req_list_entry,
 	NULL
 };
 

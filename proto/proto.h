@@ -25,6 +25,7 @@
 #define PROTO_OP_LOGIN_CANCEL	"login_cancel"
 #define PROTO_OP_TOKEN		"token"
 #define PROTO_OP_SET_TOKEN	"set_token"
+#define PROTO_OP_LIST		"list"
 
 /* Longest token accepted from a client. */
 #define PROTO_MAX_TOKEN		16384

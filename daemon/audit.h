@@ -1,0 +1,32 @@
+/*
+ * The audit log (SPEC.md section 8): one JSON line per login, logout, mint,
+ * serve and deny, with the caller as the kernel names it (pid, uid,
+ * executable, systemd unit) — never a token. Writing never blocks serving:
+ * a failed write (a full disk) is counted and reported, not retried. The
+ * file is rotated to PATH.1 past AUDIT_MAX_SIZE.
+ */
+#ifndef AUTHD_AUDIT_H
+#define AUTHD_AUDIT_H
+
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#define AUDIT_MAX_SIZE	(10 * 1024 * 1024)
+
+struct audit;
+struct conn;
+
+/* NULL path: auditing is off (every call is then a no-op). */
+struct audit	*audit_open(const char *path, char **cause);
+void		 audit_close(struct audit *);
+/*
+ * Record event ("login", "logout", "mint", "serve", "deny") by the peer of
+ * c (may be NULL for the daemon's own work) for profile; target is taken
+ * (may be NULL); result is "ok" or an error code; detail may be NULL.
+ */
+void		 audit_event(struct audit *, const char *event, struct conn *c,
+		     const char *profile, cJSON *target, const char *result,
+		     const char *detail);
+
+#endif /* AUTHD_AUDIT_H */

@@ -1,0 +1,78 @@
+/*
+ * Project-scoped tokens (SPEC.md section 5): minted with the profile's
+ * strategy (token exchange, a narrowed refresh, or a mint endpoint), cached
+ * per (profile, audience, project, purpose, scope) in a bounded LRU, one
+ * upstream request per target however many callers ask at once (single
+ * flight), and re-minted ahead of expiry when in use (refresh-ahead).
+ */
+#ifndef AUTHD_MINT_H
+#define AUTHD_MINT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+struct account;
+struct authd;
+struct mint;
+struct mint_entry;
+struct mint_waiter;
+struct secret;
+
+#define MINT_MAX_ENTRIES	256	/* cached targets, all profiles */
+#define MINT_MIN_TTL_FLOOR	30	/* never serve with less left */
+
+/* What a caller asks for. audience is required (the caller resolves the
+ * profile's default); the others may be NULL. */
+struct mint_target {
+	const char	*audience;
+	const char	*project;
+	const char	*purpose;
+	const char	*scope;
+	long		 min_ttl;
+};
+
+/* The result, valid during the callback only. */
+struct mint_result {
+	const struct secret	*token;
+	time_t			 expires_at;	/* 0: unknown */
+	const char		*scope;		/* granted, may be NULL */
+	const char		*strategy;
+	int			 cached;	/* served from the cache */
+};
+
+typedef void	(*mint_fn)(int err, const char *cause,
+		    const struct mint_result *, void *arg);
+
+struct mint	*mint_new(struct authd *);
+void		 mint_free(struct mint *);
+
+/*
+ * A usable cached token for the target: 0 and *res filled (valid until the
+ * loop runs again), or -1 when the caller must wait with mint_wait.
+ */
+int		 mint_lookup(struct mint *, struct account *,
+		     const struct mint_target *, struct mint_result *res);
+/* Mint (or join the one minting); fn runs later. */
+struct mint_waiter *mint_wait(struct mint *, struct account *,
+		     const struct mint_target *, mint_fn, void *arg);
+void		 mint_waiter_cancel(struct mint_waiter *);
+
+/* Cached tokens of a profile (NULL: all), metadata only: never a token. */
+cJSON		*mint_list(struct mint *, const char *profile);
+int		 mint_count(struct mint *, const char *profile);
+/* Forget a profile's tokens (logout, reconfiguration). */
+void		 mint_drop_profile(struct mint *, const char *profile);
+
+/*
+ * Does a token's scope (space-separated) or "projects"/"project" claim
+ * cover project? Only as a whole entry, the profile's scope template
+ * filled in, or a "/PROJECT" suffix: "prj_abc" never matches "prj_abcd".
+ */
+int		 mint_covers_project(const char *scope, const cJSON *claims,
+		     const char *project, const char *project_scope);
+/* Does an "aud" claim (string or array) contain audience? */
+int		 mint_has_audience(const cJSON *claims, const char *audience);
+
+#endif /* AUTHD_MINT_H */
