@@ -17,6 +17,7 @@
 #include "http.h"
 #include "log.h"
 #include "oauth.h"
+#include "profile.h"
 #include "req.h"
 #include "secret.h"
 #include "xmalloc.h"
@@ -408,6 +409,13 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 	if (m->userinfo_endpoint != NULL)
 		f->userinfo_endpoint = xstrdup(m->userinfo_endpoint);
 	oauth_form_add(&form, "scope", f->acct->scope);
+	/*
+	 * Minting by narrowed refresh needs the audience granted at login
+	 * (RFC 8707): ask for it here, the token request stays plain.
+	 */
+	if (f->acct->p->mint == PROFILE_MINT_REFRESH &&
+	    f->acct->p->audience != NULL)
+		oauth_form_add(&form, "resource", f->acct->p->audience);
 	f->req = account_post_form(f->acct, m->device_authorization_endpoint,
 	    &form, &why);
 	if (f->req == NULL) {

@@ -48,6 +48,7 @@ struct mint_entry {
 	const char		*strategy;
 	time_t			 last_used;
 	uint64_t		 serves;
+	unsigned int		 reuses;	/* cache hits since minted */
 
 	/* A mint in flight: at most one per entry. */
 	int			 minting;
@@ -62,7 +63,7 @@ struct mint_entry {
 
 struct mint {
 	struct authd		*ad;
-	TAILQ_HEAD(mint_entry_list, mint_entry) lru;
+	TAILQ_HEAD(, mint_entry) lru;
 	int			 count;
 };
 
@@ -157,17 +158,22 @@ mint_find(struct mint *m, const char *profile, const struct mint_target *t)
 	return NULL;
 }
 
-/* Keep the cache bounded: drop the least recently used idle entries. */
+/* Keep the cache bounded: drop the least recently used idle entry. */
 static void
-mint_evict(struct mint *m)
+mint_evict(struct mint *m, int keep)
 {
-	struct mint_entry	*e, *prev;
+	struct mint_entry	*e, *victim;
 
-	for (e = TAILQ_LAST(&m->lru, mint_entry_list); e != NULL &&
-	    m->count > MINT_MAX_ENTRIES; e = prev) {
-		prev = TAILQ_PREV(e, mint_entry_list, lru);
-		if (!e->minting && TAILQ_EMPTY(&e->waiters))
-			mint_entry_free(e);
+	while (m->count > keep) {
+		victim = NULL;
+		/* The list runs from most to least recently used. */
+		TAILQ_FOREACH(e, &m->lru, lru) {
+			if (!e->minting && TAILQ_EMPTY(&e->waiters))
+				victim = e;
+		}
+		if (victim == NULL)
+			return;		/* all busy: over the bound briefly */
+		mint_entry_free(victim);
 	}
 }
 
@@ -191,9 +197,9 @@ mint_entry_get(struct mint *m, struct account *a, const struct mint_target *t)
 	e->purpose = t->purpose != NULL ? xstrdup(t->purpose) : NULL;
 	e->scope = t->scope != NULL ? xstrdup(t->scope) : NULL;
 	TAILQ_INIT(&e->waiters);
+	mint_evict(m, MINT_MAX_ENTRIES - 1);	/* room for this one */
 	TAILQ_INSERT_HEAD(&m->lru, e, lru);
 	m->count++;
-	mint_evict(m);
 	return e;
 }
 
@@ -233,6 +239,7 @@ mint_lookup(struct mint *m, struct account *a, const struct mint_target *t,
 		return -1;
 	e->last_used = time(NULL);
 	e->serves++;
+	e->reuses++;
 	TAILQ_REMOVE(&m->lru, e, lru);
 	TAILQ_INSERT_HEAD(&m->lru, e, lru);
 	mint_result(e, 1, res);
@@ -407,6 +414,7 @@ mint_store(struct mint_entry *e, struct secret *tok, long expires_in,
 	e->token = tok;
 	e->exp = when;
 	e->minted_at = time(NULL);
+	e->reuses = 0;
 	free(e->granted_scope);
 	e->granted_scope = scope != NULL ? xstrdup(scope) : NULL;
 	cJSON_Delete(claims);
@@ -428,8 +436,11 @@ mint_ahead_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (e->minting || e->token == NULL)
 		return;
-	/* Used since it was minted: keep it warm. Unused: let it expire. */
-	if (e->last_used < e->minted_at) {
+	/*
+	 * Asked for again since it was minted: in use, keep it warm. Not:
+	 * let it expire quietly.
+	 */
+	if (e->reuses == 0) {
 		log_debug("profile %s: %s unused: no refresh-ahead",
 		    e->profile, e->audience);
 		return;

@@ -20,7 +20,7 @@ import * as jose from 'jose';
 
 const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FILE] [--log FILE]
     [--device-ttl S] [--at-ttl S] [--rt-ttl S] [--exchange-ttl S] [--interval S]
-    [--verification-host HOST]
+    [--verification-host HOST] [--no-token-exchange]
     [--slow-down N] [--no-rotate] [--jwks-file FILE] [--state FILE] [--canary STRING]
     [--resource URL]...`;
 
@@ -39,6 +39,7 @@ function parseArgs(argv) {
     interval: 5,
     slowDown: 0,
     rotate: true,
+    tokenExchange: true,
     jwksFile: null,
     stateFile: null,
     canary: null,
@@ -74,6 +75,7 @@ function parseArgs(argv) {
         if (!/^[A-Za-z0-9.-]{1,253}$/.test(o.verificationHost)) die('--verification-host must be a host name');
         break;
       case '--no-rotate': o.rotate = false; break;
+      case '--no-token-exchange': o.tokenExchange = false; break;
       case '--jwks-file': o.jwksFile = v(); break;
       case '--state': o.stateFile = v(); break;
       case '--canary':
@@ -142,6 +144,11 @@ const clients = [
     redirect_uris: [],
   },
 ];
+// --no-token-exchange: the grant exists nowhere, not even in client metadata.
+if (!opt.tokenExchange) {
+  for (const c of clients) c.grant_types = c.grant_types.filter((g) => g !== TX_GRANT);
+}
+
 
 async function findAccount(ctx, sub) {
   if (typeof sub !== 'string' || !sub) return undefined;
@@ -662,9 +669,11 @@ async function main() {
   provider = new Provider(issuer, configuration);
   provider.proxy = false;
 
-  provider.registerGrantType(TX_GRANT, tokenExchangeHandler,
-    ['audience', 'resource', 'scope', 'requested_token_type', 'subject_token', 'subject_token_type',
-      'actor_token', 'actor_token_type'], ['audience', 'resource']);
+  if (opt.tokenExchange) {
+    provider.registerGrantType(TX_GRANT, tokenExchangeHandler,
+      ['audience', 'resource', 'scope', 'requested_token_type', 'subject_token', 'subject_token_type',
+        'actor_token', 'actor_token_type'], ['audience', 'resource']);
+  }
 
   // oidc-provider 8.8.1 rotates (consumes) the refresh token before it checks `resource`, so a
   // refresh asking for an ungranted resource answered invalid_target AND lost the refresh token.

@@ -1,0 +1,301 @@
+"""Project-scoped tokens against the test provider: the strategies, the
+cache and its claim checks, single flight, refresh-ahead, tb exec, tb list,
+the audit log, and secrets kept out of every output. Run one with:
+python3 test_mint.py NAME."""
+import base64
+import json
+import os
+import subprocess
+import time
+
+from harness import IdP, Login, TB, check, wait_for, run
+
+API = "https://api.tb.test"
+TX = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+def claims(tok):
+    p = tok.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+
+
+def config(env, idp, extra="", profile_extra="", store="memory"):
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.ini"), "w") as f:
+        f.write("store = %s\n%s\n[profile default]\nissuer = %s\n"
+                "client_id = tb-cli\naudience = %s\n%s\n" %
+                (store, extra, idp.issuer, API, profile_extra))
+
+
+def login(env, idp, user="alice"):
+    lg = Login(env, "--no-browser")
+    uri, code = lg.code()
+    idp.approve(uri, user=user, code=code)
+    rc, _, err = lg.wait()
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+
+
+def token(env, *args):
+    r = env.tb("--json", "token", *args)
+    check(r.returncode == 0, "tb token %s: exit %d: %s" % (
+        " ".join(args), r.returncode, r.stderr))
+    return json.loads(r.stdout)
+
+
+def exchanges(idp):
+    return [e for e in idp.entries("/token", TX) if e["status"] == 200]
+
+
+def exchange_and_cache(env):
+    """Token exchange gives a JWT for the audience and project; the second
+    call is served from the cache; tb exec passes it on."""
+    idp = IdP(env, "--interval", "1")
+    config(env, idp)
+    env.start()
+    login(env, idp)
+    r = env.tb("token", "--project", "prj_123")
+    check(r.returncode == 0, r.stderr)
+    tok = r.stdout.rstrip("\n")
+    check(r.stdout == tok + "\n" and "\n" not in tok, "not one line")
+    c = claims(tok)
+    check(c["aud"] == API and "project:prj_123" in c["scope"].split(), c)
+    check(c["sub"] == "alice", c)
+    check(len(exchanges(idp)) == 1, "exchanges %s" % exchanges(idp))
+    j = token(env, "--audience", API, "--project", "prj_123")
+    check(j["token"] == tok and j["cached"] is True, j)
+    check(j["strategy"] == "token-exchange", j)
+    check(len(exchanges(idp)) == 1, "the cache was not used")
+    # tb exec: the token in the environment, the exit status passed on.
+    r = subprocess.run([TB, "exec", "--project", "prj_123", "--", "sh",
+                        "-c", 'printf %s "$TB_TOKEN"; exit 7'],
+                       env=env.env, capture_output=True, text=True,
+                       timeout=30)
+    check(r.returncode == 7 and r.stdout == tok, "exec: %d %r" % (
+        r.returncode, r.stdout[:40]))
+    r = subprocess.run([TB, "exec", "--env", "API_TOKEN", "--project",
+                        "prj_123", "--", "sh", "-c",
+                        'test -z "$TB_TOKEN" && printf %s "$API_TOKEN"'],
+                       env=env.env, capture_output=True, text=True,
+                       timeout=30)
+    check(r.returncode == 0 and r.stdout == tok, "exec --env")
+    r = subprocess.run([TB, "exec", "--project", "prj_123", "--",
+                        "/nonexistent/cmd"], env=env.env,
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 127, "exec of a missing command: %d" %
+          r.returncode)
+    # tb list: the target, never the token.
+    r = env.tb("list")
+    check("prj_123" in r.stdout and API in r.stdout, r.stdout)
+    check(tok not in r.stdout, "tb list printed the token")
+    r = env.tb("--json", "list")
+    lst = json.loads(r.stdout)["tokens"]
+    check(len(lst) == 1 and lst[0]["project"] == "prj_123" and
+          "token" not in lst[0] and lst[0]["serves"] >= 2, lst)
+    r = env.tb("--json", "status")
+    check(json.loads(r.stdout)["cached_tokens"] == 1, r.stdout)
+
+
+def single_flight(env):
+    """100 concurrent tb token for a new target: one upstream request."""
+    idp = IdP(env, "--interval", "1")
+    config(env, idp)
+    env.start("--max-connections", "500")
+    login(env, idp)
+    procs = [subprocess.Popen([TB, "token", "--project", "prj_456"],
+                              env=env.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for _ in range(100)]
+    toks = set()
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        check(p.returncode == 0, "exit %d: %s" % (p.returncode, err))
+        toks.add(out)
+    check(len(toks) == 1, "%d different tokens" % len(toks))
+    n = len([e for e in idp.entries("/token", TX)])
+    print("100 concurrent callers: %d token-exchange request(s)" % n)
+    check(n == 1, "%d upstream requests for one target" % n)
+
+
+def project_boundary(env):
+    """A cached prj_123 token is never served for prj_1234 or prj_12, and a
+    token within min-ttl of expiry is minted again."""
+    idp = IdP(env, "--interval", "1", "--exchange-ttl", "120")
+    config(env, idp)
+    env.start()
+    login(env, idp)
+    tok = token(env, "--project", "prj_123")["token"]
+    for other in ("prj_1234", "prj_12", "PRJ_123"):
+        r = env.tb("token", "--project", other)
+        check(r.returncode == 5, "%s: exit %d: %s" % (other, r.returncode,
+                                                      r.stderr))
+        check(tok not in r.stdout, "served prj_123's token for " + other)
+        check("hint: " in r.stderr, r.stderr)
+    n = len(exchanges(idp))
+    # 120 s tokens: --min-ttl 60 is served from the cache ...
+    check(token(env, "--project", "prj_123", "--min-ttl", "60")["cached"],
+          "not served from the cache")
+    # ... --min-ttl 200 needs more than any token has: minted each time.
+    j = token(env, "--project", "prj_123", "--min-ttl", "200")
+    check(j["cached"] is False and j["token"] != tok, j)
+    check(len(exchanges(idp)) == n + 1, "min-ttl did not re-mint")
+    # And the user's own token is not a project token.
+    r = env.tb("token")
+    check(r.returncode == 0 and r.stdout.strip() != tok, "user token")
+
+
+def refresh_strategy(env):
+    """mint = refresh: a narrowed refresh_token grant (RFC 8707 resource),
+    rotation-safe: the user's refresh token keeps working after it."""
+    idp = IdP(env, "--interval", "1", "--no-token-exchange")
+    config(env, idp, profile_extra="mint = refresh\n"
+           "scope = profile email project:prj_123 project:prj_456\n")
+    env.start()
+    login(env, idp)
+    j = token(env, "--project", "prj_123")
+    c = claims(j["token"])
+    check(c["aud"] == API and c["scope"].split() == ["project:prj_123"], c)
+    check(j["strategy"] == "refresh", j)
+    narrowed = [e for e in idp.entries("/token", "refresh_token")
+                if e.get("resource") == API]
+    check(len(narrowed) == 1 and narrowed[0]["status"] == 200, narrowed)
+    check(token(env, "--project", "prj_123")["cached"], "not cached")
+    j2 = token(env, "--project", "prj_456")
+    check(claims(j2["token"])["scope"] == "project:prj_456", j2)
+    # The user token still refreshes with the rotated refresh token.
+    r = env.tb("token")
+    check(r.returncode == 0 and idp.userinfo(r.stdout.strip())[0] == 200,
+          "user token after narrowed refreshes")
+    check(all(e["status"] == 200 for e in idp.entries("/token",
+                                                      "refresh_token")),
+          "a refresh failed: rotation was not respected")
+    r = env.tb("token", "--project", "prj_789")
+    check(r.returncode == 5, "not a member: exit %d" % r.returncode)
+
+
+def endpoint_strategy(env):
+    """mint = endpoint: POST to the configured URL with the user's bearer;
+    path segments encoded."""
+    idp = IdP(env, "--interval", "1")
+    config(env, idp, profile_extra="mint = endpoint\nmint_endpoint = "
+           "%s/mint/{project}\n" % idp.issuer)
+    env.start()
+    login(env, idp)
+    j = token(env, "--project", "prj_123", "--purpose", "ci")
+    c = claims(j["token"])
+    check(c["aud"] == API and j["strategy"] == "endpoint", (c, j))
+    mints = idp.entries("/mint/prj_123")
+    check(len(mints) == 1 and mints[0]["status"] == 200, idp.entries())
+    check(token(env, "--project", "prj_123", "--purpose", "ci")["cached"],
+          "not cached")
+    r = env.tb("token", "--project", "prj_789")
+    check(r.returncode in (1, 5), "not a member: exit %d %s" % (
+        r.returncode, r.stderr))
+
+
+def auto_strategy(env):
+    """mint = auto picks token exchange when the issuer advertises it, a
+    narrowed refresh when not."""
+    idp = IdP(env, "--interval", "1")
+    config(env, idp)
+    d = env.start()
+    login(env, idp)
+    check(token(env, "--project", "prj_123")["strategy"] ==
+          "token-exchange", "auto with token exchange")
+    d.stop()
+    idp2 = IdP(env, "--interval", "1", "--no-token-exchange", name="idp2")
+    config(env, idp2, profile_extra="scope = profile email project:prj_123"
+           "\n")
+    env.start()
+    # Without an audience at login, resource was not granted: the IdP
+    # refuses, and says why.
+    login(env, idp2)
+    r = env.tb("--json", "token", "--project", "prj_123")
+    check(r.returncode == 5 and "invalid_target" in r.stdout, r.stdout)
+
+
+def refresh_ahead(env):
+    """A token in use is re-minted at ~75-80 % of its life; callers never
+    wait. One not used again expires quietly."""
+    idp = IdP(env, "--interval", "1", "--exchange-ttl", "40")
+    config(env, idp)
+    d = env.start()
+    login(env, idp)
+    first = token(env, "--project", "prj_123")["token"]
+    token(env, "--project", "prj_123")          # in use
+    token(env, "--project", "prj_456")          # minted, never used again
+    # 40 s tokens: refresh-ahead at 30-32 s.
+    wait_for(lambda: "ahead of expiry" in d.log_text(), "refresh-ahead",
+             timeout=45)
+    wait_for(lambda: d.log_text().count("minted a token for %s project "
+                                        "prj_123" % API) >= 2,
+             "the new mint")
+    j = token(env, "--project", "prj_123")
+    check(j["cached"] and j["token"] != first, "not replaced ahead: %s" %
+          j["cached"])
+    prj456 = [e for e in exchanges(idp) if "prj_456" in e.get("scope", "")]
+    check(len(prj456) == 1, "an unused token was refreshed: %s" % prj456)
+
+
+def audit_and_canary(env):
+    """The audit log records serves and denials with the caller, and no
+    token appears in the daemon's debug log, the audit log, tb list or tb
+    status."""
+    idp = IdP(env, "--interval", "1", "--canary", "CANARYtok")
+    audit = os.path.join(env.dir, "audit.log")
+    config(env, idp, extra="audit_log = %s\n" % audit)
+    d = env.start()
+    login(env, idp)
+    user = env.tb("token").stdout.strip()
+    check(user.startswith("CANARYtok"), "canary off")
+    minted = token(env, "--project", "prj_123")["token"]
+    token(env, "--project", "prj_123")
+    env.tb("token", "--project", "prj_789")
+    outs = [env.tb("list"), env.tb("--json", "list"), env.tb("status"),
+            env.tb("--json", "status")]
+    lines = [json.loads(x) for x in open(audit)]
+    serves = [x for x in lines if x["event"] == "serve"]
+    denies = [x for x in lines if x["event"] == "deny"]
+    check(len(serves) >= 3 and denies, lines)
+    s = serves[-1]
+    check(s["peer"]["uid"] == os.geteuid() and s["peer"]["pid"] > 0, s)
+    check(s["peer"].get("exe", "").endswith("/tb"), s)
+    check(s["target"]["project"] == "prj_123" and s["result"] == "ok", s)
+    check(denies[-1]["result"] == "invalid_scope", denies[-1])
+    d.stop()
+    texts = [d.log_text(), open(d.log + ".stderr").read(),
+             open(audit).read()] + [o.stdout + o.stderr for o in outs]
+    for t in texts:
+        check("CANARYtok" not in t, "the user token leaked:\n" + t[-1500:])
+        check(minted not in t and minted.split(".")[2] not in t,
+              "a minted token leaked")
+
+
+def not_logged_in(env):
+    """Not logged in: exit 3 with the login hint; --optional: nothing,
+    exit 0."""
+    idp = IdP(env, "--interval", "1")
+    config(env, idp)
+    env.start()
+    r = env.tb("token", "--project", "prj_123")
+    check(r.returncode == 3 and "hint: run 'tb login'" in r.stderr,
+          r.stderr)
+    r = env.tb("token", "--project", "prj_123", "--optional")
+    check(r.returncode == 0 and r.stdout == "" and r.stderr == "",
+          "optional: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+    r = env.tb("token", "--optional")
+    check(r.returncode == 0 and r.stdout == "", r.stdout)
+    r = subprocess.run([TB, "exec", "--optional", "--", "sh", "-c",
+                        'test -z "${TB_TOKEN+x}"'], env=env.env,
+                       timeout=30)
+    check(r.returncode == 0, "exec --optional set TB_TOKEN")
+    check(len(idp.entries("/token")) == 0, "asked the provider anyway")
+
+
+TESTS = {f.__name__: f for f in (
+    exchange_and_cache, single_flight, project_boundary, refresh_strategy,
+    endpoint_strategy, auto_strategy, refresh_ahead, audit_and_canary,
+    not_logged_in)}
+
+if __name__ == "__main__":
+    run(TESTS)
