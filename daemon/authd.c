@@ -272,14 +272,6 @@ authd_shutdown(struct authd *ad)
 		event_base_loopbreak(ad->base);
 }
 
-const char *
-authd_default_profile(const struct authd *ad)
-{
-	if (ad->config != NULL && ad->config->default_profile != NULL)
-		return ad->config->default_profile;
-	return PROFILE_DEFAULT;
-}
-
 static int
 authd_streq(const char *a, const char *b)
 {

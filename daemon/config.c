@@ -13,6 +13,7 @@
 
 #include <ini.h>
 
+#include "authd.h"
 #include "http.h"
 #include "msg.h"
 #include "profile.h"
@@ -370,4 +371,12 @@ config_free(struct config *c)
 	free(c->audit_log);
 	profiles_free(c->profiles);
 	free(c);
+}
+
+const char *
+authd_default_profile(const struct authd *ad)
+{
+	if (ad->config != NULL && ad->config->default_profile != NULL)
+		return ad->config->default_profile;
+	return PROFILE_DEFAULT;
 }
