@@ -92,6 +92,10 @@ tb_status_print(const cJSON *res)
 		tb_status_line("expires", buf);
 	}
 	tb_status_line("source", tb_status_str(res, "source"));
+	if (tb_status_str(res, "check") != NULL &&
+	    strcmp(tb_status_str(res, "check"), "ok") == 0)
+		tb_status_line("checked", "the identity provider accepts the "
+		    "login");
 	snprintf(buf, sizeof buf, "%s%s", tb_status_str(res, "store") ?
 	    tb_status_str(res, "store") : "?",
 	    tb_status_bool(res, "persisted") ? "" :
@@ -121,14 +125,54 @@ tb_status_store_error(const cJSON *res)
 	return e;
 }
 
+/* --all: every profile, a block each; exit 0 only if all are logged in. */
+static int
+tb_status_all(struct tb *tb, struct msg_reply *reply)
+{
+	const cJSON	*arr, *p;
+	int		 status = TB_EXIT_OK, first = 1;
+
+	arr = cJSON_GetObjectItemCaseSensitive(reply->result, "profiles");
+	cJSON_ArrayForEach(p, arr) {
+		if (!tb_status_bool(p, "logged_in"))
+			status = TB_EXIT_NOT_LOGGED_IN;
+	}
+	if (tb->json) {
+		output_json(reply->result);
+		msg_reply_clear(reply);
+		return status;
+	}
+	cJSON_ArrayForEach(p, arr) {
+		if (!first)
+			putchar('\n');
+		first = 0;
+		if (tb_status_bool(p, "logged_in"))
+			tb_status_print(p);
+		else {
+			tb_status_line("profile", tb_status_str(p, "profile"));
+			tb_status_line("issuer", tb_status_str(p, "issuer") ?
+			    tb_status_str(p, "issuer") : "(not configured)");
+			tb_status_line("status", tb_status_bool(p,
+			    "login_pending") ? "login pending" :
+			    "not logged in");
+		}
+	}
+	msg_reply_clear(reply);
+	return status;
+}
+
 static int
 tb_status_run(struct tb *tb, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		TB_COMMON_LONGOPTS,
+		{ "all",	no_argument,	NULL, 'A' },
+		{ "check",	no_argument,	NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct msg_reply	 reply;
+	cJSON			*args;
+	int			 all = 0, check = 0;
 	const cJSON		*res;
 	const char		*profile, *issuer;
 	const cJSON		*e;
@@ -140,15 +184,24 @@ tb_status_run(struct tb *tb, int argc, char **argv)
 	    NULL)) != -1) {
 		if (tb_common_opt(tb, &tb_cmd_status, ch, optarg, &status) < 0)
 			return status;
-		if (ch == '?')
-			return output_usage("invalid option for 'tb status'");
+		if (ch == 'A')
+			all = 1;
+		else if (ch == 'C')
+			check = 1;
 	}
 	if (optind != argc)
 		return output_usage("'tb status' takes no arguments");
 
-	if ((status = tb_call(tb, PROTO_OP_STATUS, tb_args(tb), NULL, NULL,
-	    tb->timeout_ms, &reply)) != 0)
+	args = tb_args(tb);
+	if (all)
+		cJSON_AddTrueToObject(args, "all");
+	if (check)
+		cJSON_AddTrueToObject(args, "check");
+	if ((status = tb_call(tb, PROTO_OP_STATUS, args, NULL, NULL,
+	    TB_TOKEN_TIMEOUT_MS, &reply)) != 0)
 		return status;
+	if (all)
+		return tb_status_all(tb, &reply);
 	res = reply.result;
 	profile = tb_status_str(res, "profile");
 	issuer = tb_status_str(res, "issuer");
@@ -156,6 +209,15 @@ tb_status_run(struct tb *tb, int argc, char **argv)
 		profile = "?";
 	status = tb_status_bool(res, "logged_in") ? TB_EXIT_OK :
 	    TB_EXIT_NOT_LOGGED_IN;
+	if (tb_status_str(res, "check") != NULL &&
+	    strcmp(tb_status_str(res, "check"), "rejected") == 0 && !tb->json) {
+		snprintf(msg, sizeof msg, "not authenticated: %s no longer "
+		    "accepts this login (profile '%s')", issuer != NULL ?
+		    issuer : "the identity provider", profile);
+		output_error(0, AUTHD_E_TOKEN_REJECTED, msg, NULL);
+		msg_reply_clear(&reply);
+		return TB_EXIT_NOT_LOGGED_IN;
+	}
 
 	if (tb->json) {
 		output_json(res);
@@ -208,9 +270,13 @@ tb_status_run(struct tb *tb, int argc, char **argv)
 
 const struct tb_cmd tb_cmd_status = {
 	.name = "status",
-	.usage = "[--profile NAME] [--json]",
+	.usage = "[--all] [--check] [--profile NAME] [--json]",
 	.summary = "show whether you are logged in, and as whom",
 	.help =
+"--all shows every profile (exit 0 only when all are logged in).\n"
+"--check also asks the identity provider (userinfo or introspection):\n"
+"a rejected login reads as not logged in (exit 3); a provider that cannot\n"
+"be reached is an error (exit 1), never 'not logged in'.\n"
 "Exit status: 0 when logged in, 3 when not, 4 when authd is unreachable.\n"
 "With --json, prints the daemon's status object (see proto/PROTOCOL.md).\n",
 	.run = tb_status_run,

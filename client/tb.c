@@ -25,6 +25,7 @@ static const struct tb_cmd tb_cmd_help = {
 
 static const struct tb_cmd *const tb_cmds[] = {
 	&tb_cmd_login,
+	&tb_cmd_logout,
 	&tb_cmd_status,
 	&tb_cmd_token,
 	&tb_cmd_exec,

@@ -75,5 +75,6 @@ extern const struct tb_cmd	tb_cmd_login;
 extern const struct tb_cmd	tb_cmd_token;
 extern const struct tb_cmd	tb_cmd_exec;
 extern const struct tb_cmd	tb_cmd_list;
+extern const struct tb_cmd	tb_cmd_logout;
 
 #endif /* AUTHD_TB_H */

@@ -70,6 +70,7 @@ static void	account_reset(struct account *, const char *);
 static void	account_grants_fail(struct account *, int, const char *);
 static void	account_grant_deliver(struct account_grant *, int,
 		    const char *);
+static void	account_set_store_error(struct account *, int, const char *);
 
 static void
 account_set_profile(struct account *a, const struct profile *p)
@@ -588,6 +589,37 @@ account_merge_userinfo(struct account *a, const char *body, size_t len)
 			    cJSON_Duplicate(j, 1));
 	}
 	cJSON_Delete(extra);
+}
+
+int
+account_logout(struct account *a, struct secret **rt, struct secret **at)
+{
+	struct account_grant	*g = a->grant;
+	int			 had = account_logged_in(a);
+
+	flow_cancel(a, AUTHD_E_CANCELLED, "login cancelled by a logout");
+	flow_abort(a);
+	http_cancel(a->refresh_req);
+	disco_cancel(a->refresh_dw);
+	a->refresh_req = NULL;
+	a->refresh_dw = NULL;
+	a->grant = NULL;
+	if (g != NULL)
+		account_grant_deliver(g, AUTHD_E_NOT_LOGGED_IN, "logged out");
+	*rt = a->refresh_token;
+	*at = a->access_token;
+	a->refresh_token = a->access_token = NULL;
+	account_clear(a);
+	a->load_err = 0;
+	account_set_store_error(a, 0, NULL);
+	secret_free(a->override);
+	a->override = NULL;
+	account_finish(a, AUTHD_E_NOT_LOGGED_IN, "logged out");
+	account_grants_fail(a, AUTHD_E_NOT_LOGGED_IN, "logged out");
+	if (a->ad->store != NULL)
+		store_delete(a->ad->store, a->profile, a->issuer, NULL, NULL);
+	log_info("profile %s: logged out locally", a->profile);
+	return had;
 }
 
 void

@@ -118,6 +118,14 @@ void		 account_forget_saved(struct account *, void *arg);
 /* Add identity claims from a userinfo reply with the same "sub". */
 void		 account_merge_userinfo(struct account *, const char *body,
 		     size_t len);
+/*
+ * Log out locally: stop the pending login and refreshes, forget the
+ * credential and the override, delete the stored item. The tokens are
+ * handed over (for revocation; NULL when there were none). 1 when
+ * anything was logged in.
+ */
+int		 account_logout(struct account *, struct secret **refresh,
+		     struct secret **access);
 /* Install a runtime override (takes tok); NULL removes it. */
 void		 account_set_override(struct account *, struct secret *tok);
 

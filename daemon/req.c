@@ -25,6 +25,7 @@ extern const struct req_entry	req_login_cancel_entry;
 extern const struct req_entry	req_token_entry;
 extern const struct req_entry	req_set_token_entry;
 extern const struct req_entry	req_list_entry;
+extern const struct req_entry	req_logout_entry;
 
 static const struct req_entry *const req_entries[] = {
 	&req_hello_entry,
@@ -34,6 +35,7 @@ static const struct req_entry *const req_entries[] = {
 	&req_token_entry,
 	&req_set_token_entry,
 	&req_list_entry,
+	&req_logout_entry,
 	NULL
 };
 

@@ -26,6 +26,7 @@
 #define PROTO_OP_TOKEN		"token"
 #define PROTO_OP_SET_TOKEN	"set_token"
 #define PROTO_OP_LIST		"list"
+#define PROTO_OP_LOGOUT		"logout"
 
 /* Longest token accepted from a client. */
 #define PROTO_MAX_TOKEN		16384

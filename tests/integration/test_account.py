@@ -1,0 +1,135 @@
+"""Account lifecycle: logout with server revocation (and without a
+server), status over every profile, live checks. Run one with:
+python3 test_account.py NAME."""
+import json
+import os
+import signal
+import urllib.request
+
+from harness import IdP, Login, check, run
+
+
+def config(env, text):
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.ini"), "w") as f:
+        f.write(text)
+
+
+def login(env, idp, *args, user="alice"):
+    lg = Login(env, "--no-browser", *args)
+    uri, code = lg.code()
+    idp.approve(uri, user=user, code=code)
+    rc, _, err = lg.wait()
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+
+
+def introspect(idp, tok):
+    body = ("client_id=tb-cli&token=%s" % tok).encode()
+    with urllib.request.urlopen(idp.issuer + "/token/introspection",
+                                data=body, timeout=10) as r:
+        return json.loads(r.read())["active"]
+
+
+def stored(env, profile="default"):
+    with open(os.path.join(env.home, ".state", "authd",
+                           profile + ".json")) as f:
+        return json.load(f)
+
+
+def logout_revokes(env):
+    """tb logout revokes the refresh and access tokens at the provider,
+    removes the stored login and the minted tokens."""
+    idp = IdP(env, "--interval", "1")
+    config(env, "store = file\n[profile default]\nissuer = %s\n"
+           "client_id = tb-cli\naudience = https://api.tb.test\n" %
+           idp.issuer)
+    env.start()
+    login(env, idp)
+    rec = stored(env)
+    rt, at = rec["refresh_token"], rec["access_token"]
+    check(introspect(idp, rt) and introspect(idp, at), "not active before")
+    check(env.tb("token", "--project", "prj_123").returncode == 0, "mint")
+    r = env.tb("logout")
+    check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+    check("revoked at the server" in r.stderr, r.stderr)
+    check(not introspect(idp, rt), "refresh token still active")
+    check(not introspect(idp, at), "access token still active")
+    revs = idp.entries("/token/revocation")
+    check([e.get("token_type_hint") for e in revs] ==
+          ["refresh_token", "access_token"], revs)
+    check(not os.path.exists(os.path.join(env.home, ".state", "authd",
+                                          "default.json")),
+          "the stored login is still there")
+    r = env.tb("token")
+    check(r.returncode == 3 and "hint: run 'tb login'" in r.stderr,
+          r.stderr)
+    r = env.tb("--json", "list")
+    check(json.loads(r.stdout)["tokens"] == [], "minted tokens kept")
+    r = env.tb("logout")
+    check(r.returncode == 3 and "nothing to log out" in r.stderr, r.stderr)
+
+
+def logout_offline(env):
+    """The provider is down: the login is removed here all the same, and
+    the output says the revocation did not happen and why."""
+    idp = IdP(env, "--interval", "1")
+    config(env, "store = file\n[profile default]\nissuer = %s\n"
+           "client_id = tb-cli\n" % idp.issuer)
+    d = env.start()
+    login(env, idp)
+    idp.stop(signal.SIGKILL)
+    r = env.tb("logout")
+    check(r.returncode == 1, "exit %d: %s" % (r.returncode, r.stderr))
+    check("logged out here, but the revocation at the server failed" in
+          r.stderr and "hint: " in r.stderr, r.stderr)
+    r = env.tb("--json", "status")
+    st = json.loads(r.stdout)
+    check(r.returncode == 3 and st["logged_in"] is False, st)
+    check(not os.path.exists(os.path.join(env.home, ".state", "authd",
+                                          "default.json")),
+          "the stored login survived an offline logout")
+    d.stop()
+    # And after a restart it is still gone.
+    env.start()
+    check(env.tb("token").returncode == 3, "came back after a restart")
+
+
+def status_all_and_check(env):
+    """tb status --all covers every profile; --check asks the provider."""
+    a = IdP(env, "--interval", "1")
+    b = IdP(env, "--interval", "1", name="idp-b")
+    config(env, "store = memory\n[profile one]\nissuer = %s\nclient_id = "
+           "tb-cli\n[profile two]\nissuer = %s\nclient_id = tb-cli\n" %
+           (a.issuer, b.issuer))
+    env.start()
+    login(env, a, "--profile", "one")
+    r = env.tb("--json", "status", "--all")
+    check(r.returncode == 3, "exit %d (two is logged out)" % r.returncode)
+    ps = json.loads(r.stdout)["profiles"]
+    check([(p["profile"], p["logged_in"]) for p in ps] ==
+          [("one", True), ("two", False)], ps)
+    r = env.tb("status", "--all")
+    check("one" in r.stdout and "two" in r.stdout, r.stdout)
+    r = env.tb("--profile", "one", "status", "--check")
+    check(r.returncode == 0 and "checked" in r.stdout, r.stdout + r.stderr)
+    # The provider forgets the grant: --check says not authenticated.
+    a.stop()
+    a.start(port=a.port)
+    r = env.tb("--json", "--profile", "one", "status", "--check")
+    st = json.loads(r.stdout)
+    check(r.returncode == 3 and st["logged_in"] is False and
+          st["check"] == "rejected", st)
+    # The provider is down: an error, not "logged out".
+    login(env, a, "--profile", "one")
+    a.stop(signal.SIGKILL)
+    r = env.tb("--profile", "one", "status", "--check")
+    check(r.returncode == 1 and "not logged in" not in r.stderr,
+          "exit %d: %s" % (r.returncode, r.stderr))
+
+
+TESTS = {f.__name__: f for f in (logout_revokes, logout_offline,
+                                 status_all_and_check)}
+
+if __name__ == "__main__":
+    run(TESTS)
