@@ -11,7 +11,7 @@
 #include "error.h"
 #include "flow.h"
 #include "http.h"
-#include "jwt.h"
+#include "jwtcheck.h"
 #include "log.h"
 #include "mint.h"
 #include "oauth.h"

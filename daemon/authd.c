@@ -31,6 +31,7 @@
 #include "disco.h"
 #include "flow.h"
 #include "http.h"
+#include "jwks.h"
 #include "mint.h"
 #include "log.h"
 #include "msg.h"
@@ -534,6 +535,7 @@ main(int argc, char **argv)
 	ad.http = http_new(ad.base);
 	ad.disco = disco_new(ad.base, ad.http);
 	ad.mint = mint_new(&ad);
+	ad.jwks = jwks_new(&ad);
 	ad.worker = worker_start(ad.base);
 	log_info("credential store: %s", store_backend(ad.store));
 	/* Every profile's credential starts loading now, in the background. */
@@ -558,6 +560,7 @@ main(int argc, char **argv)
 	worker_stop(ad.worker);		/* delivers finished store calls */
 	event_base_loop(ad.base, EVLOOP_NONBLOCK);	/* deferred work */
 	mint_free(ad.mint);
+	jwks_free(ad.jwks);
 	accounts_free(&ad);
 	event_base_loop(ad.base, EVLOOP_NONBLOCK);	/* deferred frees */
 	store_free(ad.store);

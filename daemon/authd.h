@@ -32,6 +32,7 @@ struct secret;
 struct store;
 struct mint;
 struct audit;
+struct jwks;
 
 struct authd {
 	struct event_base	*base;
@@ -44,6 +45,7 @@ struct authd {
 	struct disco		*disco;		/* discovery cache */
 	struct store		*store;		/* credential storage */
 	struct mint		*mint;		/* project-token cache */
+	struct jwks		*jwks;		/* issuers' signing keys */
 	struct audit		*audit;		/* NULL: off */
 	struct secret		*env_token;	/* AUTHD_TOKEN, or NULL */
 	TAILQ_HEAD(, account)	 accounts;	/* per-profile state */

@@ -14,7 +14,8 @@
 #include "disco.h"
 #include "error.h"
 #include "http.h"
-#include "jwt.h"
+#include "jwks.h"
+#include "jwtcheck.h"
 #include "log.h"
 #include "oauth.h"
 #include "profile.h"
@@ -57,6 +58,11 @@ struct mint_entry {
 	struct disco_waiter	*dw;
 	struct http_req		*req;
 	char			*token_endpoint; /* for token exchange */
+	/* verify_jwt: the new token while its signature is checked. */
+	struct jwks_waiter	*jw;
+	struct secret		*pending;
+	long			 pending_expires_in;
+	char			*pending_scope;
 	TAILQ_HEAD(, mint_waiter) waiters;
 	struct event		*ahead;		/* refresh-ahead timer */
 };
@@ -88,10 +94,16 @@ mint_stop(struct mint_entry *e)
 	account_narrow_cancel(e->grant);
 	disco_cancel(e->dw);
 	http_cancel(e->req);
+	jwks_cancel(e->jw);
 	e->uw = NULL;
 	e->grant = NULL;
 	e->dw = NULL;
 	e->req = NULL;
+	e->jw = NULL;
+	secret_free(e->pending);
+	e->pending = NULL;
+	free(e->pending_scope);
+	e->pending_scope = NULL;
 	e->minting = 0;
 }
 
@@ -425,6 +437,82 @@ mint_store(struct mint_entry *e, struct secret *tok, long expires_in,
 	mint_finish(e, 0, NULL);
 }
 
+/* ---- verify_jwt: the signature against the issuer's keys ---- */
+
+static void
+mint_key_cb(int err, const char *cause, const struct jwks_key *key,
+    void *arg)
+{
+	struct mint_entry	*e = arg;
+	struct secret		*tok = e->pending;
+	char			*why = NULL, *scope = e->pending_scope;
+
+	e->jw = NULL;
+	if (err != 0) {
+		mint_finish(e, err, cause);
+		return;
+	}
+	if (jwt_verify(tok->data, tok->len, key->alg, key->pem, key->pem_len,
+	    e->acct->issuer, e->audience, &why) != 0) {
+		log_warnx("profile %s: minted token refused: %s", e->profile,
+		    why);
+		mint_finish(e, AUTHD_E_IDP_BAD_REPLY, why);
+		free(why);
+		return;
+	}
+	e->pending = NULL;
+	e->pending_scope = NULL;
+	mint_store(e, tok, e->pending_expires_in, scope);
+	free(scope);
+}
+
+static void
+mint_keys_disco_cb(int err, const char *cause, const struct oauth_meta *m,
+    void *arg)
+{
+	struct mint_entry	*e = arg;
+	const cJSON		*kid;
+	cJSON			*hdr;
+
+	e->dw = NULL;
+	if (err != 0) {
+		mint_finish(e, err, cause);
+		return;
+	}
+	if (m->jwks_uri == NULL) {
+		mint_finish(e, AUTHD_E_IDP_UNSUPPORTED, "verify_jwt is on but "
+		    "the issuer publishes no jwks_uri");
+		return;
+	}
+	hdr = jwt_peek_header(e->pending->data, e->pending->len);
+	kid = cJSON_GetObjectItemCaseSensitive(hdr, "kid");
+	e->jw = jwks_get(e->m->ad->jwks, e->acct->issuer, m->jwks_uri,
+	    cJSON_IsString(kid) ? kid->valuestring : NULL, mint_key_cb, e);
+	cJSON_Delete(hdr);
+}
+
+/* A new token from upstream (takes tok): verified first if asked to. */
+static void
+mint_accept(struct mint_entry *e, struct secret *tok, long expires_in,
+    const char *granted)
+{
+	if (!e->acct->p->verify_jwt) {
+		mint_store(e, tok, expires_in, granted);
+		return;
+	}
+	if (!jwt_shape_ok(tok->data, tok->len)) {
+		secret_free(tok);
+		mint_finish(e, AUTHD_E_IDP_BAD_REPLY, "verify_jwt is on but "
+		    "the minted token is not a JWT");
+		return;
+	}
+	e->pending = tok;
+	e->pending_expires_in = expires_in;
+	e->pending_scope = granted != NULL ? xstrdup(granted) : NULL;
+	e->dw = disco_get(e->m->ad->disco, e->acct->issuer, mint_keys_disco_cb,
+	    e);
+}
+
 /* ---- refresh-ahead ---- */
 
 static void
@@ -539,7 +627,7 @@ mint_token_done_cb(const struct http_result *res, void *arg)
 	}
 	tok = t.access_token;
 	t.access_token = NULL;
-	mint_store(e, tok, t.expires_in, t.scope);
+	mint_accept(e, tok, t.expires_in, t.scope);
 	oauth_tokens_clear(&t);
 }
 
@@ -592,7 +680,7 @@ mint_endpoint_done_cb(const struct http_result *res, void *arg)
 	    "expires_at")))
 		expires_in = (long)(cJSON_GetObjectItemCaseSensitive(o,
 		    "expires_at")->valuedouble - (double)time(NULL));
-	mint_store(e, secret_new_str(j->valuestring), expires_in, NULL);
+	mint_accept(e, secret_new_str(j->valuestring), expires_in, NULL);
 	cJSON_Delete(o);
 }
 
@@ -725,7 +813,7 @@ mint_narrowed_cb(struct account *a, int err, const char *cause,
 	}
 	tok = t->access_token;
 	t->access_token = NULL;
-	mint_store(e, tok, t->expires_in, t->scope);
+	mint_accept(e, tok, t->expires_in, t->scope);
 }
 
 /* The user token is ready (or not): go on with the strategy. */

@@ -271,6 +271,21 @@ def audit_and_canary(env):
               "a minted token leaked")
 
 
+def verify_jwt(env):
+    """verify_jwt = true: minted JWTs are checked against the issuer's
+    JWKS, fetched once and cached by key id."""
+    idp = IdP(env, "--interval", "1")
+    config(env, idp, profile_extra="verify_jwt = true\n")
+    d = env.start()
+    login(env, idp)
+    j = token(env, "--project", "prj_123")
+    check(claims(j["token"])["aud"] == API, j)
+    token(env, "--project", "prj_456")
+    check(len(idp.entries("/jwks")) == 1, "JWKS fetched %d times" %
+          len(idp.entries("/jwks")))
+    check("signing key" in d.log_text(), "no JWKS in the log")
+
+
 def not_logged_in(env):
     """Not logged in: exit 3 with the login hint; --optional: nothing,
     exit 0."""
@@ -295,7 +310,7 @@ def not_logged_in(env):
 TESTS = {f.__name__: f for f in (
     exchange_and_cache, single_flight, project_boundary, refresh_strategy,
     endpoint_strategy, auto_strategy, refresh_ahead, audit_and_canary,
-    not_logged_in)}
+    not_logged_in, verify_jwt)}
 
 if __name__ == "__main__":
     run(TESTS)

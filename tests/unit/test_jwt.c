@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "jwt.h"
+#include "jwtcheck.h"
 #include "msg.h"
 
 #define S(x)	x, strlen(x)

@@ -1,0 +1,39 @@
+/*
+ * JWTs: the shape check every token passes before any parser sees it, and
+ * reading claims without verification (for tokens received over TLS from
+ * the token endpoint: id_token identity, access-token expiry), and the
+ * verification of minted JWTs against the issuer's keys (verify_jwt).
+ * Signatures are checked with OpenSSL's EVP interface, not libjwt: libjwt
+ * 1.10 refuses RFC 9068 "typ: at+jwt" tokens, and its HS/RS confusion and
+ * "none" hazards need no guarding when there is no path to them.
+ */
+#ifndef AUTHD_JWTCHECK_H
+#define AUTHD_JWTCHECK_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#define JWT_MAX_LEN	16384
+
+/*
+ * 1 when tok[0..len) has the shape of a compact JWS: at most JWT_MAX_LEN
+ * bytes, exactly three base64url segments, header and payload non-empty.
+ * (libjwt 1.10 overflows a heap buffer on empty segments.)
+ */
+int	jwt_shape_ok(const char *tok, size_t len);
+/* The payload as a JSON object, unverified; NULL when malformed. */
+cJSON	*jwt_peek_claims(const char *tok, size_t len);
+/* The header as a JSON object, unverified; NULL when malformed. */
+cJSON	*jwt_peek_header(const char *tok, size_t len);
+/*
+ * Verify tok's RSA signature against pem (an SPKI public key), with the
+ * algorithm pinned to alg (the key's, never the token's say-so: no "none",
+ * no HS/RS confusion), then check exp and nbf (60 s leeway), iss and aud.
+ * Returns 0, or AUTHD_E_IDP_BAD_REPLY with *cause.
+ */
+int	jwt_verify(const char *tok, size_t len, const char *alg,
+	    const char *pem, size_t pem_len, const char *issuer,
+	    const char *audience, char **cause);
+
+#endif /* AUTHD_JWTCHECK_H */
