@@ -33,5 +33,6 @@ cmake --build build-asan -j"$jobs"
 step "fuzzers (${AUTHD_FUZZ_SECONDS:-30} s each)"
 CC=clang cmake -S . -B build-fuzz -DAUTHD_FUZZ=ON -DAUTHD_SANITIZE=ON \
 	-DAUTHD_FUZZ_SECONDS="${AUTHD_FUZZ_SECONDS:-30}" "${werror[@]}" >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_msg
+cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_msg fuzz_oauth \
+	fuzz_jwt fuzz_config
 (cd build-fuzz && ctest --output-on-failure -L fuzz -V | grep -E 'executions|passed|failed|Test')

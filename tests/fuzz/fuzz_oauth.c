@@ -1,0 +1,69 @@
+/*
+ * libFuzzer target: identity-provider replies — token and device
+ * authorization replies with any HTTP status, discovery documents, JWKS,
+ * and the identity claims taken from them.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jwks.h"
+#include "msg.h"
+#include "oauth.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int		 init;
+	static const long	 statuses[] = { 200, 400, 401, 429, 500, 503 };
+	struct oauth_tokens	 t;
+	struct oauth_device	 d;
+	struct oauth_error	 e;
+	struct oauth_meta	 m;
+	const char		*body;
+	char			*cause, *pem;
+	cJSON			*j, *id;
+	size_t			 len, pl;
+	long			 status;
+
+	if (!init) {
+		msg_init();
+		init = 1;
+	}
+	if (size < 1)
+		return 0;
+	status = statuses[data[0] % 6];
+	body = (const char *)data + 1;
+	len = size - 1;
+
+	cause = NULL;
+	if (oauth_parse_token_reply(status, body, len, &t, &e, &cause) == 0)
+		oauth_tokens_clear(&t);
+	free(cause);
+	cause = NULL;
+	if (oauth_parse_device_reply(status, body, len, &d, &e, &cause) == 0)
+		oauth_device_clear(&d);
+	free(cause);
+	cause = NULL;
+	if (oauth_parse_meta(body, len, "https://idp.test", &m, &cause) == 0)
+		oauth_meta_clear(&m);
+	free(cause);
+
+	if ((j = cJSON_ParseWithLength(body, len)) != NULL) {
+		id = oauth_identity_from_claims(j);
+		cJSON_Delete(id);
+		/* A JWK's n and e, as the JWKS code takes them. */
+		if (cJSON_IsString(cJSON_GetObjectItem(j, "n")) &&
+		    cJSON_IsString(cJSON_GetObjectItem(j, "e"))) {
+			pem = jwks_rsa_pem(cJSON_GetObjectItem(j,
+			    "n")->valuestring, cJSON_GetObjectItem(j,
+			    "e")->valuestring, &pl);
+			free(pem);
+		}
+		cJSON_Delete(j);
+	}
+	return 0;
+}
