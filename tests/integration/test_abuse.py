@@ -1,0 +1,108 @@
+"""Abuse limits: many idle connections, slow and flooding clients, bounds
+that hold. Run one with: python3 test_abuse.py NAME."""
+import json
+import os
+import resource
+import socket
+import struct
+import time
+
+from harness import IdP, Login, check, encode, run, wait_for
+
+
+def _login_and_mint(env):
+    idp = IdP(env, "--interval", "1")
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d)
+    with open(os.path.join(d, "config.ini"), "w") as f:
+        f.write("store = memory\n[profile default]\nissuer = %s\n"
+                "client_id = tb-cli\naudience = https://api.tb.test\n" %
+                idp.issuer)
+    daemon = env.start()
+    lg = Login(env, "--no-browser")
+    uri, code = lg.code()
+    idp.approve(uri, code=code)
+    check(lg.wait()[0] == 0, "login")
+    check(env.tb("token", "--project", "prj_123").returncode == 0, "mint")
+    return idp, daemon
+
+
+def idle_thousand(env):
+    """1,000 idle connections held open: a cached token is still served
+    promptly, and the daemon's descriptors come back when they close."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    idp, d = _login_and_mint(env)
+    conns = []
+    for _ in range(1000):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(env.sock)
+        conns.append(s)
+    worst = 0.0
+    for _ in range(20):
+        t0 = time.monotonic()
+        r = env.tb("token", "--project", "prj_123")
+        worst = max(worst, time.monotonic() - t0)
+        check(r.returncode == 0, r.stderr)
+    fds = len(os.listdir("/proc/%d/fd" % d.pid))
+    print("1000 idle connections: %d daemon fds, worst tb token %.1f ms" %
+          (fds, worst * 1000))
+    check(fds >= 1000, "the connections were not held")
+    check(worst < 2.0, "tb token took %.2f s" % worst)
+    for s in conns:
+        s.close()
+    wait_for(lambda: len(os.listdir("/proc/%d/fd" % d.pid)) < 100,
+             "the daemon to close them")
+
+
+def slow_and_flood(env):
+    """A byte-at-a-time client, a client that never reads its replies,
+    and a flood from one client: others are served, memory stays bounded."""
+    idp, d = _login_and_mint(env)
+
+    def rss():
+        with open("/proc/%d/status" % d.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    before = rss()
+    # Byte at a time, one request.
+    slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    slow.connect(env.sock)
+    frame = encode({"v": 1, "id": 1, "op": "status"})
+    for b in frame[:-1]:
+        slow.send(bytes([b]))
+    check(env.tb("token", "--project", "prj_123").returncode == 0,
+          "not served while a client dribbles")
+    slow.send(frame[-1:])
+    slow.settimeout(10)
+    n = struct.unpack(">I", slow.recv(4))[0]
+    check(json.loads(slow.recv(n))["id"] == 1, "slow request unanswered")
+    # A flood of pipelined requests from a client that never reads.
+    flood = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    flood.connect(env.sock)
+    flood.setblocking(False)
+    req = encode({"v": 1, "id": 2, "op": "hello"})
+    sent = 0
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and sent < 20000:
+        try:
+            flood.send(req)
+            sent += 1
+        except BlockingIOError:
+            break          # the daemon stopped reading: backpressure
+    check(env.tb("token", "--project", "prj_123").returncode == 0,
+          "not served during a flood")
+    grew = rss() - before
+    print("flood: %d requests sent before backpressure; RSS grew %d KiB" %
+          (sent, grew))
+    check(grew < 16 * 1024, "RSS grew %d KiB" % grew)
+    flood.close()
+    slow.close()
+    check(d.proc.poll() is None, "the daemon died")
+
+
+TESTS = {f.__name__: f for f in (idle_thousand, slow_and_flood)}
+
+if __name__ == "__main__":
+    run(TESTS)
