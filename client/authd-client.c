@@ -1,0 +1,193 @@
+/*
+ * libauthd-client; see authd-client.h.
+ */
+#include "authd-client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "connect.h"
+#include "error.h"
+#include "msg.h"
+#include "proto.h"
+
+#define AUTHD_CLIENT_TIMEOUT_MS	60000
+
+struct authd_client {
+	struct connect	*c;
+	int		 timeout_ms;
+};
+
+static void
+authd_client_err(struct authd_error *err, int code, const char *message,
+    const char *hint)
+{
+	const struct authd_error_info	*info = authd_error_info(code);
+
+	if (err == NULL)
+		return;
+	snprintf(err->code, sizeof err->code, "%s", info->code);
+	snprintf(err->message, sizeof err->message, "%s", message != NULL ?
+	    message : info->message);
+	snprintf(err->hint, sizeof err->hint, "%s", hint != NULL ? hint :
+	    info->hint != NULL ? info->hint : "");
+	err->exit_status = info->exit_status;
+}
+
+static void
+authd_client_reply_err(struct authd_error *err, const struct msg_reply *r)
+{
+	const struct authd_error_info	*info = authd_error_by_code(r->code);
+
+	if (err == NULL)
+		return;
+	snprintf(err->code, sizeof err->code, "%s", r->code);
+	snprintf(err->message, sizeof err->message, "%s", r->message != NULL ?
+	    r->message : r->code);
+	snprintf(err->hint, sizeof err->hint, "%s", r->hint != NULL ?
+	    r->hint : "");
+	err->exit_status = info != NULL ? info->exit_status : 1;
+}
+
+int
+authd_client_open(struct authd_client **cp, const char *path, int timeout_ms,
+    struct authd_error *err)
+{
+	struct authd_client	*ac;
+	char			*cause = NULL;
+	int			 rc;
+
+	static int		 init;
+
+	if (!init) {
+		msg_init();
+		init = 1;
+	}
+	*cp = NULL;
+	if ((ac = calloc(1, sizeof *ac)) == NULL) {
+		authd_client_err(err, AUTHD_E_INTERNAL, "out of memory", NULL);
+		return -1;
+	}
+	ac->timeout_ms = timeout_ms > 0 ? timeout_ms : AUTHD_CLIENT_TIMEOUT_MS;
+	if ((rc = connect_open(&ac->c, path, ac->timeout_ms, &cause)) != 0) {
+		authd_client_err(err, rc, cause, NULL);
+		free(cause);
+		free(ac);
+		return -1;
+	}
+	*cp = ac;
+	return 0;
+}
+
+void
+authd_client_close(struct authd_client *ac)
+{
+	if (ac == NULL)
+		return;
+	connect_close(ac->c);
+	free(ac);
+}
+
+static void
+authd_client_add(cJSON *args, const char *key, const char *value)
+{
+	if (value != NULL)
+		cJSON_AddStringToObject(args, key, value);
+}
+
+/* Send op, wait for the final reply; 0 with *reply, or -1 with *err. */
+static int
+authd_client_call(struct authd_client *ac, const char *op, cJSON *args,
+    struct msg_reply *reply, struct authd_error *err)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	rc = connect_request(ac->c, op, args, NULL, NULL, ac->timeout_ms,
+	    reply, &cause);
+	if (rc != 0) {
+		authd_client_err(err, rc, cause, NULL);
+		free(cause);
+		return -1;
+	}
+	if (reply->kind != MSG_REPLY_OK) {
+		authd_client_reply_err(err, reply);
+		msg_reply_clear(reply);
+		return -1;
+	}
+	return 0;
+}
+
+int
+authd_client_token(struct authd_client *ac, const struct authd_request *rq,
+    struct authd_token *t, struct authd_error *err)
+{
+	struct msg_reply	 reply;
+	const cJSON		*j;
+	cJSON			*args;
+
+	memset(t, 0, sizeof *t);
+	args = cJSON_CreateObject();
+	authd_client_add(args, "profile", rq->profile);
+	authd_client_add(args, "audience", rq->audience);
+	authd_client_add(args, "project", rq->project);
+	authd_client_add(args, "purpose", rq->purpose);
+	authd_client_add(args, "scope", rq->scope);
+	if (rq->min_ttl > 0)
+		cJSON_AddNumberToObject(args, "min_ttl", (double)rq->min_ttl);
+	if (authd_client_call(ac, PROTO_OP_TOKEN, args, &reply, err) != 0)
+		return -1;
+	j = cJSON_GetObjectItemCaseSensitive(reply.result, "token");
+	if (!cJSON_IsString(j) || j->valuestring[0] == '\0' ||
+	    (t->token = strdup(j->valuestring)) == NULL) {
+		msg_reply_clear(&reply);
+		authd_client_err(err, AUTHD_E_BAD_REPLY, NULL, NULL);
+		return -1;
+	}
+	j = cJSON_GetObjectItemCaseSensitive(reply.result, "expires_at");
+	if (cJSON_IsNumber(j))
+		t->expires_at = (long long)j->valuedouble;
+	t->cached = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	    reply.result, "cached"));
+	msg_reply_clear(&reply);	/* wiped by msg_init's hooks */
+	return 0;
+}
+
+void
+authd_token_clear(struct authd_token *t)
+{
+	if (t->token != NULL) {
+		explicit_bzero(t->token, strlen(t->token));
+		free(t->token);
+	}
+	memset(t, 0, sizeof *t);
+}
+
+int
+authd_client_status(struct authd_client *ac, const char *profile,
+    char **json, int *logged_in, struct authd_error *err)
+{
+	struct msg_reply	 reply;
+	cJSON			*args;
+	char			*s;
+
+	*json = NULL;
+	args = cJSON_CreateObject();
+	authd_client_add(args, "profile", profile);
+	if (authd_client_call(ac, PROTO_OP_STATUS, args, &reply, err) != 0)
+		return -1;
+	*logged_in = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	    reply.result, "logged_in"));
+	s = cJSON_PrintUnformatted(reply.result);
+	*json = s != NULL ? strdup(s) : NULL;
+	cJSON_free(s);
+	msg_reply_clear(&reply);
+	if (*json == NULL) {
+		authd_client_err(err, AUTHD_E_INTERNAL, "out of memory", NULL);
+		return -1;
+	}
+	return 0;
+}

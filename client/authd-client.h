@@ -1,0 +1,83 @@
+/*
+ * libauthd-client: ask authd for tokens from any C program, the way tb
+ * does. Blocking calls with a timeout; no event loop; thread-compatible
+ * (one struct authd_client per thread).
+ *
+ *	struct authd_client	*c;
+ *	struct authd_token	 t;
+ *	struct authd_error	 e;
+ *
+ *	if (authd_client_open(&c, NULL, 5000, &e) == 0 &&
+ *	    authd_client_token(c, &(struct authd_request){
+ *	    .project = "prj_123" }, &t, &e) == 0) {
+ *		use(t.token);
+ *		authd_token_clear(&t);
+ *	} else
+ *		fprintf(stderr, "%s\n", e.message);
+ *	authd_client_close(c);
+ *
+ * The wire protocol is proto/PROTOCOL.md; link with `pkg-config --libs
+ * authd-client`.
+ */
+#ifndef AUTHD_CLIENT_H
+#define AUTHD_CLIENT_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct authd_client;
+
+/* What went wrong: stable code, message, hint, and tb's exit status. */
+struct authd_error {
+	char	code[64];	/* e.g. "not_logged_in", "daemon_unreachable" */
+	char	message[512];
+	char	hint[256];	/* may be empty */
+	int	exit_status;	/* 1 error ... 6, as tb(1) */
+};
+
+/* A token request; NULL members are left to authd's defaults. */
+struct authd_request {
+	const char	*profile;	/* NULL: the default profile */
+	const char	*audience;	/* NULL + no project: the user token */
+	const char	*project;
+	const char	*purpose;
+	const char	*scope;
+	long		 min_ttl;	/* seconds the token must still have */
+};
+
+struct authd_token {
+	char		*token;		/* secret: authd_token_clear() wipes */
+	long long	 expires_at;	/* Unix time, 0 when unknown */
+	int		 cached;	/* served from authd's cache */
+};
+
+/*
+ * Connect to authd at path (NULL: $AUTHD_SOCK, else
+ * $XDG_RUNTIME_DIR/authd/socket), starting it when nothing listens unless
+ * AUTHD_NO_AUTOSTART=1. Returns 0, or -1 with *err filled.
+ */
+int	authd_client_open(struct authd_client **, const char *path,
+	    int timeout_ms, struct authd_error *err);
+void	authd_client_close(struct authd_client *);
+
+/* A token (user or project-scoped). 0, or -1 with *err filled. */
+int	authd_client_token(struct authd_client *, const struct authd_request *,
+	    struct authd_token *, struct authd_error *err);
+/* Wipe and free the token. */
+void	authd_token_clear(struct authd_token *);
+
+/*
+ * The status object of a profile (NULL: the default) as JSON text
+ * (allocated, free() it); *logged_in set. 0, or -1 with *err filled.
+ */
+int	authd_client_status(struct authd_client *, const char *profile,
+	    char **json, int *logged_in, struct authd_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AUTHD_CLIENT_H */
