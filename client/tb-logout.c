@@ -50,7 +50,8 @@ tb_logout_run(struct tb *tb, int argc, char **argv)
 	profile = tb_logout_str(reply.result, "profile");
 	if (rev == NULL)
 		rev = "?";
-	if (strcmp(rev, "nothing") == 0)
+	if (strcmp(rev, "nothing") == 0 && !cJSON_IsTrue(
+	    cJSON_GetObjectItemCaseSensitive(reply.result, "was_logged_in")))
 		status = TB_EXIT_NOT_LOGGED_IN;
 	else if (strcmp(rev, "failed") == 0)
 		status = TB_EXIT_ERROR;
@@ -68,6 +69,10 @@ tb_logout_run(struct tb *tb, int argc, char **argv)
 		fprintf(stderr, "Logged out here (profile '%s'). The issuer "
 		    "offers no revocation: the tokens stay valid at the "
 		    "server until they expire.\n", profile);
+	else if (strcmp(rev, "nothing") == 0 && status == TB_EXIT_OK)
+		fprintf(stderr, "Logged out (profile '%s'): the given token was "
+		    "dropped; there was nothing to revoke at the server.\n",
+		    profile);
 	else if (strcmp(rev, "nothing") == 0) {
 		snprintf(msg, sizeof msg, "not logged in (profile '%s'): "
 		    "nothing to log out", profile);

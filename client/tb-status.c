@@ -72,10 +72,16 @@ tb_status_print(const cJSON *res)
 	user = tb_status_str(res, "preferred_username");
 	email = tb_status_str(res, "email");
 	name = tb_status_str(res, "name");
-	snprintf(buf, sizeof buf, "logged in as %s%s%s%s",
-	    user != NULL ? user : tb_status_str(res, "sub"),
-	    email != NULL ? " <" : "", email != NULL ? email : "",
-	    email != NULL ? ">" : "");
+	if (user == NULL)
+		user = tb_status_str(res, "sub");
+	if (user == NULL)	/* a token from --with-token or AUTHD_TOKEN */
+		snprintf(buf, sizeof buf, "logged in (a %s token)",
+		    tb_status_str(res, "source") ? tb_status_str(res,
+		    "source") : "given");
+	else
+		snprintf(buf, sizeof buf, "logged in as %s%s%s%s", user,
+		    email != NULL ? " <" : "", email != NULL ? email : "",
+		    email != NULL ? ">" : "");
 	tb_status_line("status", buf);
 	tb_status_line("name", name);
 	tb_status_line("subject", tb_status_str(res, "sub"));

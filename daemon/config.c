@@ -22,7 +22,11 @@
 
 #define CONFIG_SECTION_PREFIX	"profile "
 
+#define CONFIG_MAX_KEYS	64
+
 struct config_parse {
+	char		*seen[CONFIG_MAX_KEYS];	/* "section\nkey" */
+	int		 nseen;
 	struct config	*cfg;
 	struct profile	*cur;		/* the section's profile */
 	char		 cur_section[128];
@@ -183,6 +187,54 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 }
 
 static int
+config_seen(struct config_parse *cp, const char *section, const char *key)
+{
+	char	*k;
+	int	 i;
+
+	xasprintf(&k, "%s\n%s", section, key);
+	for (i = 0; i < cp->nseen; i++) {
+		if (strcmp(cp->seen[i], k) == 0) {
+			free(k);
+			return 1;
+		}
+	}
+	if (cp->nseen < CONFIG_MAX_KEYS)
+		cp->seen[cp->nseen++] = k;
+	else
+		free(k);
+	return 0;
+}
+
+/* inih cuts lines of INI_MAX_LINE bytes or more: refuse them first. */
+static int
+config_long_line(const char *path, char **cause)
+{
+	FILE	*f;
+	char	 buf[4096];
+	int	 n = 0;
+	size_t	 len;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;	/* ini_parse reports it */
+	while (fgets(buf, sizeof buf, f) != NULL) {
+		n++;
+		len = strcspn(buf, "\r\n");
+		if (len >= INI_MAX_LINE - 1) {
+			fclose(f);
+			xasprintf(cause, "%s:%d: line too long (at most %d "
+			    "bytes)", path, n, INI_MAX_LINE - 2);
+			return -1;
+		}
+		while (buf[strlen(buf) - 1] != '\n' &&
+		    fgets(buf, sizeof buf, f) != NULL)
+			;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int
 config_handler(void *user, const char *section, const char *key,
     const char *value)
 {
@@ -191,6 +243,11 @@ config_handler(void *user, const char *section, const char *key,
 
 	if (cp->failed)
 		return 1;	/* report the first mistake only */
+	/* inih calls again for an indented line: it continues a key. */
+	if (config_seen(cp, section, key))
+		return config_fail(cp, key, "'%s' is set twice in [%s] (an "
+		    "indented line continues the line above it)", key,
+		    *section ? section : "top level");
 	if (*section == '\0')
 		return config_top(cp, key, value);
 	if (strncmp(section, CONFIG_SECTION_PREFIX,
@@ -277,6 +334,18 @@ config_check(struct config *c, char **cause)
 	return 0;
 }
 
+static void
+config_parse_clear(struct config_parse *cp)
+{
+	int	i;
+
+	for (i = 0; i < cp->nseen; i++)
+		free(cp->seen[i]);
+	cp->nseen = 0;
+	free(cp->why);
+	cp->why = NULL;
+}
+
 char *
 config_default_path(void)
 {
@@ -324,6 +393,8 @@ config_load(const char *path, struct config **out, char **cause)
 
 	memset(&cp, 0, sizeof cp);
 	cp.cfg = c;
+	if (config_long_line(c->path, cause) != 0)
+		goto fail;
 	rc = ini_parse(c->path, config_handler, &cp);
 	if (rc == -1) {
 		xasprintf(cause, "%s: %s", c->path, strerror(errno ? errno :
@@ -351,11 +422,11 @@ config_load(const char *path, struct config **out, char **cause)
 	}
 	if (config_check(c, cause) != 0)
 		goto fail;
-	free(cp.why);
+	config_parse_clear(&cp);
 	*out = c;
 	return 0;
 fail:
-	free(cp.why);
+	config_parse_clear(&cp);
 	config_free(c);
 	return -1;
 }

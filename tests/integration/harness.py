@@ -154,13 +154,15 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            rc = self.proc.wait(timeout=15)
+            rc = self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             raise Failure("authd did not exit after signal %d" % sig)
         if expect is not None:
-            check(rc == expect, "authd exited %d, expected %d; log:\n%s" %
-                  (rc, expect, self.log_text()[-3000:]))
+            vg = self.log + ".valgrind"
+            check(rc == expect, "authd exited %d, expected %d; log:\n%s%s" %
+                  (rc, expect, self.log_text()[-3000:],
+                   open(vg).read()[-6000:] if os.path.exists(vg) else ""))
         return rc
 
 
@@ -195,6 +197,16 @@ class Env:
             e.update(env)
         argv = [AUTHD, "--foreground", "--socket", sock, "--log-level",
                 log_level, "--log-file", log] + list(args)
+        if os.environ.get("AUTHD_VALGRIND"):
+            # memcheck: any error, or a definite leak at exit, makes authd
+            # exit 99, which Daemon.stop() reports.
+            argv = ["valgrind", "--quiet", "--error-exitcode=99",
+                    "--leak-check=full", "--show-leak-kinds=definite",
+                    "--errors-for-leak-kinds=definite",
+                    "--suppressions=/usr/share/glib-2.0/valgrind/glib.supp",
+                    "--suppressions=" + os.path.join(
+                        SRC, "tests", "glib-libsecret.supp"),
+                    "--log-file=" + log + ".valgrind"] + argv
         proc = subprocess.Popen(argv, env=e, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL,
                                 stderr=open(log + ".stderr", "w"))
@@ -202,7 +214,7 @@ class Env:
         self.daemons.append(d)
         if wait:
             wait_for(lambda: self.connectable(sock) or proc.poll() is not None,
-                     "authd to listen on " + sock)
+                     "authd to listen on " + sock, timeout=60)
             check(proc.poll() is None, "authd exited %s at start: %s" %
                   (proc.returncode, open(log + ".stderr").read()))
         return d
@@ -280,6 +292,11 @@ def run(tests):
         env = Env(name)
         try:
             fn(env)
+            # Daemons still running stop cleanly: exit 0 also means no
+            # sanitizer or valgrind finding at exit (leaks included).
+            for d in env.daemons:
+                if d.proc.poll() is None:
+                    d.stop()
             reports = sanitizer_reports()
             check(not reports, "sanitizer reports: %s\n%s" % (
                 reports, "".join(open(r, errors="replace").read()[:4000]

@@ -40,6 +40,12 @@ def bad_config(env):
         ("[profile a]\nthis line is not ini\n", 2, None, "syntax error"),
         ("[profile a/b]\nissuer = https://idp.test\n", 2, "issuer",
          "profile names"),
+        ("[profile a]\nissuer = https://idp.test\n  client_id = x\n", 3,
+         "issuer", "set twice"),
+        ("[profile a]\nclient_id = x\nclient_id = y\n", 3, "client_id",
+         "set twice"),
+        ("[profile a]\nissuer = https://idp.test/%s\n" % ("a" * 300), 2,
+         None, "line too long"),
     ]
     for text, line, key, words in cases:
         path = write_config(env, text)
