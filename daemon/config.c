@@ -410,7 +410,8 @@ config_load(const char *path, struct config **out, char **cause)
 		line = config_line(c->path, rc);
 		key = line != NULL ? line + strspn(line, " \t") : NULL;
 		if (cp.failed && key != NULL &&
-		    strncmp(key, cp.why_key, strlen(cp.why_key)) == 0)
+		    (strncmp(key, cp.why_key, strlen(cp.why_key)) == 0 ||
+		    (line[0] == ' ' || line[0] == '\t')))
 			xasprintf(cause, "%s:%d: key '%s': %s", c->path, rc,
 			    cp.why_key, cp.why);
 		else
