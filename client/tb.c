@@ -30,6 +30,7 @@ static const struct tb_cmd *const tb_cmds[] = {
 	&tb_cmd_token,
 	&tb_cmd_exec,
 	&tb_cmd_list,
+	&tb_cmd_kube,
 	&tb_cmd_help,
 	NULL
 };
@@ -46,7 +47,7 @@ tb_usage(FILE *f)
 "\n"
 "Commands:\n");
 	for (c = tb_cmds; *c != NULL; c++)
-		fprintf(f, "  %-10s %s\n", (*c)->name, (*c)->summary);
+		fprintf(f, "  %-16s %s\n", (*c)->name, (*c)->summary);
 	fprintf(f,
 "\n"
 "Options:\n"

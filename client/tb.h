@@ -76,5 +76,6 @@ extern const struct tb_cmd	tb_cmd_token;
 extern const struct tb_cmd	tb_cmd_exec;
 extern const struct tb_cmd	tb_cmd_list;
 extern const struct tb_cmd	tb_cmd_logout;
+extern const struct tb_cmd	tb_cmd_kube;
 
 #endif /* AUTHD_TB_H */

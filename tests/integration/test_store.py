@@ -59,6 +59,9 @@ def keyring_restart(env):
     check("authd credential for default" in out, out)
     d.stop(signal.SIGKILL, expect=None)
     d = daemon_for(env, idp)
+    # Answered at once, possibly "loading" while the keyring is asked.
+    wait_for(lambda: status(env)[1]["store_state"] != "loading",
+             "the stored credential to load")
     rc, st = status(env)
     check(rc == 0 and st["source"] == "store" and st["sub"] == "alice", st)
     token_ok(env, idp)

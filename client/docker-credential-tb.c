@@ -1,0 +1,444 @@
+/*
+ * docker-credential-tb: a docker credential helper (the protocol of
+ * github.com/docker/docker-credential-helpers) that answers from authd.
+ * Configure it in ~/.docker/config.json as
+ *
+ *   { "credHelpers": { "registry.example.com": "tb" } }
+ *
+ * and choose what it asks authd for in the environment docker runs with:
+ *
+ *   TB_DOCKER_REGISTRY  the registry host it serves, e.g. registry.example.com
+ *                       or localhost:5000 (required: no token is handed to
+ *                       any other registry)
+ *   TB_DOCKER_AUDIENCE  the token's audience (default: the profile's)
+ *   TB_DOCKER_PROJECT   the project to mint a token for (default: none, the
+ *                       user's own token)
+ *   TB_DOCKER_USERNAME  the user name to answer (default: x-access-token)
+ *   TB_PROFILE          the authd profile (default: authd's)
+ *
+ * Actions (one argument; input on stdin, answer on stdout):
+ *
+ *   get      stdin: a server URL. stdout: {"ServerURL","Username","Secret"}
+ *            with the token as Secret. When the URL is not
+ *            TB_DOCKER_REGISTRY or the user is not logged in, the answer
+ *            is "credentials not found in native keychain" and the exit
+ *            status 1: docker then goes on without credentials.
+ *   list     stdout: {"TB_DOCKER_REGISTRY":"USERNAME"} when logged in,
+ *            else {}.
+ *   store    stdin: {"ServerURL","Username","Secret"}, read and dropped.
+ *   erase    stdin: a server URL, read and ignored.
+ *   version  prints the version.
+ *
+ * store and erase change nothing because authd owns the credential: the
+ * login is made with 'tb login' and removed with 'tb logout', and tokens
+ * are minted on demand, so a password typed at 'docker login' has no place
+ * to go and nothing is kept that could be erased.
+ *
+ * Errors other than "not found" are one line on stdout and exit status 1,
+ * as the protocol has it; a hint, when there is one, goes to stderr. All
+ * JSON is built and parsed with cJSON. The token appears only on stdout
+ * for get, and every buffer that held it is wiped.
+ */
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "connect.h"
+#include "error.h"
+#include "msg.h"
+#include "proto.h"
+
+#ifndef AUTHD_VERSION
+#define AUTHD_VERSION "0.0.0"
+#endif
+
+#define DCRED_CONNECT_MS	30000
+#define DCRED_TOKEN_MS		60000
+#define DCRED_INPUT_MAX		(64 * 1024)
+#define DCRED_DEFAULT_USER	"x-access-token"
+#define DCRED_NOT_FOUND	"credentials not found in native keychain"
+
+#define DCRED_EXIT_OK		0
+#define DCRED_EXIT_ERROR	1
+
+struct dcred_conf {
+	const char	*registry;	/* NULL: serve none */
+	const char	*audience;
+	const char	*project;
+	const char	*username;
+	const char	*profile;
+};
+
+/* Our own stdio buffers and input buffer, wiped before exit. */
+static char	dcred_outbuf[BUFSIZ];
+static char	dcred_inbuf[BUFSIZ];
+static char	dcred_input[DCRED_INPUT_MAX + 1];
+
+static void
+dcred_usage(void)
+{
+	printf("Usage: docker-credential-tb <store|get|erase|list|version>\n");
+}
+
+/* One line on the given stream, control characters replaced. */
+static void
+dcred_line(FILE *f, const char *prefix, const char *msg)
+{
+	const char	*s;
+
+	fputs(prefix, f);
+	for (s = msg; *s != '\0'; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	fputc('\n', f);
+}
+
+static int
+dcred_not_found(const char *hint)
+{
+	puts(DCRED_NOT_FOUND);
+	if (hint != NULL)
+		dcred_line(stderr, "hint: ", hint);
+	return DCRED_EXIT_ERROR;
+}
+
+static int
+dcred_error(const char *message, const char *hint)
+{
+	dcred_line(stdout, "", message);
+	if (hint != NULL && *hint != '\0')
+		dcred_line(stderr, "hint: ", hint);
+	return DCRED_EXIT_ERROR;
+}
+
+/* Nonzero when s is non-empty printable ASCII without spaces. */
+static int
+dcred_valid_word(const char *s, size_t maxlen)
+{
+	size_t	n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if ((unsigned char)s[n] < 0x21 || (unsigned char)s[n] > 0x7e)
+			return 0;
+	}
+	return n > 0 && n <= maxlen;
+}
+
+static const char *
+dcred_env(const char *name)
+{
+	const char	*v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+static int
+dcred_conf_load(struct dcred_conf *conf)
+{
+	memset(conf, 0, sizeof *conf);
+	conf->registry = dcred_env("TB_DOCKER_REGISTRY");
+	conf->audience = dcred_env("TB_DOCKER_AUDIENCE");
+	conf->project = dcred_env("TB_DOCKER_PROJECT");
+	conf->username = dcred_env("TB_DOCKER_USERNAME");
+	conf->profile = dcred_env("TB_PROFILE");
+	if (conf->username == NULL)
+		conf->username = DCRED_DEFAULT_USER;
+	if (!dcred_valid_word(conf->username, 255)) {
+		dcred_error("TB_DOCKER_USERNAME must be printable, without "
+		    "spaces", NULL);
+		return -1;
+	}
+	if (conf->profile != NULL && !msg_valid_name(conf->profile)) {
+		dcred_error("TB_PROFILE is not a valid profile name", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read all of stdin (at most DCRED_INPUT_MAX bytes are kept, the rest is
+ * read and dropped) into dcred_input, NUL-terminated. Returns the length.
+ */
+static size_t
+dcred_read_input(void)
+{
+	size_t	n = 0;
+	int	ch;
+
+	while ((ch = getchar()) != EOF) {
+		if (n < DCRED_INPUT_MAX)
+			dcred_input[n++] = (char)ch;
+	}
+	dcred_input[n] = '\0';
+	return n;
+}
+
+static void
+dcred_wipe_input(void)
+{
+	explicit_bzero(dcred_input, sizeof dcred_input);
+	explicit_bzero(dcred_inbuf, sizeof dcred_inbuf);
+}
+
+/* Trim surrounding white space in place. */
+static char *
+dcred_trim(char *s)
+{
+	char	*end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/*
+ * The registry of a server URL as docker spells it ("registry.example.com",
+ * "https://registry.example.com/v2/", "localhost:5000"): lower-case host and
+ * port, no scheme, no path.
+ */
+static void
+dcred_registry_key(const char *url, char *buf, size_t len)
+{
+	size_t	n, i;
+
+	if (strncasecmp(url, "https://", 8) == 0)
+		url += 8;
+	else if (strncasecmp(url, "http://", 7) == 0)
+		url += 7;
+	n = strcspn(url, "/");
+	if (n >= len)
+		n = len - 1;
+	for (i = 0; i < n; i++)
+		buf[i] = (char)tolower((unsigned char)url[i]);
+	buf[n] = '\0';
+}
+
+static int
+dcred_serves(const struct dcred_conf *conf, const char *url)
+{
+	char	a[256], b[256];
+
+	if (conf->registry == NULL)
+		return 0;
+	dcred_registry_key(url, a, sizeof a);
+	dcred_registry_key(conf->registry, b, sizeof b);
+	return a[0] != '\0' && strcmp(a, b) == 0;
+}
+
+/* Print one JSON object and a newline; the printed copy is wiped. */
+static int
+dcred_print_json(const cJSON *j)
+{
+	char	*s;
+
+	if ((s = cJSON_PrintUnformatted(j)) == NULL)
+		return dcred_error("out of memory", NULL);
+	fputs(s, stdout);
+	fputc('\n', stdout);
+	cJSON_free(s);		/* wiped by msg_init's hooks */
+	return DCRED_EXIT_OK;
+}
+
+/*
+ * Send op to authd. Returns 0 with *reply filled (a success or an error
+ * reply), or prints the transport failure and returns DCRED_EXIT_ERROR.
+ */
+static int
+dcred_call(const char *op, cJSON *args, struct msg_reply *reply)
+{
+	struct connect	*c = NULL;
+	char		*cause = NULL;
+	int		 error;
+
+	memset(reply, 0, sizeof *reply);
+	if (args == NULL)
+		return dcred_error("out of memory", NULL);
+	error = connect_open(&c, NULL, DCRED_CONNECT_MS, &cause);
+	if (error != 0) {
+		cJSON_Delete(args);
+		dcred_error(cause != NULL ? cause : authd_error_message(error),
+		    authd_error_hint(error));
+		free(cause);
+		return DCRED_EXIT_ERROR;
+	}
+	error = connect_request(c, op, args, NULL, NULL, DCRED_TOKEN_MS,
+	    reply, &cause);
+	connect_close(c);
+	if (error != 0) {
+		dcred_error(cause != NULL ? cause : authd_error_message(error),
+		    authd_error_hint(error));
+		free(cause);
+		return DCRED_EXIT_ERROR;
+	}
+	return 0;
+}
+
+static cJSON *
+dcred_args(const struct dcred_conf *conf)
+{
+	cJSON	*args = cJSON_CreateObject();
+
+	if (args != NULL && conf->profile != NULL)
+		cJSON_AddStringToObject(args, "profile", conf->profile);
+	return args;
+}
+
+static int
+dcred_not_logged_in(const struct msg_reply *reply)
+{
+	return strcmp(reply->code, "not_logged_in") == 0 ||
+	    strcmp(reply->code, "token_rejected") == 0;
+}
+
+static int
+dcred_reply_error(const struct msg_reply *reply)
+{
+	const char	*message = reply->message;
+
+	if (message == NULL || *message == '\0')
+		message = reply->code;
+	return dcred_error(message, reply->hint);
+}
+
+/* The server URL has been read into dcred_input. */
+static int
+dcred_get(const struct dcred_conf *conf)
+{
+	struct msg_reply	 reply;
+	const cJSON		*tok;
+	cJSON			*args, *out;
+	char			*url;
+	int			 status;
+
+	url = dcred_trim(dcred_input);
+	if (*url == '\0' || !msg_valid_utf8(url, strlen(url)))
+		return dcred_error("no server URL on stdin", NULL);
+	if (conf->registry == NULL)
+		return dcred_not_found("set TB_DOCKER_REGISTRY to the "
+		    "registry docker-credential-tb serves");
+	if (!dcred_serves(conf, url))
+		return dcred_not_found(NULL);
+
+	if ((args = dcred_args(conf)) != NULL) {
+		if (conf->audience != NULL)
+			cJSON_AddStringToObject(args, "audience",
+			    conf->audience);
+		if (conf->project != NULL)
+			cJSON_AddStringToObject(args, "project",
+			    conf->project);
+	}
+	if ((status = dcred_call(PROTO_OP_TOKEN, args, &reply)) != 0)
+		return status;
+	if (reply.kind != MSG_REPLY_OK) {
+		if (dcred_not_logged_in(&reply))
+			status = dcred_not_found("run 'tb login'");
+		else
+			status = dcred_reply_error(&reply);
+		msg_reply_clear(&reply);
+		return status;
+	}
+	tok = cJSON_GetObjectItemCaseSensitive(reply.result, "token");
+	if (!cJSON_IsString(tok) ||
+	    !dcred_valid_word(tok->valuestring, PROTO_MAX_TOKEN)) {
+		msg_reply_clear(&reply);
+		return dcred_error("authd sent no usable token", NULL);
+	}
+	if ((out = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(out, "ServerURL", url) == NULL ||
+	    cJSON_AddStringToObject(out, "Username", conf->username) == NULL ||
+	    cJSON_AddStringToObject(out, "Secret", tok->valuestring) ==
+	    NULL) {
+		cJSON_Delete(out);
+		msg_reply_clear(&reply);
+		return dcred_error("out of memory", NULL);
+	}
+	msg_reply_clear(&reply);
+	status = dcred_print_json(out);
+	cJSON_Delete(out);	/* the Secret is wiped by the hooks */
+	return status;
+}
+
+static int
+dcred_list(const struct dcred_conf *conf)
+{
+	struct msg_reply	 reply;
+	const cJSON		*in;
+	cJSON			*out;
+	int			 status, logged_in = 0;
+
+	if (conf->registry != NULL) {
+		status = dcred_call(PROTO_OP_STATUS, dcred_args(conf), &reply);
+		if (status != 0)
+			return status;
+		if (reply.kind != MSG_REPLY_OK) {
+			status = dcred_reply_error(&reply);
+			msg_reply_clear(&reply);
+			return status;
+		}
+		in = cJSON_GetObjectItemCaseSensitive(reply.result,
+		    "logged_in");
+		logged_in = cJSON_IsTrue(in);
+		msg_reply_clear(&reply);
+	}
+	if ((out = cJSON_CreateObject()) == NULL)
+		return dcred_error("out of memory", NULL);
+	if (logged_in && cJSON_AddStringToObject(out, conf->registry,
+	    conf->username) == NULL) {
+		cJSON_Delete(out);
+		return dcred_error("out of memory", NULL);
+	}
+	status = dcred_print_json(out);
+	cJSON_Delete(out);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct dcred_conf	 conf;
+	const char		*action;
+	int			 status;
+
+	setvbuf(stdout, dcred_outbuf, _IOFBF, sizeof dcred_outbuf);
+	setvbuf(stdin, dcred_inbuf, _IOFBF, sizeof dcred_inbuf);
+	signal(SIGPIPE, SIG_IGN);
+	msg_init();
+	if (argc != 2) {
+		dcred_usage();
+		return DCRED_EXIT_ERROR;
+	}
+	action = argv[1];
+	if (strcmp(action, "version") == 0) {
+		printf("docker-credential-tb (authd) %s\n", AUTHD_VERSION);
+		return DCRED_EXIT_OK;
+	}
+	if (strcmp(action, "store") == 0 || strcmp(action, "erase") == 0) {
+		/* authd owns the credential: see the comment at the top. */
+		dcred_read_input();
+		dcred_wipe_input();
+		return DCRED_EXIT_OK;
+	}
+	if (strcmp(action, "get") != 0 && strcmp(action, "list") != 0) {
+		dcred_usage();
+		return DCRED_EXIT_ERROR;
+	}
+	/* Read the request first: docker writes it whatever we answer. */
+	if (strcmp(action, "get") == 0)
+		dcred_read_input();
+	if (dcred_conf_load(&conf) != 0)
+		status = DCRED_EXIT_ERROR;
+	else if (strcmp(action, "get") == 0)
+		status = dcred_get(&conf);
+	else
+		status = dcred_list(&conf);
+	dcred_wipe_input();
+	if (fflush(stdout) != 0)
+		status = DCRED_EXIT_ERROR;
+	explicit_bzero(dcred_outbuf, sizeof dcred_outbuf);
+	return status;
+}

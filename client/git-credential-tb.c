@@ -1,0 +1,547 @@
+/*
+ * git-credential-tb: a git credential helper (gitcredentials(7)) that
+ * answers from authd, so git over HTTPS uses the same login as tb.
+ *
+ *   git-credential-tb [--profile P] [--audience A] [--project X]
+ *       [--purpose P] [--scope S] [--min-ttl SECONDS] [--username U]
+ *       [--host HOST]... get|store|erase
+ *
+ * git runs a helper named "tb" as "git credential-tb ARGS ACTION", so the
+ * words after the helper's name in the configuration become options here:
+ *
+ *   [credential "https://git.example.com"]
+ *       helper = "tb --project prj_123 --audience https://api.example.com"
+ *
+ * Which host (and, with credential.useHttpPath, which repository path) gets
+ * which profile, audience and project is decided by git's URL-scoped
+ * configuration, as above: each URL gets its own helper line. --host
+ * restricts a helper configured for every URL to the hosts named.
+ *
+ * get: reads the request (key=value lines up to a blank line or EOF) and
+ * answers username, password (the token) and password_expiry_utc, then a
+ * blank line. Without --username the request's username is kept, else
+ * "x-access-token". A token goes only to https, or to plain http on a
+ * loopback host. When not logged in, nothing is printed and the exit status
+ * is 0, so that git tries its other helpers or prompts; a one-line hint goes
+ * to stderr. Other failures print nothing on stdout either and exit 1.
+ *
+ * The token is printed on stdout for get and nowhere else. The stdio
+ * buffers and the line buffer that held it, and the parsed reply, are wiped.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "connect.h"
+#include "error.h"
+#include "msg.h"
+#include "proto.h"
+
+#ifndef AUTHD_VERSION
+#define AUTHD_VERSION "0.0.0"
+#endif
+
+#define GCRED_CONNECT_MS	30000
+#define GCRED_TOKEN_MS		60000
+#define GCRED_MAX_HOSTS		16
+#define GCRED_LINE_MAX		(PROTO_MAX_TOKEN + 1024)
+#define GCRED_DEFAULT_USER	"x-access-token"
+
+/* Exit statuses: git only looks at stdout, these are for people. */
+#define GCRED_EXIT_OK		0
+#define GCRED_EXIT_ERROR	1
+#define GCRED_EXIT_USAGE	2
+
+struct gcred_opts {
+	const char	*profile;	/* NULL: $TB_PROFILE, else authd's */
+	const char	*audience;
+	const char	*project;
+	const char	*purpose;
+	const char	*scope;
+	const char	*username;
+	long		 min_ttl;
+	const char	*hosts[GCRED_MAX_HOSTS];
+	size_t		 nhosts;
+};
+
+/* The parts of git's request we use. */
+struct gcred_req {
+	char		 protocol[32];
+	char		 host[256];
+	char		 path[1024];
+	char		 username[256];
+};
+
+/*
+ * Our own stdio buffers, so that the token written to stdout and a password
+ * git may send on stdin (store, erase) can be wiped.
+ */
+static char	gcred_outbuf[BUFSIZ];
+static char	gcred_inbuf[BUFSIZ];
+static char	gcred_line[GCRED_LINE_MAX];
+
+static void
+gcred_usage(FILE *f)
+{
+	fprintf(f,
+"usage: git-credential-tb [--profile P] [--audience A] [--project X]\n"
+"           [--purpose P] [--scope S] [--min-ttl SECONDS] [--username U]\n"
+"           [--host HOST]... get|store|erase\n"
+"\n"
+"A git credential helper answering with a token from authd. Configure it\n"
+"as, for example:\n"
+"  git config --global credential.https://git.example.com.helper \\\n"
+"      'tb --project prj_123'\n"
+"store and erase do nothing: authd owns the credential.\n");
+}
+
+/* One line on stderr, control characters replaced. */
+static void
+gcred_warn(const char *prefix, const char *msg)
+{
+	const char	*s;
+
+	fputs(prefix, stderr);
+	for (s = msg; *s != '\0'; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s,
+		    stderr);
+	fputc('\n', stderr);
+}
+
+/* Nonzero when s is non-empty printable ASCII without spaces. */
+static int
+gcred_valid_word(const char *s, size_t maxlen)
+{
+	size_t	n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if ((unsigned char)s[n] < 0x21 || (unsigned char)s[n] > 0x7e)
+			return 0;
+	}
+	return n > 0 && n <= maxlen;
+}
+
+/*
+ * Read one line into gcred_line without its newline. Returns 1 for a line,
+ * 0 at EOF, -1 for a line too long (read and dropped).
+ */
+static int
+gcred_read_line(FILE *f)
+{
+	size_t	n = 0;
+	int	ch, toolong = 0;
+
+	for (;;) {
+		ch = getc(f);
+		if (ch == EOF) {
+			if (n == 0 && !toolong)
+				return 0;
+			break;
+		}
+		if (ch == '\n')
+			break;
+		if (n < sizeof gcred_line - 1)
+			gcred_line[n++] = (char)ch;
+		else
+			toolong = 1;
+	}
+	if (n > 0 && gcred_line[n - 1] == '\r')
+		n--;
+	gcred_line[n] = '\0';
+	return toolong ? -1 : 1;
+}
+
+static void
+gcred_set(char *dst, size_t len, const char *value)
+{
+	if (strlen(value) < len)
+		snprintf(dst, len, "%s", value);
+}
+
+/* "https://host:port/path" as protocol, host and path (for url=). */
+static void
+gcred_parse_url(struct gcred_req *req, const char *url)
+{
+	const char	*p, *host, *slash;
+	size_t		 n;
+
+	if ((p = strstr(url, "://")) == NULL)
+		return;
+	n = (size_t)(p - url);
+	if (n == 0 || n >= sizeof req->protocol)
+		return;
+	memcpy(req->protocol, url, n);
+	req->protocol[n] = '\0';
+	host = p + 3;
+	/* Drop user information: it is not part of the host. */
+	slash = host + strcspn(host, "/");
+	if ((p = memchr(host, '@', (size_t)(slash - host))) != NULL)
+		host = p + 1;
+	n = (size_t)(slash - host);
+	if (n < sizeof req->host) {
+		memcpy(req->host, host, n);
+		req->host[n] = '\0';
+	}
+	if (*slash == '/')
+		gcred_set(req->path, sizeof req->path, slash + 1);
+}
+
+/*
+ * Read git's request up to a blank line or EOF, keeping what we use. Every
+ * line is read, so git never writes into a closed pipe.
+ */
+static void
+gcred_read_request(FILE *f, struct gcred_req *req)
+{
+	char	*eq;
+	int	 rc, have_url = 0;
+	char	 url[2048];
+
+	memset(req, 0, sizeof *req);
+	url[0] = '\0';
+	while ((rc = gcred_read_line(f)) != 0) {
+		if (rc < 0)
+			continue;
+		if (gcred_line[0] == '\0')
+			break;
+		if ((eq = strchr(gcred_line, '=')) == NULL)
+			continue;
+		*eq++ = '\0';
+		if (strcmp(gcred_line, "protocol") == 0)
+			gcred_set(req->protocol, sizeof req->protocol, eq);
+		else if (strcmp(gcred_line, "host") == 0)
+			gcred_set(req->host, sizeof req->host, eq);
+		else if (strcmp(gcred_line, "path") == 0)
+			gcred_set(req->path, sizeof req->path, eq);
+		else if (strcmp(gcred_line, "username") == 0)
+			gcred_set(req->username, sizeof req->username, eq);
+		else if (strcmp(gcred_line, "url") == 0 && strlen(eq) <
+		    sizeof url) {
+			snprintf(url, sizeof url, "%s", eq);
+			have_url = 1;
+		}
+	}
+	explicit_bzero(gcred_line, sizeof gcred_line);
+	/* url= stands for the fields it contains unless they came too. */
+	if (have_url && req->protocol[0] == '\0' && req->host[0] == '\0')
+		gcred_parse_url(req, url);
+	explicit_bzero(url, sizeof url);
+}
+
+/* Drain stdin (store, erase, unknown actions) and wipe what passed. */
+static void
+gcred_drain(FILE *f)
+{
+	while (gcred_read_line(f) != 0)
+		;
+	explicit_bzero(gcred_line, sizeof gcred_line);
+}
+
+/* The host name without its port: "[::1]:8080" -> "::1". */
+static void
+gcred_host_name(const char *host, char *buf, size_t len)
+{
+	const char	*end;
+	size_t		 n;
+
+	if (host[0] == '[' && (end = strchr(host, ']')) != NULL)
+		host++;
+	else
+		end = host + strcspn(host, ":");
+	n = (size_t)(end - host);
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, host, n);
+	buf[n] = '\0';
+}
+
+static int
+gcred_is_loopback(const char *host)
+{
+	char	name[256];
+
+	gcred_host_name(host, name, sizeof name);
+	return strcasecmp(name, "localhost") == 0 ||
+	    strcmp(name, "::1") == 0 ||
+	    (strncmp(name, "127.", 4) == 0 &&
+	    strspn(name, "0123456789.") == strlen(name));
+}
+
+/* --host: an exact host[:port], or a host name matching any port. */
+static int
+gcred_host_allowed(const struct gcred_opts *o, const char *host)
+{
+	char	name[256];
+	size_t	i;
+
+	if (o->nhosts == 0)
+		return 1;
+	gcred_host_name(host, name, sizeof name);
+	for (i = 0; i < o->nhosts; i++) {
+		if (strcasecmp(o->hosts[i], host) == 0 ||
+		    strcasecmp(o->hosts[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static cJSON *
+gcred_token_args(const struct gcred_opts *o)
+{
+	cJSON	*args;
+
+	if ((args = cJSON_CreateObject()) == NULL)
+		return NULL;
+	if (o->profile != NULL)
+		cJSON_AddStringToObject(args, "profile", o->profile);
+	if (o->audience != NULL)
+		cJSON_AddStringToObject(args, "audience", o->audience);
+	if (o->project != NULL)
+		cJSON_AddStringToObject(args, "project", o->project);
+	if (o->purpose != NULL)
+		cJSON_AddStringToObject(args, "purpose", o->purpose);
+	if (o->scope != NULL)
+		cJSON_AddStringToObject(args, "scope", o->scope);
+	if (o->min_ttl > 0)
+		cJSON_AddNumberToObject(args, "min_ttl", (double)o->min_ttl);
+	return args;
+}
+
+/* Print an error reply; returns the exit status (0 for "not logged in"). */
+static int
+gcred_reply_error(const struct msg_reply *reply)
+{
+	const char	*message = reply->message;
+
+	if (message == NULL || *message == '\0')
+		message = authd_error_message(AUTHD_E_INTERNAL);
+	if (strcmp(reply->code, "not_logged_in") == 0 ||
+	    strcmp(reply->code, "token_rejected") == 0) {
+		/* Let git try other helpers or prompt. */
+		fputs("git-credential-tb: not logged in to authd; "
+		    "run 'tb login'\n", stderr);
+		return GCRED_EXIT_OK;
+	}
+	gcred_warn("git-credential-tb: ", message);
+	if (reply->hint != NULL && *reply->hint != '\0')
+		gcred_warn("hint: ", reply->hint);
+	return GCRED_EXIT_ERROR;
+}
+
+static int
+gcred_get(const struct gcred_opts *o, const struct gcred_req *req)
+{
+	struct connect		*c = NULL;
+	struct msg_reply	 reply;
+	const cJSON		*tok, *exp;
+	const char		*user;
+	char			*cause = NULL;
+	cJSON			*args;
+	int			 error, status;
+
+	memset(&reply, 0, sizeof reply);
+	if (req->host[0] == '\0')
+		return GCRED_EXIT_OK;
+	if (strcmp(req->protocol, "https") != 0) {
+		if (strcmp(req->protocol, "http") == 0 &&
+		    !gcred_is_loopback(req->host)) {
+			gcred_warn("git-credential-tb: not sending a token "
+			    "over plain http to ", req->host);
+			return GCRED_EXIT_OK;
+		}
+		if (strcmp(req->protocol, "http") != 0)
+			return GCRED_EXIT_OK;	/* not ours (smtp, cert) */
+	}
+	if (!gcred_host_allowed(o, req->host))
+		return GCRED_EXIT_OK;
+
+	if ((args = gcred_token_args(o)) == NULL) {
+		fputs("git-credential-tb: out of memory\n", stderr);
+		return GCRED_EXIT_ERROR;
+	}
+	error = connect_open(&c, NULL, GCRED_CONNECT_MS, &cause);
+	if (error != 0) {
+		cJSON_Delete(args);
+		gcred_warn("git-credential-tb: ", cause != NULL ? cause :
+		    authd_error_message(error));
+		if (authd_error_hint(error) != NULL)
+			gcred_warn("hint: ", authd_error_hint(error));
+		free(cause);
+		return GCRED_EXIT_ERROR;
+	}
+	error = connect_request(c, PROTO_OP_TOKEN, args, NULL, NULL,
+	    GCRED_TOKEN_MS, &reply, &cause);
+	connect_close(c);
+	if (error != 0) {
+		gcred_warn("git-credential-tb: ", cause != NULL ? cause :
+		    authd_error_message(error));
+		free(cause);
+		return GCRED_EXIT_ERROR;
+	}
+	if (reply.kind != MSG_REPLY_OK) {
+		status = gcred_reply_error(&reply);
+		msg_reply_clear(&reply);
+		return status;
+	}
+	tok = cJSON_GetObjectItemCaseSensitive(reply.result, "token");
+	if (!cJSON_IsString(tok) ||
+	    !gcred_valid_word(tok->valuestring, PROTO_MAX_TOKEN)) {
+		/* A newline in it would inject lines into git's protocol. */
+		msg_reply_clear(&reply);
+		fputs("git-credential-tb: authd sent no usable token\n",
+		    stderr);
+		return GCRED_EXIT_ERROR;
+	}
+	exp = cJSON_GetObjectItemCaseSensitive(reply.result, "expires_at");
+
+	if (o->username != NULL)
+		user = o->username;
+	else if (req->username[0] != '\0' &&
+	    gcred_valid_word(req->username, sizeof req->username))
+		user = req->username;
+	else
+		user = GCRED_DEFAULT_USER;
+	printf("username=%s\n", user);
+	printf("password=%s\n", tok->valuestring);
+	if (cJSON_IsNumber(exp) && exp->valuedouble > 0 &&
+	    exp->valuedouble < 1e15)
+		printf("password_expiry_utc=%lld\n",
+		    (long long)exp->valuedouble);
+	putchar('\n');
+	msg_reply_clear(&reply);
+	status = fflush(stdout) == 0 ? GCRED_EXIT_OK : GCRED_EXIT_ERROR;
+	explicit_bzero(gcred_outbuf, sizeof gcred_outbuf);
+	return status;
+}
+
+static int
+gcred_parse_ttl(const char *arg, long *out)
+{
+	char	*end;
+
+	errno = 0;
+	*out = strtol(arg, &end, 10);
+	return errno == 0 && *arg != '\0' && *end == '\0' && *out >= 0 &&
+	    *out <= 86400 ? 0 : -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "profile",	required_argument,	NULL, 'p' },
+		{ "audience",	required_argument,	NULL, 'a' },
+		{ "project",	required_argument,	NULL, 'P' },
+		{ "purpose",	required_argument,	NULL, 'u' },
+		{ "scope",	required_argument,	NULL, 's' },
+		{ "min-ttl",	required_argument,	NULL, 'm' },
+		{ "username",	required_argument,	NULL, 'U' },
+		{ "host",	required_argument,	NULL, 'H' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct gcred_opts	 o;
+	struct gcred_req	 req;
+	const char		*action, *env;
+	int			 ch, status;
+
+	setvbuf(stdout, gcred_outbuf, _IOFBF, sizeof gcred_outbuf);
+	setvbuf(stdin, gcred_inbuf, _IOFBF, sizeof gcred_inbuf);
+	signal(SIGPIPE, SIG_IGN);
+	msg_init();
+	memset(&o, 0, sizeof o);
+	if ((env = getenv("TB_PROFILE")) != NULL && *env != '\0')
+		o.profile = env;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "p:a:P:u:s:m:U:H:hV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			o.profile = optarg;
+			break;
+		case 'a':
+			o.audience = optarg;
+			break;
+		case 'P':
+			o.project = optarg;
+			break;
+		case 'u':
+			o.purpose = optarg;
+			break;
+		case 's':
+			o.scope = optarg;
+			break;
+		case 'm':
+			if (gcred_parse_ttl(optarg, &o.min_ttl) != 0) {
+				fputs("git-credential-tb: --min-ttl takes 0 "
+				    "to 86400 seconds\n", stderr);
+				return GCRED_EXIT_USAGE;
+			}
+			break;
+		case 'U':
+			if (!gcred_valid_word(optarg, 255)) {
+				fputs("git-credential-tb: --username must be "
+				    "printable, without spaces\n", stderr);
+				return GCRED_EXIT_USAGE;
+			}
+			o.username = optarg;
+			break;
+		case 'H':
+			if (o.nhosts == GCRED_MAX_HOSTS) {
+				fputs("git-credential-tb: too many --host\n",
+				    stderr);
+				return GCRED_EXIT_USAGE;
+			}
+			o.hosts[o.nhosts++] = optarg;
+			break;
+		case 'h':
+			gcred_usage(stdout);
+			return GCRED_EXIT_OK;
+		case 'V':
+			printf("git-credential-tb (authd) %s\n", AUTHD_VERSION);
+			return GCRED_EXIT_OK;
+		default:
+			fputs("git-credential-tb: invalid option\n", stderr);
+			gcred_usage(stderr);
+			return GCRED_EXIT_USAGE;
+		}
+	}
+	if (o.profile != NULL && !msg_valid_name(o.profile)) {
+		gcred_warn("git-credential-tb: invalid profile name ",
+		    o.profile);
+		return GCRED_EXIT_USAGE;
+	}
+	if (optind != argc - 1) {
+		gcred_usage(stderr);
+		return GCRED_EXIT_USAGE;
+	}
+	action = argv[optind];
+
+	if (strcmp(action, "get") == 0) {
+		gcred_read_request(stdin, &req);
+		status = gcred_get(&o, &req);
+		explicit_bzero(&req, sizeof req);
+	} else {
+		/*
+		 * store: git offers the credential it has just used so that
+		 * a helper can keep it. authd owns the login and mints tokens
+		 * on demand, so keeping a copy of a short-lived token would
+		 * only leave one more secret on disk or in memory.
+		 * erase: git says the server refused the credential. There is
+		 * nothing of ours to delete: the login stays valid for other
+		 * targets, the protocol has no operation that drops one cached
+		 * token, and 'tb logout' is the way to remove the login.
+		 * Other actions are ignored, as gitcredentials(7) asks.
+		 */
+		gcred_drain(stdin);
+		status = GCRED_EXIT_OK;
+	}
+	explicit_bzero(gcred_inbuf, sizeof gcred_inbuf);
+	return status;
+}
