@@ -400,6 +400,12 @@ account_loaded_cb(int err, const char *cause, struct store_record *rec,
 		    a->profile, cause);
 	} else
 		account_set_store_error(a, 0, NULL);
+	/* A logout while we loaded: what was loaded is gone. */
+	if (a->drop_load) {
+		a->drop_load = 0;
+		store_record_free(rec);
+		rec = NULL;
+	}
 	/* A login that finished while we loaded is newer: keep it. */
 	if (rec != NULL && a->source == ACCOUNT_SRC_NONE &&
 	    strcmp(rec->issuer, a->issuer) == 0 &&
@@ -597,6 +603,8 @@ account_logout(struct account *a, struct secret **rt, struct secret **at)
 	struct account_grant	*g = a->grant;
 	int			 had = account_logged_in(a);
 
+	if (a->store_state == ACCOUNT_STORE_LOADING)
+		a->drop_load = 1;
 	flow_cancel(a, AUTHD_E_CANCELLED, "login cancelled by a logout");
 	flow_abort(a);
 	http_cancel(a->refresh_req);

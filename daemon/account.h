@@ -85,6 +85,7 @@ struct account {
 	int			 persisted;	/* the credential is stored */
 	int			 store_err;	/* last store error, or 0 */
 	int			 load_err;	/* the last load's error, or 0 */
+	int			 drop_load;	/* a logout: ignore the load */
 	char			*store_cause;
 	int			 saving;	/* saves in flight */
 	TAILQ_HEAD(, account_save) saves;	/* their callbacks, in order */

@@ -373,7 +373,24 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 	f->deadline = now;
 	f->deadline.tv_sec += f->dev.expires_in;
 	f->expires_at = time(NULL) + f->dev.expires_in;
-	f->verification_host = http_url_host(f->dev.verification_uri);
+	/*
+	 * The host the code goes to is the one the browser opens: the
+	 * complete URI's when there is one. Both must name the same host.
+	 */
+	f->verification_host = http_url_host(
+	    f->dev.verification_uri_complete != NULL ?
+	    f->dev.verification_uri_complete : f->dev.verification_uri);
+	if (f->dev.verification_uri_complete != NULL) {
+		char	*plain = http_url_host(f->dev.verification_uri);
+
+		if (plain == NULL || f->verification_host == NULL ||
+		    strcasecmp(plain, f->verification_host) != 0) {
+			free(f->verification_host);
+			xasprintf(&f->verification_host, "%s (and %s)",
+			    plain ? plain : "?", f->dev.verification_uri_complete);
+		}
+		free(plain);
+	}
 	log_info("profile %s: login code issued, verification at %s, expires "
 	    "in %ld s, polling every %ld s", f->acct->profile,
 	    f->verification_host != NULL ? f->verification_host : "?",

@@ -24,6 +24,7 @@
 #include "proto.h"
 #include "req.h"
 #include "secret.h"
+#include "store.h"
 #include "xmalloc.h"
 
 struct req_logout {
@@ -35,6 +36,7 @@ struct req_logout {
 	char			*endpoint;
 	struct disco_waiter	*dw;
 	struct http_req		*req;
+	struct account_loadw	*lw;
 	int			 had;
 };
 
@@ -43,6 +45,7 @@ static const char *req_logout_hint[] = { "refresh_token", "access_token" };
 static void
 req_logout_free(struct req_logout *l)
 {
+	account_on_loaded_cancel(l->lw);
 	disco_cancel(l->dw);
 	http_cancel(l->req);
 	secret_free(l->tok[0]);
@@ -178,6 +181,8 @@ req_logout_gone(struct req *r, void *arg)
 	req_logout_free(arg);
 }
 
+static void	req_logout_start(void *);
+
 static int
 req_logout(struct req *r)
 {
@@ -189,16 +194,35 @@ req_logout(struct req *r)
 	l = xcalloc(1, sizeof *l);
 	l->r = r;
 	l->a = account_get(ad, r->profile);
+	req_set_cancel(r, req_logout_gone, l);
+	/*
+	 * A credential still loading must be known before it is revoked and
+	 * removed; if the store does not answer, the load is dropped.
+	 */
+	if (l->a->store_state == ACCOUNT_STORE_LOADING) {
+		l->lw = account_on_loaded(l->a, req_logout_start, l,
+		    STORE_DEADLINE_MS);
+		return REQ_PENDING;
+	}
+	req_logout_start(l);
+	return REQ_PENDING;
+}
+
+static void
+req_logout_start(void *arg)
+{
+	struct req_logout	*l = arg;
+	struct authd		*ad = conn_authd(l->r->conn);
+
+	l->lw = NULL;
 	/* Locally first: whatever the network does, we are logged out. */
 	l->had = account_logout(l->a, &l->tok[0], &l->tok[1]);
 	mint_drop_profile(ad->mint, l->a->profile);
 	if (l->tok[0] == NULL && l->tok[1] == NULL) {
 		req_logout_reply(l, "nothing", NULL);
-		return 0;
+		return;
 	}
-	req_set_cancel(r, req_logout_gone, l);
 	l->dw = disco_get(ad->disco, l->a->issuer, req_logout_disco_cb, l);
-	return REQ_PENDING;
 }
 
 const struct req_entry req_logout_entry = {

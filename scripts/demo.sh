@@ -3,8 +3,8 @@
 # needs, builds, starts the bundled test identity provider on loopback,
 # starts authd against it the way a shell would (eval "$(authd)"), logs in
 # with `tb login` (approved automatically by a scripted user unless a
-# display is present and DEMO_BROWSER=1), then shows `tb status` and a
-# token, and stops everything again.
+# display is present and DEMO_BROWSER=1), prints a project-scoped token and
+# `tb status`, answers a git credential request, and stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -38,10 +38,12 @@ done
 issuer=$(sed -n 's/.*"issuer":"\([^"]*\)".*/\1/p' "$work/idp.json")
 echo "test identity provider: $issuer"
 
-export XDG_RUNTIME_DIR=$work/run
+export XDG_RUNTIME_DIR=$work/run XDG_CONFIG_HOME=$work/config
 mkdir -m 700 "$XDG_RUNTIME_DIR"
-unset AUTHD_SOCK
-export AUTHD_ISSUER=$issuer AUTHD_CLIENT_ID=tb-cli
+mkdir -p "$XDG_CONFIG_HOME/authd"
+unset AUTHD_SOCK AUTHD_ISSUER AUTHD_CLIENT_ID
+printf 'store = memory\n\n[profile default]\nissuer = %s\nclient_id = tb-cli\naudience = https://api.tb.test\n' \
+	"$issuer" >"$XDG_CONFIG_HOME/authd/config.ini"
 
 say 'eval "$(authd)"'
 eval "$(authd)"
@@ -56,11 +58,19 @@ say "tb login"
 tb login
 say "tb status"
 tb status
-say 'tb token'
-tb token
-say 'curl -H "Authorization: Bearer $(tb token)" $AUTHD_ISSUER/me'
+say 'tb token --project prj_123        # a project-scoped JWT'
+tok=$(tb token --project prj_123)
+echo "$tok"
+say 'tb list'
+tb list
+say 'curl -H "Authorization: Bearer $(tb token)" $ISSUER/me   # the user token'
 curl -s -H "Authorization: Bearer $(tb token)" "$issuer/me"
 echo
+say 'git -c credential.helper="tb --project prj_123" credential fill'
+printf 'protocol=https\nhost=git.example.test\n\n' |
+	GIT_TERMINAL_PROMPT=0 git -c credential.helper= \
+	-c credential.helper="tb --project prj_123" credential fill |
+	sed 's/^password=\(.\{24\}\).*/password=\1.../'
 say 'kill $AUTHD_PID'
 kill "$AUTHD_PID"
 AUTHD_PID=

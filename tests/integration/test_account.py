@@ -95,6 +95,26 @@ def logout_offline(env):
     check(env.tb("token").returncode == 3, "came back after a restart")
 
 
+def logout_during_load(env):
+    """A logout sent while the stored login is still loading waits for
+    it, revokes it and removes it: it does not come back."""
+    from harness import Keyring
+    Keyring(env)
+    idp = IdP(env, "--interval", "1")
+    config(env, "[profile default]\nissuer = %s\nclient_id = tb-cli\n" %
+           idp.issuer)
+    d = env.start()
+    login(env, idp)
+    d.stop()
+    # Autostart a fresh daemon with the logout itself: it races the load.
+    r = env.tb("logout")
+    check(r.returncode == 0 and "revoked" in r.stderr,
+          "exit %d: %s" % (r.returncode, r.stderr))
+    r = env.tb("token")
+    check(r.returncode == 3, "the login came back: exit %d" % r.returncode)
+    check(len(idp.entries("/token/revocation")) == 2, "not revoked")
+
+
 def status_all_and_check(env):
     """tb status --all covers every profile; --check asks the provider."""
     a = IdP(env, "--interval", "1")
@@ -129,7 +149,7 @@ def status_all_and_check(env):
 
 
 TESTS = {f.__name__: f for f in (logout_revokes, logout_offline,
-                                 status_all_and_check)}
+                                 logout_during_load, status_all_and_check)}
 
 if __name__ == "__main__":
     run(TESTS)

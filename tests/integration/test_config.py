@@ -73,8 +73,10 @@ def profiles_and_reload(env):
     path = write_config(env, (
         "default_profile = work\nstore = memory\n"
         "[profile work]\nissuer = %s\nclient_id = tb-cli\n"
+        "audience = https://api.tb.test\n"
         "[profile home]\nissuer = %s\nclient_id = tb-confidential\n"
-        "client_secret = tb-secret\n") % (a.issuer, b.issuer))
+        "client_secret = tb-secret\naudience = https://api.tb.test\n") %
+        (a.issuer, b.issuer))
     d = env.start()
     login(env, a)                        # the default profile: work
     login(env, b, "--profile", "home", user="bob")
@@ -87,7 +89,14 @@ def profiles_and_reload(env):
     # Basic client authentication was used for home.
     check(any(e.get("client_id") == "tb-confidential"
               for e in b.entries("/token")), b.entries("/token"))
-    # A third profile by SIGHUP; the others keep their logins.
+    # Project tokens: each from its own provider, never crossed.
+    pa = env.tb("token", "--project", "prj_123").stdout.strip()
+    pb = env.tb("--profile", "home", "token", "--project",
+                "prj_789").stdout.strip()
+    check(pa and pb and pa != pb, "project tokens")
+    check(env.tb("--profile", "home", "token", "--project",
+                 "prj_123").returncode == 5, "bob got alice's project")
+    # A third profile by SIGHUP; the others keep their logins and caches.
     c = IdP(env, "--interval", "1", name="idp-c")
     with open(path, "a") as f:
         f.write("[profile third]\nissuer = %s\nclient_id = "
@@ -97,6 +106,12 @@ def profiles_and_reload(env):
     wait_for(lambda: "configuration reloaded: 3 profiles" in d.log_text(),
              "the reload")
     check(env.tb("token").stdout.strip() == ta, "work lost its token")
+    r = env.tb("--json", "token", "--project", "prj_123")
+    check(json.loads(r.stdout)["cached"] and
+          json.loads(r.stdout)["token"] == pa, "the reload dropped a cache")
+    r = env.tb("--json", "--profile", "home", "token", "--project",
+               "prj_789")
+    check(json.loads(r.stdout)["cached"], "the reload dropped home's cache")
     check(env.tb("--profile", "home", "token").stdout.strip() == tb_,
           "home lost its token")
     r = env.tb("--profile", "third", "--json", "status")
@@ -114,6 +129,13 @@ def profiles_and_reload(env):
           "third lost after a bad reload")
     r = env.tb("--profile", "broken", "status")
     check(r.returncode == 2, "a profile from the broken file exists")
+    # Logging out of one profile leaves the others logged in.
+    check(env.tb("--profile", "home", "logout").returncode == 0, "logout")
+    check(env.tb("--profile", "home", "token").returncode == 3,
+          "home still logged in")
+    check(env.tb("token").stdout.strip() == ta, "work lost its login")
+    check(env.tb("--profile", "third", "token").returncode == 0,
+          "third lost its login")
     d.stop()
 
 
