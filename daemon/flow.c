@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "account.h"
+#include "audit.h"
 #include "authd.h"
 #include "disco.h"
 #include "error.h"
@@ -93,6 +94,11 @@ flow_finish(struct flow *f, int err, const char *message)
 	struct account		*a = f->acct;
 
 	f->acct->flow = NULL;	/* status no longer shows it pending */
+	/* One audit record per login, naming the client that started it. */
+	w = TAILQ_FIRST(&f->waiters);
+	audit_event(a->ad->audit, "login", w != NULL ? w->req->conn : NULL,
+	    a->profile, NULL, err == 0 ? "ok" : authd_error_code(err),
+	    err == 0 ? a->issuer : message);
 	while ((w = TAILQ_FIRST(&f->waiters)) != NULL) {
 		TAILQ_REMOVE(&f->waiters, w, entry);
 		req_set_cancel(w->req, NULL, NULL);

@@ -351,6 +351,8 @@ req_set_token(struct req *r)
 	}
 	a = account_get(conn_authd(r->conn), r->profile);
 	account_set_override(a, secret_new_str(tok));
+	audit_event(conn_authd(r->conn)->audit, "login", r->conn, a->profile,
+	    NULL, "ok", "runtime override (tb login --with-token)");
 	req_reply(r, account_status(a));
 	return 0;
 }

@@ -254,6 +254,9 @@ def audit_and_canary(env):
     outs = [env.tb("list"), env.tb("--json", "list"), env.tb("status"),
             env.tb("--json", "status")]
     lines = [json.loads(x) for x in open(audit)]
+    logins = [x for x in lines if x["event"] == "login"]
+    check(len(logins) == 1 and logins[0]["result"] == "ok" and
+          logins[0]["peer"]["exe"].endswith("/tb"), logins)
     serves = [x for x in lines if x["event"] == "serve"]
     denies = [x for x in lines if x["event"] == "deny"]
     check(len(serves) >= 3 and denies, lines)
