@@ -150,7 +150,11 @@ jwks_rsa_pem(const char *n64, const char *e64, size_t *len)
 
 	n = jwks_b64url(n64, &nl);
 	e = jwks_b64url(e64, &el);
-	if (n == NULL || e == NULL || nl < 64 || nl > 1024 || el == 0 ||
+	/* RSA keys of 2048 to 8192 bits only (leading zero bytes aside). */
+	while (n != NULL && nl > 0 && n[0] == 0) {
+		memmove(n, n + 1, --nl);
+	}
+	if (n == NULL || e == NULL || nl < 256 || nl > 1024 || el == 0 ||
 	    el > 8) {
 		free(n);
 		free(e);

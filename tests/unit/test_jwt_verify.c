@@ -154,6 +154,14 @@ main(void)
 
 	/* Malformed JWKs. */
 	CHECK(jwks_rsa_pem("AQAB", "AQAB", &pl) == NULL);	/* too short */
+	/* 1024-bit keys are refused (the first 128 bytes of the test key). */
+	{
+		char	short_n[172];
+
+		memcpy(short_n, JWK_N, 171);
+		short_n[171] = '\0';
+		CHECK(jwks_rsa_pem(short_n, "AQAB", &pl) == NULL);
+	}
 	CHECK(jwks_rsa_pem("!!!", "AQAB", &pl) == NULL);
 	free(pem);
 	return check_done("test_jwt_verify");
