@@ -226,8 +226,9 @@ config_long_line(const char *path, char **cause)
 			    "bytes)", path, n, INI_MAX_LINE - 2);
 			return -1;
 		}
-		while (buf[strlen(buf) - 1] != '\n' &&
-		    fgets(buf, sizeof buf, f) != NULL)
+		/* The rest of a physical line longer than the buffer. */
+		for (len = strlen(buf); len > 0 && buf[len - 1] != '\n' &&
+		    fgets(buf, sizeof buf, f) != NULL; len = strlen(buf))
 			;
 	}
 	fclose(f);
