@@ -35,4 +35,5 @@ CC=clang cmake -S . -B build-fuzz -DAUTHD_FUZZ=ON -DAUTHD_SANITIZE=ON \
 	-DAUTHD_FUZZ_SECONDS="${AUTHD_FUZZ_SECONDS:-30}" "${werror[@]}" >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_msg fuzz_oauth \
 	fuzz_jwt fuzz_config
-(cd build-fuzz && ctest --output-on-failure -L fuzz -V | grep -E 'executions|passed|failed|Test')
+(cd build-fuzz && ctest --output-on-failure -L fuzz -V |
+	grep -E 'executions|passed|failed|Test|ERROR|SUMMARY|==[0-9]+==|#[0-9]+ 0x')
