@@ -107,6 +107,7 @@ account_get(struct authd *ad, const struct profile *p)
 		log_info("profile %s: now %s (client %s): dropping the old "
 		    "account's state", p->name, p->issuer, p->client_id);
 		account_reset(a, "the profile was reconfigured");
+		mint_drop_profile(ad->mint, p->name);
 		account_set_profile(a, p);
 		account_load(a);
 		return a;

@@ -308,6 +308,15 @@ oauth_parse_error(long status, const cJSON *j, struct oauth_error *oerr,
 	int		 err;
 
 	c = j != NULL ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+	/* Overload and server trouble are transient, whatever the body. */
+	if (status == 429 || status >= 500) {
+		if (cJSON_IsString(c))
+			oauth_copy_printable(oerr->code, sizeof oerr->code,
+			    c->valuestring);
+		xasprintf(cause, "the identity provider %s (HTTP %ld)",
+		    status == 429 ? "asks to slow down" : "failed", status);
+		return AUTHD_E_IDP_HTTP;
+	}
 	if (!cJSON_IsString(c) || c->valuestring[0] == '\0') {
 		if (status >= 500) {
 			xasprintf(cause, "the identity provider failed (HTTP "

@@ -141,25 +141,38 @@ req_token_mint_send(struct req *r, const struct mint_target *t,
 	req_reply(r, res);
 }
 
-/* The target lives in the request's own parsed frame while it waits. */
+/*
+ * A request waiting for a mint, with its own copy of the target: the
+ * configuration it came from may be reloaded meanwhile.
+ */
+struct req_token_wait {
+	struct req		*r;
+	struct mint_waiter	*w;
+	struct mint_target	 t;
+	char			*audience;
+};
+
+static void
+req_token_wait_free(struct req_token_wait *tw)
+{
+	free(tw->audience);
+	free(tw);
+}
+
 static void
 req_token_minted(int err, const char *cause, const struct mint_result *m,
     void *arg)
 {
-	struct req		*r = arg;
-	struct mint_target	 t;
+	struct req_token_wait	*tw = arg;
+	struct req		*r = tw->r;
+	struct mint_target	 t = tw->t;
 	const char		*hint = NULL;
 
 	req_set_cancel(r, NULL, NULL);
-	memset(&t, 0, sizeof t);
-	msg_get_string(r->args, "audience", REQ_TOKEN_MAX_FIELD, &t.audience);
-	if (t.audience == NULL)
-		t.audience = r->profile->audience;
-	msg_get_string(r->args, "project", REQ_TOKEN_MAX_FIELD, &t.project);
-	msg_get_string(r->args, "purpose", REQ_TOKEN_MAX_FIELD, &t.purpose);
-	msg_get_string(r->args, "scope", REQ_TOKEN_MAX_FIELD, &t.scope);
+	t.audience = tw->audience;
 	if (err == 0) {
 		req_token_mint_send(r, &t, m);
+		req_token_wait_free(tw);
 		return;
 	}
 	switch (err) {
@@ -178,13 +191,17 @@ req_token_minted(int err, const char *cause, const struct mint_result *m,
 		break;
 	}
 	req_token_fail(r, &t, err, hint, cause);
+	req_token_wait_free(tw);
 }
 
 static void
 req_token_mint_gone(struct req *r, void *arg)
 {
+	struct req_token_wait	*tw = arg;
+
 	(void)r;
-	mint_waiter_cancel(arg);
+	mint_waiter_cancel(tw->w);
+	req_token_wait_free(tw);
 }
 
 /* Bounded, printable, no spaces (audience, project, purpose). */
@@ -235,6 +252,7 @@ static int
 req_token_project(struct req *r, struct account *a, struct mint_target *t)
 {
 	struct authd		*ad = conn_authd(r->conn);
+	struct req_token_wait	*tw;
 	struct mint_result	 m;
 	const struct secret	*tok;
 	time_t			 exp;
@@ -256,12 +274,24 @@ req_token_project(struct req *r, struct account *a, struct mint_target *t)
 		    "not logged in" : a->store_cause);
 		return 0;
 	}
+	if (a->p->mint == PROFILE_MINT_NONE) {
+		req_token_fail(r, t, AUTHD_E_IDP_UNSUPPORTED, "set 'mint' in "
+		    "the profile to auto, token-exchange, refresh or endpoint",
+		    "minting is off for this profile (mint = none)");
+		return 0;
+	}
 	if (mint_lookup(ad->mint, a, t, &m) == 0) {
 		req_token_mint_send(r, t, &m);
 		return 0;
 	}
-	req_set_cancel(r, req_token_mint_gone,
-	    mint_wait(ad->mint, a, t, req_token_minted, r));
+	/* project, purpose, scope live in the request's own frame. */
+	tw = xcalloc(1, sizeof *tw);
+	tw->r = r;
+	tw->t = *t;
+	tw->audience = xstrdup(t->audience);
+	tw->t.audience = tw->audience;
+	tw->w = mint_wait(ad->mint, a, t, req_token_minted, tw);
+	req_set_cancel(r, req_token_mint_gone, tw);
 	return REQ_PENDING;
 }
 

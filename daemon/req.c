@@ -62,6 +62,7 @@ req_free(struct req *r)
 {
 	conn_remove_req(r->conn, r);
 	msg_request_clear(&r->msg);
+	free(r->profile_name_buf);
 	conn_unref(r->conn);
 	free(r);
 }
@@ -131,8 +132,10 @@ req_handle_frame(struct conn *c, const void *body, size_t len)
 			    "name");
 			return 0;
 		}
-		r->profile_name = name != NULL ? name :
-		    authd_default_profile(ad);
+		/* A copy: a reload may free the configuration's string. */
+		r->profile_name_buf = xstrdup(name != NULL ? name :
+		    authd_default_profile(ad));
+		r->profile_name = r->profile_name_buf;
 		r->profile = profiles_find(ad->profiles, r->profile_name);
 		/* The default may be unconfigured; the handler says so. */
 		if (r->profile == NULL &&

@@ -43,7 +43,8 @@ struct req {
 	struct msg_request	 msg;		/* owns the parsed frame */
 	uint64_t		 id;
 	const cJSON		*args;		/* may be NULL */
-	const char		*profile_name;
+	const char		*profile_name;	/* owned: profile_name_buf */
+	char			*profile_name_buf;
 	struct profile		*profile;	/* with REQ_PROFILE, may be NULL */
 	void			(*cancel_cb)(struct req *, void *);
 	void			*cancel_arg;

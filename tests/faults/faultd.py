@@ -1,0 +1,143 @@
+"""A scripted fault server: an "identity provider" that misbehaves on
+purpose, for the faults a real provider cannot produce on demand. Each
+mode has its own issuer, http://127.0.0.1:PORT/MODE, whose discovery
+document points at endpoints under the same prefix:
+
+  ok        a device authorization that stays pending (for comparisons)
+  5xx       device authorization answers 503 with an HTML page
+  hang      device authorization never answers
+  badjson   device authorization answers 200 with broken JSON
+  huge      device authorization answers 200 with a body over 256 KiB
+  reset     device authorization sends half a body and closes
+  ratelimit polls answer 429 with Retry-After: 3, then pending
+  slowdown  every poll answers slow_down
+  lying     discovery has no device_authorization_endpoint
+  html      discovery answers 200 with a proxy's HTML page
+
+Usage: python3 faultd.py READY_FILE [LOG_FILE]; writes {"port": N} to
+READY_FILE once listening; logs one JSON line per request to LOG_FILE.
+"""
+import json
+import socket
+import socketserver
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+
+class Server(socketserver.ThreadingMixIn, HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+LOG = None
+LOCK = threading.Lock()
+
+
+def log(entry):
+    if LOG is None:
+        return
+    entry["t"] = time.time() * 1000
+    with LOCK, open(LOG, "a") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body, ctype="application/json", headers=()):
+        data = body if isinstance(body, bytes) else body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def issuer(self, mode):
+        return "http://127.0.0.1:%d/%s" % (self.server.server_port, mode)
+
+    def do_GET(self):
+        parts = self.path.split("/")
+        mode = parts[1] if len(parts) > 1 else ""
+        log({"method": "GET", "mode": mode, "path": self.path})
+        if self.path.endswith("/.well-known/openid-configuration"):
+            if mode == "html":
+                return self.send(200, "<html>please log in to the "
+                                 "proxy</html>", "text/html")
+            iss = self.issuer(mode)
+            doc = {"issuer": iss, "token_endpoint": iss + "/token",
+                   "grant_types_supported": [
+                       "urn:ietf:params:oauth:grant-type:device_code"]}
+            if mode != "lying":
+                doc["device_authorization_endpoint"] = iss + "/device"
+            return self.send(200, json.dumps(doc))
+        self.send(404, '{"error":"not_found"}')
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(n)
+        parts = self.path.split("/")
+        mode = parts[1] if len(parts) > 1 else ""
+        what = parts[-1]
+        log({"method": "POST", "mode": mode, "path": self.path})
+        if what == "device":
+            if mode == "5xx":
+                return self.send(503, "<html>upstream down</html>",
+                                 "text/html")
+            if mode == "hang":
+                time.sleep(3600)
+                return None
+            if mode == "badjson":
+                return self.send(200, '{"device_code": "x", "user_co')
+            if mode == "huge":
+                return self.send(200, '{"pad":"' + "x" * 300000 + '"}')
+            if mode == "reset":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                self.wfile.write(b'{"device_code": "abc", ')
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+                return None
+            iss = self.issuer(mode)
+            return self.send(200, json.dumps({
+                "device_code": "dc-" + mode, "user_code": "FAUL-TTTT",
+                "verification_uri": iss + "/activate",
+                "expires_in": 20 if mode == "slowdown" else 30,
+                "interval": 1}))
+        if what == "token":
+            if mode == "ratelimit":
+                polls = getattr(self.server, "polls", 0) + 1
+                self.server.polls = polls
+                if polls <= 2:
+                    return self.send(429, '{"error":"slow_down_please"}',
+                                     headers=[("Retry-After", "3")])
+            if mode == "slowdown":
+                return self.send(400, '{"error":"slow_down",'
+                                 '"error_description":"easy"}')
+            return self.send(400, '{"error":"authorization_pending"}')
+        self.send(404, '{"error":"not_found"}')
+
+
+def main():
+    global LOG
+    ready = sys.argv[1]
+    LOG = sys.argv[2] if len(sys.argv) > 2 else None
+    srv = Server(("127.0.0.1", 0), Handler)
+    with open(ready + ".tmp", "w") as f:
+        json.dump({"port": srv.server_port}, f)
+    import os
+    os.rename(ready + ".tmp", ready)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
