@@ -22,13 +22,13 @@ step() { printf '\n=== %s ===\n' "$*"; }
 step "normal build"
 cmake -S . -B build "${werror[@]}" >/dev/null
 cmake --build build -j"$jobs"
-(cd build && ctest --output-on-failure -j"$jobs")
+(cd build && ctest --output-on-failure -j"$jobs" -LE bench)
 [ "$quick" = 1 ] && exit 0
 
 step "ASan+UBSan build"
 cmake -S . -B build-asan -DAUTHD_SANITIZE=ON "${werror[@]}" >/dev/null
 cmake --build build-asan -j"$jobs"
-(cd build-asan && ctest --output-on-failure -j"$jobs")
+(cd build-asan && ctest --output-on-failure -j"$jobs" -LE bench)
 
 step "fuzzers (${AUTHD_FUZZ_SECONDS:-30} s each)"
 CC=clang cmake -S . -B build-fuzz -DAUTHD_FUZZ=ON -DAUTHD_SANITIZE=ON \
