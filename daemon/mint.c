@@ -547,8 +547,15 @@ mint_schedule_ahead(struct mint_entry *e)
 
 	if (e->exp == 0 || (life = (long)(e->exp - e->minted_at)) <= 0)
 		return;
-	/* At 75-80 % of the lifetime, jittered so tokens do not align. */
+	/*
+	 * At 75-80 % of the lifetime, jittered so tokens do not align, but
+	 * before the cache stops serving it (MINT_MIN_TTL_FLOOR left).
+	 */
 	ms = life * 750 + (long)(arc4random_uniform(51)) * life;
+	if (ms > (life - MINT_MIN_TTL_FLOOR - 2) * 1000L)
+		ms = (life - MINT_MIN_TTL_FLOOR - 2) * 1000L;
+	if (ms <= 0)
+		return;		/* too short-lived to refresh ahead */
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	if (e->ahead == NULL && (e->ahead = evtimer_new(e->m->ad->base,
