@@ -198,7 +198,7 @@ def file_store_torn(env):
     print("file store: 30 kill -9 cycles, no torn file")
 
 
-def _durable_rotations(env):
+def _durable_rotations(env, store="secret-service"):
     """Refreshes whose rotated token authd saved, over every daemon log."""
     n = 0
     for d in env.daemons:
@@ -206,7 +206,7 @@ def _durable_rotations(env):
         for line in d.log_text().splitlines():
             if "access token refreshed" in line:
                 pending = True
-            elif "store save default (secret-service): ok" in line and \
+            elif ("store save default (%s): ok" % store) in line and \
                     pending:
                 n += 1
                 pending = False
@@ -258,6 +258,70 @@ def rotation_kill_loop(env):
     check(gap < 25, "too many losses: %d of 50" % gap)
 
 
+def crash_loop(env):
+    """kill -9 at random points of a mixed loop — user-token refreshes
+    (rotation on), project mints, logouts and logins — for 200 cycles:
+    after each restart the stored credential is intact and usable, or, in
+    the one gap no client can close (a kill between the provider's
+    rotation and the store's write), it is counted and logged in again."""
+    import subprocess
+    env.env["AUTHD_NO_AUTOSTART"] = "1"
+    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    cfg = os.path.join(env.home, ".config", "authd")
+    os.makedirs(cfg)
+    with open(os.path.join(cfg, "config.ini"), "w") as f:
+        f.write("store = file\n[profile default]\nissuer = %s\n"
+                "client_id = tb-cli\naudience = https://api.tb.test\n" %
+                idp.issuer)
+    env.start()
+    login(env, idp)
+    rnd = random.Random(2026)
+    gap = logouts = offset = 0
+    for cycle in range(200):
+        d = env.daemons[-1]
+        op = rnd.random()
+        if op < 0.05:
+            args = ["logout"]
+        elif op < 0.5:
+            args = ["token", "--project", rnd.choice(["prj_123",
+                                                       "prj_456"])]
+        else:
+            args = ["token"]
+        p = subprocess.Popen([TB] + args, env=env.env,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0, 0.05))     # a random kill point
+        d.stop(signal.SIGKILL, expect=None)
+        p.wait(timeout=30)
+        env.start()
+        r = env.tb("token")
+        if r.returncode == 0:
+            check(idp.userinfo(r.stdout.strip())[0] == 200,
+                  "cycle %d: a stored token the provider refuses" % cycle)
+            continue
+        st = json.loads(env.tb("--json", "status").stdout)
+        check(r.returncode == 3 and not st["logged_in"],
+              "cycle %d: exit %d: %s" % (cycle, r.returncode, r.stderr))
+        if args == ["logout"]:
+            logouts += 1
+        else:
+            rotations = sum(1 for e in idp.entries("/token",
+                                                    "refresh_token")
+                            if e["status"] == 200)
+            undurable = rotations - _durable_rotations(env, "file") - offset
+            check(undurable > 0, "cycle %d: credential lost although "
+                  "every rotated refresh token was saved" % cycle)
+            offset += undurable
+            gap += 1
+        login(env, idp)
+    print("crash loop: 200 kill -9 cycles, %d logouts, %d kills in the "
+          "rotation-to-write gap" % (logouts, gap))
+    check(gap < 40, "too many losses: %d" % gap)
+    rec = json.load(open(os.path.join(env.home, ".state", "authd",
+                                      "default.json")))
+    check(rec["v"] == 1 and rec["refresh_token"], "the record is damaged")
+
+
 def canary_not_logged(env):
     """No token value in authd's debug log, tb status or tb list output."""
     kr = Keyring(env)
@@ -277,7 +341,8 @@ def canary_not_logged(env):
 
 TESTS = {f.__name__: f for f in (
     keyring_restart, keyring_locked, no_secret_service, keyring_hung,
-    file_store, file_store_torn, rotation_kill_loop, canary_not_logged)}
+    file_store, file_store_torn, rotation_kill_loop, canary_not_logged,
+    crash_loop)}
 
 if __name__ == "__main__":
     run(TESTS)
