@@ -181,7 +181,8 @@ req_logout_gone(struct req *r, void *arg)
 	req_logout_free(arg);
 }
 
-static void	req_logout_start(void *);
+static int	req_logout_start(struct req_logout *);
+static void	req_logout_loaded(void *);
 
 static int
 req_logout(struct req *r)
@@ -200,29 +201,38 @@ req_logout(struct req *r)
 	 * removed; if the store does not answer, the load is dropped.
 	 */
 	if (l->a->store_state == ACCOUNT_STORE_LOADING) {
-		l->lw = account_on_loaded(l->a, req_logout_start, l,
+		l->lw = account_on_loaded(l->a, req_logout_loaded, l,
 		    STORE_DEADLINE_MS);
 		return REQ_PENDING;
 	}
-	req_logout_start(l);
-	return REQ_PENDING;
+	/* The request may be answered (and freed) at once. */
+	return req_logout_start(l) ? 0 : REQ_PENDING;
 }
 
 static void
-req_logout_start(void *arg)
+req_logout_loaded(void *arg)
 {
 	struct req_logout	*l = arg;
-	struct authd		*ad = conn_authd(l->r->conn);
 
 	l->lw = NULL;
+	req_logout_start(l);
+}
+
+/* 1 when the reply was sent already (nothing to revoke). */
+static int
+req_logout_start(struct req_logout *l)
+{
+	struct authd		*ad = conn_authd(l->r->conn);
+
 	/* Locally first: whatever the network does, we are logged out. */
 	l->had = account_logout(l->a, &l->tok[0], &l->tok[1]);
 	mint_drop_profile(ad->mint, l->a->profile);
 	if (l->tok[0] == NULL && l->tok[1] == NULL) {
 		req_logout_reply(l, "nothing", NULL);
-		return;
+		return 1;
 	}
 	l->dw = disco_get(ad->disco, l->a->issuer, req_logout_disco_cb, l);
+	return 0;
 }
 
 const struct req_entry req_logout_entry = {
