@@ -122,8 +122,8 @@ jwt_peek_header(const char *tok, size_t len)
 	return jwt_peek_segment(tok, len, 0);
 }
 
-static int
-jwt_audience_ok(const cJSON *claims, const char *audience)
+int
+jwt_has_audience(const cJSON *claims, const char *audience)
 {
 	const cJSON	*aud, *e;
 
@@ -235,7 +235,7 @@ jwt_verify(const char *tok, size_t len, const char *alg, const char *pem,
 		xasprintf(cause, "the token's issuer is not %s", issuer);
 		goto out;
 	}
-	if (audience != NULL && !jwt_audience_ok(claims, audience)) {
+	if (audience != NULL && !jwt_has_audience(claims, audience)) {
 		xasprintf(cause, "the token's audience is not %s", audience);
 		goto out;
 	}

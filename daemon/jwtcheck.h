@@ -24,6 +24,8 @@
 int	jwt_shape_ok(const char *tok, size_t len);
 /* The payload as a JSON object, unverified; NULL when malformed. */
 cJSON	*jwt_peek_claims(const char *tok, size_t len);
+/* Does an "aud" claim (a string or an array) contain audience? */
+int	jwt_has_audience(const cJSON *claims, const char *audience);
 /* The header as a JSON object, unverified; NULL when malformed. */
 cJSON	*jwt_peek_header(const char *tok, size_t len);
 /*

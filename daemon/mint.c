@@ -359,16 +359,7 @@ mint_covers_project(const char *scope, const cJSON *claims,
 int
 mint_has_audience(const cJSON *claims, const char *audience)
 {
-	const cJSON	*aud, *e;
-
-	aud = cJSON_GetObjectItemCaseSensitive(claims, "aud");
-	if (cJSON_IsString(aud))
-		return strcmp(aud->valuestring, audience) == 0;
-	cJSON_ArrayForEach(e, aud) {
-		if (cJSON_IsString(e) && strcmp(e->valuestring, audience) == 0)
-			return 1;
-	}
-	return 0;
+	return jwt_has_audience(claims, audience);
 }
 
 /*
