@@ -274,6 +274,25 @@ def audit_and_canary(env):
               "a minted token leaked")
 
 
+def cache_bound(env):
+    """The cache holds at most 256 targets: 300 purposes later, the least
+    recently used are gone and the most recent still served."""
+    idp = IdP(env, "--interval", "1")
+    config(env, idp)
+    env.start()
+    login(env, idp)
+    for i in range(300):
+        r = env.tb("token", "--project", "prj_123", "--purpose", "p%d" % i)
+        check(r.returncode == 0, "purpose %d: %s" % (i, r.stderr))
+    lst = json.loads(env.tb("--json", "list").stdout)["tokens"]
+    purposes = {t["purpose"] for t in lst}
+    print("cache after 300 targets: %d entries" % len(lst))
+    check(len(lst) <= 256, "%d cached targets" % len(lst))
+    check("p299" in purposes and "p0" not in purposes, "not LRU")
+    check(token(env, "--project", "prj_123", "--purpose", "p299")["cached"],
+          "the newest entry is not served from the cache")
+
+
 def verify_jwt(env):
     """verify_jwt = true: minted JWTs are checked against the issuer's
     JWKS, fetched once and cached by key id."""
@@ -313,7 +332,7 @@ def not_logged_in(env):
 TESTS = {f.__name__: f for f in (
     exchange_and_cache, single_flight, project_boundary, refresh_strategy,
     endpoint_strategy, auto_strategy, refresh_ahead, audit_and_canary,
-    not_logged_in, verify_jwt)}
+    not_logged_in, verify_jwt, cache_bound)}
 
 if __name__ == "__main__":
     run(TESTS)
