@@ -22,7 +22,7 @@ step() { printf '\n=== %s ===\n' "$*"; }
 # The figures the tests print (cycles, latencies, memory), which ctest
 # keeps to itself when a test passes.
 figures() {
-	grep -hE '^(crash loop|rotation kill loop|file store|1000 idle|flood|status (during|with)|100 concurrent|cache after|[a-z0-9]+ +-> tb:)' \
+	grep -hE '^(soak|crash loop|rotation kill loop|file store|1000 idle|flood|status (during|with)|100 concurrent|cache after|[a-z0-9]+ +-> tb:)' \
 	    "$1/Testing/Temporary/LastTest.log" || true
 }
 

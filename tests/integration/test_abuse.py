@@ -102,7 +102,36 @@ def slow_and_flood(env):
     check(d.proc.poll() is None, "the daemon died")
 
 
-TESTS = {f.__name__: f for f in (idle_thousand, slow_and_flood)}
+def soak(env):
+    """1,000,000 cached-token requests through the protocol: resident
+    memory grows by less than 1 MiB after the first 100,000."""
+    import subprocess
+    idp, d = _login_and_mint(env)
+    tool = os.path.join(os.environ["AUTHD_BUILD_DIR"], "tests", "bench_rtt")
+
+    def rss():
+        with open("/proc/%d/status" % d.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+
+    def burst(n):
+        r = subprocess.run([tool, "rtt", "-c", "8", "-n", str(n), "-w", "0",
+                            "-p", "prj_123", env.sock], capture_output=True,
+                           text=True, timeout=900)
+        check(r.returncode == 0, "bench_rtt: %s %s" % (r.stdout, r.stderr))
+        return json.loads(r.stdout)
+
+    burst(100000)
+    base = rss()
+    j = burst(900000)
+    grew = rss() - base
+    print("soak: 1000000 cached requests, RSS %d KiB -> %d KiB (%+d KiB), "
+          "%.0f req/s" % (base, base + grew, grew, j.get("rps", 0)))
+    check(grew < 1024, "RSS grew %d KiB over 900,000 requests" % grew)
+
+
+TESTS = {f.__name__: f for f in (idle_thousand, slow_and_flood, soak)}
 
 if __name__ == "__main__":
     run(TESTS)
