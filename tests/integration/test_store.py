@@ -83,6 +83,9 @@ def keyring_locked(env):
     kr.start(password="wrong")      # stays locked
     idp = IdP(env, "--interval", "1")
     daemon_for(env, idp)
+    # Answered at once, possibly "loading" while the keyring is asked.
+    wait_for(lambda: status(env)[1]["store_state"] != "loading",
+             "the keyring to answer")
     r = env.tb("status")
     check(r.returncode == 1, "exit %d: %s" % (r.returncode, r.stderr))
     check("locked" in r.stderr and "hint: " in r.stderr, r.stderr)
