@@ -507,14 +507,72 @@ def hardening(env):
              if line.startswith("Umask:")][0].split()[1]
     check(umask == "0077", "umask %s" % umask)
     # PR_SET_DUMPABLE 0 makes /proc/PID/* owned by root and ptrace-proof
-    # for our own uid; as root, the dumpable flag shows in the fd dir owner
-    # only for non-root daemons, so read it from /proc/PID/stat's flags via
-    # prctl's effect on /proc/PID/environ ownership.
-    st = os.stat("/proc/%d/environ" % d.pid)
+    # for the daemon's own uid. A root daemon's files are root's anyway, so
+    # as root the check runs on a second authd started as nobody.
     if os.geteuid() != 0:
+        st = os.stat("/proc/%d/environ" % d.pid)
         check(st.st_uid == 0, "daemon is dumpable (environ owned by %d)" %
               st.st_uid)
+    else:
+        _not_dumpable_as_nobody(env)
     d.stop()
+
+
+def _not_dumpable_as_nobody(env):
+    """authd run as uid 65534 has /proc/PID/environ owned by root, and a
+    plain process of the same uid (the control) has it owned by 65534."""
+    setpriv = shutil.which("setpriv")
+    need(setpriv, "setpriv (util-linux)")
+    drop = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    top = os.path.join(env.dir, "nobody")
+    run, home = os.path.join(top, "run"), os.path.join(top, "home")
+    os.chmod(env.dir, 0o711)
+    os.mkdir(top, 0o711)
+    for p in (run, home):
+        os.mkdir(p, 0o700)
+        os.chown(p, 65534, 65534)
+    sock = os.path.join(run, "authd", "socket")
+    log = os.path.join(home, "authd.log")
+    e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home,
+         "XDG_RUNTIME_DIR": run}
+    # The binary must be reachable by nobody: build trees under a 0700
+    # home are not, so copy it next to the socket's directory.
+    exe = os.path.join(top, "authd")
+    shutil.copy(AUTHD, exe)
+    os.chmod(exe, 0o755)
+    control = subprocess.Popen(drop + ["cat"], env=e, stdin=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL)
+    env.procs.append(control)
+    p = subprocess.Popen(drop + [exe, "--foreground", "--socket", sock,
+                                 "--store", "memory", "--log-level", "debug",
+                                 "--log-file", log],
+                         env=e, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL,
+                         stderr=open(log + ".stderr", "w"))
+    env.procs.append(p)
+    wait_for(lambda: os.path.exists(sock) or p.poll() is not None,
+             "authd (as nobody) to listen on " + sock, timeout=30)
+    check(p.poll() is None, "authd as nobody exited %s: %s" %
+          (p.returncode, open(log + ".stderr").read()))
+
+    def owner(pid):
+        uid = None
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    uid = int(line.split()[1])
+        return uid, os.stat("/proc/%d/environ" % pid).st_uid
+
+    check(owner(control.pid) == (65534, 65534),
+          "control process: (uid, environ owner) = %s" % (owner(control.pid),))
+    check(owner(p.pid) == (65534, 0),
+          "authd as nobody is dumpable: (uid, environ owner) = %s" %
+          (owner(p.pid),))
+    control.stdin.close()
+    control.wait(timeout=10)
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=30)
+    check(rc == 0, "authd as nobody exited %d" % rc)
 
 
 def systemd_units(env):
