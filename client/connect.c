@@ -186,6 +186,31 @@ connect_autostart(const char *path, char **cause)
 	return -1;
 }
 
+/*
+ * The daemon must be ours: a socket path that others can write to (a
+ * shared AUTHD_SOCK, a misconfigured runtime directory) must not make us
+ * hand requests, or later a refresh token, to another user's process.
+ */
+static int
+connect_check_peer(int fd, const char *path, char **cause)
+{
+	struct ucred	cred;
+	socklen_t	len = sizeof cred;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+		asprintf(cause, "cannot check who serves %s: %s", path,
+		    strerror(errno));
+		return AUTHD_E_PEER_DENIED;
+	}
+	if (cred.uid != geteuid()) {
+		asprintf(cause, "authd at %s runs as uid %lu, not as you "
+		    "(uid %lu); refusing to talk to it", path,
+		    (unsigned long)cred.uid, (unsigned long)geteuid());
+		return AUTHD_E_PEER_DENIED;
+	}
+	return 0;
+}
+
 int
 connect_open(struct connect **cp, const char *path, int timeout_ms,
     char **cause)
@@ -254,6 +279,11 @@ connect_open(struct connect **cp, const char *path, int timeout_ms,
 		free(c);
 		return saved == EACCES ? AUTHD_E_PEER_DENIED :
 		    AUTHD_E_UNREACHABLE;
+	}
+	if ((error = connect_check_peer(fd, c->path, cause)) != 0) {
+		close(fd);
+		free(c);
+		return error;
 	}
 	c->fd = fd;
 	*cp = c;

@@ -50,6 +50,7 @@
 #include "error.h"
 #include "msg.h"
 #include "proto.h"
+#include "text.h"
 
 #ifndef AUTHD_VERSION
 #define AUTHD_VERSION "0.0.0"
@@ -87,11 +88,8 @@ dcred_usage(void)
 static void
 dcred_line(FILE *f, const char *prefix, const char *msg)
 {
-	const char	*s;
-
 	fputs(prefix, f);
-	for (s = msg; *s != '\0'; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	text_put(f, msg);
 	fputc('\n', f);
 }
 

@@ -40,6 +40,7 @@
 #include "error.h"
 #include "msg.h"
 #include "proto.h"
+#include "text.h"
 
 #ifndef AUTHD_VERSION
 #define AUTHD_VERSION "0.0.0"
@@ -103,12 +104,8 @@ gcred_usage(FILE *f)
 static void
 gcred_warn(const char *prefix, const char *msg)
 {
-	const char	*s;
-
 	fputs(prefix, stderr);
-	for (s = msg; *s != '\0'; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s,
-		    stderr);
+	text_put(stderr, msg);
 	fputc('\n', stderr);
 }
 

@@ -9,18 +9,7 @@
 #include <string.h>
 
 #include "error.h"
-
-/* Terminal-safe copy of text from the daemon or an IdP: no escapes. */
-static void
-output_safe(FILE *f, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			fputc('?', f);
-		else
-			fputc(*s, f);
-	}
-}
+#include "text.h"
 
 static void
 output_print(int json, const char *code, const char *message,
@@ -29,11 +18,11 @@ output_print(int json, const char *code, const char *message,
 	cJSON	*root, *e;
 
 	fputs("tb: ", stderr);
-	output_safe(stderr, message);
+	text_put(stderr, message);
 	fputc('\n', stderr);
 	if (hint != NULL && *hint != '\0') {
 		fputs("hint: ", stderr);
-		output_safe(stderr, hint);
+		text_put(stderr, hint);
 		fputc('\n', stderr);
 	}
 	if (!json)

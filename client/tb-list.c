@@ -11,6 +11,7 @@
 #include "output.h"
 #include "proto.h"
 #include "tb.h"
+#include "text.h"
 
 static const char *
 tb_list_str(const cJSON *o, const char *key)
@@ -50,11 +51,10 @@ tb_list_when(char *buf, size_t len, const cJSON *o, const char *key,
 static void
 tb_list_put(const char *s, int width)
 {
-	int	n = 0;
+	size_t	n;
 
-	for (; s != NULL && *s != '\0'; s++, n++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
-	for (; n < width; n++)
+	text_put(stdout, s);
+	for (n = text_width(s); n < (size_t)width; n++)
 		putchar(' ');
 }
 

@@ -18,6 +18,7 @@
 #include "output.h"
 #include "proto.h"
 #include "tb.h"
+#include "text.h"
 
 struct tb_login {
 	int		 no_browser;
@@ -48,9 +49,7 @@ tb_login_str(const cJSON *o, const char *key)
 static void
 tb_login_put(const char *s)
 {
-	for (; s != NULL && *s != '\0'; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s,
-		    stderr);
+	text_put(stderr, s);
 }
 
 /*

@@ -30,7 +30,7 @@ tb_logout_run(struct tb *tb, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct msg_reply	 reply;
-	const char		*rev, *why, *profile;
+	const char		*rev, *why, *profile, *store_err;
 	char			 msg[512];
 	int			 ch, status;
 
@@ -57,10 +57,23 @@ tb_logout_run(struct tb *tb, int argc, char **argv)
 		status = TB_EXIT_ERROR;
 	else
 		status = TB_EXIT_OK;
+	store_err = tb_logout_str(reply.result, "store_error");
+	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(reply.result,
+	    "removed")) && status == TB_EXIT_OK)
+		status = TB_EXIT_ERROR;
 	if (tb->json) {
 		output_json(reply.result);
 		msg_reply_clear(&reply);
 		return status;
+	}
+	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(reply.result,
+	    "removed"))) {
+		snprintf(msg, sizeof msg, "the stored login of profile '%s' "
+		    "could not be removed: %s", profile != NULL ? profile : "?",
+		    store_err != NULL ? store_err : "the store did not say why");
+		output_error(0, AUTHD_E_STORE, msg, "authd stopped using it, but "
+		    "would load it again at its next start: unlock the "
+		    "keyring (or fix the store) and run 'tb logout' again");
 	}
 	if (strcmp(rev, "revoked") == 0)
 		fprintf(stderr, "Logged out (profile '%s'): the login was "
@@ -99,6 +112,7 @@ const struct tb_cmd tb_cmd_logout = {
 "the server cannot be reached; the output says whether the revocation\n"
 "happened, failed (and why) or is not offered by the issuer.\n"
 "Exit status: 0 logged out, 1 the revocation failed (removed here all the\n"
-"same), 3 nothing was logged in.\n",
+"same) or the store could not delete the stored login (the output says\n"
+"why), 3 nothing was logged in.\n",
 	.run = tb_logout_run,
 };

@@ -11,6 +11,7 @@
 #include "output.h"
 #include "proto.h"
 #include "tb.h"
+#include "text.h"
 
 static const char *
 tb_status_str(const cJSON *o, const char *key)
@@ -30,13 +31,10 @@ tb_status_bool(const cJSON *o, const char *key)
 static void
 tb_status_line(const char *label, const char *value)
 {
-	const char	*p;
-
 	if (value == NULL)
 		return;
 	printf("%-10s", label);
-	for (p = value; *p != '\0'; p++)
-		putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+	text_put(stdout, value);
 	putchar('\n');
 }
 

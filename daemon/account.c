@@ -599,7 +599,8 @@ account_merge_userinfo(struct account *a, const char *body, size_t len)
 }
 
 int
-account_logout(struct account *a, struct secret **rt, struct secret **at)
+account_logout(struct account *a, struct secret **rt, struct secret **at,
+    store_done_fn fn, void *arg)
 {
 	struct account_grant	*g = a->grant;
 	int			 had = account_logged_in(a);
@@ -626,7 +627,9 @@ account_logout(struct account *a, struct secret **rt, struct secret **at)
 	account_finish(a, AUTHD_E_NOT_LOGGED_IN, "logged out");
 	account_grants_fail(a, AUTHD_E_NOT_LOGGED_IN, "logged out");
 	if (a->ad->store != NULL)
-		store_delete(a->ad->store, a->profile, a->issuer, NULL, NULL);
+		store_delete(a->ad->store, a->profile, a->issuer, fn, arg);
+	else if (fn != NULL)
+		fn(0, NULL, NULL, arg);
 	log_info("profile %s: logged out locally", a->profile);
 	return had;
 }

@@ -16,6 +16,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "store.h"
+
 struct authd;
 struct flow;
 struct http_req;
@@ -121,12 +123,13 @@ void		 account_merge_userinfo(struct account *, const char *body,
 		     size_t len);
 /*
  * Log out locally: stop the pending login and refreshes, forget the
- * credential and the override, delete the stored item. The tokens are
- * handed over (for revocation; NULL when there were none). 1 when
- * anything was logged in.
+ * credential and the override, delete the stored item (fn, if not NULL,
+ * gets the store's answer: it always comes, within the store's deadline).
+ * The tokens are handed over (for revocation; NULL when there were none).
+ * 1 when anything was logged in.
  */
 int		 account_logout(struct account *, struct secret **refresh,
-		     struct secret **access);
+		     struct secret **access, store_done_fn fn, void *arg);
 /* Install a runtime override (takes tok); NULL removes it. */
 void		 account_set_override(struct account *, struct secret *tok);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -301,6 +302,48 @@ config_line(const char *path, int n)
 	return NULL;
 }
 
+/*
+ * Like ssh with its configuration and keys: a file that others may change
+ * decides which provider gets our refresh token, and one that others may
+ * read must not hold a client_secret.
+ */
+static int
+config_check_mode(struct config *c, char **cause)
+{
+	struct profile	*p;
+	struct stat	 sb;
+	int		 secret = 0;
+
+	if (stat(c->path, &sb) != 0) {
+		xasprintf(cause, "%s: %s", c->path, strerror(errno));
+		return -1;
+	}
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		xasprintf(cause, "%s: owned by uid %lu, not by you (uid %lu) "
+		    "or root; refusing to trust it", c->path,
+		    (unsigned long)sb.st_uid, (unsigned long)geteuid());
+		return -1;
+	}
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		xasprintf(cause, "%s: writable by group or others (mode %04o);"
+		    " whoever can change it chooses where your tokens go: "
+		    "chmod go-w %s", c->path, (unsigned)(sb.st_mode & 07777),
+		    c->path);
+		return -1;
+	}
+	PROFILES_FOREACH(p, c->profiles) {
+		if (p->client_secret != NULL)
+			secret = 1;
+	}
+	if (secret && (sb.st_mode & (S_IRGRP | S_IROTH))) {
+		xasprintf(cause, "%s: holds a client_secret but is readable by "
+		    "group or others (mode %04o): chmod 600 %s", c->path,
+		    (unsigned)(sb.st_mode & 07777), c->path);
+		return -1;
+	}
+	return 0;
+}
+
 /* Whole-profile checks, after the file is read. */
 static int
 config_check(struct config *c, char **cause)
@@ -422,7 +465,7 @@ config_load(const char *path, struct config **out, char **cause)
 		free(line);
 		goto fail;
 	}
-	if (config_check(c, cause) != 0)
+	if (config_check(c, cause) != 0 || config_check_mode(c, cause) != 0)
 		goto fail;
 	config_parse_clear(&cp);
 	*out = c;

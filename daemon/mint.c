@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "account.h"
+#include "audit.h"
 #include "authd.h"
 #include "disco.h"
 #include "error.h"
@@ -50,6 +51,7 @@ struct mint_entry {
 	time_t			 last_used;
 	uint64_t		 serves;
 	unsigned int		 reuses;	/* cache hits since minted */
+	int			 ahead_run;	/* this mint is a refresh-ahead */
 
 	/* A mint in flight: at most one per entry. */
 	int			 minting;
@@ -527,6 +529,7 @@ mint_ahead_cb(evutil_socket_t fd, short what, void *arg)
 	log_info("profile %s: refreshing the token for %s%s%s ahead of "
 	    "expiry", e->profile, e->audience, e->project ? " project " : "",
 	    e->project ? e->project : "");
+	e->ahead_run = 1;
 	mint_start(e);
 }
 
@@ -557,12 +560,62 @@ mint_schedule_ahead(struct mint_entry *e)
 
 /* ---- the mint itself ---- */
 
+/*
+ * Every upstream mint, whoever asked: "serve" lines name the callers, this
+ * one the request to the provider (including refresh-ahead, which has no
+ * caller). No peer: several callers may share one mint.
+ */
+static struct mint_target
+mint_entry_target(const struct mint_entry *e)
+{
+	struct mint_target	t = { e->audience, e->project, e->purpose,
+				    e->scope, 0 };
+
+	return t;
+}
+
+cJSON *
+mint_target_json(const struct mint_target *t, int with_scope)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "audience", t->audience);
+	if (t->project != NULL)
+		cJSON_AddStringToObject(o, "project", t->project);
+	if (t->purpose != NULL)
+		cJSON_AddStringToObject(o, "purpose", t->purpose);
+	if (with_scope && t->scope != NULL)
+		cJSON_AddStringToObject(o, "scope", t->scope);
+	return o;
+}
+
+static void
+mint_audit(const struct mint_entry *e, int err, const char *cause)
+{
+	struct mint_target	 target = mint_entry_target(e);
+	char			*detail;
+
+	if (e->m->ad->audit == NULL)
+		return;
+	xasprintf(&detail, "%s%s%s%s", e->strategy != NULL ? e->strategy :
+	    profile_mint_name(e->acct->p->mint), e->ahead_run ?
+	    ", refresh-ahead" : "", err != 0 ? ": " : "",
+	    err != 0 && cause != NULL ? cause : "");
+	audit_event(e->m->ad->audit, "mint", NULL, e->profile,
+	    mint_target_json(&target, 1), err == 0 ? "ok" :
+	    authd_error_code(err), detail);
+	free(detail);
+}
+
 static void
 mint_finish(struct mint_entry *e, int err, const char *cause)
 {
 	struct mint_waiter	*w;
 	struct mint_result	 res;
 
+	if (e->minting)
+		mint_audit(e, err, cause);
+	e->ahead_run = 0;
 	mint_stop(e);
 	if (err == 0)
 		mint_schedule_ahead(e);
@@ -745,8 +798,9 @@ mint_endpoint_url(const struct mint_entry *e)
 static void
 mint_by_endpoint(struct mint_entry *e, const struct secret *user)
 {
-	cJSON	*body;
-	char	*url, *text, *cause = NULL;
+	struct mint_target	 target;
+	cJSON			*body;
+	char			*url, *text, *cause = NULL;
 
 	url = mint_endpoint_url(e);
 	e->req = http_req_new(e->m->ad->http, "POST", url, &cause);
@@ -756,12 +810,8 @@ mint_by_endpoint(struct mint_entry *e, const struct secret *user)
 		free(cause);
 		return;
 	}
-	body = cJSON_CreateObject();
-	cJSON_AddStringToObject(body, "audience", e->audience);
-	if (e->project != NULL)
-		cJSON_AddStringToObject(body, "project", e->project);
-	if (e->purpose != NULL)
-		cJSON_AddStringToObject(body, "purpose", e->purpose);
+	target = mint_entry_target(e);
+	body = mint_target_json(&target, 0);
 	text = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
 	http_req_set_body(e->req, "application/json", text, strlen(text));

@@ -33,6 +33,13 @@ struct mint_target {
 	long		 min_ttl;
 };
 
+/*
+ * The target as a JSON object (audience, and project, purpose and scope
+ * when set): for the audit log, and without scope the body of a mint
+ * endpoint request.
+ */
+cJSON	*mint_target_json(const struct mint_target *, int with_scope);
+
 /* The result, valid during the callback only. */
 struct mint_result {
 	const struct secret	*token;

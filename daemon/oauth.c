@@ -10,6 +10,7 @@
 #include "error.h"
 #include "log.h"
 #include "secret.h"
+#include "text.h"
 #include "xmalloc.h"
 
 /* Longest token, code or URL we accept from a provider. */
@@ -82,16 +83,6 @@ oauth_form_clear(struct oauth_form *f)
 	memset(f, 0, sizeof *f);
 }
 
-static int
-oauth_printable(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 0;
-	}
-	return 1;
-}
-
 /* A string member, bounded and printable (no control characters). */
 static const char *
 oauth_str(const cJSON *o, const char *key, size_t max)
@@ -101,7 +92,7 @@ oauth_str(const cJSON *o, const char *key, size_t max)
 	if (!cJSON_IsString(j) || j->valuestring == NULL)
 		return NULL;
 	if (j->valuestring[0] == '\0' || strlen(j->valuestring) > max ||
-	    !oauth_printable(j->valuestring))
+	    !text_printable(j->valuestring))
 		return NULL;
 	return j->valuestring;
 }
@@ -457,7 +448,7 @@ oauth_identity_from_claims(const cJSON *claims)
 		cJSON_ArrayForEach(e, l) {
 			if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
 			    strlen(e->valuestring) > OAUTH_MAX_CLAIM ||
-			    !oauth_printable(e->valuestring))
+			    !text_printable(e->valuestring))
 				continue;
 			if (n++ >= OAUTH_MAX_LIST)
 				break;

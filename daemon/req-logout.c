@@ -28,7 +28,7 @@
 #include "xmalloc.h"
 
 struct req_logout {
-	struct req		*r;
+	struct req		*r;		/* NULL once the client left */
 	struct account		*a;
 	struct secret		*tok[2];	/* refresh, access */
 	int			 next;		/* which one is being revoked */
@@ -38,6 +38,10 @@ struct req_logout {
 	struct http_req		*req;
 	struct account_loadw	*lw;
 	int			 had;
+	int			 deleting;	/* the store has not answered */
+	char			*delete_err;	/* why the item may survive */
+	char			*revocation;	/* the outcome, once known */
+	char			*why;
 };
 
 static const char *req_logout_hint[] = { "refresh_token", "access_token" };
@@ -53,15 +57,18 @@ req_logout_free(struct req_logout *l)
 	free(l->outcome[0]);
 	free(l->outcome[1]);
 	free(l->endpoint);
+	free(l->delete_err);
+	free(l->revocation);
+	free(l->why);
 	free(l);
 }
 
-/* Every outcome is in: reply. */
+/* Both the revocation and the store's delete are done: reply. */
 static void
-req_logout_reply(struct req_logout *l, const char *revocation,
-    const char *why)
+req_logout_send(struct req_logout *l)
 {
 	struct req	*r = l->r;
+	const char	*revocation = l->revocation, *why = l->why;
 	cJSON		*res, *d;
 	int		 i;
 
@@ -69,7 +76,9 @@ req_logout_reply(struct req_logout *l, const char *revocation,
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "profile", l->a->profile);
 	cJSON_AddBoolToObject(res, "was_logged_in", l->had);
-	cJSON_AddBoolToObject(res, "removed", 1);
+	cJSON_AddBoolToObject(res, "removed", l->delete_err == NULL);
+	if (l->delete_err != NULL)
+		cJSON_AddStringToObject(res, "store_error", l->delete_err);
 	cJSON_AddStringToObject(res, "revocation", revocation);
 	if (why != NULL)
 		cJSON_AddStringToObject(res, "revocation_error", why);
@@ -85,6 +94,38 @@ req_logout_reply(struct req_logout *l, const char *revocation,
 	    revocation, why ? ": " : "", why ? why : "");
 	req_logout_free(l);
 	req_reply(r, res);
+}
+
+/* The revocation's outcome: reply now, or once the store has answered. */
+static void
+req_logout_reply(struct req_logout *l, const char *revocation,
+    const char *why)
+{
+	l->revocation = xstrdup(revocation);
+	l->why = why != NULL ? xstrdup(why) : NULL;
+	if (!l->deleting)
+		req_logout_send(l);
+}
+
+static void
+req_logout_deleted_cb(int err, const char *cause, struct store_record *rec,
+    void *arg)
+{
+	struct req_logout	*l = arg;
+
+	(void)rec;
+	l->deleting = 0;
+	if (err != 0) {
+		log_warnx("profile %s: logout: the stored credential may "
+		    "remain: %s", l->a->profile, cause != NULL ? cause :
+		    authd_error_message(err));
+		xasprintf(&l->delete_err, "%s", cause != NULL ? cause :
+		    authd_error_message(err));
+	}
+	if (l->r == NULL)
+		req_logout_free(l);	/* the client left */
+	else if (l->revocation != NULL)
+		req_logout_send(l);
 }
 
 static void	req_logout_next(struct req_logout *);
@@ -176,9 +217,25 @@ req_logout_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 static void
 req_logout_gone(struct req *r, void *arg)
 {
+	struct req_logout	*l = arg;
+
 	(void)r;
-	/* Local removal is done already; the revocation just stops. */
-	req_logout_free(arg);
+	l->r = NULL;
+	/* Still waiting for the load: the local removal happens after it. */
+	if (l->lw != NULL)
+		return;
+	/*
+	 * Local removal is done already; the revocation just stops. The
+	 * store's answer always comes: it frees what is left.
+	 */
+	if (!l->deleting) {
+		req_logout_free(l);
+		return;
+	}
+	disco_cancel(l->dw);
+	http_cancel(l->req);
+	l->dw = NULL;
+	l->req = NULL;
 }
 
 static int	req_logout_start(struct req_logout *);
@@ -201,6 +258,8 @@ req_logout(struct req *r)
 	 * removed; if the store does not answer, the load is dropped.
 	 */
 	if (l->a->store_state == ACCOUNT_STORE_LOADING) {
+		log_debug("profile %s: logout waits for the stored credential",
+		    l->a->profile);
 		l->lw = account_on_loaded(l->a, req_logout_loaded, l,
 		    STORE_DEADLINE_MS);
 		return REQ_PENDING;
@@ -215,21 +274,38 @@ req_logout_loaded(void *arg)
 	struct req_logout	*l = arg;
 
 	l->lw = NULL;
+	if (l->r == NULL && l->a->ad->exiting) {
+		/* Its client left and authd is going: no new store work. */
+		req_logout_free(l);
+		return;
+	}
 	req_logout_start(l);
 }
 
-/* 1 when the reply was sent already (nothing to revoke). */
+/*
+ * 1 when the reply was sent already (nothing to revoke). With the client
+ * gone (it left during the load), only the local removal is done, and the
+ * store's answer frees l.
+ */
 static int
 req_logout_start(struct req_logout *l)
 {
-	struct authd		*ad = conn_authd(l->r->conn);
+	struct account		*a = l->a;
+	struct authd		*ad = a->ad;
+	int			 sent, had, gone = l->r == NULL;
 
 	/* Locally first: whatever the network does, we are logged out. */
-	l->had = account_logout(l->a, &l->tok[0], &l->tok[1]);
-	mint_drop_profile(ad->mint, l->a->profile);
+	l->deleting = 1;
+	had = account_logout(a, &l->tok[0], &l->tok[1],
+	    req_logout_deleted_cb, l);
+	mint_drop_profile(ad->mint, a->profile);
+	if (gone)
+		return 0;	/* l may be freed already */
+	l->had = had;
 	if (l->tok[0] == NULL && l->tok[1] == NULL) {
+		sent = !l->deleting;	/* l is freed once sent */
 		req_logout_reply(l, "nothing", NULL);
-		return 1;
+		return sent;
 	}
 	l->dw = disco_get(ad->disco, l->a->issuer, req_logout_disco_cb, l);
 	return 0;

@@ -16,6 +16,7 @@
 #include "disco.h"
 #include "error.h"
 #include "http.h"
+#include "jwtcheck.h"
 #include "oauth.h"
 #include "profile.h"
 #include "proto.h"
@@ -35,6 +36,7 @@ struct req_status_check {
 	struct disco_waiter	*dw;
 	struct http_req		*req;
 	int			 check;
+	int			 introspect;	/* else userinfo */
 };
 
 static void
@@ -54,6 +56,30 @@ req_status_gone(struct req *r, void *arg)
 	req_status_free(arg);
 }
 
+/*
+ * The provider no longer accepts the login: say logged out and, as for any
+ * status that is not authenticated (SPEC.md section 3), show no identity
+ * and nothing that describes the login (until when, which scopes); where
+ * it came from and the store's state stay.
+ */
+static void
+req_status_rejected(const struct account *a, cJSON *res)
+{
+	static const char	*stale[] = { "expires_at", "refreshable",
+	    "scope", "logged_in_at" };
+	const cJSON		*j;
+	size_t			 i;
+
+	cJSON_ReplaceItemInObjectCaseSensitive(res, "logged_in",
+	    cJSON_CreateFalse());
+	for (i = 0; i < sizeof stale / sizeof stale[0]; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(res, stale[i]);
+	if (a->identity != NULL) {
+		cJSON_ArrayForEach(j, a->identity)
+			cJSON_DeleteItemFromObjectCaseSensitive(res, j->string);
+	}
+}
+
 static void
 req_status_reply(struct req_status_check *c, const char *check)
 {
@@ -63,8 +89,7 @@ req_status_reply(struct req_status_check *c, const char *check)
 	if (check != NULL) {
 		cJSON_AddStringToObject(res, "check", check);
 		if (strcmp(check, "rejected") == 0)
-			cJSON_ReplaceItemInObjectCaseSensitive(res,
-			    "logged_in", cJSON_CreateFalse());
+			req_status_rejected(c->a, res);
 	}
 	c->lw = NULL;
 	c->w = NULL;
@@ -110,12 +135,26 @@ req_status_check_done_cb(const struct http_result *res, void *arg)
 		    "from the identity provider");
 		return;
 	}
-	/* Introspection answers 200 {"active": false} for a dead token. */
+	/*
+	 * Introspection answers 200 {"active": false} for a dead token and
+	 * must say "active" (RFC 7662 2.2). Userinfo answers a JSON object,
+	 * or a signed JWT (OIDC Core 5.3.2). Anything else is no answer.
+	 */
 	j = cJSON_ParseWithLength(res->body, res->body_len);
-	active = !cJSON_IsObject(j) || cJSON_GetObjectItemCaseSensitive(j,
-	    "active") == NULL || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
-	    j, "active"));
+	if (c->introspect)
+		active = cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(j,
+		    "active")) ? cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+		    j, "active")) : -1;
+	else
+		active = cJSON_IsObject(j) || (res->body_len > 0 &&
+		    jwt_shape_ok(res->body, res->body_len)) ? 1 : -1;
 	cJSON_Delete(j);
+	if (active == -1) {
+		req_status_fail(c, AUTHD_E_IDP_BAD_REPLY, c->introspect ?
+		    "the introspection reply has no boolean \"active\"" :
+		    "the userinfo reply is neither a JSON object nor a JWT");
+		return;
+	}
 	req_status_reply(c, active ? "ok" : "rejected");
 }
 
@@ -144,6 +183,7 @@ req_status_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 		if (c->req != NULL)
 			http_req_set_bearer(c->req, tok);
 	} else if (m->introspection_endpoint != NULL) {
+		c->introspect = 1;
 		oauth_form_add(&f, "token", tok->data);
 		c->req = account_post_form(c->a, m->introspection_endpoint,
 		    &f, &why);

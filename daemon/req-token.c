@@ -30,25 +30,6 @@ struct req_token_args {
 	int			 project_token;
 };
 
-static cJSON *
-req_token_target(const struct req *r, const struct mint_target *t)
-{
-	cJSON	*o;
-
-	if (t == NULL)
-		return NULL;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "audience", t->audience);
-	if (t->project != NULL)
-		cJSON_AddStringToObject(o, "project", t->project);
-	if (t->purpose != NULL)
-		cJSON_AddStringToObject(o, "purpose", t->purpose);
-	if (t->scope != NULL)
-		cJSON_AddStringToObject(o, "scope", t->scope);
-	(void)r;
-	return o;
-}
-
 static void
 req_token_audit(struct req *r, const struct mint_target *t,
     const char *result, const char *detail)
@@ -56,7 +37,8 @@ req_token_audit(struct req *r, const struct mint_target *t,
 	struct authd	*ad = conn_authd(r->conn);
 
 	audit_event(ad->audit, strcmp(result, "ok") == 0 ? "serve" : "deny",
-	    r->conn, r->profile_name, req_token_target(r, t), result, detail);
+	    r->conn, r->profile_name, t != NULL ? mint_target_json(t, 1) :
+	    NULL, result, detail);
 }
 
 static void

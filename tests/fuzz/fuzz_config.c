@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -25,6 +26,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!init) {
 		msg_init();
 		fd = memfd_create("fuzz-config", 0);
+		/* A memfd is 0777: config_load refuses group or other bits. */
+		if (fd != -1 && fchmod(fd, 0600) != 0)
+			fd = -1;
 		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 		init = 1;
 	}

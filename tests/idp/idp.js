@@ -745,6 +745,20 @@ async function main() {
       ctx.body = 'ok';
       return;
     }
+    // Diagnostics for a refused approval: what this provider knows of a user code.
+    if (ctx.path === '/test/user-code' && ctx.method === 'GET') {
+      const raw = String(ctx.query.code ?? '');
+      const norm = raw.replace(/[^a-zA-Z]/g, '').toUpperCase();
+      const id = sget(`userCode:${norm}`);
+      const dc = id === undefined ? undefined : sget(`DeviceCode:${id}`);
+      const now = Math.floor(Date.now() / 1000);
+      ctx.type = 'application/json';
+      ctx.body = dc === undefined ? { code: raw, normalized: norm, found: false, known_codes: [...store.keys()].filter((k) => k.startsWith('userCode:')).length } : {
+        code: raw, normalized: norm, found: true, expired: typeof dc.exp === 'number' && dc.exp <= now,
+        in_flight: !!dc.inFlight, account: dc.accountId ?? null, error: dc.error ?? null, age_s: now - (dc.iat ?? now),
+      };
+      return;
+    }
     if (ctx.path === '/mint' || ctx.path.startsWith('/mint/')) {
       if (ctx.method !== 'POST') {
         ctx.status = 405;

@@ -6,7 +6,7 @@ import os
 import signal
 import urllib.request
 
-from harness import IdP, Login, check, run
+from harness import IdP, Login, check, run, wait_for
 
 
 def config(env, text):
@@ -115,6 +115,79 @@ def logout_during_load(env):
     check(len(idp.entries("/token/revocation")) == 2, "not revoked")
 
 
+def logout_store_fails(env):
+    """The keyring does not answer the delete: the reply says the stored
+    login could not be removed, and why; tb exits 1 with a hint. authd has
+    forgotten the login all the same."""
+    from harness import Keyring
+    kr = Keyring(env)
+    idp = IdP(env, "--interval", "1")
+    config(env, "[profile default]\nissuer = %s\nclient_id = tb-cli\n" %
+           idp.issuer)
+    d = env.start()
+    login(env, idp)
+    os.kill(kr.gkd.pid, signal.SIGSTOP)
+    try:
+        r = env.tb("--json", "logout")
+        res = json.loads(r.stdout)
+        check(r.returncode == 1 and res["removed"] is False and
+              res["revocation"] == "revoked" and
+              "did not answer" in res["store_error"],
+              "exit %d: %s %s" % (r.returncode, r.stdout, r.stderr))
+        check("the stored credential may remain" in d.log_text(),
+              "not logged")
+        st = json.loads(env.tb("--json", "status").stdout)
+        check(st["logged_in"] is False, st)
+        login(env, idp)
+        r = env.tb("logout")
+        check(r.returncode == 1 and "could not be removed" in r.stderr and
+              "run 'tb logout' again" in r.stderr, r.stderr)
+        # A client that leaves while the delete is pending: the store's
+        # late answer finds the request gone (leak and use-after-free
+        # checks: the sanitizer and valgrind runs of this test).
+        login(env, idp)
+        c = env.conn()
+        c.request("logout", {"profile": "default"})
+        wait_for(lambda: d.log_text().count("logged out locally") == 3,
+                 "the third logout")
+        c.close()
+        wait_for(lambda: d.log_text().count(
+            "the stored credential may remain") == 3, "the store's answer",
+            timeout=20)
+    finally:
+        os.kill(kr.gkd.pid, signal.SIGCONT)
+    # The keyring answers again: a logout now removes what is stored.
+    login(env, idp)
+    r = env.tb("--json", "logout")
+    res = json.loads(r.stdout)
+    check(r.returncode == 0 and res["removed"] is True and
+          "store_error" not in res, r.stdout + r.stderr)
+    # A client that leaves while its logout waits for the load: the
+    # logout still happens here, once the load is over.
+    login(env, idp)
+    d.stop()
+    os.kill(kr.gkd.pid, signal.SIGSTOP)
+    try:
+        d = env.start()
+        c = env.conn()
+        c.request("logout", {"profile": "default"})
+        wait_for(lambda: "logout waits for the stored credential" in
+                 d.log_text(), "the logout to wait for the load")
+        c.close()
+        os.kill(kr.gkd.pid, signal.SIGCONT)
+        wait_for(lambda: "logged out locally" in d.log_text(),
+                 "the local logout after the load", timeout=20)
+    finally:
+        os.kill(kr.gkd.pid, signal.SIGCONT)
+    wait_for(lambda: json.loads(env.tb("--json", "status").stdout)[
+        "logged_in"] is False, "the logout to take effect")
+    d.stop()
+    d = env.start()
+    st = json.loads(env.tb("--json", "status").stdout)
+    check(st["logged_in"] is False, "the login came back: %s" % st)
+    d.stop()
+
+
 def status_all_and_check(env):
     """tb status --all covers every profile; --check asks the provider."""
     a = IdP(env, "--interval", "1")
@@ -133,13 +206,20 @@ def status_all_and_check(env):
     check("one" in r.stdout and "two" in r.stdout, r.stdout)
     r = env.tb("--profile", "one", "status", "--check")
     check(r.returncode == 0 and "checked" in r.stdout, r.stdout + r.stderr)
-    # The provider forgets the grant: --check says not authenticated.
+    st = json.loads(env.tb("--json", "--profile", "one", "status",
+                           "--check").stdout)
+    check(st["check"] == "ok" and st["sub"] == "alice" and
+          "expires_at" in st, st)
+    # The provider forgets the grant: --check says not authenticated, and
+    # shows no identity or login details, as for any status logged out.
     a.stop()
     a.start(port=a.port)
     r = env.tb("--json", "--profile", "one", "status", "--check")
     st = json.loads(r.stdout)
     check(r.returncode == 3 and st["logged_in"] is False and
           st["check"] == "rejected", st)
+    check(not {"sub", "preferred_username", "expires_at", "scope",
+               "logged_in_at"} & set(st), "stale login details: %s" % st)
     # The provider is down: an error, not "logged out".
     login(env, a, "--profile", "one")
     a.stop(signal.SIGKILL)
@@ -149,7 +229,8 @@ def status_all_and_check(env):
 
 
 TESTS = {f.__name__: f for f in (logout_revokes, logout_offline,
-                                 logout_during_load, status_all_and_check)}
+                                 logout_store_fails, logout_during_load,
+                                 status_all_and_check)}
 
 if __name__ == "__main__":
     run(TESTS)

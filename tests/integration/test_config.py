@@ -8,12 +8,13 @@ import signal
 from harness import IdP, Login, check, wait_for, run
 
 
-def write_config(env, text):
+def write_config(env, text, mode=0o600):
     d = os.path.join(env.home, ".config", "authd")
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, "config.ini")
     with open(path, "w") as f:
         f.write(text)
+    os.chmod(path, mode)
     return path
 
 
@@ -59,6 +60,30 @@ def bad_config(env):
         if key:
             check("key '%s'" % key in msg, "no key in %r" % msg)
         check(words in msg, "%r not in %r" % (words, msg))
+    # Modes, as ssh checks its own files: others may not change the file,
+    # and may not read it when it holds a client_secret.
+    good = ("[profile a]\nissuer = https://idp.test\nclient_id = x\n"
+            "client_auth = basic\nclient_secret = s3cret-canary\n")
+    for text, mode, words in (
+            (good, 0o640, "readable by group or others (mode 0640): "
+             "chmod 600"),
+            (good, 0o604, "readable by group or others (mode 0604)"),
+            ("store = memory\n", 0o620, "writable by group or others "
+             "(mode 0620)"),
+            ("store = memory\n", 0o646, "chmod go-w")):
+        path = write_config(env, text, mode)
+        r = subprocess.run([os.environ.get("AUTHD_BIN") or os.path.join(
+            os.environ["AUTHD_BUILD_DIR"], "authd"), "--foreground",
+            "--socket", env.sock], env=env.env, capture_output=True,
+            text=True, timeout=20)
+        check(r.returncode == 1 and path in r.stderr and
+              words in r.stderr and "s3cret" not in r.stderr,
+              "mode %o: %d %r" % (mode, r.returncode, r.stderr))
+    # 0644 without a secret, and 0600 with one, are fine.
+    for text, mode in (("store = memory\n", 0o644), (good, 0o600)):
+        write_config(env, text, mode)
+        d = env.start("--store", "memory")
+        d.stop()
     # Whole-profile checks name the profile.
     write_config(env, "[profile a]\nissuer = https://idp.test\n")
     r = env.tb("status")     # autostart fails with the reason

@@ -518,9 +518,9 @@ def hardening(env):
     d.stop()
 
 
-def _not_dumpable_as_nobody(env):
-    """authd run as uid 65534 has /proc/PID/environ owned by root, and a
-    plain process of the same uid (the control) has it owned by 65534."""
+def _start_as_nobody(env):
+    """authd as uid 65534 (run by root) on a socket of its own; returns
+    the process, its socket and the privilege-dropping command prefix."""
     setpriv = shutil.which("setpriv")
     need(setpriv, "setpriv (util-linux)")
     drop = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
@@ -540,9 +540,6 @@ def _not_dumpable_as_nobody(env):
     exe = os.path.join(top, "authd")
     shutil.copy(AUTHD, exe)
     os.chmod(exe, 0o755)
-    control = subprocess.Popen(drop + ["cat"], env=e, stdin=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL)
-    env.procs.append(control)
     p = subprocess.Popen(drop + [exe, "--foreground", "--socket", sock,
                                  "--store", "memory", "--log-level", "debug",
                                  "--log-file", log],
@@ -552,8 +549,26 @@ def _not_dumpable_as_nobody(env):
     env.procs.append(p)
     wait_for(lambda: os.path.exists(sock) or p.poll() is not None,
              "authd (as nobody) to listen on " + sock, timeout=30)
+    # (Not p.stderr.read() in the message: it is evaluated even when the
+    # check passes, and would block on a live daemon.)
     check(p.poll() is None, "authd as nobody exited %s: %s" %
           (p.returncode, open(log + ".stderr").read()))
+    return p, sock, drop, e
+
+
+def _stop_nobody(p):
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=30)
+    check(rc == 0, "authd as nobody exited %d" % rc)
+
+
+def _not_dumpable_as_nobody(env):
+    """authd run as uid 65534 has /proc/PID/environ owned by root, and a
+    plain process of the same uid (the control) has it owned by 65534."""
+    p, sock, drop, e = _start_as_nobody(env)
+    control = subprocess.Popen(drop + ["cat"], env=e, stdin=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL)
+    env.procs.append(control)
 
     def owner(pid):
         uid = None
@@ -563,6 +578,9 @@ def _not_dumpable_as_nobody(env):
                     uid = int(line.split()[1])
         return uid, os.stat("/proc/%d/environ" % pid).st_uid
 
+    # setpriv drops privileges, then execs cat: wait for the exec.
+    wait_for(lambda: open("/proc/%d/comm" % control.pid).read() == "cat\n",
+             "the control process to exec cat")
     check(owner(control.pid) == (65534, 65534),
           "control process: (uid, environ owner) = %s" % (owner(control.pid),))
     check(owner(p.pid) == (65534, 0),
@@ -570,9 +588,36 @@ def _not_dumpable_as_nobody(env):
           (owner(p.pid),))
     control.stdin.close()
     control.wait(timeout=10)
-    p.send_signal(signal.SIGTERM)
-    rc = p.wait(timeout=30)
-    check(rc == 0, "authd as nobody exited %d" % rc)
+    _stop_nobody(p)
+
+
+def foreign_daemon(env):
+    """tb, the helpers and libauthd-client refuse a daemon of another uid
+    (SO_PEERCRED on the client side) before sending anything."""
+    need(os.geteuid() == 0, "root, to run authd as nobody")
+    p, sock, _, _ = _start_as_nobody(env)
+    for argv in (["status"], ["token", "--audience", "x"], ["list"]):
+        r = env.tb(*argv, env={"AUTHD_SOCK": sock,
+                               "AUTHD_NO_AUTOSTART": "1"})
+        check(r.returncode != 0 and "runs as uid 65534" in r.stderr and
+              "refusing" in r.stderr, "tb %s: %d %s" %
+              (argv[0], r.returncode, r.stderr))
+    r = env.tb("--json", "status", env={"AUTHD_SOCK": sock,
+                                        "AUTHD_NO_AUTOSTART": "1"})
+    err = json.loads(r.stdout or r.stderr)
+    check(err.get("error", {}).get("code") == "peer_denied", r.stdout +
+          r.stderr)
+    # git's helper too (it speaks through libauthd-client).
+    git_helper = os.path.join(os.environ["AUTHD_BUILD_DIR"],
+                              "git-credential-tb")
+    r = subprocess.run([git_helper, "get"], input="protocol=https\n"
+                       "host=example.com\n\n", capture_output=True,
+                       text=True, timeout=30,
+                       env=dict(env.env, AUTHD_SOCK=sock,
+                                AUTHD_NO_AUTOSTART="1"))
+    check("runs as uid 65534" in r.stderr and "password=" not in r.stdout,
+          "git-credential-tb: %s %s" % (r.stdout, r.stderr))
+    _stop_nobody(p)
 
 
 def systemd_units(env):
@@ -606,7 +651,7 @@ TESTS = {f.__name__: f for f in (
     status_not_logged_in, status_unconfigured, usage_errors, no_daemon,
     autostart_race, socket_modes, peer_other_uid, oversized_frame, garbage,
     protocol, idle_timeout, connection_cap, eval_authd, socket_activation,
-    signals, hardening, systemd_units)}
+    signals, hardening, foreign_daemon, systemd_units)}
 
 if __name__ == "__main__":
     run(TESTS)

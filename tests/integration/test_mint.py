@@ -218,7 +218,8 @@ def refresh_ahead(env):
     """A token in use is re-minted at ~75-80 % of its life; callers never
     wait. One not used again expires quietly."""
     idp = IdP(env, "--interval", "1", "--exchange-ttl", "40")
-    config(env, idp)
+    audit = os.path.join(env.dir, "audit.log")
+    config(env, idp, extra="audit_log = %s\n" % audit)
     d = env.start()
     login(env, idp)
     first = token(env, "--project", "prj_123")["token"]
@@ -235,6 +236,11 @@ def refresh_ahead(env):
           j["cached"])
     prj456 = [e for e in exchanges(idp) if "prj_456" in e.get("scope", "")]
     check(len(prj456) == 1, "an unused token was refreshed: %s" % prj456)
+    # The background mint is audited, marked as such.
+    mints = [x for x in map(json.loads, open(audit)) if x["event"] == "mint"]
+    ahead = [m for m in mints if "refresh-ahead" in m["detail"]]
+    check(len(ahead) == 1 and ahead[0]["target"]["project"] == "prj_123" and
+          ahead[0]["result"] == "ok", mints)
 
 
 def audit_and_canary(env):
@@ -265,6 +271,13 @@ def audit_and_canary(env):
     check(s["peer"].get("exe", "").endswith("/tb"), s)
     check(s["target"]["project"] == "prj_123" and s["result"] == "ok", s)
     check(denies[-1]["result"] == "invalid_scope", denies[-1])
+    # One "mint" line per request to the provider, not per caller.
+    mints = [x for x in lines if x["event"] == "mint"]
+    check([(m["target"].get("project"), m["result"]) for m in mints] ==
+          [("prj_123", "ok"), ("prj_789", "invalid_scope")], mints)
+    check(mints[0]["detail"] == "token-exchange" and
+          "peer" not in mints[0], mints[0])
+    check(mints[1]["detail"].startswith("token-exchange: "), mints[1])
     d.stop()
     texts = [d.log_text(), open(d.log + ".stderr").read(),
              open(audit).read()] + [o.stdout + o.stderr for o in outs]

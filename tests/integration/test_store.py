@@ -216,6 +216,13 @@ def _durable_rotations(env, store="secret-service"):
     return n
 
 
+def _kill_cycles(default):
+    """Cycles of a kill loop, and how much slower than native authd runs:
+    under valgrind (~20x slower) fewer cycles, kill points spread wider."""
+    n = int(os.environ.get("AUTHD_KILL_CYCLES", default))
+    return n, (10 if os.environ.get("AUTHD_VALGRIND") else 1)
+
+
 def rotation_kill_loop(env):
     """kill -9 at random points of a refresh-token rotation loop: the
     stored refresh token is never lost or stale. The one exception no
@@ -231,12 +238,13 @@ def rotation_kill_loop(env):
     login(env, idp)
     rnd = random.Random(4321)
     offset = gap = 0
-    for cycle in range(50):
+    cycles, slow = _kill_cycles(50)
+    for cycle in range(cycles):
         d = env.daemons[-1]
         p = subprocess.Popen([TB, "token"], env=env.env,
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-        time.sleep(rnd.uniform(0, 0.08))     # a random kill point
+        time.sleep(rnd.uniform(0, 0.08 * slow))  # a random kill point
         d.stop(signal.SIGKILL, expect=None)
         p.wait(timeout=30)
         daemon_for(env, idp)
@@ -255,10 +263,10 @@ def rotation_kill_loop(env):
         login(env, idp)
         offset += undurable
     refreshes = idp.entries("/token", "refresh_token")
-    print("rotation kill loop: 50 cycles, %d refreshes, %d kills landed "
-          "between a rotation and its keyring write" % (len(refreshes),
-                                                        gap))
-    check(gap < 25, "too many losses: %d of 50" % gap)
+    print("rotation kill loop: %d cycles, %d refreshes, %d kills landed "
+          "between a rotation and its keyring write" % (cycles,
+                                                        len(refreshes), gap))
+    check(gap < cycles / 2, "too many losses: %d of %d" % (gap, cycles))
 
 
 def crash_loop(env):
@@ -280,7 +288,8 @@ def crash_loop(env):
     login(env, idp)
     rnd = random.Random(2026)
     gap = logouts = offset = 0
-    for cycle in range(200):
+    cycles, slow = _kill_cycles(200)
+    for cycle in range(cycles):
         d = env.daemons[-1]
         op = rnd.random()
         if op < 0.05:
@@ -293,7 +302,7 @@ def crash_loop(env):
         p = subprocess.Popen([TB] + args, env=env.env,
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-        time.sleep(rnd.uniform(0, 0.05))     # a random kill point
+        time.sleep(rnd.uniform(0, 0.05 * slow))  # a random kill point
         d.stop(signal.SIGKILL, expect=None)
         p.wait(timeout=30)
         env.start()
@@ -317,9 +326,11 @@ def crash_loop(env):
             offset += undurable
             gap += 1
         login(env, idp)
-    print("crash loop: 200 kill -9 cycles, %d logouts, %d kills in the "
-          "rotation-to-write gap" % (logouts, gap))
-    check(gap < 40, "too many losses: %d" % gap)
+    print("crash loop: %d kill -9 cycles, %d logouts, %d kills in the "
+          "rotation-to-write gap" % (cycles, logouts, gap))
+    # Under valgrind the store's write takes longer: more kills land in it.
+    check(gap < cycles / (5 if slow == 1 else 2), "too many losses: %d of %d"
+          % (gap, cycles))
     rec = json.load(open(os.path.join(env.home, ".state", "authd",
                                       "default.json")))
     check(rec["v"] == 1 and rec["refresh_token"], "the record is damaged")

@@ -1,0 +1,65 @@
+/*
+ * Terminal-safe text; see text.h.
+ */
+#include "text.h"
+
+size_t
+text_control_len(const char *s)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+
+	if (u[0] == '\0')
+		return 0;
+	if (u[0] < 0x20 || u[0] == 0x7f)
+		return 1;
+	/* U+0080..U+009F is C2 80..C2 9F in UTF-8. */
+	if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
+		return 2;
+	return 0;
+}
+
+int
+text_printable(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (text_control_len(s) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+void
+text_put(FILE *f, const char *s)
+{
+	size_t	n, run;
+
+	/* Whole runs at once: stderr is unbuffered, one write per run. */
+	while (s != NULL && *s != '\0') {
+		for (run = 0; s[run] != '\0' && text_control_len(s + run) == 0;
+		    run++)
+			;
+		if (run > 0) {
+			fwrite(s, 1, run, f);
+			s += run;
+		}
+		if ((n = text_control_len(s)) != 0) {
+			fputc('?', f);
+			s += n;
+		}
+	}
+}
+
+size_t
+text_width(const char *s)
+{
+	size_t	n, w = 0;
+
+	while (s != NULL && *s != '\0') {
+		if ((n = text_control_len(s)) != 0)
+			s += n;
+		else if (((unsigned char)*s++ & 0xc0) == 0x80)
+			continue;	/* a UTF-8 continuation byte */
+		w++;
+	}
+	return w;
+}
