@@ -3,6 +3,7 @@
  */
 #include "authd-client.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ authd_client_err(struct authd_error *err, int code, const char *message,
 	snprintf(err->hint, sizeof err->hint, "%s", hint != NULL ? hint :
 	    info->hint != NULL ? info->hint : "");
 	err->exit_status = info->exit_status;
+	err->from_daemon = 0;
 }
 
 static void
@@ -45,11 +47,12 @@ authd_client_reply_err(struct authd_error *err, const struct msg_reply *r)
 	if (err == NULL)
 		return;
 	snprintf(err->code, sizeof err->code, "%s", r->code);
-	snprintf(err->message, sizeof err->message, "%s", r->message != NULL ?
-	    r->message : r->code);
+	snprintf(err->message, sizeof err->message, "%s", r->message != NULL &&
+	    r->message[0] != '\0' ? r->message : r->code);
 	snprintf(err->hint, sizeof err->hint, "%s", r->hint != NULL ?
 	    r->hint : "");
 	err->exit_status = info != NULL ? info->exit_status : 1;
+	err->from_daemon = 1;
 }
 
 int
@@ -89,6 +92,12 @@ authd_client_close(struct authd_client *ac)
 		return;
 	connect_close(ac->c);
 	free(ac);
+}
+
+void
+authd_client_set_timeout(struct authd_client *ac, int timeout_ms)
+{
+	ac->timeout_ms = timeout_ms > 0 ? timeout_ms : AUTHD_CLIENT_TIMEOUT_MS;
 }
 
 static void
@@ -144,11 +153,14 @@ authd_client_token(struct authd_client *ac, const struct authd_request *rq,
 	if (!cJSON_IsString(j) || j->valuestring[0] == '\0' ||
 	    (t->token = strdup(j->valuestring)) == NULL) {
 		msg_reply_clear(&reply);
-		authd_client_err(err, AUTHD_E_BAD_REPLY, NULL, NULL);
+		authd_client_err(err, AUTHD_E_BAD_REPLY,
+		    "authd sent no usable token", "");
 		return -1;
 	}
 	j = cJSON_GetObjectItemCaseSensitive(reply.result, "expires_at");
-	if (cJSON_IsNumber(j))
+	/* Only a value that fits: the cast of any other is undefined. */
+	if (cJSON_IsNumber(j) && j->valuedouble >= (double)LLONG_MIN &&
+	    j->valuedouble < (double)LLONG_MAX)
 		t->expires_at = (long long)j->valuedouble;
 	t->cached = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
 	    reply.result, "cached"));

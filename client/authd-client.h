@@ -30,12 +30,18 @@ extern "C" {
 
 struct authd_client;
 
-/* What went wrong: stable code, message, hint, and tb's exit status. */
+/*
+ * What went wrong: stable code, message, hint, and tb's exit status.
+ * from_daemon tells authd's own error replies (not_logged_in, ...) from
+ * failures on this side: connecting, sending, receiving, or a reply that
+ * lacks what was asked for (bad_reply).
+ */
 struct authd_error {
 	char	code[64];	/* e.g. "not_logged_in", "daemon_unreachable" */
-	char	message[512];
+	char	message[512];	/* from authd: its own, else the code */
 	char	hint[256];	/* may be empty */
 	int	exit_status;	/* 1 error ... 6, as tb(1) */
+	int	from_daemon;	/* 1: authd's error reply; 0: this side */
 };
 
 /* A token request; NULL members are left to authd's defaults. */
@@ -62,8 +68,17 @@ struct authd_token {
 int	authd_client_open(struct authd_client **, const char *path,
 	    int timeout_ms, struct authd_error *err);
 void	authd_client_close(struct authd_client *);
+/*
+ * How long each later call waits for its reply, in milliseconds (<= 0: 60
+ * seconds). authd_client_open's timeout_ms sets both this and how long
+ * connecting may take.
+ */
+void	authd_client_set_timeout(struct authd_client *, int timeout_ms);
 
-/* A token (user or project-scoped). 0, or -1 with *err filled. */
+/*
+ * A token (user or project-scoped). 0 with a non-empty *t, or -1 with *err
+ * filled and *t empty (authd_token_clear is safe either way).
+ */
 int	authd_client_token(struct authd_client *, const struct authd_request *,
 	    struct authd_token *, struct authd_error *err);
 /* Wipe and free the token. */

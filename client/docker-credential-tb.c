@@ -46,8 +46,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "connect.h"
-#include "error.h"
+#include <cjson/cJSON.h>
+
+#include "authd-client.h"
 #include "msg.h"
 #include "proto.h"
 #include "text.h"
@@ -66,11 +67,10 @@
 #define DCRED_EXIT_ERROR	1
 
 struct dcred_conf {
-	const char	*registry;	/* NULL: serve none */
-	const char	*audience;
-	const char	*project;
-	const char	*username;
-	const char	*profile;
+	const char		*registry;	/* NULL: serve none */
+	const char		*username;
+	/* What to ask for: profile, audience, project. */
+	struct authd_request	 rq;
 };
 
 /* Our own stdio buffers and input buffer, wiped before exit. */
@@ -137,10 +137,10 @@ dcred_conf_load(struct dcred_conf *conf)
 {
 	memset(conf, 0, sizeof *conf);
 	conf->registry = dcred_env("TB_DOCKER_REGISTRY");
-	conf->audience = dcred_env("TB_DOCKER_AUDIENCE");
-	conf->project = dcred_env("TB_DOCKER_PROJECT");
+	conf->rq.audience = dcred_env("TB_DOCKER_AUDIENCE");
+	conf->rq.project = dcred_env("TB_DOCKER_PROJECT");
 	conf->username = dcred_env("TB_DOCKER_USERNAME");
-	conf->profile = dcred_env("TB_PROFILE");
+	conf->rq.profile = dcred_env("TB_PROFILE");
 	if (conf->username == NULL)
 		conf->username = DCRED_DEFAULT_USER;
 	if (!dcred_valid_word(conf->username, 255)) {
@@ -148,7 +148,7 @@ dcred_conf_load(struct dcred_conf *conf)
 		    "spaces", NULL);
 		return -1;
 	}
-	if (conf->profile != NULL && !msg_valid_name(conf->profile)) {
+	if (conf->rq.profile != NULL && !msg_valid_name(conf->rq.profile)) {
 		dcred_error("TB_PROFILE is not a valid profile name", NULL);
 		return -1;
 	}
@@ -243,75 +243,33 @@ dcred_print_json(const cJSON *j)
 }
 
 /*
- * Send op to authd. Returns 0 with *reply filled (a success or an error
- * reply), or prints the transport failure and returns DCRED_EXIT_ERROR.
+ * Connect to authd, whose replies may take as long as a token mint. NULL
+ * when that failed, which has been printed.
  */
-static int
-dcred_call(const char *op, cJSON *args, struct msg_reply *reply)
+static struct authd_client *
+dcred_open(void)
 {
-	struct connect	*c = NULL;
-	char		*cause = NULL;
-	int		 error;
+	struct authd_client	*c;
+	struct authd_error	 e;
 
-	memset(reply, 0, sizeof *reply);
-	if (args == NULL)
-		return dcred_error("out of memory", NULL);
-	error = connect_open(&c, NULL, DCRED_CONNECT_MS, &cause);
-	if (error != 0) {
-		cJSON_Delete(args);
-		dcred_error(cause != NULL ? cause : authd_error_message(error),
-		    authd_error_hint(error));
-		free(cause);
-		return DCRED_EXIT_ERROR;
+	if (authd_client_open(&c, NULL, DCRED_CONNECT_MS, &e) != 0) {
+		dcred_error(e.message, e.hint);
+		return NULL;
 	}
-	error = connect_request(c, op, args, NULL, NULL, DCRED_TOKEN_MS,
-	    reply, &cause);
-	connect_close(c);
-	if (error != 0) {
-		dcred_error(cause != NULL ? cause : authd_error_message(error),
-		    authd_error_hint(error));
-		free(cause);
-		return DCRED_EXIT_ERROR;
-	}
-	return 0;
-}
-
-static cJSON *
-dcred_args(const struct dcred_conf *conf)
-{
-	cJSON	*args = cJSON_CreateObject();
-
-	if (args != NULL && conf->profile != NULL)
-		cJSON_AddStringToObject(args, "profile", conf->profile);
-	return args;
-}
-
-static int
-dcred_not_logged_in(const struct msg_reply *reply)
-{
-	return strcmp(reply->code, "not_logged_in") == 0 ||
-	    strcmp(reply->code, "token_rejected") == 0;
-}
-
-static int
-dcred_reply_error(const struct msg_reply *reply)
-{
-	const char	*message = reply->message;
-
-	if (message == NULL || *message == '\0')
-		message = reply->code;
-	return dcred_error(message, reply->hint);
+	authd_client_set_timeout(c, DCRED_TOKEN_MS);
+	return c;
 }
 
 /* The server URL has been read into dcred_input. */
 static int
 dcred_get(const struct dcred_conf *conf)
 {
-	struct msg_reply	 reply;
-	const cJSON		*tok;
-	cJSON			*args, *out;
+	struct authd_client	*c;
+	struct authd_token	 t;
+	struct authd_error	 e;
+	cJSON			*out;
 	char			*url;
-	int			 status;
+	int			 error, status;
 
 	url = dcred_trim(dcred_input);
 	if (*url == '\0' || !msg_valid_utf8(url, strlen(url)))
@@ -322,40 +280,29 @@ dcred_get(const struct dcred_conf *conf)
 	if (!dcred_serves(conf, url))
 		return dcred_not_found(NULL);
 
-	if ((args = dcred_args(conf)) != NULL) {
-		if (conf->audience != NULL)
-			cJSON_AddStringToObject(args, "audience",
-			    conf->audience);
-		if (conf->project != NULL)
-			cJSON_AddStringToObject(args, "project",
-			    conf->project);
+	if ((c = dcred_open()) == NULL)
+		return DCRED_EXIT_ERROR;
+	error = authd_client_token(c, &conf->rq, &t, &e);
+	authd_client_close(c);
+	if (error != 0) {
+		if (strcmp(e.code, "not_logged_in") == 0 ||
+		    strcmp(e.code, "token_rejected") == 0)
+			return dcred_not_found("run 'tb login'");
+		return dcred_error(e.message, e.hint);
 	}
-	if ((status = dcred_call(PROTO_OP_TOKEN, args, &reply)) != 0)
-		return status;
-	if (reply.kind != MSG_REPLY_OK) {
-		if (dcred_not_logged_in(&reply))
-			status = dcred_not_found("run 'tb login'");
-		else
-			status = dcred_reply_error(&reply);
-		msg_reply_clear(&reply);
-		return status;
-	}
-	tok = cJSON_GetObjectItemCaseSensitive(reply.result, "token");
-	if (!cJSON_IsString(tok) ||
-	    !dcred_valid_word(tok->valuestring, PROTO_MAX_TOKEN)) {
-		msg_reply_clear(&reply);
+	if (!dcred_valid_word(t.token, PROTO_MAX_TOKEN)) {
+		authd_token_clear(&t);
 		return dcred_error("authd sent no usable token", NULL);
 	}
 	if ((out = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(out, "ServerURL", url) == NULL ||
 	    cJSON_AddStringToObject(out, "Username", conf->username) == NULL ||
-	    cJSON_AddStringToObject(out, "Secret", tok->valuestring) ==
-	    NULL) {
+	    cJSON_AddStringToObject(out, "Secret", t.token) == NULL) {
 		cJSON_Delete(out);
-		msg_reply_clear(&reply);
+		authd_token_clear(&t);
 		return dcred_error("out of memory", NULL);
 	}
-	msg_reply_clear(&reply);
+	authd_token_clear(&t);
 	status = dcred_print_json(out);
 	cJSON_Delete(out);	/* the Secret is wiped by the hooks */
 	return status;
@@ -364,24 +311,21 @@ dcred_get(const struct dcred_conf *conf)
 static int
 dcred_list(const struct dcred_conf *conf)
 {
-	struct msg_reply	 reply;
-	const cJSON		*in;
+	struct authd_client	*c;
+	struct authd_error	 e;
 	cJSON			*out;
-	int			 status, logged_in = 0;
+	char			*json;
+	int			 error, status, logged_in = 0;
 
 	if (conf->registry != NULL) {
-		status = dcred_call(PROTO_OP_STATUS, dcred_args(conf), &reply);
-		if (status != 0)
-			return status;
-		if (reply.kind != MSG_REPLY_OK) {
-			status = dcred_reply_error(&reply);
-			msg_reply_clear(&reply);
-			return status;
-		}
-		in = cJSON_GetObjectItemCaseSensitive(reply.result,
-		    "logged_in");
-		logged_in = cJSON_IsTrue(in);
-		msg_reply_clear(&reply);
+		if ((c = dcred_open()) == NULL)
+			return DCRED_EXIT_ERROR;
+		error = authd_client_status(c, conf->rq.profile, &json,
+		    &logged_in, &e);
+		authd_client_close(c);
+		if (error != 0)
+			return dcred_error(e.message, e.hint);
+		free(json);
 	}
 	if ((out = cJSON_CreateObject()) == NULL)
 		return dcred_error("out of memory", NULL);

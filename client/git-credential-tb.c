@@ -36,8 +36,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "connect.h"
-#include "error.h"
+#include "authd-client.h"
 #include "msg.h"
 #include "proto.h"
 #include "text.h"
@@ -51,6 +50,7 @@
 #define GCRED_MAX_HOSTS		16
 #define GCRED_LINE_MAX		(PROTO_MAX_TOKEN + 1024)
 #define GCRED_DEFAULT_USER	"x-access-token"
+#define GCRED_MAX_EXPIRY	1000000000000000LL	/* beyond: not sent */
 
 /* Exit statuses: git only looks at stdout, these are for people. */
 #define GCRED_EXIT_OK		0
@@ -58,15 +58,11 @@
 #define GCRED_EXIT_USAGE	2
 
 struct gcred_opts {
-	const char	*profile;	/* NULL: $TB_PROFILE, else authd's */
-	const char	*audience;
-	const char	*project;
-	const char	*purpose;
-	const char	*scope;
-	const char	*username;
-	long		 min_ttl;
-	const char	*hosts[GCRED_MAX_HOSTS];
-	size_t		 nhosts;
+	/* What to ask for; profile NULL: $TB_PROFILE, else authd's. */
+	struct authd_request	 rq;
+	const char		*username;
+	const char		*hosts[GCRED_MAX_HOSTS];
+	size_t			 nhosts;
 };
 
 /* The parts of git's request we use. */
@@ -286,61 +282,36 @@ gcred_host_allowed(const struct gcred_opts *o, const char *host)
 	return 0;
 }
 
-static cJSON *
-gcred_token_args(const struct gcred_opts *o)
-{
-	cJSON	*args;
-
-	if ((args = cJSON_CreateObject()) == NULL)
-		return NULL;
-	if (o->profile != NULL)
-		cJSON_AddStringToObject(args, "profile", o->profile);
-	if (o->audience != NULL)
-		cJSON_AddStringToObject(args, "audience", o->audience);
-	if (o->project != NULL)
-		cJSON_AddStringToObject(args, "project", o->project);
-	if (o->purpose != NULL)
-		cJSON_AddStringToObject(args, "purpose", o->purpose);
-	if (o->scope != NULL)
-		cJSON_AddStringToObject(args, "scope", o->scope);
-	if (o->min_ttl > 0)
-		cJSON_AddNumberToObject(args, "min_ttl", (double)o->min_ttl);
-	return args;
-}
-
-/* Print an error reply; returns the exit status (0 for "not logged in"). */
+/*
+ * Print a failure of libauthd-client; returns the exit status (0 for "not
+ * logged in"). The hint of a failure on this side is printed only when
+ * connecting failed.
+ */
 static int
-gcred_reply_error(const struct msg_reply *reply)
+gcred_fail(const struct authd_error *e, int connecting)
 {
-	const char	*message = reply->message;
-
-	if (message == NULL || *message == '\0')
-		message = authd_error_message(AUTHD_E_INTERNAL);
-	if (strcmp(reply->code, "not_logged_in") == 0 ||
-	    strcmp(reply->code, "token_rejected") == 0) {
+	if (strcmp(e->code, "not_logged_in") == 0 ||
+	    strcmp(e->code, "token_rejected") == 0) {
 		/* Let git try other helpers or prompt. */
 		fputs("git-credential-tb: not logged in to authd; "
 		    "run 'tb login'\n", stderr);
 		return GCRED_EXIT_OK;
 	}
-	gcred_warn("git-credential-tb: ", message);
-	if (reply->hint != NULL && *reply->hint != '\0')
-		gcred_warn("hint: ", reply->hint);
+	gcred_warn("git-credential-tb: ", e->message);
+	if ((connecting || e->from_daemon) && e->hint[0] != '\0')
+		gcred_warn("hint: ", e->hint);
 	return GCRED_EXIT_ERROR;
 }
 
 static int
 gcred_get(const struct gcred_opts *o, const struct gcred_req *req)
 {
-	struct connect		*c = NULL;
-	struct msg_reply	 reply;
-	const cJSON		*tok, *exp;
+	struct authd_client	*c;
+	struct authd_token	 t;
+	struct authd_error	 e;
 	const char		*user;
-	char			*cause = NULL;
-	cJSON			*args;
 	int			 error, status;
 
-	memset(&reply, 0, sizeof reply);
 	if (req->host[0] == '\0')
 		return GCRED_EXIT_OK;
 	if (strcmp(req->protocol, "https") != 0) {
@@ -356,44 +327,20 @@ gcred_get(const struct gcred_opts *o, const struct gcred_req *req)
 	if (!gcred_host_allowed(o, req->host))
 		return GCRED_EXIT_OK;
 
-	if ((args = gcred_token_args(o)) == NULL) {
-		fputs("git-credential-tb: out of memory\n", stderr);
-		return GCRED_EXIT_ERROR;
-	}
-	error = connect_open(&c, NULL, GCRED_CONNECT_MS, &cause);
-	if (error != 0) {
-		cJSON_Delete(args);
-		gcred_warn("git-credential-tb: ", cause != NULL ? cause :
-		    authd_error_message(error));
-		if (authd_error_hint(error) != NULL)
-			gcred_warn("hint: ", authd_error_hint(error));
-		free(cause);
-		return GCRED_EXIT_ERROR;
-	}
-	error = connect_request(c, PROTO_OP_TOKEN, args, NULL, NULL,
-	    GCRED_TOKEN_MS, &reply, &cause);
-	connect_close(c);
-	if (error != 0) {
-		gcred_warn("git-credential-tb: ", cause != NULL ? cause :
-		    authd_error_message(error));
-		free(cause);
-		return GCRED_EXIT_ERROR;
-	}
-	if (reply.kind != MSG_REPLY_OK) {
-		status = gcred_reply_error(&reply);
-		msg_reply_clear(&reply);
-		return status;
-	}
-	tok = cJSON_GetObjectItemCaseSensitive(reply.result, "token");
-	if (!cJSON_IsString(tok) ||
-	    !gcred_valid_word(tok->valuestring, PROTO_MAX_TOKEN)) {
+	if (authd_client_open(&c, NULL, GCRED_CONNECT_MS, &e) != 0)
+		return gcred_fail(&e, 1);
+	authd_client_set_timeout(c, GCRED_TOKEN_MS);
+	error = authd_client_token(c, &o->rq, &t, &e);
+	authd_client_close(c);
+	if (error != 0)
+		return gcred_fail(&e, 0);
+	if (!gcred_valid_word(t.token, PROTO_MAX_TOKEN)) {
 		/* A newline in it would inject lines into git's protocol. */
-		msg_reply_clear(&reply);
+		authd_token_clear(&t);
 		fputs("git-credential-tb: authd sent no usable token\n",
 		    stderr);
 		return GCRED_EXIT_ERROR;
 	}
-	exp = cJSON_GetObjectItemCaseSensitive(reply.result, "expires_at");
 
 	if (o->username != NULL)
 		user = o->username;
@@ -403,13 +350,11 @@ gcred_get(const struct gcred_opts *o, const struct gcred_req *req)
 	else
 		user = GCRED_DEFAULT_USER;
 	printf("username=%s\n", user);
-	printf("password=%s\n", tok->valuestring);
-	if (cJSON_IsNumber(exp) && exp->valuedouble > 0 &&
-	    exp->valuedouble < 1e15)
-		printf("password_expiry_utc=%lld\n",
-		    (long long)exp->valuedouble);
+	printf("password=%s\n", t.token);
+	if (t.expires_at > 0 && t.expires_at < GCRED_MAX_EXPIRY)
+		printf("password_expiry_utc=%lld\n", t.expires_at);
 	putchar('\n');
-	msg_reply_clear(&reply);
+	authd_token_clear(&t);
 	status = fflush(stdout) == 0 ? GCRED_EXIT_OK : GCRED_EXIT_ERROR;
 	explicit_bzero(gcred_outbuf, sizeof gcred_outbuf);
 	return status;
@@ -453,29 +398,29 @@ main(int argc, char **argv)
 	msg_init();
 	memset(&o, 0, sizeof o);
 	if ((env = getenv("TB_PROFILE")) != NULL && *env != '\0')
-		o.profile = env;
+		o.rq.profile = env;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "p:a:P:u:s:m:U:H:hV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			o.profile = optarg;
+			o.rq.profile = optarg;
 			break;
 		case 'a':
-			o.audience = optarg;
+			o.rq.audience = optarg;
 			break;
 		case 'P':
-			o.project = optarg;
+			o.rq.project = optarg;
 			break;
 		case 'u':
-			o.purpose = optarg;
+			o.rq.purpose = optarg;
 			break;
 		case 's':
-			o.scope = optarg;
+			o.rq.scope = optarg;
 			break;
 		case 'm':
-			if (gcred_parse_ttl(optarg, &o.min_ttl) != 0) {
+			if (gcred_parse_ttl(optarg, &o.rq.min_ttl) != 0) {
 				fputs("git-credential-tb: --min-ttl takes 0 "
 				    "to 86400 seconds\n", stderr);
 				return GCRED_EXIT_USAGE;
@@ -509,9 +454,9 @@ main(int argc, char **argv)
 			return GCRED_EXIT_USAGE;
 		}
 	}
-	if (o.profile != NULL && !msg_valid_name(o.profile)) {
+	if (o.rq.profile != NULL && !msg_valid_name(o.rq.profile)) {
 		gcred_warn("git-credential-tb: invalid profile name ",
-		    o.profile);
+		    o.rq.profile);
 		return GCRED_EXIT_USAGE;
 	}
 	if (optind != argc - 1) {

@@ -73,19 +73,8 @@ tb_kube_api_version(void)
 static cJSON *
 tb_kube_args(const struct tb *tb, const struct tb_kube_opts *o)
 {
-	cJSON	*args = tb_args(tb);
-
-	if (o->audience != NULL)
-		cJSON_AddStringToObject(args, "audience", o->audience);
-	if (o->project != NULL)
-		cJSON_AddStringToObject(args, "project", o->project);
-	if (o->purpose != NULL)
-		cJSON_AddStringToObject(args, "purpose", o->purpose);
-	if (o->scope != NULL)
-		cJSON_AddStringToObject(args, "scope", o->scope);
-	if (o->min_ttl > 0)
-		cJSON_AddNumberToObject(args, "min_ttl", (double)o->min_ttl);
-	return args;
+	return tb_token_target_args(tb, o->audience, o->project, o->purpose,
+	    o->scope, o->min_ttl);
 }
 
 /* RFC 3339 in UTC ("2025-01-02T03:04:05Z"); -1 when out of range. */

@@ -54,7 +54,7 @@ tb_list_put(const char *s, int width)
 	size_t	n;
 
 	text_put(stdout, s);
-	for (n = text_width(s); n < (size_t)width; n++)
+	for (n = text_width(s); width > 0 && n < (size_t)width; n++)
 		putchar(' ');
 }
 

@@ -75,19 +75,8 @@ tb_token_opt(struct tb_token_opts *o, int ch, const char *arg, int *status)
 static cJSON *
 tb_token_args(const struct tb *tb, const struct tb_token_opts *o)
 {
-	cJSON	*args = tb_args(tb);
-
-	if (o->audience != NULL)
-		cJSON_AddStringToObject(args, "audience", o->audience);
-	if (o->project != NULL)
-		cJSON_AddStringToObject(args, "project", o->project);
-	if (o->purpose != NULL)
-		cJSON_AddStringToObject(args, "purpose", o->purpose);
-	if (o->scope != NULL)
-		cJSON_AddStringToObject(args, "scope", o->scope);
-	if (o->min_ttl > 0)
-		cJSON_AddNumberToObject(args, "min_ttl", (double)o->min_ttl);
-	return args;
+	return tb_token_target_args(tb, o->audience, o->project, o->purpose,
+	    o->scope, o->min_ttl);
 }
 
 /*

@@ -135,6 +135,25 @@ tb_args(const struct tb *tb)
 	return args;
 }
 
+cJSON *
+tb_token_target_args(const struct tb *tb, const char *audience,
+    const char *project, const char *purpose, const char *scope, long min_ttl)
+{
+	cJSON	*args = tb_args(tb);
+
+	if (audience != NULL)
+		cJSON_AddStringToObject(args, "audience", audience);
+	if (project != NULL)
+		cJSON_AddStringToObject(args, "project", project);
+	if (purpose != NULL)
+		cJSON_AddStringToObject(args, "purpose", purpose);
+	if (scope != NULL)
+		cJSON_AddStringToObject(args, "scope", scope);
+	if (min_ttl > 0)
+		cJSON_AddNumberToObject(args, "min_ttl", (double)min_ttl);
+	return args;
+}
+
 static int	tb_call_impl(struct tb *, const char *, cJSON *,
 		    connect_event_fn, void *, int, struct msg_reply *,
 		    const char *);

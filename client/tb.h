@@ -55,6 +55,10 @@ int	tb_common_opt(struct tb *, const struct tb_cmd *, int ch,
 
 /* New args object carrying the profile when one was chosen. */
 cJSON	*tb_args(const struct tb *);
+/* tb_args plus a token request's target (NULL members and 0 left out). */
+cJSON	*tb_token_target_args(const struct tb *, const char *audience,
+	    const char *project, const char *purpose, const char *scope,
+	    long min_ttl);
 /*
  * Connect, send, wait. Returns 0 with *reply holding a success reply, or
  * prints the failure (transport or error reply) and returns its tb exit

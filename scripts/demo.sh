@@ -44,6 +44,7 @@ mkdir -p "$XDG_CONFIG_HOME/authd"
 unset AUTHD_SOCK AUTHD_ISSUER AUTHD_CLIENT_ID
 printf 'store = memory\n\n[profile default]\nissuer = %s\nclient_id = tb-cli\naudience = https://api.tb.test\n' \
 	"$issuer" >"$XDG_CONFIG_HOME/authd/config.ini"
+chmod 600 "$XDG_CONFIG_HOME/authd/config.ini"	# authd refuses one others may write
 
 say 'eval "$(authd)"'
 eval "$(authd)"

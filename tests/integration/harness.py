@@ -26,6 +26,11 @@ SRC = os.environ.get("AUTHD_SOURCE_DIR",
 SKIP = 77
 MAX_FRAME = 65536
 
+# One baseline whatever the caller's umask: files the tests write (a
+# config.ini without a secret, say) are 0644, which authd accepts, and
+# never group-writable, which it refuses.
+os.umask(0o022)
+
 
 class Failure(Exception):
     pass

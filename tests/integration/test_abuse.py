@@ -27,6 +27,47 @@ def _login_and_mint(env):
     return idp, daemon
 
 
+def inflight_cap(env):
+    """One connection may have 32 requests in flight: the 33rd and later
+    get `busy` at once, each with its id, and the connection and the
+    daemon carry on; closing the connection ends the waiting logins."""
+    idp = IdP(env, "--interval", "1")
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d)
+    with open(os.path.join(d, "config.ini"), "w") as f:
+        f.write("store = memory\n[profile default]\nissuer = %s\n"
+                "client_id = tb-cli\n" % idp.issuer)
+    daemon = env.start()
+    c = env.conn()
+    # A login stays in flight until it is approved: 40 of them, pipelined.
+    c.send(b"".join(encode({"v": 1, "id": i, "op": "login"})
+                    for i in range(1, 41)))
+    busy, events = set(), set()
+    deadline = time.monotonic() + 30
+    while len(busy) < 8 or len(events) < 32:
+        check(time.monotonic() < deadline, "busy %s, events from %d" %
+              (sorted(busy), len(events)))
+        m = c.read()
+        check(m is not None, "the daemon closed the connection")
+        if m.get("ok") is False:
+            check(m["error"]["code"] == "busy" and
+                  "32 requests in flight" in m["error"]["message"], m)
+            busy.add(m["id"])
+        elif "event" in m:
+            events.add(m["id"])
+    check(busy == set(range(33, 41)), "busy ids: %s" % sorted(busy))
+    check(events == set(range(1, 33)), "event ids: %s" % sorted(events))
+    # The same connection serves again once requests finish: not while
+    # all 32 wait, so another client asks meanwhile.
+    r = env.tb("--json", "status")
+    check(r.returncode == 3 and json.loads(r.stdout)["login_pending"],
+          r.stdout + r.stderr)
+    c.close()
+    wait_for(lambda: json.loads(env.tb("--json", "status").stdout)[
+        "login_pending"] is False, "the logins to end with their client")
+    daemon.stop()
+
+
 def idle_thousand(env):
     """1,000 idle connections held open: a cached token is still served
     promptly, and the daemon's descriptors come back when they close."""
@@ -131,7 +172,8 @@ def soak(env):
     check(grew < 1024, "RSS grew %d KiB over 900,000 requests" % grew)
 
 
-TESTS = {f.__name__: f for f in (idle_thousand, slow_and_flood, soak)}
+TESTS = {f.__name__: f for f in (idle_thousand, slow_and_flood,
+                                 inflight_cap, soak)}
 
 if __name__ == "__main__":
     run(TESTS)

@@ -136,6 +136,30 @@ def socket_modes(env):
     check(stat.S_ISSOCK(st.st_mode), "not a socket")
     check(stat.S_IMODE(st.st_mode) == 0o600, "socket mode %o" %
           stat.S_IMODE(st.st_mode))
+    st = os.lstat(env.sock + ".lock")
+    check(stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600,
+          "lock file mode %o" % st.st_mode)
+    # A socket that is no longer ours at exit (another daemon's, say) is
+    # left alone: only the inode we bound is unlinked.
+    os.rename(env.sock, env.sock + ".old")
+    theirs = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    theirs.bind(env.sock)
+    d.stop()
+    check(os.path.exists(env.sock), "authd unlinked a socket not its own")
+    theirs.close()
+    os.unlink(env.sock)
+    os.unlink(env.sock + ".old")
+    # A symlink where the lock file goes is refused, not followed.
+    os.unlink(env.sock + ".lock")
+    target = os.path.join(env.dir, "lock-target")
+    os.symlink(target, env.sock + ".lock")
+    d = env.start(wait=False)
+    rc = d.proc.wait(timeout=30)
+    check(rc == 1 and not os.path.exists(target),
+          "a symlinked lock file: exit %s, target %s" %
+          (rc, os.path.exists(target)))
+    os.unlink(env.sock + ".lock")
+    d = env.start()
     d.stop()
     # A too-open existing directory is tightened.
     os.chmod(os.path.dirname(env.sock), 0o755)
@@ -516,6 +540,17 @@ def hardening(env):
     else:
         _not_dumpable_as_nobody(env)
     d.stop()
+    # AUTHD_TOKEN is scrubbed from the environment block (root can read
+    # it; no one else can, the daemon being non-dumpable).
+    if os.geteuid() == 0:
+        d = env.start(env={"AUTHD_TOKEN": "CANARYenvTOKEN123"})
+        r = env.tb("--json", "status")
+        check(json.loads(r.stdout)["source"] == "environment", r.stdout)
+        with open("/proc/%d/environ" % d.pid, "rb") as f:
+            block = f.read()
+        check(b"CANARYenvTOKEN" not in block,
+              "AUTHD_TOKEN's value left in the environment block")
+        d.stop()
 
 
 def _start_as_nobody(env):

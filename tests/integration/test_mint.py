@@ -5,6 +5,7 @@ python3 test_mint.py NAME."""
 import base64
 import json
 import os
+import stat
 import subprocess
 import time
 
@@ -271,6 +272,9 @@ def audit_and_canary(env):
     check(s["peer"].get("exe", "").endswith("/tb"), s)
     check(s["target"]["project"] == "prj_123" and s["result"] == "ok", s)
     check(denies[-1]["result"] == "invalid_scope", denies[-1])
+    st = os.lstat(audit)
+    check(stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600,
+          "audit log mode %o" % st.st_mode)
     # One "mint" line per request to the provider, not per caller.
     mints = [x for x in lines if x["event"] == "mint"]
     check([(m["target"].get("project"), m["result"]) for m in mints] ==
@@ -281,6 +285,15 @@ def audit_and_canary(env):
     d.stop()
     texts = [d.log_text(), open(d.log + ".stderr").read(),
              open(audit).read()] + [o.stdout + o.stderr for o in outs]
+    # An audit log path that is a symlink is refused, not followed.
+    target = os.path.join(env.dir, "audit-target")
+    os.rename(audit, audit + ".1")
+    os.symlink(target, audit)
+    bad = env.start(wait=False)
+    rc = bad.proc.wait(timeout=30)
+    check(rc == 1 and not os.path.exists(target) and "audit" in
+          open(bad.log + ".stderr").read(), "a symlinked audit log: exit "
+          "%s: %s" % (rc, open(bad.log + ".stderr").read()))
     for t in texts:
         check("CANARYtok" not in t, "the user token leaked:\n" + t[-1500:])
         check(minted not in t and minted.split(".")[2] not in t,
