@@ -163,13 +163,19 @@ def soak(env):
         check(r.returncode == 0, "bench_rtt: %s %s" % (r.stdout, r.stderr))
         return json.loads(r.stdout)
 
-    burst(100000)
+    # Under valgrind a shorter run, for memcheck's sake: its RSS is
+    # valgrind's, and leaks are what memcheck reports at exit anyway.
+    warm, n = (2000, 20000) if os.environ.get("AUTHD_VALGRIND") else \
+        (100000, 900000)
+    burst(warm)
     base = rss()
-    j = burst(900000)
+    j = burst(n)
     grew = rss() - base
-    print("soak: 1000000 cached requests, RSS %d KiB -> %d KiB (%+d KiB), "
-          "%.0f req/s" % (base, base + grew, grew, j.get("rps", 0)))
-    check(grew < 1024, "RSS grew %d KiB over 900,000 requests" % grew)
+    print("soak: %d cached requests, RSS %d KiB -> %d KiB (%+d KiB), "
+          "%.0f req/s" % (warm + n, base, base + grew, grew, j.get("rps", 0)))
+    if not os.environ.get("AUTHD_VALGRIND"):
+        check(grew < 1024, "RSS grew %d KiB over %d requests" % (grew, n))
+    d.stop()
 
 
 TESTS = {f.__name__: f for f in (idle_thousand, slow_and_flood,
