@@ -344,35 +344,87 @@ config_check_mode(struct config *c, char **cause)
 	return 0;
 }
 
-/* Whole-profile checks, after the file is read. */
+/*
+ * The line of a profile's section header (name != NULL) or of the top-level
+ * key default_profile (name == NULL), for whole-file errors; 0 if not found.
+ */
+static int
+config_find_line(const char *path, const char *name)
+{
+	FILE	*f;
+	char	 buf[512], *p, *end;
+	int	 n = 0, found = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (!found && fgets(buf, sizeof buf, f) != NULL) {
+		n++;
+		p = buf + strspn(buf, " \t");
+		if (name == NULL) {
+			found = strncmp(p, "default_profile", 15) == 0 &&
+			    strchr(" \t=:", p[15]) != NULL;
+			continue;
+		}
+		if (*p++ != '[' || (end = strchr(p, ']')) == NULL)
+			continue;
+		*end = '\0';
+		if (strncmp(p, CONFIG_SECTION_PREFIX,
+		    strlen(CONFIG_SECTION_PREFIX)) != 0)
+			continue;
+		p += strlen(CONFIG_SECTION_PREFIX);
+		p += strspn(p, " \"");
+		end = p + strcspn(p, " \"");
+		*end = '\0';
+		found = strcmp(p, name) == 0;
+	}
+	fclose(f);
+	return found ? n : 0;
+}
+
+/* "PATH:LINE" (or "PATH" when the line is unknown), allocated. */
+static char *
+config_where(const struct config *c, const char *name)
+{
+	char	*where;
+	int	 line = config_find_line(c->path, name);
+
+	if (line > 0)
+		xasprintf(&where, "%s:%d", c->path, line);
+	else
+		where = xstrdup(c->path);
+	return where;
+}
+
+/* Whole-profile checks, after the file is read; errors name the header. */
 static int
 config_check(struct config *c, char **cause)
 {
 	struct profile	*p;
+	const char	*why;
+	char		*where;
 
 	PROFILES_FOREACH(p, c->profiles) {
-		if (p->issuer == NULL || p->client_id == NULL) {
-			xasprintf(cause, "%s: [profile %s]: issuer and "
-			    "client_id are required", c->path, p->name);
-			return -1;
-		}
-		if (p->client_auth != PROFILE_AUTH_NONE &&
-		    p->client_secret == NULL) {
-			xasprintf(cause, "%s: [profile %s]: client_auth needs "
-			    "client_secret", c->path, p->name);
-			return -1;
-		}
-		if (p->mint == PROFILE_MINT_ENDPOINT &&
-		    p->mint_endpoint == NULL) {
-			xasprintf(cause, "%s: [profile %s]: mint = endpoint "
-			    "needs mint_endpoint", c->path, p->name);
-			return -1;
-		}
+		if (p->issuer == NULL || p->client_id == NULL)
+			why = "issuer and client_id are required";
+		else if (p->client_auth != PROFILE_AUTH_NONE &&
+		    p->client_secret == NULL)
+			why = "client_auth needs client_secret";
+		else if (p->mint == PROFILE_MINT_ENDPOINT &&
+		    p->mint_endpoint == NULL)
+			why = "mint = endpoint needs mint_endpoint";
+		else
+			continue;
+		where = config_where(c, p->name);
+		xasprintf(cause, "%s: [profile %s]: %s", where, p->name, why);
+		free(where);
+		return -1;
 	}
 	if (c->default_profile != NULL &&
 	    profiles_find(c->profiles, c->default_profile) == NULL) {
+		where = config_where(c, NULL);
 		xasprintf(cause, "%s: default_profile '%s' has no [profile] "
-		    "section", c->path, c->default_profile);
+		    "section", where, c->default_profile);
+		free(where);
 		return -1;
 	}
 	return 0;

@@ -84,10 +84,17 @@ def bad_config(env):
         write_config(env, text, mode)
         d = env.start("--store", "memory")
         d.stop()
-    # Whole-profile checks name the profile.
-    write_config(env, "[profile a]\nissuer = https://idp.test\n")
+    # Whole-profile checks name the profile and its header's line.
+    path = write_config(env, "store = memory\n\n[profile a]\n"
+                        "issuer = https://idp.test\n")
     r = env.tb("status")     # autostart fails with the reason
-    check(r.returncode == 4 and "client_id" in r.stderr, r.stderr)
+    check(r.returncode == 4 and "%s:3: [profile a]: issuer and client_id "
+          "are required" % path in r.stderr, r.stderr)
+    path = write_config(env, "default_profile = b\n[profile a]\n"
+                        "issuer = https://idp.test\nclient_id = x\n")
+    r = env.tb("status")
+    check(r.returncode == 4 and "%s:1: default_profile 'b' has no" % path
+          in r.stderr, r.stderr)
 
 
 def profiles_and_reload(env):
