@@ -13,9 +13,13 @@ document points at endpoints under the same prefix:
   slowdown  every poll answers slow_down
   lying     discovery has no device_authorization_endpoint
   html      discovery answers 200 with a proxy's HTML page
+  redirect  discovery answers 302 to the ok issuer's document
+  badurl    discovery's device endpoint is plain http to a public host
 
-Usage: python3 faultd.py READY_FILE [LOG_FILE]; writes {"port": N} to
-READY_FILE once listening; logs one JSON line per request to LOG_FILE.
+Usage: python3 faultd.py READY_FILE [LOG_FILE [CERT KEY]]; writes
+{"port": N} to READY_FILE once listening; logs one JSON line per request
+to LOG_FILE. With CERT and KEY (PEM) the same modes are also served over
+TLS on "tls_port", as https://127.0.0.1:TLS_PORT/MODE.
 """
 import json
 import socket
@@ -60,7 +64,9 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def issuer(self, mode):
-        return "http://127.0.0.1:%d/%s" % (self.server.server_port, mode)
+        scheme = "https" if getattr(self.server, "tls", False) else "http"
+        return "%s://127.0.0.1:%d/%s" % (scheme, self.server.server_port,
+                                         mode)
 
     def do_GET(self):
         parts = self.path.split("/")
@@ -70,11 +76,18 @@ class Handler(BaseHTTPRequestHandler):
             if mode == "html":
                 return self.send(200, "<html>please log in to the "
                                  "proxy</html>", "text/html")
+            if mode == "redirect":
+                return self.send(302, "", "text/plain", headers=[(
+                    "Location", self.issuer("ok") +
+                    "/.well-known/openid-configuration")])
             iss = self.issuer(mode)
             doc = {"issuer": iss, "token_endpoint": iss + "/token",
                    "grant_types_supported": [
                        "urn:ietf:params:oauth:grant-type:device_code"]}
-            if mode != "lying":
+            if mode == "badurl":
+                doc["device_authorization_endpoint"] = \
+                    "http://idp.example.com/device"
+            elif mode != "lying":
                 doc["device_authorization_endpoint"] = iss + "/device"
             return self.send(200, json.dumps(doc))
         self.send(404, '{"error":"not_found"}')
@@ -132,8 +145,18 @@ def main():
     ready = sys.argv[1]
     LOG = sys.argv[2] if len(sys.argv) > 2 else None
     srv = Server(("127.0.0.1", 0), Handler)
+    info = {"port": srv.server_port}
+    if len(sys.argv) > 4:
+        import ssl
+        tls = Server(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+        tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+        tls.tls = True
+        info["tls_port"] = tls.server_port
+        threading.Thread(target=tls.serve_forever, daemon=True).start()
     with open(ready + ".tmp", "w") as f:
-        json.dump({"port": srv.server_port}, f)
+        json.dump(info, f)
     import os
     os.rename(ready + ".tmp", ready)
     srv.serve_forever()

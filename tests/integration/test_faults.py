@@ -8,26 +8,77 @@ import subprocess
 import sys
 import time
 
-from harness import IdP, Login, SRC, check, wait_for, run
+from harness import IdP, Login, SRC, check, need, wait_for, run
 
 
-def faultd(env):
+def faultd(env, tls=None):
     ready = os.path.join(env.dir, "faultd.ready")
     log = os.path.join(env.dir, "faultd.log")
     p = subprocess.Popen([sys.executable, os.path.join(
-        SRC, "tests", "faults", "faultd.py"), ready, log],
+        SRC, "tests", "faults", "faultd.py"), ready, log] + list(tls or ()),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env.procs.append(p)
     wait_for(lambda: os.path.exists(ready), "the fault server")
-    port = json.load(open(ready))["port"]
-    return "http://127.0.0.1:%d" % port, log
+    info = json.load(open(ready))
+    if tls:
+        return ("http://127.0.0.1:%d" % info["port"],
+                "https://127.0.0.1:%d" % info["tls_port"], log)
+    return "http://127.0.0.1:%d" % info["port"], log
+
+
+def tls_and_redirects(env):
+    """A provider whose certificate is not trusted is refused; the same
+    one is used once its CA is named (CURL_CA_BUNDLE); a redirect is
+    never followed, even to the same host."""
+    import shutil
+    openssl = shutil.which("openssl")
+    need(openssl, "openssl")
+    cert = os.path.join(env.dir, "cert.pem")
+    key = os.path.join(env.dir, "key.pem")
+    r = subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                        "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "openssl: %s" % r.stderr)
+    base, tbase, log = faultd(env, (cert, key))
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d)
+    with open(os.path.join(d, "config.ini"), "w") as f:
+        f.write("store = memory\n"
+                "[profile tls]\nissuer = %s/ok\nclient_id = x\n"
+                "[profile redirect]\nissuer = %s/redirect\n"
+                "client_id = x\n" % (tbase, base))
+    daemon = env.start()
+    r = env.tb("login", "--no-browser", "--profile", "tls", timeout=60)
+    check(r.returncode == 1 and "certificate" in r.stderr.lower(),
+          "untrusted TLS: exit %d: %s" % (r.returncode, r.stderr))
+    print("untrusted  -> %s" % r.stderr.split("\n")[0])
+    r = env.tb("login", "--no-browser", "--profile", "redirect", timeout=60)
+    check(r.returncode == 1 and "302" in r.stderr,
+          "redirect: exit %d: %s" % (r.returncode, r.stderr))
+    # Not followed: the ok issuer's document was never asked for over
+    # plain http (the TLS attempts never reached HTTP at all).
+    gets = [json.loads(line) for line in open(log)]
+    check(not any(e["path"].startswith("/ok/") for e in gets),
+          "a request went past the refusal: %s" % gets)
+    print("redirect   -> %s" % r.stderr.split("\n")[0])
+    daemon.stop()
+    # With the CA named, the same provider gets as far as the code.
+    daemon = env.start(env={"CURL_CA_BUNDLE": cert})
+    lg = Login(env, "--no-browser", "--profile", "tls")
+    uri, code = lg.code()
+    check(uri.startswith(tbase + "/ok/") and code == "FAUL-TTTT", uri)
+    lg.proc.send_signal(signal.SIGINT)
+    lg.wait()
+    daemon.stop()
 
 
 def fault_matrix(env):
     idp = IdP(env, "--interval", "1")
     base, log = faultd(env)
     modes = ["5xx", "hang", "badjson", "huge", "reset", "ratelimit",
-             "slowdown", "lying", "html"]
+             "slowdown", "lying", "html", "badurl"]
     cfg = ("store = memory\n[profile good]\nissuer = %s\nclient_id = "
            "tb-cli\naudience = https://api.tb.test\n" % idp.issuer)
     for m in modes:
@@ -53,6 +104,7 @@ def fault_matrix(env):
         "reset": (1, ""),
         "lying": (1, "no device_authorization_endpoint"),
         "html": (1, "not a JSON object"),
+        "badurl": (1, "only https://"),
     }
     procs = {}
     for m in expect:
@@ -98,7 +150,7 @@ def fault_matrix(env):
     check(daemon.proc.poll() is None, "the daemon died")
 
 
-TESTS = {f.__name__: f for f in (fault_matrix,)}
+TESTS = {f.__name__: f for f in (fault_matrix, tls_and_redirects)}
 
 if __name__ == "__main__":
     run(TESTS)
