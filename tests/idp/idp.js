@@ -694,8 +694,8 @@ async function main() {
   }, [...refreshTokenParameters, 'resource'], ['resource']);
 
   if (opt.canary) {
-    // Every opaque access token and every refresh token value starts with the canary.
-    for (const Model of [provider.AccessToken, provider.RefreshToken]) {
+    // Every opaque access token, refresh token and device code value starts with the canary.
+    for (const Model of [provider.AccessToken, provider.RefreshToken, provider.DeviceCode]) {
       const orig = Model.prototype.generateTokenId;
       Model.prototype.generateTokenId = function canaryTokenId(...args) {
         const id = orig.apply(this, args);

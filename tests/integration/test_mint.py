@@ -282,6 +282,20 @@ def audit_and_canary(env):
     check(mints[0]["detail"] == "token-exchange" and
           "peer" not in mints[0], mints[0])
     check(mints[1]["detail"].startswith("token-exchange: "), mints[1])
+    # Logout, and a login by a given token (--with-token), are audited
+    # with their caller.
+    check(env.tb("logout").returncode == 0, "logout")
+    r = env.tb("login", "--with-token", input="opaque-given-token\n")
+    check(r.returncode == 0, r.stderr)
+    lines = [json.loads(x) for x in open(audit)]
+    out = [x for x in lines if x["event"] == "logout"]
+    check(len(out) == 1 and out[0]["result"] == "revoked" and
+          out[0]["peer"]["exe"].endswith("/tb"), out)
+    given = [x for x in lines if x["event"] == "login"][1:]
+    check(len(given) == 1 and "with-token" in given[0]["detail"] and
+          given[0]["peer"]["pid"] > 0, given)
+    check("opaque-given-token" not in open(audit).read(),
+          "the given token is in the audit log")
     d.stop()
     texts = [d.log_text(), open(d.log + ".stderr").read(),
              open(audit).read()] + [o.stdout + o.stderr for o in outs]

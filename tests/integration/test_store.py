@@ -171,6 +171,19 @@ def file_store(env):
     daemon_for(env, idp, "--store", "file")
     r = env.tb("status")
     check(r.returncode == 1 and "0600" in r.stderr, r.stderr)
+    # A symlink in its place (to a good 0600 record) is not followed.
+    real = os.path.join(env.dir, "elsewhere.json")
+    os.rename(path, real)
+    os.chmod(real, 0o600)
+    os.symlink(real, path)
+    env.daemons[-1].stop()
+    daemon_for(env, idp, "--store", "file")
+    r = env.tb("status")
+    check(r.returncode == 1 and "symbolic links" in r.stderr, r.stderr)
+    st = json.loads(env.tb("--json", "status").stdout)
+    check(st["logged_in"] is False and
+          st["store_error"]["code"] == "store_error", st)
+    env.daemons[-1].stop()
 
 
 def file_store_torn(env):
@@ -337,17 +350,24 @@ def crash_loop(env):
 
 
 def canary_not_logged(env):
-    """No token value in authd's debug log, tb status or tb list output."""
+    """No token or device code value in authd's debug log, tb login, tb
+    status or tb list output."""
+    import urllib.request
     kr = Keyring(env)
     idp = IdP(env, "--interval", "1", "--at-ttl", "30", "--canary",
               "CANARYtok")
+    # The canary is in device codes too (authd's login below gets one).
+    with urllib.request.urlopen(idp.issuer + "/device/auth", timeout=10,
+                                data=b"client_id=tb-cli&scope=openid") as r:
+        check(json.loads(r.read())["device_code"].startswith("CANARYtok"),
+              "the provider's device-code canary is off")
     d = daemon_for(env, idp)
-    login(env, idp)
+    shown = login(env, idp)
     tok = token_ok(env, idp)
     check(tok.startswith("CANARYtok"), "the provider's canary is off")
     outs = [env.tb("status"), env.tb("--json", "status")]
     d.stop()
-    texts = [d.log_text(), open(d.log + ".stderr").read()]
+    texts = [d.log_text(), open(d.log + ".stderr").read(), shown]
     texts += [o.stdout + o.stderr for o in outs]
     for t in texts:
         check("CANARYtok" not in t, "a token leaked:\n%s" % t[-2000:])

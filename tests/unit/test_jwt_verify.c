@@ -68,6 +68,9 @@ static const char JWK_N[] =
 #define ISS	"https://idp.test"
 #define AUD	"https://api.test"
 
+/* Seconds from now for the next tokens' "nbf" claim; 0: none. */
+static long	nbf_in;
+
 /* A token signed by libjwt; alg "RS256", "HS256" (key = PUB) or "none". */
 static char *
 mint(const char *alg, const char *iss, const char *aud, long exp_in)
@@ -81,6 +84,8 @@ mint(const char *alg, const char *iss, const char *aud, long exp_in)
 	jwt_add_grant(j, "aud", aud);
 	jwt_add_grant(j, "sub", "alice");
 	jwt_add_grant_int(j, "exp", (long)time(NULL) + exp_in);
+	if (nbf_in != 0)
+		jwt_add_grant_int(j, "nbf", (long)time(NULL) + nbf_in);
 	if (a == JWT_ALG_RS256)
 		jwt_set_alg(j, a, (const unsigned char *)PRIV, sizeof PRIV);
 	else if (a == JWT_ALG_HS256)
@@ -137,6 +142,15 @@ main(void)
 	t = mint("RS256", ISS, "https://other.test", 300);
 	CHECK_INT(verify(t, pem, pl), AUTHD_E_IDP_BAD_REPLY);	/* aud */
 	free(t);
+	nbf_in = 3600;		/* not valid for another hour */
+	t = mint("RS256", ISS, AUD, 7200);
+	CHECK_INT(verify(t, pem, pl), AUTHD_E_IDP_BAD_REPLY);
+	free(t);
+	nbf_in = -60;		/* valid since a minute ago */
+	t = mint("RS256", ISS, AUD, 300);
+	CHECK_INT(verify(t, pem, pl), 0);
+	free(t);
+	nbf_in = 0;
 
 	/* Algorithm confusion: HS256 keyed with the public PEM. */
 	t = mint("HS256", ISS, AUD, 300);
