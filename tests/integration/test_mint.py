@@ -95,6 +95,16 @@ def exchange_and_cache(env):
           "token" not in lst[0] and lst[0]["serves"] >= 2, lst)
     r = env.tb("--json", "status")
     check(json.loads(r.stdout)["cached_tokens"] == 1, r.stdout)
+    # A new login never gets a token minted under the previous one from
+    # the cache (even for the same user: the grant is another).
+    login(env, idp)
+    j = token(env, "--project", "prj_123")
+    check(j["cached"] is False and j["token"] != tok, j)
+    check(len(exchanges(idp)) == 2, "exchanges %s" % exchanges(idp))
+    login(env, idp, user="bob")
+    r = env.tb("token", "--project", "prj_123")
+    check(r.returncode == 5, "bob got alice's project from the cache: "
+          "exit %d" % r.returncode)
 
 
 def single_flight(env):
