@@ -20,7 +20,7 @@ import * as jose from 'jose';
 
 const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FILE] [--log FILE]
     [--device-ttl S] [--at-ttl S] [--rt-ttl S] [--exchange-ttl S] [--interval S]
-    [--verification-host HOST] [--no-token-exchange]
+    [--verification-host HOST] [--complete-host HOST] [--no-token-exchange]
     [--slow-down N] [--no-rotate] [--jwks-file FILE] [--state FILE] [--canary STRING]
     [--resource URL]...`;
 
@@ -73,6 +73,10 @@ function parseArgs(argv) {
       case '--verification-host':
         o.verificationHost = v();
         if (!/^[A-Za-z0-9.-]{1,253}$/.test(o.verificationHost)) die('--verification-host must be a host name');
+        break;
+      case '--complete-host':
+        o.completeHost = v();
+        if (!/^[A-Za-z0-9.-]{1,253}$/.test(o.completeHost)) die('--complete-host must be a host name');
         break;
       case '--no-rotate': o.rotate = false; break;
       case '--no-token-exchange': o.tokenExchange = false; break;
@@ -783,14 +787,16 @@ async function main() {
     if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object'
       && typeof ctx.body.device_code === 'string') {
       ctx.body.interval = opt.interval;
-      if (opt.verificationHost) {
-        // Tests of the phishing warning: the page claims another host.
-        for (const k of ['verification_uri', 'verification_uri_complete']) {
-          if (typeof ctx.body[k] === 'string') {
-            const u = new URL(ctx.body[k]);
-            u.hostname = opt.verificationHost;
-            ctx.body[k] = u.toString();
-          }
+      // Tests of the phishing warning: the page claims another host
+      // (--verification-host: both URIs; --complete-host: only the one
+      // with the code in it, which is the one a browser opens).
+      const moves = [['verification_uri', opt.verificationHost],
+        ['verification_uri_complete', opt.completeHost ?? opt.verificationHost]];
+      for (const [k, host] of moves) {
+        if (host && typeof ctx.body[k] === 'string') {
+          const u = new URL(ctx.body[k]);
+          u.hostname = host;
+          ctx.body[k] = u.toString();
         }
       }
       polls.set(ctx.body.device_code, {

@@ -92,6 +92,21 @@ def host_mismatch(env):
           "127.0.0.1" in err, err)
     login.proc.send_signal(signal.SIGINT)
     login.wait()
+    # Only the complete URI (the one a browser opens, code included) on
+    # another host: named and warned about too.
+    idp = IdP(env, "--interval", "1", "--complete-host", "localhost",
+              name="idp-c")
+    d = env.daemons[-1]
+    d.stop()
+    daemon_for(env, idp)
+    login = Login(env, "--no-browser")
+    uri, code = login.code()
+    err = login.stderr()
+    check(uri.startswith(idp.issuer), uri)
+    check("The code goes to 127.0.0.1 (and http://localhost:" in err and
+          "warning: the page is on" in err, err)
+    login.proc.send_signal(signal.SIGINT)
+    login.wait()
 
 
 def countdown_tty(env):
