@@ -20,7 +20,8 @@ import * as jose from 'jose';
 
 const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FILE] [--log FILE]
     [--device-ttl S] [--at-ttl S] [--rt-ttl S] [--exchange-ttl S] [--interval S]
-    [--verification-host HOST] [--complete-host HOST] [--no-token-exchange]
+    [--verification-host HOST] [--complete-host HOST] [--complete-suffix STR]
+    [--no-token-exchange]
     [--slow-down N] [--no-rotate] [--jwks-file FILE] [--state FILE] [--canary STRING]
     [--resource URL]...`;
 
@@ -74,6 +75,7 @@ function parseArgs(argv) {
         o.verificationHost = v();
         if (!/^[A-Za-z0-9.-]{1,253}$/.test(o.verificationHost)) die('--verification-host must be a host name');
         break;
+      case '--complete-suffix': o.completeSuffix = v(); break;
       case '--complete-host':
         o.completeHost = v();
         if (!/^[A-Za-z0-9.-]{1,253}$/.test(o.completeHost)) die('--complete-host must be a host name');
@@ -798,6 +800,10 @@ async function main() {
           u.hostname = host;
           ctx.body[k] = u.toString();
         }
+      }
+      // --complete-suffix: text appended as is (shell metacharacters, say).
+      if (opt.completeSuffix && typeof ctx.body.verification_uri_complete === 'string') {
+        ctx.body.verification_uri_complete += opt.completeSuffix;
       }
       polls.set(ctx.body.device_code, {
         interval: opt.interval, last: null, issued: arrival, pending: 0,

@@ -109,6 +109,62 @@ def host_mismatch(env):
     login.wait()
 
 
+def browser_launch(env):
+    """The page goes to $BROWSER (a command with arguments) or xdg-open as
+    one argument, never through a shell's parsing: a URI full of shell
+    metacharacters runs nothing. With neither, tb says so."""
+    mark = os.path.join(env.dir, "pwned")
+    suffix = ("&x=$(touch${IFS}%s);touch${IFS}%s;`touch${IFS}%s`" %
+              (mark + "1", mark + "2", mark + "3"))
+    idp = IdP(env, "--interval", "1", "--complete-suffix", suffix)
+    daemon_for(env, idp)
+    args = os.path.join(env.dir, "args")
+    rec = os.path.join(env.dir, "record")
+    with open(rec, "w") as f:
+        f.write('#!/bin/sh\nfor a in "$@"; do printf "ARG:%%s\\n" "$a"; '
+                'done >> %s\n' % args)
+    os.chmod(rec, 0o755)
+
+    def one(extra):
+        if os.path.exists(args):
+            os.unlink(args)
+        lg = Login(env, extra_env=extra)
+        uri, code = lg.code()
+        wait_for(lambda: "Opening the page" in lg.stderr() or
+                 "No browser" in lg.stderr(), "the opener's notice")
+        err = lg.stderr()
+        if "Opening the page" in err:
+            wait_for(lambda: os.path.exists(args) and
+                     open(args).read().endswith("\n"), "the browser")
+        lg.proc.send_signal(signal.SIGINT)
+        lg.wait()
+        got = open(args).read().splitlines() if os.path.exists(args) \
+            else None
+        return err, got, uri, code
+
+    # $BROWSER with an argument of its own.
+    err, got, uri, code = one({"BROWSER": rec + " --new-window"})
+    check("Opening the page with $BROWSER" in err, err)
+    check(len(got) == 2 and got[0] == "ARG:--new-window" and
+          got[1].startswith("ARG:" + uri) and got[1].endswith(suffix) and
+          "user_code=" in got[1], "the browser got %s" % got)
+    # xdg-open (found on PATH) when there is a display and no $BROWSER.
+    bindir = os.path.join(env.dir, "bin")
+    os.mkdir(bindir)
+    os.symlink(rec, os.path.join(bindir, "xdg-open"))
+    err, got, _, _ = one({"DISPLAY": ":99", "PATH": bindir + ":" +
+                          env.env.get("PATH", "/usr/bin:/bin")})
+    check("Opening the page with xdg-open" in err, err)
+    check(len(got) == 1 and got[0].endswith(suffix), "xdg-open got %s" %
+          got)
+    # Neither: said, nothing run.
+    err, got, _, _ = one({})
+    check("No browser to open here" in err and got is None, err)
+    for i in (1, 2, 3):
+        check(not os.path.exists(mark + str(i)),
+              "a shell ran part of the URI")
+
+
 def countdown_tty(env):
     """On a terminal, tb login shows a live countdown."""
     need(shutil.which("script"), "script (util-linux)")
@@ -402,7 +458,7 @@ TESTS = {f.__name__: f for f in (
     login_http, login_browser, login_denied, login_expired, poll_interval,
     slow_down, idp_down_at_start, idp_outage_mid_poll, shared_login,
     sigint_cancels, status_during_login, login_cancel_op, not_configured,
-    refresh, refresh_revoked, host_mismatch, countdown_tty)}
+    refresh, refresh_revoked, host_mismatch, browser_launch, countdown_tty)}
 
 if __name__ == "__main__":
     run(TESTS)
