@@ -15,6 +15,9 @@ document points at endpoints under the same prefix:
   html      discovery answers 200 with a proxy's HTML page
   redirect  discovery answers 302 to the ok issuer's document
   badurl    discovery's device endpoint is plain http to a public host
+  hugedisco discovery answers a 200 KiB document (its cap is 128 KiB)
+  wrongiss  discovery names another issuer
+  busy5xx   polls answer 503 with Retry-After: 3, then pending
 
 Usage: python3 faultd.py READY_FILE [LOG_FILE [CERT KEY]]; writes
 {"port": N} to READY_FILE once listening; logs one JSON line per request
@@ -80,10 +83,14 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(302, "", "text/plain", headers=[(
                     "Location", self.issuer("ok") +
                     "/.well-known/openid-configuration")])
+            if mode == "hugedisco":
+                return self.send(200, '{"pad":"' + "x" * 200000 + '"}')
             iss = self.issuer(mode)
             doc = {"issuer": iss, "token_endpoint": iss + "/token",
                    "grant_types_supported": [
                        "urn:ietf:params:oauth:grant-type:device_code"]}
+            if mode == "wrongiss":
+                doc["issuer"] = self.issuer("ok")
             if mode == "badurl":
                 doc["device_authorization_endpoint"] = \
                     "http://idp.example.com/device"
@@ -127,6 +134,12 @@ class Handler(BaseHTTPRequestHandler):
                 "expires_in": 20 if mode == "slowdown" else 30,
                 "interval": 1}))
         if what == "token":
+            if mode == "busy5xx":
+                polls = getattr(self.server, "busy_polls", 0) + 1
+                self.server.busy_polls = polls
+                if polls <= 2:
+                    return self.send(503, "<html>busy</html>", "text/html",
+                                     headers=[("Retry-After", "3")])
             if mode == "ratelimit":
                 polls = getattr(self.server, "polls", 0) + 1
                 self.server.polls = polls

@@ -11,9 +11,9 @@ import time
 from harness import IdP, Login, SRC, check, need, wait_for, run
 
 
-def faultd(env, tls=None):
-    ready = os.path.join(env.dir, "faultd.ready")
-    log = os.path.join(env.dir, "faultd.log")
+def faultd(env, tls=None, name="faultd"):
+    ready = os.path.join(env.dir, name + ".ready")
+    log = os.path.join(env.dir, name + ".log")
     p = subprocess.Popen([sys.executable, os.path.join(
         SRC, "tests", "faults", "faultd.py"), ready, log] + list(tls or ()),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -33,22 +33,33 @@ def tls_and_redirects(env):
     import shutil
     openssl = shutil.which("openssl")
     need(openssl, "openssl")
-    cert = os.path.join(env.dir, "cert.pem")
-    key = os.path.join(env.dir, "key.pem")
-    r = subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048",
-                        "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-                        "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1"],
-                       capture_output=True, text=True, timeout=60)
-    check(r.returncode == 0, "openssl: %s" % r.stderr)
+    def selfsigned(name, san):
+        cert = os.path.join(env.dir, name + ".pem")
+        key = os.path.join(env.dir, name + ".key")
+        r = subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048",
+                            "-nodes", "-keyout", key, "-out", cert, "-days",
+                            "1", "-subj", "/CN=authd-test", "-addext",
+                            "subjectAltName=" + san],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "openssl: %s" % r.stderr)
+        return cert, key
+
+    cert, key = selfsigned("cert", "IP:127.0.0.1")
     base, tbase, log = faultd(env, (cert, key))
+    # A certificate for another name, from a CA authd will trust.
+    wcert, wkey = selfsigned("wrong", "DNS:idp.example.com")
+    _, wbase, _ = faultd(env, (wcert, wkey), name="faultd-wrong")
+    bundle = os.path.join(env.dir, "bundle.pem")
+    with open(bundle, "w") as f:
+        f.write(open(cert).read() + open(wcert).read())
     d = os.path.join(env.home, ".config", "authd")
     os.makedirs(d)
     with open(os.path.join(d, "config.ini"), "w") as f:
         f.write("store = memory\n"
                 "[profile tls]\nissuer = %s/ok\nclient_id = x\n"
+                "[profile wrongname]\nissuer = %s/ok\nclient_id = x\n"
                 "[profile redirect]\nissuer = %s/redirect\n"
-                "client_id = x\n" % (tbase, base))
+                "client_id = x\n" % (tbase, wbase, base))
     daemon = env.start()
     r = env.tb("login", "--no-browser", "--profile", "tls", timeout=60)
     check(r.returncode == 1 and "certificate" in r.stderr.lower(),
@@ -64,8 +75,15 @@ def tls_and_redirects(env):
           "a request went past the refusal: %s" % gets)
     print("redirect   -> %s" % r.stderr.split("\n")[0])
     daemon.stop()
-    # With the CA named, the same provider gets as far as the code.
-    daemon = env.start(env={"CURL_CA_BUNDLE": cert})
+    # With the CA named, the same provider gets as far as the code; one
+    # whose certificate names another host is still refused.
+    daemon = env.start(env={"CURL_CA_BUNDLE": bundle})
+    r = env.tb("login", "--no-browser", "--profile", "wrongname",
+               timeout=60)
+    check(r.returncode == 1 and "127.0.0.1" in r.stderr and
+          "certificate" in r.stderr.lower(), "a certificate for another "
+          "name: exit %d: %s" % (r.returncode, r.stderr))
+    print("wrongname  -> %s" % r.stderr.split("\n")[0])
     lg = Login(env, "--no-browser", "--profile", "tls")
     uri, code = lg.code()
     check(uri.startswith(tbase + "/ok/") and code == "FAUL-TTTT", uri)
@@ -78,7 +96,8 @@ def fault_matrix(env):
     idp = IdP(env, "--interval", "1")
     base, log = faultd(env)
     modes = ["5xx", "hang", "badjson", "huge", "reset", "ratelimit",
-             "slowdown", "lying", "html", "badurl"]
+             "slowdown", "lying", "html", "badurl", "hugedisco",
+             "wrongiss", "busy5xx"]
     cfg = ("store = memory\n[profile good]\nissuer = %s\nclient_id = "
            "tb-cli\naudience = https://api.tb.test\n" % idp.issuer)
     for m in modes:
@@ -105,6 +124,8 @@ def fault_matrix(env):
         "lying": (1, "no device_authorization_endpoint"),
         "html": (1, "not a JSON object"),
         "badurl": (1, "only https://"),
+        "hugedisco": (1, "larger than 131072"),
+        "wrongiss": (1, "issuer"),
     }
     procs = {}
     for m in expect:
@@ -133,6 +154,19 @@ def fault_matrix(env):
     polls = [json.loads(line)["t"] for line in open(log)
              if '"ratelimit"' in line and "/token" in line]
     check(polls[1] - polls[0] >= 2950, "Retry-After ignored: %s" %
+          [b - a for a, b in zip(polls, polls[1:])])
+    lg.proc.send_signal(signal.SIGINT)
+    lg.wait()
+
+    # 503 with Retry-After on a poll: waited out the same way.
+    lg = Login(env, "--no-browser", "--profile", "busy5xx")
+    lg.code()
+    wait_for(lambda: sum(1 for line in open(log)
+                         if '"busy5xx"' in line and "/token" in line) >= 3,
+             "three polls", timeout=30)
+    polls = [json.loads(line)["t"] for line in open(log)
+             if '"busy5xx"' in line and "/token" in line]
+    check(polls[1] - polls[0] >= 2950, "Retry-After on a 503 ignored: %s" %
           [b - a for a, b in zip(polls, polls[1:])])
     lg.proc.send_signal(signal.SIGINT)
     lg.wait()
