@@ -79,6 +79,17 @@ def bad_config(env):
         check(r.returncode == 1 and path in r.stderr and
               words in r.stderr and "s3cret" not in r.stderr,
               "mode %o: %d %r" % (mode, r.returncode, r.stderr))
+    # A file of another user (root may own it) is refused.
+    if os.geteuid() == 0:
+        path = write_config(env, "store = memory\n")
+        os.chown(path, 65534, 65534)
+        r = subprocess.run([os.environ.get("AUTHD_BIN") or os.path.join(
+            os.environ["AUTHD_BUILD_DIR"], "authd"), "--foreground",
+            "--socket", env.sock], env=env.env, capture_output=True,
+            text=True, timeout=20)
+        check(r.returncode == 1 and "owned by uid 65534" in r.stderr,
+              "a foreign config.ini: %d %r" % (r.returncode, r.stderr))
+        os.chown(path, 0, 0)
     # 0644 without a secret, and 0600 with one, are fine.
     for text, mode in (("store = memory\n", 0o644), (good, 0o600)):
         write_config(env, text, mode)

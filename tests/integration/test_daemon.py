@@ -652,6 +652,16 @@ def foreign_daemon(env):
                                 AUTHD_NO_AUTOSTART="1"))
     check("runs as uid 65534" in r.stderr and "password=" not in r.stdout,
           "git-credential-tb: %s %s" % (r.stdout, r.stderr))
+    docker_helper = os.path.join(os.environ["AUTHD_BUILD_DIR"],
+                                 "docker-credential-tb")
+    r = subprocess.run([docker_helper, "get"], input="registry.example.com",
+                       capture_output=True, text=True, timeout=30,
+                       env=dict(env.env, AUTHD_SOCK=sock,
+                                AUTHD_NO_AUTOSTART="1",
+                                TB_DOCKER_REGISTRY="registry.example.com"))
+    check(r.returncode != 0 and "runs as uid 65534" in r.stdout + r.stderr
+          and "Secret" not in r.stdout, "docker-credential-tb: %s %s" %
+          (r.stdout, r.stderr))
     _stop_nobody(p)
 
 
