@@ -316,6 +316,10 @@ def run(tests):
             check(not reports, "sanitizer reports: %s\n%s" % (
                 reports, "".join(open(r, errors="replace").read()[:4000]
                                  for r in reports[:3])))
+            # A valgrind run of a test whose daemons all came from
+            # autostart would check nothing: say so.
+            check(not os.environ.get("AUTHD_VALGRIND") or env.daemons,
+                  "no daemon of this test ran under valgrind")
             passed += 1
             print("ok: %s" % name)
         except Skip as e:

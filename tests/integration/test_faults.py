@@ -144,32 +144,23 @@ def fault_matrix(env):
               "%s: the cache stopped serving" % m)
         print("%-9s -> %s" % (m, err.split("\n")[0]))
 
-    # 429 with Retry-After: polls wait at least that long.
-    lg = Login(env, "--no-browser", "--profile", "ratelimit")
-    lg.code()
-    wait_for(lambda: "retrying in" in lg.stderr(), "the retry notice")
-    wait_for(lambda: sum(1 for line in open(log)
-                         if '"ratelimit"' in line and "/token" in line) >= 3,
-             "three polls", timeout=30)
-    polls = [json.loads(line)["t"] for line in open(log)
-             if '"ratelimit"' in line and "/token" in line]
-    check(polls[1] - polls[0] >= 2950, "Retry-After ignored: %s" %
-          [b - a for a, b in zip(polls, polls[1:])])
-    lg.proc.send_signal(signal.SIGINT)
-    lg.wait()
+    # 429, and 503, with Retry-After: polls wait at least that long.
+    def retry_after(mode):
+        lg = Login(env, "--no-browser", "--profile", mode)
+        lg.code()
+        wait_for(lambda: "retrying in" in lg.stderr(), "the retry notice")
 
-    # 503 with Retry-After on a poll: waited out the same way.
-    lg = Login(env, "--no-browser", "--profile", "busy5xx")
-    lg.code()
-    wait_for(lambda: sum(1 for line in open(log)
-                         if '"busy5xx"' in line and "/token" in line) >= 3,
-             "three polls", timeout=30)
-    polls = [json.loads(line)["t"] for line in open(log)
-             if '"busy5xx"' in line and "/token" in line]
-    check(polls[1] - polls[0] >= 2950, "Retry-After on a 503 ignored: %s" %
-          [b - a for a, b in zip(polls, polls[1:])])
-    lg.proc.send_signal(signal.SIGINT)
-    lg.wait()
+        def polls():
+            return [json.loads(line)["t"] for line in open(log)
+                    if '"%s"' % mode in line and "/token" in line]
+        wait_for(lambda: len(polls()) >= 3, "three polls", timeout=30)
+        t = polls()
+        check(t[1] - t[0] >= 2950, "%s: Retry-After ignored: %s" %
+              (mode, [b - a for a, b in zip(t, t[1:])]))
+        lg.proc.send_signal(signal.SIGINT)
+        lg.wait()
+    retry_after("ratelimit")
+    retry_after("busy5xx")
 
     # A slow_down storm: the interval grows by 5 s each time and the code
     # expires cleanly.
