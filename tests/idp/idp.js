@@ -22,7 +22,8 @@ const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FI
     [--device-ttl S] [--at-ttl S] [--rt-ttl S] [--exchange-ttl S] [--interval S]
     [--verification-host HOST] [--complete-host HOST] [--complete-suffix STR]
     [--no-token-exchange]
-    [--slow-down N] [--no-rotate] [--jwks-file FILE] [--state FILE] [--canary STRING]
+    [--slow-down N] [--no-rotate] [--rt-grace S] [--jwks-file FILE] [--state FILE]
+    [--canary STRING]
     [--resource URL]...`;
 
 // ---------------------------------------------------------------- command line
@@ -81,6 +82,7 @@ function parseArgs(argv) {
         if (!/^[A-Za-z0-9.-]{1,253}$/.test(o.completeHost)) die('--complete-host must be a host name');
         break;
       case '--no-rotate': o.rotate = false; break;
+      case '--rt-grace': o.rtGrace = num(a, v(), 1); break;
       case '--no-token-exchange': o.tokenExchange = false; break;
       case '--jwks-file': o.jwksFile = v(); break;
       case '--state': o.stateFile = v(); break;
@@ -335,7 +337,18 @@ class MemoryAdapter {
     persist();
   }
 
-  async find(id) { return sget(this.key(id)); }
+  async find(id) {
+    const v = sget(this.key(id));
+    // --rt-grace S: a rotated-out refresh token still works for S seconds
+    // (the reuse interval Okta and Auth0 offer), so a client that lost the
+    // new one can retry with the old one.
+    if (v && this.model === 'RefreshToken' && v.consumed && opt.rtGrace
+      && Date.now() / 1000 - v.consumed < opt.rtGrace) {
+      const { consumed, ...rest } = v; // eslint-disable-line no-unused-vars
+      return rest;
+    }
+    return v;
+  }
 
   async findByUid(uid) {
     const id = sget(`sessionUid:${uid}`);

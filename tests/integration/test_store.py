@@ -288,9 +288,23 @@ def crash_loop(env):
     after each restart the stored credential is intact and usable, or, in
     the one gap no client can close (a kill between the provider's
     rotation and the store's write), it is counted and logged in again."""
+    _crash_loop(env, grace=None)
+
+
+def crash_loop_grace(env):
+    """The same loop against a provider that, like Okta or Auth0, accepts
+    a rotated-out refresh token for a while: then nothing is ever lost —
+    after a kill in the rotation-to-write gap, the stored (previous)
+    refresh token still works. Every restart must find a usable login
+    (but after a logout)."""
+    _crash_loop(env, grace=600)
+
+
+def _crash_loop(env, grace):
     import subprocess
     env.env["AUTHD_NO_AUTOSTART"] = "1"
-    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    idp = IdP(env, "--interval", "1", "--at-ttl", "30",
+              *(("--rt-grace", str(grace)) if grace else ()))
     cfg = os.path.join(env.home, ".config", "authd")
     os.makedirs(cfg)
     with open(os.path.join(cfg, "config.ini"), "w") as f:
@@ -299,7 +313,7 @@ def crash_loop(env):
                 idp.issuer)
     env.start()
     login(env, idp)
-    rnd = random.Random(2026)
+    rnd = random.Random(2026 if not grace else 2027)
     gap = logouts = offset = 0
     cycles, slow = _kill_cycles(200)
     for cycle in range(cycles):
@@ -329,6 +343,10 @@ def crash_loop(env):
               "cycle %d: exit %d: %s" % (cycle, r.returncode, r.stderr))
         if args == ["logout"]:
             logouts += 1
+        elif grace:
+            raise Failure("cycle %d: the login was lost although the "
+                          "provider accepts the stored refresh token: %s" %
+                          (cycle, r.stderr))
         else:
             rotations = sum(1 for e in idp.entries("/token",
                                                     "refresh_token")
@@ -339,8 +357,17 @@ def crash_loop(env):
             offset += undurable
             gap += 1
         login(env, idp)
-    print("crash loop: %d kill -9 cycles, %d logouts, %d kills in the "
-          "rotation-to-write gap" % (cycles, logouts, gap))
+    if grace:
+        # Kills in the gap happened (rotations never saved), and each time
+        # the stored, rotated-out token carried on.
+        unsaved = sum(1 for e in idp.entries("/token", "refresh_token")
+                      if e["status"] == 200) - _durable_rotations(env, "file")
+        print("crash loop, provider grace %d s: %d kill -9 cycles, %d "
+              "logouts, %d kills in the rotation-to-write gap, 0 logins "
+              "lost" % (grace, cycles, logouts, max(unsaved, 0)))
+    else:
+        print("crash loop: %d kill -9 cycles, %d logouts, %d kills in the "
+              "rotation-to-write gap" % (cycles, logouts, gap))
     # Under valgrind the store's write takes longer: more kills land in it.
     check(gap < cycles / (5 if slow == 1 else 2), "too many losses: %d of %d"
           % (gap, cycles))
@@ -376,7 +403,7 @@ def canary_not_logged(env):
 TESTS = {f.__name__: f for f in (
     keyring_restart, keyring_locked, no_secret_service, keyring_hung,
     file_store, file_store_torn, rotation_kill_loop, canary_not_logged,
-    crash_loop)}
+    crash_loop, crash_loop_grace)}
 
 if __name__ == "__main__":
     run(TESTS)
