@@ -171,8 +171,11 @@ def soak(env):
     base = rss()
     j = burst(n)
     grew = rss() - base
-    print("soak: %d cached requests, RSS %d KiB -> %d KiB (%+d KiB), "
-          "%.0f req/s" % (warm + n, base, base + grew, grew, j.get("rps", 0)))
+    print("soak%s: %d cached requests, RSS %d KiB -> %d KiB (%+d KiB), "
+          "%.0f req/s" % (" under valgrind (its RSS, not authd's)" if
+                          os.environ.get("AUTHD_VALGRIND") else "",
+                          warm + n, base, base + grew, grew,
+                          j.get("rps", 0)))
     if not os.environ.get("AUTHD_VALGRIND"):
         check(grew < 1024, "RSS grew %d KiB over %d requests" % (grew, n))
     d.stop()

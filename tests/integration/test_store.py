@@ -276,9 +276,10 @@ def rotation_kill_loop(env):
         login(env, idp)
         offset += undurable
     refreshes = idp.entries("/token", "refresh_token")
-    print("rotation kill loop: %d cycles, %d refreshes, %d kills landed "
-          "between a rotation and its keyring write" % (cycles,
-                                                        len(refreshes), gap))
+    print("rotation kill loop%s: %d cycles, %d refreshes, %d kills landed "
+          "between a rotation and its keyring write" % (
+              " under valgrind" if slow > 1 else "", cycles, len(refreshes),
+              gap))
     check(gap < cycles / 2, "too many losses: %d of %d" % (gap, cycles))
 
 
@@ -362,12 +363,15 @@ def _crash_loop(env, grace):
         # the stored, rotated-out token carried on.
         unsaved = sum(1 for e in idp.entries("/token", "refresh_token")
                       if e["status"] == 200) - _durable_rotations(env, "file")
-        print("crash loop, provider grace %d s: %d kill -9 cycles, %d "
+        print("crash loop%s, provider grace %d s: %d kill -9 cycles, %d "
               "logouts, %d kills in the rotation-to-write gap, 0 logins "
-              "lost" % (grace, cycles, logouts, max(unsaved, 0)))
+              "lost" % (" under valgrind" if slow > 1 else "", grace, cycles,
+                        logouts, max(unsaved, 0)))
     else:
-        print("crash loop: %d kill -9 cycles, %d logouts, %d kills in the "
-              "rotation-to-write gap" % (cycles, logouts, gap))
+        print("crash loop%s: %d kill -9 cycles, %d logouts, %d kills in "
+              "the rotation-to-write gap" % (
+                  " under valgrind" if slow > 1 else "", cycles, logouts,
+                  gap))
     # Under valgrind the store's write takes longer: more kills land in it.
     check(gap < cycles / (5 if slow == 1 else 2), "too many losses: %d of %d"
           % (gap, cycles))
