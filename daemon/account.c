@@ -1,85 +1,67 @@
 /*
- * Accounts; see account.h.
+ * Accounts: state, credential precedence, the generation, teardown; see
+ * account.h. Loading and saving are in account-store.c, the refresh in
+ * account-refresh.c.
  */
 #include "account.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
+#include "account-int.h"
 #include "authd.h"
-#include "disco.h"
 #include "error.h"
-#include "flow.h"
-#include "http.h"
 #include "jwtcheck.h"
 #include "log.h"
-#include "mint.h"
 #include "oauth.h"
 #include "profile.h"
 #include "secret.h"
 #include "store.h"
 #include "xmalloc.h"
 
-#include <event2/event.h>
-
 /* Scopes always asked for at login (SPEC.md section 4). */
 #define ACCOUNT_BASE_SCOPE	"openid offline_access"
 
-struct account_waiter {
-	TAILQ_ENTRY(account_waiter) entry;
-	struct account		*acct;
-	account_token_fn	 fn;
-	void			*arg;
-};
+static int
+account_streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
 
-struct account_save {
-	TAILQ_ENTRY(account_save) entry;
-	struct account		*acct;
-	account_saved_fn	 fn;		/* NULL: nobody to tell */
-	void			*arg;
-	int			 user_refresh;	/* answers the token waiters */
-};
+/* Do two versions of a profile mint the same way? */
+static int
+account_same_rules(const struct profile *a, const struct profile *b)
+{
+	const struct secret	*sa = a->client_secret, *sb = b->client_secret;
 
-struct account_grant {
-	TAILQ_ENTRY(account_grant) entry;
-	struct account		*acct;
-	char			*resource;
-	char			*scope;
-	account_grant_fn	 fn;		/* NULL once cancelled */
-	void			*arg;
-	struct oauth_tokens	 result;
-	int			 queued;
-};
+	if (a->mint != b->mint || a->verify_jwt != b->verify_jwt ||
+	    a->client_auth != b->client_auth ||
+	    !account_streq(a->audience, b->audience) ||
+	    !account_streq(a->project_scope, b->project_scope) ||
+	    !account_streq(a->mint_endpoint, b->mint_endpoint))
+		return 0;
+	if (sa == NULL || sb == NULL)
+		return sa == sb;
+	return sa->len == sb->len && memcmp(sa->data, sb->data, sa->len) == 0;
+}
 
-struct account_loadw {
-	TAILQ_ENTRY(account_loadw) entry;
-	struct account		*acct;
-	void			(*fn)(void *);
-	void			*arg;
-	struct event		*timer;
-};
-
-static void	account_load(struct account *);
-static void	account_kick(struct account *);
-static void	account_kick_grants(struct account *);
-static void	account_kick_later(struct account *);
-static void	account_loaded_notify(struct account *);
-
-static void	account_free(struct account *);
-static void	account_reset(struct account *, const char *);
-static void	account_grants_fail(struct account *, int, const char *);
-static void	account_grant_deliver(struct account_grant *, int,
-		    const char *);
-static void	account_set_store_error(struct account *, int, const char *);
+void
+account_bump(struct account *a, const char *why)
+{
+	a->gen++;
+	log_debug("profile %s: credential generation %llu (%s)", a->p->name,
+	    (unsigned long long)a->gen, why);
+}
 
 static void
 account_set_profile(struct account *a, const struct profile *p)
 {
 	profile_free(a->p);
 	a->p = profile_dup(p);
-	a->profile = a->p->name;
-	a->issuer = a->p->issuer;
-	a->client_id = a->p->client_id;
 	free(a->scope);
 	if (p->scope != NULL && *p->scope != '\0')
 		xasprintf(&a->scope, "%s %s", ACCOUNT_BASE_SCOPE, p->scope);
@@ -89,57 +71,50 @@ account_set_profile(struct account *a, const struct profile *p)
 }
 
 struct account *
-account_get(struct authd *ad, const struct profile *p)
+account_find(struct authd *ad, const char *name)
 {
 	struct account	*a;
 
 	TAILQ_FOREACH(a, &ad->accounts, entry) {
-		if (strcmp(a->profile, p->name) == 0)
-			break;
+		if (strcmp(a->p->name, name) == 0)
+			return a;
 	}
-	if (a != NULL && profile_same_account(a->p, p)) {
-		/* Same account: take the new settings (mint, scopes...). */
-		account_set_profile(a, p);
-		return a;
-	}
-	if (a != NULL) {
-		/* Another issuer or client under the old name: start over. */
-		log_info("profile %s: now %s (client %s): dropping the old "
-		    "account's state", p->name, p->issuer, p->client_id);
-		account_reset(a, "the profile was reconfigured");
-		mint_drop_profile(ad->mint, p->name);
-		account_set_profile(a, p);
-		account_load(a);
-		return a;
-	}
+	return NULL;
+}
+
+static struct account *
+account_new(struct authd *ad, const struct profile *p)
+{
+	struct account	*a;
+
 	a = xcalloc(1, sizeof *a);
 	a->ad = ad;
+	a->gen = 1;
 	account_set_profile(a, p);
-	TAILQ_INIT(&a->waiters);
 	TAILQ_INIT(&a->loadws);
-	TAILQ_INIT(&a->grants);
 	TAILQ_INIT(&a->saves);
+	account_refresh_init(a);
 	TAILQ_INSERT_TAIL(&ad->accounts, a, entry);
 	account_load(a);
 	return a;
 }
 
-static void
-account_finish(struct account *a, int err, const char *cause)
+struct account *
+account_get(struct authd *ad, const struct profile *p)
 {
-	struct account_waiter	*w;
+	struct account	*a;
 
-	while ((w = TAILQ_FIRST(&a->waiters)) != NULL) {
-		TAILQ_REMOVE(&a->waiters, w, entry);
-		w->fn(a, err, cause, w->arg);
-		free(w);
-	}
+	if ((a = account_find(ad, p->name)) != NULL)
+		return a;
+	return account_new(ad, p);
 }
 
-/* Forget the stored/logged-in credential (not the overrides). */
-static void
+/* Forget the stored/logged-in credential (not the override). */
+void
 account_clear(struct account *a)
 {
+	int	had = a->access_token != NULL || a->refresh_token != NULL;
+
 	secret_free(a->access_token);
 	secret_free(a->refresh_token);
 	a->access_token = a->refresh_token = NULL;
@@ -151,44 +126,70 @@ account_clear(struct account *a)
 	a->login_time = 0;
 	a->source = ACCOUNT_SRC_NONE;
 	a->persisted = 0;
-	a->generation++;
+	a->cred_gen++;
+	if (had)
+		account_bump(a, "credential forgotten");
 }
 
-/* Stop everything in flight and forget the credential. */
+/*
+ * The one teardown: everything in flight is answered with err, the
+ * credential and the override are forgotten.
+ */
 static void
-account_reset(struct account *a, const char *why)
+account_teardown(struct account *a, int err, const char *why)
 {
-	struct account_grant	*g = a->grant;
-
-	flow_abort(a);
-	http_cancel(a->refresh_req);
-	disco_cancel(a->refresh_dw);
-	a->refresh_req = NULL;
-	a->refresh_dw = NULL;
-	a->grant = NULL;
-	if (g != NULL)
-		account_grant_deliver(g, AUTHD_E_SHUTTING_DOWN, why);
-	account_finish(a, AUTHD_E_SHUTTING_DOWN, why);
-	account_grants_fail(a, AUTHD_E_SHUTTING_DOWN, why);
+	account_refresh_stop(a, err, why);
 	account_loaded_notify(a);
 	account_clear(a);
-	secret_free(a->override);
-	a->override = NULL;
+	if (a->override != NULL) {
+		secret_free(a->override);
+		a->override = NULL;
+		account_bump(a, "override dropped");
+	}
+}
+
+enum account_update
+account_update(struct authd *ad, const struct profile *p)
+{
+	struct account	*a;
+	int		 was_default;
+
+	if ((a = account_find(ad, p->name)) == NULL) {
+		account_new(ad, p);
+		return ACCOUNT_SAME;
+	}
+	if (!profile_same_account(a->p, p)) {
+		/* Another issuer or client under the old name: start over. */
+		log_info("profile %s: now %s (client %s): dropping the old "
+		    "account's state", p->name, p->issuer, p->client_id);
+		account_teardown(a, AUTHD_E_SHUTTING_DOWN,
+		    "the profile was reconfigured");
+		account_set_profile(a, p);
+		account_bump(a, "another issuer or client");
+		account_load(a);
+		return ACCOUNT_RESET;
+	}
+	was_default = a->is_default;
+	if (account_same_rules(a->p, p)) {
+		account_set_profile(a, p);
+		if (was_default == a->is_default)
+			return ACCOUNT_SAME;
+		account_bump(a, "AUTHD_TOKEN applies or not");
+		return ACCOUNT_RULES;
+	}
+	account_set_profile(a, p);
+	log_info("profile %s: mint rules changed: tokens minted under the "
+	    "old ones are no longer served", p->name);
+	account_bump(a, "mint rules changed");
+	return ACCOUNT_RULES;
 }
 
 static void
 account_free(struct account *a)
 {
-	struct account_save	*sv;
-
-	account_reset(a, "authd is shutting down");
-	if (a->kick_ev != NULL)
-		event_free(a->kick_ev);
-	while ((sv = TAILQ_FIRST(&a->saves)) != NULL) {
-		TAILQ_REMOVE(&a->saves, sv, entry);
-		free(sv);
-	}
-	free(a->store_cause);
+	account_teardown(a, AUTHD_E_SHUTTING_DOWN, "authd is shutting down");
+	account_refresh_clear(a);
+	account_store_clear(a);
 	TAILQ_REMOVE(&a->ad->accounts, a, entry);
 	profile_free(a->p);
 	free(a->scope);
@@ -204,10 +205,75 @@ accounts_free(struct authd *ad)
 		account_free(a);
 }
 
+/* ---- reading ---- */
+
+const char *
+account_name(const struct account *a)
+{
+	return a->p->name;
+}
+
+const char *
+account_issuer(const struct account *a)
+{
+	return a->p->issuer;
+}
+
+const char *
+account_client_id(const struct account *a)
+{
+	return a->p->client_id;
+}
+
+const struct profile *
+account_profile(const struct account *a)
+{
+	return a->p;
+}
+
+struct authd *
+account_authd(const struct account *a)
+{
+	return a->ad;
+}
+
+const char *
+account_login_scope(const struct account *a)
+{
+	return a->scope;
+}
+
+uint64_t
+account_generation(const struct account *a)
+{
+	return a->gen;
+}
+
+int
+account_env_applies(const struct account *a)
+{
+	return a->is_default && a->ad->env_token != NULL;
+}
+
+/* Drop an expired override (a change of the credential in effect). */
+int
+account_override_live(struct account *a)
+{
+	if (a->override != NULL && a->override_exp != 0 &&
+	    a->override_exp <= time(NULL)) {
+		log_info("profile %s: the runtime override expired: dropped",
+		    a->p->name);
+		secret_free(a->override);
+		a->override = NULL;
+		account_bump(a, "override expired");
+	}
+	return a->override != NULL;
+}
+
 int
 account_logged_in(const struct account *a)
 {
-	if (a->override != NULL || (a->is_default && a->ad->env_token != NULL))
+	if (a->override != NULL || account_env_applies(a))
 		return 1;
 	if (a->refresh_token != NULL)
 		return 1;
@@ -216,95 +282,106 @@ account_logged_in(const struct account *a)
 	    a->access_exp > time(NULL));
 }
 
-static const char *
-account_source_name(const struct account *a)
+enum account_source
+account_source(const struct account *a)
 {
 	if (a->override != NULL)
+		return ACCOUNT_SRC_OVERRIDE;
+	if (account_env_applies(a))
+		return ACCOUNT_SRC_ENV;
+	return a->source;
+}
+
+const char *
+account_source_name(enum account_source s)
+{
+	switch (s) {
+	case ACCOUNT_SRC_OVERRIDE:
 		return "override";
-	if (a->is_default && a->ad->env_token != NULL)
+	case ACCOUNT_SRC_ENV:
 		return "environment";
-	switch (a->source) {
 	case ACCOUNT_SRC_LOGIN:
 		return "login";
 	case ACCOUNT_SRC_STORE:
 		return "store";
+	case ACCOUNT_SRC_NONE:
+		break;
 	}
 	return "none";
 }
 
-cJSON *
-account_status(const struct account *a)
+const cJSON *
+account_identity(const struct account *a)
 {
-	cJSON		*o, *e;
-	const cJSON	*j;
-	int		 cred = a->access_token != NULL || a->refresh_token;
-
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "profile", a->profile);
-	cJSON_AddBoolToObject(o, "configured", 1);
-	cJSON_AddStringToObject(o, "issuer", a->issuer);
-	cJSON_AddStringToObject(o, "client_id", a->client_id);
-	cJSON_AddBoolToObject(o, "logged_in", account_logged_in(a));
-	cJSON_AddBoolToObject(o, "login_pending", flow_pending(a));
-	if (account_logged_in(a)) {
-		cJSON_AddStringToObject(o, "source", account_source_name(a));
-		/* Identity only when authenticated (SPEC.md section 3). */
-		if (a->identity != NULL && a->override == NULL &&
-		    !(a->is_default && a->ad->env_token != NULL)) {
-			cJSON_ArrayForEach(j, a->identity)
-				cJSON_AddItemToObject(o, j->string,
-				    cJSON_Duplicate(j, 1));
-		}
-		if (a->override != NULL) {
-			if (a->override_exp != 0)
-				cJSON_AddNumberToObject(o, "expires_at",
-				    (double)a->override_exp);
-		} else if (cred && !(a->is_default &&
-		    a->ad->env_token != NULL)) {
-			if (a->access_exp != 0)
-				cJSON_AddNumberToObject(o, "expires_at",
-				    (double)a->access_exp);
-			cJSON_AddBoolToObject(o, "refreshable",
-			    a->refresh_token != NULL);
-			if (a->granted_scope != NULL)
-				cJSON_AddStringToObject(o, "scope",
-				    a->granted_scope);
-			if (a->login_time != 0)
-				cJSON_AddNumberToObject(o, "logged_in_at",
-				    (double)a->login_time);
-		}
-	}
-	cJSON_AddStringToObject(o, "store", a->ad->store != NULL ?
-	    store_backend(a->ad->store) : "memory");
-	cJSON_AddBoolToObject(o, "persisted", cred && a->persisted);
-	cJSON_AddStringToObject(o, "store_state",
-	    a->store_state == ACCOUNT_STORE_LOADING ? "loading" :
-	    a->saving ? "saving" : a->store_err != 0 ? "error" : "ok");
-	if (a->store_err != 0) {
-		e = cJSON_AddObjectToObject(o, "store_error");
-		cJSON_AddStringToObject(e, "code",
-		    authd_error_code(a->store_err));
-		cJSON_AddStringToObject(e, "message", a->store_cause != NULL ?
-		    a->store_cause : authd_error_message(a->store_err));
-		if (authd_error_hint(a->store_err) != NULL)
-			cJSON_AddStringToObject(e, "hint",
-			    authd_error_hint(a->store_err));
-	}
-	cJSON_AddNumberToObject(o, "cached_tokens",
-	    mint_count(a->ad->mint, a->profile));
-	return o;
+	if (a->override != NULL || account_env_applies(a))
+		return NULL;
+	return a->identity;
 }
 
-static void
-account_set_store_error(struct account *a, int err, const char *cause)
+time_t
+account_expires_at(const struct account *a)
 {
-	a->store_err = err;
-	free(a->store_cause);
-	a->store_cause = cause != NULL ? xstrdup(cause) : NULL;
+	if (a->override != NULL)
+		return a->override_exp;
+	if (account_env_applies(a))
+		return 0;
+	return a->access_exp;
 }
+
+int
+account_has_credential(const struct account *a)
+{
+	return a->access_token != NULL || a->refresh_token != NULL;
+}
+
+int
+account_refreshable(const struct account *a)
+{
+	return a->refresh_token != NULL;
+}
+
+const char *
+account_granted_scope(const struct account *a)
+{
+	return a->granted_scope;
+}
+
+time_t
+account_login_time(const struct account *a)
+{
+	return a->login_time;
+}
+
+int
+account_loading(const struct account *a)
+{
+	return a->loading;
+}
+
+int
+account_saving(const struct account *a)
+{
+	return a->saving;
+}
+
+int
+account_persisted(const struct account *a)
+{
+	return account_has_credential(a) && a->persisted;
+}
+
+int
+account_store_error(const struct account *a, const char **cause)
+{
+	if (cause != NULL)
+		*cause = a->store_cause;
+	return a->store_err;
+}
+
+/* ---- changing ---- */
 
 /* Expiry of a token: expires_in when given, else a JWT's exp. */
-static time_t
+time_t
 account_expiry(const struct secret *tok, long expires_in)
 {
 	const cJSON	*exp;
@@ -322,230 +399,19 @@ account_expiry(const struct secret *tok, long expires_in)
 	return when;
 }
 
-static void
-account_loadw_free(struct account_loadw *w)
-{
-	TAILQ_REMOVE(&w->acct->loadws, w, entry);
-	event_free(w->timer);
-	free(w);
-}
-
-static void
-account_loaded_notify(struct account *a)
-{
-	struct account_loadw	*w;
-	void			(*fn)(void *);
-	void			*arg;
-
-	while ((w = TAILQ_FIRST(&a->loadws)) != NULL) {
-		fn = w->fn;
-		arg = w->arg;
-		account_loadw_free(w);
-		fn(arg);
-	}
-}
-
-static void
-account_loadw_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct account_loadw	*w = arg;
-	void			(*fn)(void *) = w->fn;
-	void			*fn_arg = w->arg;
-
-	(void)fd;
-	(void)what;
-	account_loadw_free(w);
-	fn(fn_arg);
-}
-
-struct account_loadw *
-account_on_loaded(struct account *a, void (*fn)(void *), void *arg,
-    int timeout_ms)
-{
-	struct account_loadw	*w;
-	struct timeval		 tv = { timeout_ms / 1000,
-				    (timeout_ms % 1000) * 1000 };
-
-	w = xcalloc(1, sizeof *w);
-	w->acct = a;
-	w->fn = fn;
-	w->arg = arg;
-	if ((w->timer = evtimer_new(a->ad->base, account_loadw_timeout_cb,
-	    w)) == NULL)
-		fatalx("evtimer_new");
-	TAILQ_INSERT_TAIL(&a->loadws, w, entry);
-	if (a->store_state != ACCOUNT_STORE_LOADING)
-		tv.tv_sec = tv.tv_usec = 0;	/* next iteration */
-	evtimer_add(w->timer, &tv);
-	return w;
-}
-
 void
-account_on_loaded_cancel(struct account_loadw *w)
+account_set_store_error(struct account *a, int err, const char *cause)
 {
-	if (w != NULL)
-		account_loadw_free(w);
-}
-
-static void
-account_loaded_cb(int err, const char *cause, struct store_record *rec,
-    void *arg)
-{
-	struct account	*a = arg;
-
-	a->store_state = ACCOUNT_STORE_IDLE;
-	a->load_err = err;
-	if (err != 0) {
-		account_set_store_error(a, err, cause);
-		log_warnx("profile %s: cannot load the stored credential: %s",
-		    a->profile, cause);
-	} else
-		account_set_store_error(a, 0, NULL);
-	/* A logout while we loaded: what was loaded is gone. */
-	if (a->drop_load) {
-		a->drop_load = 0;
-		store_record_free(rec);
-		rec = NULL;
-	}
-	/* A login that finished while we loaded is newer: keep it. */
-	if (rec != NULL && a->source == ACCOUNT_SRC_NONE &&
-	    strcmp(rec->issuer, a->issuer) == 0 &&
-	    strcmp(rec->client_id, a->client_id) == 0) {
-		a->access_token = rec->access_token;
-		a->refresh_token = rec->refresh_token;
-		rec->access_token = rec->refresh_token = NULL;
-		a->access_exp = rec->access_exp;
-		a->identity = rec->identity;
-		rec->identity = NULL;
-		a->granted_scope = rec->scope;
-		rec->scope = NULL;
-		a->login_time = rec->login_time;
-		a->source = ACCOUNT_SRC_STORE;
-		a->persisted = 1;
-		log_info("profile %s: credential loaded from the %s store",
-		    a->profile, store_backend(a->ad->store));
-	} else if (rec != NULL && a->source == ACCOUNT_SRC_NONE)
-		log_info("profile %s: the stored credential is for another "
-		    "client or issuer: ignored", a->profile);
-	store_record_free(rec);
-	account_loaded_notify(a);
-	account_kick(a);
-}
-
-void
-account_retry_load(struct account *a)
-{
-	if (a->load_err == 0 || a->store_state == ACCOUNT_STORE_LOADING ||
-	    a->source != ACCOUNT_SRC_NONE)
-		return;
-	log_info("profile %s: loading the stored credential again",
-	    a->profile);
-	account_load(a);
-}
-
-static void
-account_load(struct account *a)
-{
-	if (a->ad->store == NULL)
-		return;
-	a->store_state = ACCOUNT_STORE_LOADING;
-	store_load(a->ad->store, a->profile, a->issuer, account_loaded_cb, a);
-}
-
-static struct store_record *
-account_record(const struct account *a)
-{
-	struct store_record	*r;
-
-	r = xcalloc(1, sizeof *r);
-	r->profile = xstrdup(a->profile);
-	r->issuer = xstrdup(a->issuer);
-	r->client_id = xstrdup(a->client_id);
-	r->refresh_token = a->refresh_token ? secret_dup(a->refresh_token) :
-	    NULL;
-	r->access_token = a->access_token ? secret_dup(a->access_token) : NULL;
-	r->access_exp = a->access_exp;
-	r->identity = a->identity ? cJSON_Duplicate(a->identity, 1) : NULL;
-	r->scope = a->granted_scope ? xstrdup(a->granted_scope) : NULL;
-	r->login_time = a->login_time;
-	return r;
-}
-
-
-static void
-account_saved_cb(int err, const char *cause, struct store_record *rec,
-    void *arg)
-{
-	struct account_save	*sv = arg;
-	struct account		*a = sv->acct;
-
-	store_record_free(rec);
-	TAILQ_REMOVE(&a->saves, sv, entry);
-	a->saving--;
-	if (err != 0) {
-		/* Kept in memory: fail closed, never a silent fallback. */
-		account_set_store_error(a, err, cause);
-		a->persisted = 0;
-		log_warnx("profile %s: the credential is NOT persisted: %s",
-		    a->profile, cause);
-	} else {
-		account_set_store_error(a, 0, NULL);
-		a->persisted = store_persistent(a->ad->store);
-	}
-	if (sv->fn != NULL)
-		sv->fn(a, sv->arg);
-	/*
-	 * Refreshes wait for the save of the token they would use. After a
-	 * user refresh its waiters get the new token (however short-lived);
-	 * otherwise look again at what is waiting.
-	 */
-	if (sv->user_refresh)
-		account_finish(a, 0, NULL);
-	free(sv);
-	account_kick(a);
-}
-
-static void
-account_save_ext(struct account *a, account_saved_fn fn, void *arg,
-    int user_refresh)
-{
-	struct account_save	*sv;
-	struct store_record	*r;
-
-	sv = xcalloc(1, sizeof *sv);
-	sv->acct = a;
-	sv->fn = fn;
-	sv->arg = arg;
-	sv->user_refresh = user_refresh;
-	TAILQ_INSERT_TAIL(&a->saves, sv, entry);
-	a->saving++;
-	/* The store runs saves in order: the last one holds the newest. */
-	r = account_record(a);
-	store_save(a->ad->store, r, account_saved_cb, sv);
-	store_record_free(r);
-}
-
-void
-account_save(struct account *a, account_saved_fn fn, void *arg)
-{
-	account_save_ext(a, fn, arg, 0);
-}
-
-void
-account_forget_saved(struct account *a, void *arg)
-{
-	struct account_save	*sv;
-
-	TAILQ_FOREACH(sv, &a->saves, entry) {
-		if (sv->arg == arg)
-			sv->fn = NULL;
-	}
+	a->store_err = err;
+	free(a->store_cause);
+	a->store_cause = cause != NULL ? xstrdup(cause) : NULL;
 }
 
 void
 account_set_login(struct account *a, struct oauth_tokens *t)
 {
-	cJSON	*claims = NULL;
+	cJSON		*claims = NULL;
+	const cJSON	*sub;
 
 	account_clear(a);
 	a->access_exp = account_expiry(t->access_token, t->expires_in);
@@ -559,10 +425,13 @@ account_set_login(struct account *a, struct oauth_tokens *t)
 	a->granted_scope = t->scope != NULL ? xstrdup(t->scope) : NULL;
 	a->login_time = time(NULL);
 	a->source = ACCOUNT_SRC_LOGIN;
+	account_bump(a, "new login");
+	sub = a->identity != NULL ?
+	    cJSON_GetObjectItemCaseSensitive(a->identity, "sub") : NULL;
 	log_info("profile %s: logged in%s%s (access token %zu bytes, "
-	    "refresh token %s)", a->profile, a->identity ? " as " : "",
-	    a->identity ? cJSON_GetObjectItem(a->identity, "sub")->valuestring
-	    : "", a->access_token->len, a->refresh_token ? "yes" : "no");
+	    "refresh token %s)", a->p->name, sub != NULL ? " as " : "",
+	    sub != NULL ? sub->valuestring : "", a->access_token->len,
+	    a->refresh_token ? "yes" : "no");
 }
 
 void
@@ -581,7 +450,7 @@ account_merge_userinfo(struct account *a, const char *body, size_t len)
 	if (sub != NULL && strcmp(sub->valuestring,
 	    cJSON_GetObjectItemCaseSensitive(extra, "sub")->valuestring) != 0) {
 		log_warnx("profile %s: userinfo is for another subject: "
-		    "ignored", a->profile);
+		    "ignored", a->p->name);
 		cJSON_Delete(extra);
 		return;
 	}
@@ -602,35 +471,25 @@ int
 account_logout(struct account *a, struct secret **rt, struct secret **at,
     store_done_fn fn, void *arg)
 {
-	struct account_grant	*g = a->grant;
-	int			 had = account_logged_in(a);
+	int	had = account_logged_in(a);
 
-	if (a->store_state == ACCOUNT_STORE_LOADING)
+	if (a->loading)
 		a->drop_load = 1;
-	flow_cancel(a, AUTHD_E_CANCELLED, "login cancelled by a logout");
-	flow_abort(a);
-	http_cancel(a->refresh_req);
-	disco_cancel(a->refresh_dw);
-	a->refresh_req = NULL;
-	a->refresh_dw = NULL;
-	a->grant = NULL;
-	if (g != NULL)
-		account_grant_deliver(g, AUTHD_E_NOT_LOGGED_IN, "logged out");
+	account_refresh_stop(a, AUTHD_E_NOT_LOGGED_IN, "logged out");
 	*rt = a->refresh_token;
 	*at = a->access_token;
 	a->refresh_token = a->access_token = NULL;
 	account_clear(a);
+	account_bump(a, "logout");
 	a->load_err = 0;
 	account_set_store_error(a, 0, NULL);
 	secret_free(a->override);
 	a->override = NULL;
-	account_finish(a, AUTHD_E_NOT_LOGGED_IN, "logged out");
-	account_grants_fail(a, AUTHD_E_NOT_LOGGED_IN, "logged out");
 	if (a->ad->store != NULL)
-		store_delete(a->ad->store, a->profile, a->issuer, fn, arg);
+		store_delete(a->ad->store, a->p->name, a->p->issuer, fn, arg);
 	else if (fn != NULL)
 		fn(0, NULL, NULL, arg);
-	log_info("profile %s: logged out locally", a->profile);
+	log_info("profile %s: logged out locally", a->p->name);
 	return had;
 }
 
@@ -640,9 +499,11 @@ account_set_override(struct account *a, struct secret *tok)
 	secret_free(a->override);
 	a->override = tok;
 	a->override_exp = tok != NULL ? account_expiry(tok, -1) : 0;
-	log_info("profile %s: runtime override %s", a->profile,
+	account_bump(a, tok != NULL ? "override installed" :
+	    "override removed");
+	log_info("profile %s: runtime override %s", a->p->name,
 	    tok != NULL ? "installed (memory only)" : "removed");
-	account_kick(a);
+	account_next(a);
 }
 
 /* The error for "no credential", which a store failure may explain. */
@@ -664,24 +525,17 @@ account_absent_err(const struct account *a)
 int
 account_token_now(struct account *a, const struct secret **tok, time_t *exp)
 {
-	if (a->override != NULL && a->override_exp != 0 &&
-	    a->override_exp <= time(NULL)) {
-		log_info("profile %s: the runtime override expired: dropped",
-		    a->profile);
-		secret_free(a->override);
-		a->override = NULL;
-	}
-	if (a->override != NULL) {
+	if (account_override_live(a)) {
 		*tok = a->override;
 		*exp = a->override_exp;
 		return 0;
 	}
-	if (a->is_default && a->ad->env_token != NULL) {
+	if (account_env_applies(a)) {
 		*tok = a->ad->env_token;
 		*exp = 0;
 		return 0;
 	}
-	if (a->store_state == ACCOUNT_STORE_LOADING)
+	if (a->loading)
 		return ACCOUNT_WAIT;
 	if (a->access_token == NULL && a->refresh_token == NULL)
 		return account_absent_err(a);
@@ -709,353 +563,4 @@ account_token_fresh(struct account *a, const struct secret **tok,
 	*tok = a->access_token;
 	*exp = a->access_exp;
 	return 0;
-}
-
-struct http_req *
-account_post_form(const struct account *a, const char *url,
-    struct oauth_form *f, char **cause)
-{
-	struct http_req	*r;
-
-	if ((r = http_req_new(a->ad->http, "POST", url, cause)) == NULL) {
-		oauth_form_clear(f);
-		return NULL;
-	}
-	switch (a->p->client_auth) {
-	case PROFILE_AUTH_BASIC:
-		http_req_set_basic(r, a->client_id, a->p->client_secret->data);
-		break;
-	case PROFILE_AUTH_POST:
-		oauth_form_add(f, "client_id", a->client_id);
-		oauth_form_add(f, "client_secret", a->p->client_secret->data);
-		break;
-	default:
-		oauth_form_add(f, "client_id", a->client_id);
-		break;
-	}
-	http_req_set_body(r, "application/x-www-form-urlencoded", f->buf,
-	    f->len);
-	oauth_form_clear(f);
-	return r;
-}
-
-/* A narrowed grant's result, once the rotated token is saved. */
-static void
-account_grant_saved_cb(struct account *a, void *arg)
-{
-	struct account_grant	*g = arg;
-
-	(void)a;
-	account_grant_deliver(g, 0, NULL);
-}
-
-static void
-account_refresh_done_cb(const struct http_result *res, void *arg)
-{
-	struct account		*a = arg;
-	struct account_grant	*g = a->grant;
-	struct oauth_tokens	 t;
-	struct oauth_error	 oerr;
-	char			*cause = NULL;
-	int			 rc;
-
-	a->refresh_req = NULL;
-	a->grant = NULL;
-	if (a->generation != a->refresh_gen) {
-		/* A new login replaced the credential meanwhile: it wins. */
-		log_info("profile %s: refresh result dropped: a newer login "
-		    "is in place", a->profile);
-		if (g != NULL)
-			account_grant_deliver(g, AUTHD_E_TOKEN_REJECTED,
-			    "the login changed while minting: retry");
-		else
-			account_finish(a, 0, NULL);
-		account_kick(a);
-		return;
-	}
-	if (res->error != 0) {
-		xasprintf(&cause, "cannot refresh the login: %s", res->errmsg);
-		if (g != NULL)
-			account_grant_deliver(g, res->error, cause);
-		else if (a->access_token != NULL && (a->access_exp == 0 ||
-		    a->access_exp > time(NULL) + 5)) {
-			/* Unreachable: a still-valid token will do. */
-			log_warnx("profile %s: refresh failed (%s): serving the "
-			    "current token until it expires", a->profile,
-			    res->errmsg);
-			account_finish(a, 0, NULL);
-		} else
-			account_finish(a, res->error, cause);
-		free(cause);
-		account_kick(a);
-		return;
-	}
-	rc = oauth_parse_token_reply(res->status, res->body, res->body_len,
-	    &t, &oerr, &cause);
-	if (rc != 0) {
-		if (rc == AUTHD_E_TOKEN_REJECTED || (g == NULL &&
-		    (rc == AUTHD_E_ACCESS_DENIED || rc == AUTHD_E_EXPIRED))) {
-			/* The grant is gone: the user must log in again. */
-			log_warnx("profile %s: refresh refused (%s): logged out",
-			    a->profile, oerr.code);
-			account_clear(a);
-			if (a->ad->store != NULL)
-				store_delete(a->ad->store, a->profile,
-				    a->issuer, NULL, NULL);
-			free(cause);
-			cause = oauth_error_message(&oerr, "the identity "
-			    "provider no longer accepts your login");
-			rc = AUTHD_E_TOKEN_REJECTED;
-		}
-		if (rc > 0)
-			rc = AUTHD_E_IDP_BAD_REPLY;
-		if (g != NULL)
-			account_grant_deliver(g, rc, cause);
-		else
-			account_finish(a, rc, cause);
-		free(cause);
-		account_kick(a);
-		return;
-	}
-	/*
-	 * The rotated refresh token replaces the old one (which the provider
-	 * has just retired) and is saved before anything uses it: waiters
-	 * are answered, and the next refresh may start, once the store has.
-	 */
-	if (t.refresh_token != NULL) {
-		secret_free(a->refresh_token);
-		a->refresh_token = t.refresh_token;
-		t.refresh_token = NULL;
-	}
-	if (g != NULL) {
-		/* A narrowed token is the grant's, not the user's. */
-		g->result = t;
-		log_info("profile %s: narrowed refresh for %s done",
-		    a->profile, g->resource != NULL ? g->resource : "-");
-		account_save(a, account_grant_saved_cb, g);
-		return;
-	}
-	a->access_exp = account_expiry(t.access_token, t.expires_in);
-	secret_free(a->access_token);
-	a->access_token = t.access_token;
-	t.access_token = NULL;
-	if (t.scope != NULL) {
-		free(a->granted_scope);
-		a->granted_scope = xstrdup(t.scope);
-	}
-	log_info("profile %s: access token refreshed (expires in %ld s)",
-	    a->profile, t.expires_in);
-	oauth_tokens_clear(&t);
-	account_save_ext(a, NULL, NULL, 1);
-}
-
-static void
-account_refresh_disco_cb(int err, const char *cause,
-    const struct oauth_meta *m, void *arg)
-{
-	struct account		*a = arg;
-	struct account_grant	*g = a->grant;
-	struct oauth_form	 f = { 0 };
-	char			*why = NULL;
-
-	a->refresh_dw = NULL;
-	if (err != 0 || a->refresh_token == NULL) {
-		if (err == 0) {
-			err = AUTHD_E_NOT_LOGGED_IN;
-			cause = "not logged in";
-		}
-		a->grant = NULL;
-		if (g != NULL)
-			account_grant_deliver(g, err, cause);
-		else
-			account_finish(a, err, cause);
-		account_kick(a);
-		return;
-	}
-	oauth_form_add(&f, "grant_type", "refresh_token");
-	oauth_form_add(&f, "refresh_token", a->refresh_token->data);
-	if (g != NULL && g->resource != NULL)
-		oauth_form_add(&f, "resource", g->resource);
-	if (g != NULL && g->scope != NULL)
-		oauth_form_add(&f, "scope", g->scope);
-	a->refresh_req = account_post_form(a, m->token_endpoint, &f, &why);
-	if (a->refresh_req == NULL) {
-		a->grant = NULL;
-		if (g != NULL)
-			account_grant_deliver(g, AUTHD_E_INSECURE_URL, why);
-		else
-			account_finish(a, AUTHD_E_INSECURE_URL, why);
-		free(why);
-		account_kick(a);
-		return;
-	}
-	http_submit(a->refresh_req, account_refresh_done_cb, a);
-}
-
-static void
-account_grant_deliver(struct account_grant *g, int err, const char *cause)
-{
-	if (g->fn != NULL)
-		g->fn(g->acct, err, cause, err == 0 ? &g->result : NULL,
-		    g->arg);
-	oauth_tokens_clear(&g->result);
-	free(g->resource);
-	free(g->scope);
-	free(g);
-}
-
-static void
-account_grants_fail(struct account *a, int err, const char *cause)
-{
-	struct account_grant	*g;
-
-	while ((g = TAILQ_FIRST(&a->grants)) != NULL) {
-		TAILQ_REMOVE(&a->grants, g, entry);
-		account_grant_deliver(g, err, cause);
-	}
-}
-
-struct account_grant *
-account_narrow(struct account *a, const char *resource, const char *scope,
-    account_grant_fn fn, void *arg)
-{
-	struct account_grant	*g;
-
-	g = xcalloc(1, sizeof *g);
-	g->acct = a;
-	g->resource = resource != NULL ? xstrdup(resource) : NULL;
-	g->scope = scope != NULL ? xstrdup(scope) : NULL;
-	g->fn = fn;
-	g->arg = arg;
-	g->queued = 1;
-	TAILQ_INSERT_TAIL(&a->grants, g, entry);
-	account_kick_later(a);	/* never call back from inside this call */
-	return g;
-}
-
-void
-account_narrow_cancel(struct account_grant *g)
-{
-	if (g == NULL)
-		return;
-	if (g->queued) {
-		TAILQ_REMOVE(&g->acct->grants, g, entry);
-		free(g->resource);
-		free(g->scope);
-		free(g);
-		return;
-	}
-	/* Running: it completes (rotation), nobody hears the result. */
-	g->fn = NULL;
-}
-
-/* Start the next narrowed grant, if any, once the store is loaded. */
-static void
-account_kick_grants(struct account *a)
-{
-	struct account_grant	*g;
-
-	if ((g = TAILQ_FIRST(&a->grants)) == NULL ||
-	    a->store_state == ACCOUNT_STORE_LOADING)
-		return;
-	TAILQ_REMOVE(&a->grants, g, entry);
-	g->queued = 0;
-	if (a->refresh_token == NULL) {
-		account_grant_deliver(g, AUTHD_E_NOT_LOGGED_IN, "no refresh "
-		    "token: run 'tb login'");
-		account_kick(a);
-		return;
-	}
-	a->grant = g;
-	a->refresh_gen = a->generation;
-	a->refresh_dw = disco_get(a->ad->disco, a->issuer,
-	    account_refresh_disco_cb, a);
-}
-
-/* Decide what the waiters need next: nothing, an answer, or a refresh. */
-static void
-account_kick(struct account *a)
-{
-	const struct secret	*tok;
-	time_t			 exp;
-	int			 rc;
-
-	if (a->refresh_req != NULL || a->refresh_dw != NULL || a->saving)
-		return;		/* their completion kicks again */
-	if (TAILQ_EMPTY(&a->waiters)) {
-		account_kick_grants(a);
-		return;
-	}
-	rc = account_token_now(a, &tok, &exp);
-	if (rc == 0) {
-		account_finish(a, 0, NULL);
-		account_kick_grants(a);
-		return;
-	}
-	if (rc < 0) {
-		account_finish(a, rc, rc == AUTHD_E_NOT_LOGGED_IN ? NULL :
-		    a->store_cause);
-		account_kick_grants(a);
-		return;
-	}
-	if (a->store_state == ACCOUNT_STORE_LOADING)
-		return;		/* the load's completion kicks again */
-	if (a->refresh_token == NULL) {
-		if (a->access_token != NULL && (a->access_exp == 0 ||
-		    a->access_exp > time(NULL))) {
-			account_finish(a, 0, NULL);	/* short but valid */
-			account_kick_grants(a);
-			return;
-		}
-		log_info("profile %s: the access token expired and there is "
-		    "no refresh token: logged out", a->profile);
-		account_clear(a);
-		account_finish(a, AUTHD_E_NOT_LOGGED_IN, "your login expired");
-		account_kick_grants(a);
-		return;
-	}
-	/* One refresh at a time: later callers wait on the running one. */
-	a->refresh_gen = a->generation;
-	a->refresh_dw = disco_get(a->ad->disco, a->issuer,
-	    account_refresh_disco_cb, a);
-}
-
-static void
-account_kick_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	account_kick(arg);
-}
-
-static void
-account_kick_later(struct account *a)
-{
-	if (a->kick_ev == NULL && (a->kick_ev = evtimer_new(a->ad->base,
-	    account_kick_cb, a)) == NULL)
-		fatalx("evtimer_new");
-	event_active(a->kick_ev, EV_TIMEOUT, 0);
-}
-
-struct account_waiter *
-account_wait(struct account *a, account_token_fn fn, void *arg)
-{
-	struct account_waiter	*w;
-
-	w = xcalloc(1, sizeof *w);
-	w->acct = a;
-	w->fn = fn;
-	w->arg = arg;
-	TAILQ_INSERT_TAIL(&a->waiters, w, entry);
-	account_kick_later(a);	/* never call back from inside this call */
-	return w;
-}
-
-void
-account_waiter_cancel(struct account_waiter *w)
-{
-	if (w == NULL)
-		return;
-	TAILQ_REMOVE(&w->acct->waiters, w, entry);
-	free(w);
 }

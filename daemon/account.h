@@ -1,115 +1,115 @@
 /*
  * Accounts: the runtime state of one profile — the user's credential
  * (access token, refresh token, expiry, identity claims) and where it came
- * from, its storage, the pending login, and the refresh of the user access
- * token (one at a time; every caller that needs it waits on the same one).
+ * from, its storage, and the refresh of the user access token (one at a
+ * time; every caller that needs it waits on the same one). The struct is
+ * opaque: the rest of the daemon reads it through the accessors below.
  *
  * Credential precedence (SPEC.md section 6): a runtime override set with
  * `tb login --with-token` (memory only) > AUTHD_TOKEN in the daemon's
  * environment (for the default profile) > the stored/logged-in credential.
+ *
+ * The generation: a number bumped by every change of the profile's
+ * effective credential (a login, an override installed, removed or
+ * expired, a logout, a refused or expired grant, a refresh that changes
+ * the subject, the stored credential loaded) and by every reload that
+ * changes the profile's mint rules. Whatever is derived from the
+ * credential (minted tokens) records the generation it was made under and
+ * is good only while that generation is current.
  */
 #ifndef AUTHD_ACCOUNT_H
 #define AUTHD_ACCOUNT_H
 
-#include <sys/queue.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "store.h"
 
-struct authd;
-struct flow;
-struct http_req;
-struct disco_waiter;
-struct oauth_form;
-struct oauth_tokens;
-struct profile;
-struct secret;
-struct store_record;
+struct account;
 struct account_waiter;
 struct account_loadw;
 struct account_grant;
-struct account_save;
-struct event;
-struct account;
+struct authd;
+struct oauth_tokens;
+struct profile;
+struct secret;
 
 /* Refresh the user access token when it has less than this left. */
 #define ACCOUNT_REFRESH_SKEW	60
 
-/* Where the credential in use came from. */
-#define ACCOUNT_SRC_NONE	0
-#define ACCOUNT_SRC_LOGIN	1	/* a login in this daemon's life */
-#define ACCOUNT_SRC_STORE	2	/* loaded from the store */
-#define ACCOUNT_SRC_ENV		3	/* AUTHD_TOKEN */
-#define ACCOUNT_SRC_OVERRIDE	4	/* tb login --with-token */
-
-/* The store's state for this account. */
-#define ACCOUNT_STORE_IDLE	0
-#define ACCOUNT_STORE_LOADING	1
+/* Where the credential in effect came from. */
+enum account_source {
+	ACCOUNT_SRC_NONE = 0,
+	ACCOUNT_SRC_LOGIN,	/* a login in this daemon's life */
+	ACCOUNT_SRC_STORE,	/* loaded from the store */
+	ACCOUNT_SRC_ENV,	/* AUTHD_TOKEN */
+	ACCOUNT_SRC_OVERRIDE	/* tb login --with-token */
+};
 
 /* account_token_now: wait (a load or refresh is needed or running). */
 #define ACCOUNT_WAIT		1
+
+/* What a reload did to an account (account_update). */
+enum account_update {
+	ACCOUNT_SAME = 0,	/* nothing that matters changed */
+	ACCOUNT_RULES,		/* mint rules changed: generation bumped */
+	ACCOUNT_RESET		/* another issuer or client: started over */
+};
 
 typedef void	(*account_token_fn)(struct account *, int err,
 		    const char *cause, void *arg);
 typedef void	(*account_saved_fn)(struct account *, void *arg);
 
-struct account {
-	TAILQ_ENTRY(account)	 entry;
-	struct authd		*ad;
-	/* The account's own copy of its profile (reloads replace it). */
-	struct profile		*p;
-	const char		*profile;	/* p->name */
-	const char		*issuer;	/* p->issuer */
-	const char		*client_id;	/* p->client_id */
-	char			*scope;		/* login scopes */
-	int			 is_default;	/* AUTHD_TOKEN applies */
-
-	/* The stored or logged-in credential; NULL access and refresh
-	 * tokens mean logged out. */
-	struct secret		*access_token;
-	time_t			 access_exp;	/* 0: unknown */
-	struct secret		*refresh_token;
-	cJSON			*identity;	/* claims; NULL when none */
-	char			*granted_scope;
-	time_t			 login_time;
-	int			 source;	/* ACCOUNT_SRC_LOGIN or _STORE */
-	unsigned int		 generation;	/* bumped by every new login */
-	unsigned int		 refresh_gen;	/* generation being refreshed */
-
-	/* Overrides, which win over the credential. */
-	struct secret		*override;
-	time_t			 override_exp;
-
-	/* Storage. */
-	int			 store_state;	/* ACCOUNT_STORE_* */
-	int			 persisted;	/* the credential is stored */
-	int			 store_err;	/* last store error, or 0 */
-	int			 load_err;	/* the last load's error, or 0 */
-	int			 drop_load;	/* a logout: ignore the load */
-	char			*store_cause;
-	int			 saving;	/* saves in flight */
-	TAILQ_HEAD(, account_save) saves;	/* their callbacks, in order */
-
-	struct flow		*flow;		/* pending login */
-
-	struct http_req		*refresh_req;
-	struct disco_waiter	*refresh_dw;
-	struct account_grant	*grant;		/* the narrowed one running */
-	TAILQ_HEAD(, account_grant) grants;	/* narrowed, queued */
-	TAILQ_HEAD(, account_waiter) waiters;
-	struct event		*kick_ev;	/* a deferred account_kick */
-	TAILQ_HEAD(, account_loadw) loadws;	/* waiting for the load */
-};
-
-/* The account of a profile, made on first use; its load starts then. */
+/*
+ * The account of a profile: found by name, or made (its load starts
+ * then). It never changes an existing account: account_update does.
+ */
 struct account	*account_get(struct authd *, const struct profile *);
+/* The account of a profile name, or NULL (nothing is made). */
+struct account	*account_find(struct authd *, const char *name);
+/*
+ * A reload: the account takes p's settings (made when new). With
+ * ACCOUNT_RESET the old account's work in flight has been answered with
+ * shutting_down and its credential forgotten; the caller stops what it
+ * keeps for it (a pending login) before calling.
+ */
+enum account_update account_update(struct authd *, const struct profile *);
 void		 accounts_free(struct authd *);
 
+/* ---- reading the state ---- */
+const char	*account_name(const struct account *);
+const char	*account_issuer(const struct account *);
+const char	*account_client_id(const struct account *);
+const struct profile *account_profile(const struct account *);
+struct authd	*account_authd(const struct account *);
+/* Login scopes: "openid offline_access" plus the profile's. */
+const char	*account_login_scope(const struct account *);
+uint64_t	 account_generation(const struct account *);
 int		 account_logged_in(const struct account *);
-/* The status object of SPEC.md section 3 (never a token). */
-cJSON		*account_status(const struct account *);
+/* The source of the credential in effect. */
+enum account_source account_source(const struct account *);
+const char	*account_source_name(enum account_source);
+/*
+ * The login's details, for the status object: identity claims (NULL
+ * when none, or when an override or AUTHD_TOKEN is in effect), expiry
+ * of the token in effect (0: unknown), and of the stored/logged-in
+ * credential: refreshable, granted scope, login time.
+ */
+const cJSON	*account_identity(const struct account *);
+time_t		 account_expires_at(const struct account *);
+int		 account_has_credential(const struct account *);
+int		 account_refreshable(const struct account *);
+const char	*account_granted_scope(const struct account *);
+time_t		 account_login_time(const struct account *);
+/* The store: loading, saving, persisted, last error (cause may be NULL). */
+int		 account_loading(const struct account *);
+int		 account_saving(const struct account *);
+int		 account_persisted(const struct account *);
+int		 account_store_error(const struct account *, const char **cause);
+
+/* ---- changing it ---- */
 /*
  * Install a new login (takes the tokens' secrets) and save it; saved runs
  * when the store has answered (see account_forget_saved).
@@ -122,49 +122,55 @@ void		 account_forget_saved(struct account *, void *arg);
 void		 account_merge_userinfo(struct account *, const char *body,
 		     size_t len);
 /*
- * Log out locally: stop the pending login and refreshes, forget the
- * credential and the override, delete the stored item (fn, if not NULL,
- * gets the store's answer: it always comes, within the store's deadline).
- * The tokens are handed over (for revocation; NULL when there were none).
- * 1 when anything was logged in.
+ * Log out locally: stop refreshes, forget the credential and the
+ * override, delete the stored item (fn, if not NULL, gets the store's
+ * answer: it always comes, within the store's deadline). The tokens are
+ * handed over (for revocation; NULL when there were none). 1 when
+ * anything was logged in. A pending login is the caller's to cancel.
  */
 int		 account_logout(struct account *, struct secret **refresh,
 		     struct secret **access, store_done_fn fn, void *arg);
 /* Install a runtime override (takes tok); NULL removes it. */
 void		 account_set_override(struct account *, struct secret *tok);
 
+/* ---- the user token ---- */
 /*
  * 0 when a user access token is usable now (*tok, *exp set),
- * ACCOUNT_WAIT when the caller must wait (account_wait), or
- * AUTHD_E_NOT_LOGGED_IN.
+ * ACCOUNT_WAIT when the caller must wait (account_wait), or an error:
+ * AUTHD_E_NOT_LOGGED_IN, or the store's error that hides whether a
+ * credential exists.
  */
 int		 account_token_now(struct account *, const struct secret **tok,
+		     time_t *exp);
+/* After a wait ended with 0: the token, even if its lifetime is short. */
+int		 account_token_fresh(struct account *, const struct secret **tok,
 		     time_t *exp);
 /* Load the stored credential again if the last load failed. */
 void		 account_retry_load(struct account *);
 /*
  * Wait until a token is usable (loading, refreshing as needed); fn runs
- * later with 0 or an error. The handle stops the wait (the refresh goes
- * on for the others).
+ * later with 0 or an error, never from inside this call. The handle
+ * stops the wait (the refresh goes on for the others).
  */
 struct account_waiter *account_wait(struct account *, account_token_fn,
 		     void *arg);
 void		 account_waiter_cancel(struct account_waiter *);
+
 /*
  * A narrowed refresh_token grant (RFC 8707 resource + narrowed scope), for
  * minting. It shares the account's one-at-a-time refresh: a rotated refresh
  * token is saved before the result is delivered or the next refresh runs.
- * fn gets the tokens (it may take their secrets) or an error.
+ * fn gets the tokens (it may take their secrets) and the generation whose
+ * credential was narrowed, or an error. Only the stored/logged-in login
+ * can be narrowed: with an override or AUTHD_TOKEN in effect it fails.
  */
 typedef void	(*account_grant_fn)(struct account *, int err,
-		    const char *cause, struct oauth_tokens *, void *arg);
+		    const char *cause, struct oauth_tokens *, uint64_t gen,
+		    void *arg);
 struct account_grant *account_narrow(struct account *, const char *resource,
 		     const char *scope, account_grant_fn, void *arg);
 /* Stop waiting for it (the grant itself completes for rotation safety). */
 void		 account_narrow_cancel(struct account_grant *);
-/* After a wait ended with 0: the token, even if its lifetime is short. */
-int		 account_token_fresh(struct account *, const struct secret **tok,
-		     time_t *exp);
 
 /*
  * Call fn once the stored credential has loaded, or after timeout_ms,
@@ -174,13 +180,5 @@ int		 account_token_fresh(struct account *, const struct secret **tok,
 struct account_loadw *account_on_loaded(struct account *, void (*fn)(void *),
 		     void *arg, int timeout_ms);
 void		 account_on_loaded_cancel(struct account_loadw *);
-
-/*
- * A POST of form to a token-type endpoint with the profile's client
- * authentication (RFC 6749 2.3.1: none, basic or post). NULL with *cause
- * when the URL is not allowed. Clears form.
- */
-struct http_req	*account_post_form(const struct account *, const char *url,
-		     struct oauth_form *, char **cause);
 
 #endif /* AUTHD_ACCOUNT_H */

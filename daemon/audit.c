@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conn.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -95,11 +94,10 @@ audit_rotate(struct audit *a)
 }
 
 void
-audit_event(struct audit *a, const char *event, struct conn *c,
-    const char *profile, cJSON *target, const char *result,
+audit_event(struct audit *a, const char *event,
+    const struct audit_peer *peer, const char *profile, cJSON *target, const char *result,
     const char *detail)
 {
-	const struct conn_peer	*peer;
 	struct timespec		 ts;
 	struct tm		 tm;
 	cJSON			*o, *p;
@@ -119,15 +117,14 @@ audit_event(struct audit *a, const char *event, struct conn *c,
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "time", when);
 	cJSON_AddStringToObject(o, "event", event);
-	if (c != NULL) {
-		peer = conn_peer(c);
+	if (peer != NULL) {
 		p = cJSON_AddObjectToObject(o, "peer");
 		cJSON_AddNumberToObject(p, "pid", (double)peer->pid);
 		cJSON_AddNumberToObject(p, "uid", (double)peer->uid);
-		if (conn_peer_exe(c) != NULL)
-			cJSON_AddStringToObject(p, "exe", conn_peer_exe(c));
-		if (conn_peer_unit(c) != NULL)
-			cJSON_AddStringToObject(p, "unit", conn_peer_unit(c));
+		if (peer->exe != NULL)
+			cJSON_AddStringToObject(p, "exe", peer->exe);
+		if (peer->unit != NULL)
+			cJSON_AddStringToObject(p, "unit", peer->unit);
 	}
 	if (profile != NULL)
 		cJSON_AddStringToObject(o, "profile", profile);

@@ -15,17 +15,25 @@
 #define AUDIT_MAX_SIZE	(10 * 1024 * 1024)
 
 struct audit;
-struct conn;
+
+/* The caller as the kernel names it (exe and unit may be NULL). */
+struct audit_peer {
+	pid_t		 pid;
+	uid_t		 uid;
+	const char	*exe;
+	const char	*unit;
+};
 
 /* NULL path: auditing is off (every call is then a no-op). */
 struct audit	*audit_open(const char *path, char **cause);
 void		 audit_close(struct audit *);
 /*
- * Record event ("login", "logout", "mint", "serve", "deny") by the peer of
- * c (may be NULL for the daemon's own work) for profile; target is taken
+ * Record event ("login", "logout", "mint", "serve", "deny") by peer (NULL
+ * for the daemon's own work) for profile; target is taken
  * (may be NULL); result is "ok" or an error code; detail may be NULL.
  */
-void		 audit_event(struct audit *, const char *event, struct conn *c,
+void		 audit_event(struct audit *, const char *event,
+		     const struct audit_peer *peer,
 		     const char *profile, cJSON *target, const char *result,
 		     const char *detail);
 

@@ -253,15 +253,13 @@ void
 authd_shutdown(struct authd *ad)
 {
 	struct timeval	 tv = { AUTHD_SHUTDOWN_GRACE, 0 };
-	struct account	*a;
 
 	if (ad->exiting)
 		return;
 	ad->exiting = 1;
 	log_info("shutting down");
 	/* Pending logins end now, with a reason. */
-	TAILQ_FOREACH(a, &ad->accounts, entry)
-		flow_cancel(a, AUTHD_E_SHUTTING_DOWN, "authd is shutting down");
+	flows_cancel(ad, AUTHD_E_SHUTTING_DOWN, "authd is shutting down");
 	server_stop(ad->server);
 	conn_shutdown_all(ad);
 	if (ad->nconns == 0) {
@@ -290,6 +288,7 @@ authd_reload(struct authd *ad)
 {
 	struct config	*c;
 	struct profile	*p;
+	struct account	*a;
 	char		*cause = NULL;
 
 	if (config_load(ad->config_path, &c, &cause) != 0) {
@@ -311,8 +310,18 @@ authd_reload(struct authd *ad)
 	ad->config = c;
 	ad->profiles = c->profiles;
 	disco_flush(ad->disco);
-	PROFILES_FOREACH(p, ad->profiles)
-		account_get(ad, p);	/* new ones load; changed ones reset */
+	/*
+	 * New profiles load; a profile moved to another issuer or client
+	 * starts over (its pending login ends first); changed mint rules
+	 * make tokens minted under the old ones stale (account.h).
+	 */
+	PROFILES_FOREACH(p, ad->profiles) {
+		a = account_find(ad, p->name);
+		if (a != NULL && !profile_same_account(account_profile(a), p))
+			flow_abort(ad, a);
+		account_update(ad, p);
+	}
+	mint_forget_stale(ad->mint, NULL);
 	log_info("configuration reloaded: %d profile%s%s%s",
 	    profiles_count(ad->profiles),
 	    profiles_count(ad->profiles) == 1 ? "" : "s",
@@ -368,6 +377,7 @@ main(int argc, char **argv)
 	memset(&ad, 0, sizeof ad);
 	TAILQ_INIT(&ad.conns);
 	TAILQ_INIT(&ad.accounts);
+	TAILQ_INIT(&ad.flows);
 	ad.max_conns = AUTHD_MAX_CONNS;
 	ad.idle_timeout = AUTHD_IDLE_TIMEOUT;
 
@@ -561,6 +571,7 @@ main(int argc, char **argv)
 	event_base_loop(ad.base, EVLOOP_NONBLOCK);	/* deferred work */
 	mint_free(ad.mint);
 	jwks_free(ad.jwks);
+	flows_free(&ad);
 	accounts_free(&ad);
 	event_base_loop(ad.base, EVLOOP_NONBLOCK);	/* deferred frees */
 	store_free(ad.store);

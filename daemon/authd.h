@@ -26,6 +26,7 @@ struct profiles;
 struct config;
 struct conn;
 struct account;
+struct flow;
 struct http;
 struct disco;
 struct secret;
@@ -49,6 +50,7 @@ struct authd {
 	struct audit		*audit;		/* NULL: off */
 	struct secret		*env_token;	/* AUTHD_TOKEN, or NULL */
 	TAILQ_HEAD(, account)	 accounts;	/* per-profile state */
+	TAILQ_HEAD(, flow)	 flows;		/* pending logins (flow.c) */
 
 	/* Limits. */
 	int			 max_conns;

@@ -11,15 +11,14 @@
 #include <event2/event.h>
 
 #include "account.h"
-#include "audit.h"
 #include "authd.h"
 #include "disco.h"
 #include "error.h"
 #include "http.h"
+#include "idp.h"
 #include "log.h"
 #include "oauth.h"
 #include "profile.h"
-#include "req.h"
 #include "secret.h"
 #include "xmalloc.h"
 
@@ -33,10 +32,13 @@
 struct flow_waiter {
 	TAILQ_ENTRY(flow_waiter) entry;
 	struct flow		*flow;
-	struct req		*req;
+	const struct flow_ops	*ops;
+	void			*arg;
 };
 
 struct flow {
+	TAILQ_ENTRY(flow)	 entry;		/* on authd's list */
+	struct authd		*ad;
 	struct account		*acct;
 	int			 state;
 	struct disco_waiter	*dw;
@@ -52,8 +54,22 @@ struct flow {
 	struct timespec		 deadline;	/* monotonic; code expiry */
 	time_t			 expires_at;	/* wall clock, for clients */
 	int			 polls;
+	struct secret		*userinfo_token; /* the login's, for userinfo */
+	const struct flow_ops	*ops;		/* the first joiner's: end */
 	TAILQ_HEAD(, flow_waiter) waiters;
 };
+
+static struct flow *
+flow_find(struct authd *ad, const struct account *a)
+{
+	struct flow	*f;
+
+	TAILQ_FOREACH(f, &ad->flows, entry) {
+		if (f->acct == a)
+			return f;
+	}
+	return NULL;
+}
 
 static void	flow_poll(struct flow *);
 static void	flow_userinfo(struct flow *);
@@ -81,34 +97,43 @@ flow_free(struct flow *f)
 	free(f->userinfo_endpoint);
 	free(f->issuer_host);
 	free(f->verification_host);
+	secret_free(f->userinfo_token);
 	account_forget_saved(f->acct, f);
-	f->acct->flow = NULL;
 	free(f);
 }
 
-/* End the flow: every waiter gets the result, then the flow is freed. */
+/* Off the list: status no longer shows it, a new login may start. */
+static void
+flow_unlist(struct flow *f)
+{
+	struct flow	*g;
+
+	TAILQ_FOREACH(g, &f->ad->flows, entry) {
+		if (g == f) {
+			TAILQ_REMOVE(&f->ad->flows, f, entry);
+			return;
+		}
+	}
+}
+
+/*
+ * End the flow: the login's end once (with the waiter that has waited
+ * longest), then every waiter, then the flow is freed.
+ */
 static void
 flow_finish(struct flow *f, int err, const char *message)
 {
 	struct flow_waiter	*w;
 	struct account		*a = f->acct;
 
-	f->acct->flow = NULL;	/* status no longer shows it pending */
-	/* One audit record per login, naming the client that started it. */
+	flow_unlist(f);
 	w = TAILQ_FIRST(&f->waiters);
-	audit_event(a->ad->audit, "login", w != NULL ? w->req->conn : NULL,
-	    a->profile, NULL, err == 0 ? "ok" : authd_error_code(err),
-	    err == 0 ? a->issuer : message);
+	f->ops->end(a, err, message, w != NULL ? w->arg : NULL);
 	while ((w = TAILQ_FIRST(&f->waiters)) != NULL) {
 		TAILQ_REMOVE(&f->waiters, w, entry);
-		req_set_cancel(w->req, NULL, NULL);
-		if (err == 0)
-			req_reply(w->req, account_status(a));
-		else
-			req_error(w->req, err, "%s", message);
+		w->ops->done(a, err, message, w->arg);
 		free(w);
 	}
-	f->acct->flow = f;
 	flow_free(f);
 }
 
@@ -125,7 +150,7 @@ flow_code_event(const struct flow *f)
 		    f->dev.verification_uri_complete);
 	cJSON_AddStringToObject(d, "verification_host",
 	    f->verification_host != NULL ? f->verification_host : "");
-	cJSON_AddStringToObject(d, "issuer", f->acct->issuer);
+	cJSON_AddStringToObject(d, "issuer", account_issuer(f->acct));
 	cJSON_AddStringToObject(d, "issuer_host",
 	    f->issuer_host != NULL ? f->issuer_host : "");
 	cJSON_AddBoolToObject(d, "host_mismatch", f->issuer_host == NULL ||
@@ -143,7 +168,7 @@ flow_broadcast(struct flow *f, const char *event, cJSON *data)
 	struct flow_waiter	*w;
 
 	TAILQ_FOREACH(w, &f->waiters, entry)
-		req_event(w->req, event, cJSON_Duplicate(data, 1));
+		w->ops->event(event, cJSON_Duplicate(data, 1), w->arg);
 	cJSON_Delete(data);
 }
 
@@ -194,7 +219,7 @@ flow_poll_failed(struct flow *f, int err, const char *why, long retry_after)
 	if (retry_after > f->backoff)
 		f->backoff = retry_after > 3600 ? 3600 : retry_after;
 	log_warnx("profile %s: polling failed (%s): retrying in %ld s",
-	    f->acct->profile, why, f->backoff);
+	    account_name(f->acct), why, f->backoff);
 	d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "code", authd_error_code(err));
 	cJSON_AddStringToObject(d, "message", why);
@@ -222,6 +247,7 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 	switch (rc) {
 	case 0:
 		/* Done: never poll this code again (it would be reuse). */
+		f->userinfo_token = secret_dup(t.access_token);
 		account_set_login(f->acct, &t);
 		oauth_tokens_clear(&t);
 		f->state = FLOW_USERINFO;
@@ -236,7 +262,7 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 		f->backoff = 0;
 		f->interval += 5;
 		log_info("profile %s: slow_down: polling every %ld s",
-		    f->acct->profile, f->interval);
+		    account_name(f->acct), f->interval);
 		flow_schedule(f, f->interval);
 		return;
 	case AUTHD_E_IDP_HTTP:
@@ -255,7 +281,7 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 	default:
 		break;
 	}
-	log_warnx("profile %s: login failed: %s", f->acct->profile, cause);
+	log_warnx("profile %s: login failed: %s", account_name(f->acct), cause);
 	flow_finish(f, rc > 0 ? AUTHD_E_IDP_BAD_REPLY : rc, cause);
 	free(cause);
 }
@@ -285,7 +311,7 @@ flow_userinfo_done_cb(const struct http_result *res, void *arg)
 		account_merge_userinfo(f->acct, res->body, res->body_len);
 	else
 		log_info("profile %s: userinfo unavailable (%s): identity from "
-		    "the id_token only", f->acct->profile, res->error != 0 ?
+		    "the id_token only", account_name(f->acct), res->error != 0 ?
 		    res->errmsg : "HTTP error");
 	flow_save(f);
 }
@@ -297,25 +323,24 @@ flow_userinfo_done_cb(const struct http_result *res, void *arg)
 static void
 flow_userinfo(struct flow *f)
 {
-	char	*cause = NULL;
+	const cJSON	*id = account_identity(f->acct);
+	char		*cause = NULL;
 
-	if (f->userinfo_endpoint == NULL || f->acct->access_token == NULL ||
-	    (f->acct->identity != NULL && cJSON_GetObjectItemCaseSensitive(
-	    f->acct->identity, "preferred_username") != NULL &&
-	    cJSON_GetObjectItemCaseSensitive(f->acct->identity,
-	    "email") != NULL)) {
+	if (f->userinfo_endpoint == NULL || (id != NULL &&
+	    cJSON_GetObjectItemCaseSensitive(id, "preferred_username") !=
+	    NULL && cJSON_GetObjectItemCaseSensitive(id, "email") != NULL)) {
 		flow_save(f);
 		return;
 	}
-	f->req = http_req_new(f->acct->ad->http, "GET", f->userinfo_endpoint,
+	f->req = http_req_new(f->ad->http, "GET", f->userinfo_endpoint,
 	    &cause);
 	if (f->req == NULL) {
-		log_warnx("profile %s: userinfo: %s", f->acct->profile, cause);
+		log_warnx("profile %s: userinfo: %s", account_name(f->acct), cause);
 		free(cause);
 		flow_save(f);
 		return;
 	}
-	http_req_set_bearer(f->req, f->acct->access_token);
+	http_req_set_bearer(f->req, f->userinfo_token);
 	http_req_set_max_body(f->req, 64 * 1024);
 	http_submit(f->req, flow_userinfo_done_cb, f);
 }
@@ -328,7 +353,8 @@ flow_poll(struct flow *f)
 
 	oauth_form_add(&form, "grant_type", OAUTH_GRANT_TYPE_DEVICE);
 	oauth_form_add(&form, "device_code", f->dev.device_code->data);
-	f->req = account_post_form(f->acct, f->token_endpoint, &form, &cause);
+	f->req = idp_post_form(f->ad, account_profile(f->acct),
+	    f->token_endpoint, &form, &cause);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, cause);
 		free(cause);
@@ -360,7 +386,7 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 	    &f->dev, &oerr, &cause);
 	if (rc != 0) {
 		log_warnx("profile %s: device authorization failed: %s",
-		    f->acct->profile, cause);
+		    account_name(f->acct), cause);
 		flow_finish(f, rc, cause);
 		free(cause);
 		return;
@@ -398,7 +424,7 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 		free(plain);
 	}
 	log_info("profile %s: login code issued, verification at %s, expires "
-	    "in %ld s, polling every %ld s", f->acct->profile,
+	    "in %ld s, polling every %ld s", account_name(f->acct),
 	    f->verification_host != NULL ? f->verification_host : "?",
 	    f->dev.expires_in, f->interval);
 	flow_broadcast(f, "code", flow_code_event(f));
@@ -420,27 +446,28 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 	}
 	if (m->device_authorization_endpoint == NULL) {
 		xasprintf(&why, "issuer %s has no device_authorization_endpoint"
-		    " (the device flow is not supported)", f->acct->issuer);
+		    " (the device flow is not supported)", account_issuer(f->acct));
 		flow_finish(f, AUTHD_E_IDP_UNSUPPORTED, why);
 		free(why);
 		return;
 	}
 	if (m->grants_listed && !(m->grants & OAUTH_GRANT_DEVICE))
 		log_warnx("issuer %s does not list the device_code grant; "
-		    "trying anyway", f->acct->issuer);
+		    "trying anyway", account_issuer(f->acct));
 	f->token_endpoint = xstrdup(m->token_endpoint);
 	if (m->userinfo_endpoint != NULL)
 		f->userinfo_endpoint = xstrdup(m->userinfo_endpoint);
-	oauth_form_add(&form, "scope", f->acct->scope);
+	oauth_form_add(&form, "scope", account_login_scope(f->acct));
 	/*
 	 * Minting by narrowed refresh needs the audience granted at login
 	 * (RFC 8707): ask for it here, the token request stays plain.
 	 */
-	if (f->acct->p->mint == PROFILE_MINT_REFRESH &&
-	    f->acct->p->audience != NULL)
-		oauth_form_add(&form, "resource", f->acct->p->audience);
-	f->req = account_post_form(f->acct, m->device_authorization_endpoint,
-	    &form, &why);
+	if (account_profile(f->acct)->mint == PROFILE_MINT_REFRESH &&
+	    account_profile(f->acct)->audience != NULL)
+		oauth_form_add(&form, "resource",
+		    account_profile(f->acct)->audience);
+	f->req = idp_post_form(f->ad, account_profile(f->acct),
+	    m->device_authorization_endpoint, &form, &why);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, why);
 		free(why);
@@ -450,85 +477,116 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 	http_submit(f->req, flow_authorize_done_cb, f);
 }
 
-/* A waiting client went away. The last one takes the flow with it. */
-static void
-flow_waiter_gone(struct req *r, void *arg)
+void
+flow_waiter_cancel(struct flow_waiter *w)
 {
-	struct flow_waiter	*w = arg;
-	struct flow		*f = w->flow;
+	struct flow	*f;
 
-	(void)r;
+	if (w == NULL)
+		return;
+	f = w->flow;
 	TAILQ_REMOVE(&f->waiters, w, entry);
 	free(w);
 	/* Logged in already: finish quietly (identity, save). */
 	if (TAILQ_EMPTY(&f->waiters) && f->state < FLOW_USERINFO) {
 		log_info("profile %s: login cancelled: no client is waiting",
-		    f->acct->profile);
+		    account_name(f->acct));
+		flow_unlist(f);
 		flow_free(f);
 	}
 }
 
-int
-flow_join(struct account *a, struct req *r)
+struct flow_waiter *
+flow_wait(struct authd *ad, struct account *a, const struct flow_ops *ops,
+    void *arg)
 {
-	struct flow		*f = a->flow;
+	struct flow		*f = flow_find(ad, a);
 	struct flow_waiter	*w;
 
 	if (f == NULL) {
 		f = xcalloc(1, sizeof *f);
+		f->ad = ad;
 		f->acct = a;
 		TAILQ_INIT(&f->waiters);
-		f->timer = evtimer_new(a->ad->base, flow_timer_cb, f);
+		f->timer = evtimer_new(ad->base, flow_timer_cb, f);
 		if (f->timer == NULL)
 			fatalx("evtimer_new");
-		f->issuer_host = http_url_host(a->issuer);
+		f->issuer_host = http_url_host(account_issuer(a));
 		f->state = FLOW_DISCOVERY;
-		a->flow = f;
+		f->ops = ops;
+		TAILQ_INSERT_TAIL(&ad->flows, f, entry);
 		log_info("profile %s: starting a device-flow login at %s",
-		    a->profile, a->issuer);
-		f->dw = disco_get(a->ad->disco, a->issuer, flow_disco_cb, f);
+		    account_name(a), account_issuer(a));
+		f->dw = disco_get(ad->disco, account_issuer(a), flow_disco_cb,
+		    f);
 	} else
-		log_info("profile %s: joining the pending login", a->profile);
+		log_info("profile %s: joining the pending login",
+		    account_name(a));
 	w = xcalloc(1, sizeof *w);
 	w->flow = f;
-	w->req = r;
+	w->ops = ops;
+	w->arg = arg;
 	TAILQ_INSERT_TAIL(&f->waiters, w, entry);
-	req_set_cancel(r, flow_waiter_gone, w);
 	/* A late joiner gets the same code at once. */
 	if (f->dev.user_code != NULL)
-		req_event(r, "code", flow_code_event(f));
-	return 0;
+		ops->event("code", flow_code_event(f), arg);
+	return w;
 }
 
 int
-flow_cancel(struct account *a, int err, const char *message)
+flow_cancel(struct authd *ad, struct account *a, int err, const char *message)
 {
-	if (a->flow == NULL || a->flow->state >= FLOW_USERINFO)
+	struct flow	*f = flow_find(ad, a);
+
+	if (f == NULL || f->state >= FLOW_USERINFO)
 		return 0;
-	flow_finish(a->flow, err, message);
+	flow_finish(f, err, message);
 	return 1;
 }
 
 int
-flow_pending(const struct account *a)
+flow_pending(struct authd *ad, const struct account *a)
 {
-	return a->flow != NULL && a->flow->state < FLOW_USERINFO;
+	struct flow	*f = flow_find(ad, a);
+
+	return f != NULL && f->state < FLOW_USERINFO;
 }
 
 void
-flow_abort(struct account *a)
+flow_abort(struct authd *ad, struct account *a)
 {
 	struct flow_waiter	*w;
-	struct flow		*f = a->flow;
+	struct flow		*f = flow_find(ad, a);
 
 	if (f == NULL)
 		return;
+	flow_unlist(f);
 	while ((w = TAILQ_FIRST(&f->waiters)) != NULL) {
 		TAILQ_REMOVE(&f->waiters, w, entry);
-		req_set_cancel(w->req, NULL, NULL);
-		req_error(w->req, AUTHD_E_SHUTTING_DOWN, "%s",
-		    "authd is shutting down");
+		w->ops->done(a, AUTHD_E_SHUTTING_DOWN, "authd is shutting down",
+		    w->arg);
 		free(w);
 	}
 	flow_free(f);
+}
+
+void
+flows_cancel(struct authd *ad, int err, const char *message)
+{
+	struct flow	*f, *next;
+
+	for (f = TAILQ_FIRST(&ad->flows); f != NULL; f = next) {
+		next = TAILQ_NEXT(f, entry);
+		if (f->state < FLOW_USERINFO)
+			flow_finish(f, err, message);
+	}
+}
+
+void
+flows_free(struct authd *ad)
+{
+	struct flow	*f;
+
+	while ((f = TAILQ_FIRST(&ad->flows)) != NULL)
+		flow_abort(ad, f->acct);
 }

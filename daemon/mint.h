@@ -4,6 +4,9 @@
  * per (profile, audience, project, purpose, scope) in a bounded LRU, one
  * upstream request per target however many callers ask at once (single
  * flight), and re-minted ahead of expiry when in use (refresh-ahead).
+ * A token is cached and served only while the account's credential
+ * generation it was minted under is current (account.h): never one minted
+ * for another login, override or set of mint rules.
  */
 #ifndef AUTHD_MINT_H
 #define AUTHD_MINT_H
@@ -66,11 +69,18 @@ struct mint_waiter *mint_wait(struct mint *, struct account *,
 		     const struct mint_target *, mint_fn, void *arg);
 void		 mint_waiter_cancel(struct mint_waiter *);
 
-/* Cached tokens of a profile (NULL: all), metadata only: never a token. */
+/*
+ * Cached tokens of a profile (NULL: all), metadata only: never a token.
+ * Only tokens of the account's current generation (account.h) count.
+ */
 cJSON		*mint_list(struct mint *, const char *profile);
-int		 mint_count(struct mint *, const char *profile);
-/* Forget a profile's tokens (logout, reconfiguration). */
-void		 mint_drop_profile(struct mint *, const char *profile);
+int		 mint_count(struct mint *, const struct account *);
+/*
+ * Wipe the tokens minted under a generation that is no longer current
+ * (of one account, NULL: all): after a logout or a reload. They would
+ * never be served; this frees their memory now.
+ */
+void		 mint_forget_stale(struct mint *, const struct account *);
 
 /*
  * Does a token's scope (space-separated) or "projects"/"project" claim

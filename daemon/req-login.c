@@ -2,7 +2,8 @@
  * login: start the device flow for a profile, or join the pending one. The
  * client gets a "code" event (user code, verification URI and host) and,
  * when the flow ends, the status object or an error. login_cancel ends a
- * pending login for every client waiting on it.
+ * pending login for every client waiting on it. The flow (flow.c) knows no
+ * requests: this file turns its callbacks into frames and the audit record.
  */
 #include <cjson/cJSON.h>
 
@@ -15,19 +16,59 @@
 #include "proto.h"
 #include "req.h"
 
+static void
+req_login_event(const char *event, cJSON *data, void *arg)
+{
+	req_event(arg, event, data);
+}
+
+static void
+req_login_done(struct account *a, int err, const char *message, void *arg)
+{
+	struct req	*r = arg;
+
+	req_set_cancel(r, NULL, NULL);
+	if (err == 0)
+		req_reply(r, req_status_json(account_authd(a), a));
+	else
+		req_error(r, err, "%s", message);
+}
+
+/* One audit record per login, naming the client that has waited longest. */
+static void
+req_login_end(struct account *a, int err, const char *message, void *first)
+{
+	struct authd	*ad = account_authd(a);
+
+	req_audit(ad, first, "login", account_name(a), NULL, err == 0 ? "ok" :
+	    authd_error_code(err), err == 0 ? account_issuer(a) : message);
+}
+
+static const struct flow_ops req_login_ops = {
+	.event = req_login_event,
+	.done = req_login_done,
+	.end = req_login_end,
+};
+
+static void
+req_login_gone(struct req *r, void *arg)
+{
+	(void)r;
+	flow_waiter_cancel(arg);
+}
+
 static int
 req_login(struct req *r)
 {
-	struct account	*a;
-	int		 error;
+	struct authd		*ad = conn_authd(r->conn);
+	struct flow_waiter	*w;
 
 	if (r->profile == NULL)
 		return AUTHD_E_NOT_CONFIGURED;
-	if (conn_authd(r->conn)->exiting)
+	if (ad->exiting)
 		return AUTHD_E_SHUTTING_DOWN;
-	a = account_get(conn_authd(r->conn), r->profile);
-	if ((error = flow_join(a, r)) != 0)
-		return error;
+	w = flow_wait(ad, account_get(ad, r->profile), &req_login_ops, r);
+	req_set_cancel(r, req_login_gone, w);
 	return REQ_PENDING;
 }
 
@@ -40,20 +81,18 @@ const struct req_entry req_login_entry = {
 static int
 req_login_cancel(struct req *r)
 {
-	struct account	*a;
+	struct authd	*ad = conn_authd(r->conn);
 	cJSON		*res;
 	int		 pending = 0;
 
-	if (r->profile != NULL) {
-		a = account_get(conn_authd(r->conn), r->profile);
-		pending = flow_cancel(a, AUTHD_E_CANCELLED,
-		    "login cancelled");
-	}
+	if (r->profile != NULL)
+		pending = flow_cancel(ad, account_get(ad, r->profile),
+		    AUTHD_E_CANCELLED, "login cancelled");
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "profile", r->profile_name);
 	cJSON_AddBoolToObject(res, "cancelled", pending);
 	req_reply(r, res);
-	return 0;
+	return REQ_DONE;
 }
 
 const struct req_entry req_login_cancel_entry = {

@@ -2,8 +2,9 @@
  * status: is the profile logged in, with whom, where is the credential.
  * Identity fields appear only when authenticated (SPEC.md section 3).
  * args.all: every profile. args.check: ask the identity provider too
- * (userinfo, else introspection): a rejected token reads as not
- * authenticated, a transport failure is an error.
+ * (idp_check: userinfo, else introspection): a rejected token reads as not
+ * authenticated, a transport failure is an error. The status object of
+ * every reply that carries one (login, set_token) is built here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,10 @@
 #include "account.h"
 #include "authd.h"
 #include "conn.h"
-#include "disco.h"
 #include "error.h"
-#include "http.h"
-#include "jwtcheck.h"
-#include "oauth.h"
+#include "flow.h"
+#include "idp.h"
+#include "mint.h"
 #include "profile.h"
 #include "proto.h"
 #include "req.h"
@@ -33,10 +33,8 @@ struct req_status_check {
 	struct account		*a;
 	struct account_loadw	*lw;
 	struct account_waiter	*w;
-	struct disco_waiter	*dw;
-	struct http_req		*req;
+	struct idp_check	*ic;
 	int			 check;
-	int			 introspect;	/* else userinfo */
 };
 
 static void
@@ -44,8 +42,7 @@ req_status_free(struct req_status_check *c)
 {
 	account_on_loaded_cancel(c->lw);
 	account_waiter_cancel(c->w);
-	disco_cancel(c->dw);
-	http_cancel(c->req);
+	idp_check_cancel(c->ic);
 	free(c);
 }
 
@@ -54,6 +51,68 @@ req_status_gone(struct req *r, void *arg)
 {
 	(void)r;
 	req_status_free(arg);
+}
+
+cJSON *
+req_status_json(struct authd *ad, struct account *a)
+{
+	cJSON		*o, *e;
+	const cJSON	*j, *id = account_identity(a);
+	const char	*cause;
+	time_t		 exp = account_expires_at(a);
+	int		 err;
+	enum account_source src = account_source(a);
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "profile", account_name(a));
+	cJSON_AddBoolToObject(o, "configured", 1);
+	cJSON_AddStringToObject(o, "issuer", account_issuer(a));
+	cJSON_AddStringToObject(o, "client_id", account_client_id(a));
+	cJSON_AddBoolToObject(o, "logged_in", account_logged_in(a));
+	cJSON_AddBoolToObject(o, "login_pending", flow_pending(ad, a));
+	if (account_logged_in(a)) {
+		cJSON_AddStringToObject(o, "source", account_source_name(src));
+		/* Identity only when authenticated (SPEC.md section 3). */
+		cJSON_ArrayForEach(j, id)
+			cJSON_AddItemToObject(o, j->string,
+			    cJSON_Duplicate(j, 1));
+		if (src == ACCOUNT_SRC_OVERRIDE) {
+			if (exp != 0)
+				cJSON_AddNumberToObject(o, "expires_at",
+				    (double)exp);
+		} else if (account_has_credential(a) &&
+		    src != ACCOUNT_SRC_ENV) {
+			if (exp != 0)
+				cJSON_AddNumberToObject(o, "expires_at",
+				    (double)exp);
+			cJSON_AddBoolToObject(o, "refreshable",
+			    account_refreshable(a));
+			if (account_granted_scope(a) != NULL)
+				cJSON_AddStringToObject(o, "scope",
+				    account_granted_scope(a));
+			if (account_login_time(a) != 0)
+				cJSON_AddNumberToObject(o, "logged_in_at",
+				    (double)account_login_time(a));
+		}
+	}
+	cJSON_AddStringToObject(o, "store", ad->store != NULL ?
+	    store_backend(ad->store) : "memory");
+	cJSON_AddBoolToObject(o, "persisted", account_persisted(a));
+	err = account_store_error(a, &cause);
+	cJSON_AddStringToObject(o, "store_state", account_loading(a) ?
+	    "loading" : account_saving(a) ? "saving" : err != 0 ? "error" :
+	    "ok");
+	if (err != 0) {
+		e = cJSON_AddObjectToObject(o, "store_error");
+		cJSON_AddStringToObject(e, "code", authd_error_code(err));
+		cJSON_AddStringToObject(e, "message", cause != NULL ? cause :
+		    authd_error_message(err));
+		if (authd_error_hint(err) != NULL)
+			cJSON_AddStringToObject(e, "hint",
+			    authd_error_hint(err));
+	}
+	cJSON_AddNumberToObject(o, "cached_tokens", mint_count(ad->mint, a));
+	return o;
 }
 
 /*
@@ -74,17 +133,15 @@ req_status_rejected(const struct account *a, cJSON *res)
 	    cJSON_CreateFalse());
 	for (i = 0; i < sizeof stale / sizeof stale[0]; i++)
 		cJSON_DeleteItemFromObjectCaseSensitive(res, stale[i]);
-	if (a->identity != NULL) {
-		cJSON_ArrayForEach(j, a->identity)
-			cJSON_DeleteItemFromObjectCaseSensitive(res, j->string);
-	}
+	cJSON_ArrayForEach(j, account_identity(a))
+		cJSON_DeleteItemFromObjectCaseSensitive(res, j->string);
 }
 
 static void
 req_status_reply(struct req_status_check *c, const char *check)
 {
 	struct req	*r = c->r;
-	cJSON		*res = account_status(c->a);
+	cJSON		*res = req_status_json(conn_authd(r->conn), c->a);
 
 	if (check != NULL) {
 		cJSON_AddStringToObject(res, "check", check);
@@ -93,8 +150,7 @@ req_status_reply(struct req_status_check *c, const char *check)
 	}
 	c->lw = NULL;
 	c->w = NULL;
-	c->dw = NULL;
-	c->req = NULL;
+	c->ic = NULL;
 	req_set_cancel(r, NULL, NULL);
 	req_status_free(c);
 	req_reply(r, res);
@@ -107,97 +163,22 @@ req_status_fail(struct req_status_check *c, int err, const char *why)
 
 	c->lw = NULL;
 	c->w = NULL;
-	c->dw = NULL;
-	c->req = NULL;
+	c->ic = NULL;
 	req_set_cancel(r, NULL, NULL);
 	req_status_free(c);
 	req_error(r, err, "cannot check the login: %s", why);
 }
 
 static void
-req_status_check_done_cb(const struct http_result *res, void *arg)
+req_status_checked(int err, const char *cause, enum idp_verdict v, void *arg)
 {
 	struct req_status_check	*c = arg;
-	cJSON			*j;
-	int			 active;
 
-	c->req = NULL;
-	if (res->error != 0) {
-		req_status_fail(c, res->error, res->errmsg);
-		return;
-	}
-	if (res->status == 401 || res->status == 403) {
-		req_status_reply(c, "rejected");
-		return;
-	}
-	if (res->status != 200) {
-		req_status_fail(c, AUTHD_E_IDP_HTTP, "unexpected HTTP status "
-		    "from the identity provider");
-		return;
-	}
-	/*
-	 * Introspection answers 200 {"active": false} for a dead token and
-	 * must say "active" (RFC 7662 2.2). Userinfo answers a JSON object,
-	 * or a signed JWT (OIDC Core 5.3.2). Anything else is no answer.
-	 */
-	j = cJSON_ParseWithLength(res->body, res->body_len);
-	if (c->introspect)
-		active = cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(j,
-		    "active")) ? cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
-		    j, "active")) : -1;
-	else
-		active = cJSON_IsObject(j) || (res->body_len > 0 &&
-		    jwt_shape_ok(res->body, res->body_len)) ? 1 : -1;
-	cJSON_Delete(j);
-	if (active == -1) {
-		req_status_fail(c, AUTHD_E_IDP_BAD_REPLY, c->introspect ?
-		    "the introspection reply has no boolean \"active\"" :
-		    "the userinfo reply is neither a JSON object nor a JWT");
-		return;
-	}
-	req_status_reply(c, active ? "ok" : "rejected");
-}
-
-static void
-req_status_disco_cb(int err, const char *cause, const struct oauth_meta *m,
-    void *arg)
-{
-	struct req_status_check	*c = arg;
-	const struct secret	*tok;
-	struct oauth_form	 f = { 0 };
-	time_t			 exp;
-	char			*why = NULL;
-
-	c->dw = NULL;
-	if (err != 0) {
+	c->ic = NULL;
+	if (err != 0)
 		req_status_fail(c, err, cause);
-		return;
-	}
-	if (account_token_fresh(c->a, &tok, &exp) != 0) {
-		req_status_reply(c, "rejected");
-		return;
-	}
-	if (m->userinfo_endpoint != NULL) {
-		c->req = http_req_new(c->a->ad->http, "GET",
-		    m->userinfo_endpoint, &why);
-		if (c->req != NULL)
-			http_req_set_bearer(c->req, tok);
-	} else if (m->introspection_endpoint != NULL) {
-		c->introspect = 1;
-		oauth_form_add(&f, "token", tok->data);
-		c->req = account_post_form(c->a, m->introspection_endpoint,
-		    &f, &why);
-	} else {
-		req_status_fail(c, AUTHD_E_IDP_UNSUPPORTED, "the issuer has "
-		    "neither a userinfo nor an introspection endpoint");
-		return;
-	}
-	if (c->req == NULL) {
-		req_status_fail(c, AUTHD_E_INSECURE_URL, why);
-		free(why);
-		return;
-	}
-	http_submit(c->req, req_status_check_done_cb, c);
+	else
+		req_status_reply(c, v == IDP_CHECK_OK ? "ok" : "rejected");
 }
 
 static void
@@ -205,6 +186,8 @@ req_status_token_cb(struct account *a, int err, const char *cause,
     void *arg)
 {
 	struct req_status_check	*c = arg;
+	const struct secret	*tok;
+	time_t			 exp;
 
 	c->w = NULL;
 	if (err == AUTHD_E_NOT_LOGGED_IN || err == AUTHD_E_TOKEN_REJECTED) {
@@ -216,7 +199,12 @@ req_status_token_cb(struct account *a, int err, const char *cause,
 		    authd_error_message(err));
 		return;
 	}
-	c->dw = disco_get(a->ad->disco, a->issuer, req_status_disco_cb, c);
+	if (account_token_fresh(a, &tok, &exp) != 0) {
+		req_status_reply(c, "rejected");
+		return;
+	}
+	c->ic = idp_check(account_authd(a), account_profile(a), tok,
+	    req_status_checked, c);
 }
 
 /* The credential is loaded (or the wait is over). */
@@ -226,7 +214,7 @@ req_status_loaded(void *arg)
 	struct req_status_check	*c = arg;
 
 	c->lw = NULL;
-	if (!c->check || c->a->store_state == ACCOUNT_STORE_LOADING) {
+	if (!c->check || account_loading(c->a)) {
 		req_status_reply(c, NULL);
 		return;
 	}
@@ -271,27 +259,27 @@ req_status(struct req *r)
 		res = cJSON_CreateObject();
 		arr = cJSON_AddArrayToObject(res, "profiles");
 		PROFILES_FOREACH(p, ad->profiles)
-			cJSON_AddItemToArray(arr, account_status(account_get(ad,
-			    p)));
+			cJSON_AddItemToArray(arr, req_status_json(ad,
+			    account_get(ad, p)));
 		if (profiles_count(ad->profiles) == 0)
 			cJSON_AddItemToArray(arr, req_status_unconfigured(ad,
 			    r->profile_name));
 		req_reply(r, res);
-		return 0;
+		return REQ_DONE;
 	}
 	if (r->profile == NULL) {
 		req_reply(r, req_status_unconfigured(ad, r->profile_name));
-		return 0;
+		return REQ_DONE;
 	}
 	c = xcalloc(1, sizeof *c);
 	c->r = r;
 	c->a = account_get(ad, r->profile);
 	c->check = check;
 	account_retry_load(c->a);
-	if (c->a->store_state != ACCOUNT_STORE_LOADING && !check) {
+	if (!account_loading(c->a) && !check) {
 		free(c);
-		req_reply(r, account_status(account_get(ad, r->profile)));
-		return 0;
+		req_reply(r, req_status_json(ad, account_get(ad, r->profile)));
+		return REQ_DONE;
 	}
 	/* Usually the store answers in milliseconds: wait a little. */
 	req_set_cancel(r, req_status_gone, c);

@@ -10,7 +10,6 @@
 #include <cjson/cJSON.h>
 
 #include "account.h"
-#include "audit.h"
 #include "authd.h"
 #include "conn.h"
 #include "error.h"
@@ -34,11 +33,9 @@ static void
 req_token_audit(struct req *r, const struct mint_target *t,
     const char *result, const char *detail)
 {
-	struct authd	*ad = conn_authd(r->conn);
-
-	audit_event(ad->audit, strcmp(result, "ok") == 0 ? "serve" : "deny",
-	    r->conn, r->profile_name, t != NULL ? mint_target_json(t, 1) :
-	    NULL, result, detail);
+	req_audit(conn_authd(r->conn), r, strcmp(result, "ok") == 0 ?
+	    "serve" : "deny", r->profile_name, t != NULL ?
+	    mint_target_json(t, 1) : NULL, result, detail);
 }
 
 static void
@@ -81,7 +78,7 @@ req_token_refreshed(struct account *a, int err, const char *cause,
 	req_set_cancel(r, NULL, NULL);
 	/* Fresh from the provider: good even if its lifetime is short. */
 	if (err == 0 && (err = account_token_fresh(a, &tok, &exp)) == 0) {
-		req_token_send(r, a->profile, tok, exp);
+		req_token_send(r, account_name(a), tok, exp);
 		return;
 	}
 	req_token_fail(r, NULL, err, err == AUTHD_E_TOKEN_REJECTED ||
@@ -237,6 +234,7 @@ req_token_project(struct req *r, struct account *a, struct mint_target *t)
 	struct req_token_wait	*tw;
 	struct mint_result	 m;
 	const struct secret	*tok;
+	const char		*cause;
 	time_t			 exp;
 	int			 rc;
 
@@ -246,25 +244,26 @@ req_token_project(struct req *r, struct account *a, struct mint_target *t)
 		req_error_hint(r, AUTHD_E_USAGE, "pass --audience, or set "
 		    "'audience' in the profile's section of config.ini",
 		    "no audience for profile '%s'", r->profile_name);
-		return 0;
+		return REQ_DONE;
 	}
 	/* Not logged in at all: say so at once, no upstream request. */
 	rc = account_token_now(a, &tok, &exp);
 	if (rc < 0) {
+		account_store_error(a, &cause);
 		req_token_fail(r, t, rc, rc == AUTHD_E_NOT_LOGGED_IN ?
 		    "run 'tb login'" : NULL, rc == AUTHD_E_NOT_LOGGED_IN ?
-		    "not logged in" : a->store_cause);
-		return 0;
+		    "not logged in" : cause);
+		return REQ_DONE;
 	}
-	if (a->p->mint == PROFILE_MINT_NONE) {
+	if (account_profile(a)->mint == PROFILE_MINT_NONE) {
 		req_token_fail(r, t, AUTHD_E_IDP_UNSUPPORTED, "set 'mint' in "
 		    "the profile to auto, token-exchange, refresh or endpoint",
 		    "minting is off for this profile (mint = none)");
-		return 0;
+		return REQ_DONE;
 	}
 	if (mint_lookup(ad->mint, a, t, &m) == 0) {
 		req_token_mint_send(r, t, &m);
-		return 0;
+		return REQ_DONE;
 	}
 	/* project, purpose, scope live in the request's own frame. */
 	tw = xcalloc(1, sizeof *tw);
@@ -285,16 +284,17 @@ req_token(struct req *r)
 	struct account		*a;
 	struct account_waiter	*w;
 	const struct secret	*tok;
+	const char		*cause;
 	time_t			 exp;
 	int			 error;
 
 	if (req_token_parse(r, &ta) != 0)
-		return 0;
+		return REQ_DONE;
 	if (r->profile == NULL && ad->env_token != NULL &&
 	    !ta.project_token) {
 		/* AUTHD_TOKEN needs no identity provider (CI). */
 		req_token_send(r, r->profile_name, ad->env_token, 0);
-		return 0;
+		return REQ_DONE;
 	}
 	if (r->profile == NULL) {
 		req_token_fail(r, ta.project_token ? &ta.t : NULL,
@@ -302,7 +302,7 @@ req_token(struct req *r)
 		    "AUTHD_CLIENT_ID for authd (or add a [profile] to "
 		    "config.ini), then run 'tb login'", "not logged in: no "
 		    "identity provider is configured for this profile");
-		return 0;
+		return REQ_DONE;
 	}
 	a = account_get(ad, r->profile);
 	if (ta.project_token)
@@ -310,24 +310,25 @@ req_token(struct req *r)
 
 	error = account_token_now(a, &tok, &exp);
 	if (error == 0) {
-		req_token_send(r, a->profile, tok, exp);
-		return 0;
+		req_token_send(r, account_name(a), tok, exp);
+		return REQ_DONE;
 	}
 	if (error == AUTHD_E_NOT_LOGGED_IN) {
 		char	*msg;
 
 		xasprintf(&msg, "not logged in to %s (profile '%s')",
-		    a->issuer, a->profile);
+		    account_issuer(a), account_name(a));
 		req_token_fail(r, NULL, error, "run 'tb login'", msg);
 		free(msg);
-		return 0;
+		return REQ_DONE;
 	}
 	if (error < 0) {
 		/* The stored credential could not be read: try again. */
 		account_retry_load(a);
-		if (a->store_state != ACCOUNT_STORE_LOADING) {
-			req_token_fail(r, NULL, error, NULL, a->store_cause);
-			return 0;
+		if (!account_loading(a)) {
+			account_store_error(a, &cause);
+			req_token_fail(r, NULL, error, NULL, cause);
+			return REQ_DONE;
 		}
 	}
 	w = account_wait(a, req_token_refreshed, r);
@@ -352,21 +353,21 @@ req_set_token(struct req *r)
 	    tok == NULL || *tok == '\0') {
 		req_error(r, AUTHD_E_BAD_REQUEST, "set_token needs a token "
 		    "(at most %d bytes)", PROTO_MAX_TOKEN);
-		return 0;
+		return REQ_DONE;
 	}
 	for (p = tok; *p != '\0'; p++) {
 		if (*p <= 0x20 || *p >= 0x7f) {
 			req_error(r, AUTHD_E_BAD_REQUEST, "a token is "
 			    "printable ASCII without spaces");
-			return 0;
+			return REQ_DONE;
 		}
 	}
 	a = account_get(conn_authd(r->conn), r->profile);
 	account_set_override(a, secret_new_str(tok));
-	audit_event(conn_authd(r->conn)->audit, "login", r->conn, a->profile,
-	    NULL, "ok", "runtime override (tb login --with-token)");
-	req_reply(r, account_status(a));
-	return 0;
+	req_audit(conn_authd(r->conn), r, "login", account_name(a), NULL, "ok",
+	    "runtime override (tb login --with-token)");
+	req_reply(r, req_status_json(conn_authd(r->conn), a));
+	return REQ_DONE;
 }
 
 const struct req_entry req_set_token_entry = {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "authd.h"
 #include "conn.h"
 #include "error.h"
@@ -60,7 +61,8 @@ req_lookup(const char *name)
 static void
 req_free(struct req *r)
 {
-	conn_remove_req(r->conn, r);
+	if (!r->aborted)
+		conn_remove_req(r->conn, r);
 	msg_request_clear(&r->msg);
 	free(r->profile_name_buf);
 	conn_unref(r->conn);
@@ -146,23 +148,80 @@ req_handle_frame(struct conn *c, const void *body, size_t len)
 		}
 	}
 
+	r->in_handler = 1;
 	error = r->op->handler(r);
-	if (error == REQ_PENDING) {
-		if (!(r->op->flags & REQ_ASYNC))
-			fatalx("%s kept a request it may not", r->op->name);
+	r->in_handler = 0;
+	if (r->aborted) {
+		/* The connection closed under the handler (out of memory). */
+		if (!r->replied && error == REQ_PENDING && r->cancel_cb != NULL)
+			r->cancel_cb(r, r->cancel_arg);
+		req_free(r);
 		return 0;
 	}
-	if (error < 0)
+	if ((cause = req_check_outcome(r->op->flags, error,
+	    r->replied)) != NULL)
+		fatalx("handler of %s: %s", r->op->name, cause);
+	if (r->replied)
+		req_free(r);
+	else if (error < 0)
 		req_error(r, error, NULL);
 	return 0;
+}
+
+const char *
+req_check_outcome(int flags, int rc, int replied)
+{
+	if (rc == REQ_DONE)
+		return replied ? NULL : "done without a reply";
+	if (replied)
+		return rc == REQ_PENDING ? "pending after its reply" :
+		    "an error after its reply";
+	if (rc == REQ_PENDING)
+		return (flags & REQ_ASYNC) ? NULL :
+		    "kept a request it may not (not REQ_ASYNC)";
+	if (rc < 0)
+		return NULL;
+	return "an unknown return value";
+}
+
+/* The final frame went out: free now, or when the handler returns. */
+static void
+req_done(struct req *r)
+{
+	r->sending = 0;
+	r->replied = 1;
+	if (!r->in_handler)
+		req_free(r);
+}
+
+void
+req_audit(struct authd *ad, struct req *r, const char *event,
+    const char *profile, cJSON *target, const char *result,
+    const char *detail)
+{
+	struct audit_peer	 peer;
+	const struct conn_peer	*cp;
+
+	if (r == NULL || ad->audit == NULL) {
+		audit_event(ad->audit, event, NULL, profile, target, result,
+		    detail);
+		return;
+	}
+	cp = conn_peer(r->conn);
+	peer.pid = cp->pid;
+	peer.uid = cp->uid;
+	peer.exe = conn_peer_exe(r->conn);
+	peer.unit = conn_peer_unit(r->conn);
+	audit_event(ad->audit, event, &peer, profile, target, result, detail);
 }
 
 void
 req_reply(struct req *r, cJSON *result)
 {
 	req_log(r, "ok");
+	r->sending = 1;
 	conn_send(r->conn, msg_new_ok(r->id, result));
-	req_free(r);
+	req_done(r);
 }
 
 static void	req_verror(struct req *, int, const char *, const char *,
@@ -177,9 +236,10 @@ req_verror(struct req *r, int err, const char *hint, const char *fmt,
 	if (fmt != NULL)
 		xvasprintf(&message, fmt, ap);
 	req_log(r, authd_error_code(err));
+	r->sending = 1;
 	conn_send(r->conn, msg_new_error(r->id, err, message, hint));
 	free(message);
-	req_free(r);
+	req_done(r);
 }
 
 void
@@ -219,6 +279,12 @@ req_set_cancel(struct req *r, void (*cb)(struct req *, void *), void *arg)
 void
 req_abort(struct req *r)
 {
+	if (r->in_handler || r->sending) {
+		/* Freed by the handler's end or the reply under way. */
+		conn_remove_req(r->conn, r);
+		r->aborted = 1;
+		return;
+	}
 	req_log(r, "cancelled: client went away");
 	if (r->cancel_cb != NULL)
 		r->cancel_cb(r, r->cancel_arg);

@@ -17,6 +17,8 @@
 
 #include "msg.h"
 
+struct authd;
+struct account;
 struct conn;
 struct profile;
 
@@ -24,7 +26,15 @@ struct profile;
 #define REQ_PROFILE	0x1	/* resolve args.profile into req->profile */
 #define REQ_ASYNC	0x2	/* the handler may reply after returning */
 
-/* A handler's return: it kept the request and will reply later. */
+/*
+ * A handler's return, checked by the dispatcher (req_check_outcome):
+ * REQ_DONE      it has replied;
+ * REQ_PENDING   it kept the request and replies later (REQ_ASYNC rows);
+ * negative      an error the dispatcher replies with (nothing sent yet).
+ * Anything else (done without a reply, pending with one, a reply and an
+ * error) is a bug: authd stops with a message naming the operation.
+ */
+#define REQ_DONE	0
 #define REQ_PENDING	1
 
 struct req;
@@ -32,7 +42,7 @@ struct req;
 struct req_entry {
 	const char	*name;
 	int		 flags;
-	/* Returns 0 (replied, or will reply) or an error to reply with. */
+	/* REQ_DONE, REQ_PENDING or an error to reply with. */
 	int		(*handler)(struct req *);
 };
 
@@ -48,6 +58,10 @@ struct req {
 	struct profile		*profile;	/* with REQ_PROFILE, may be NULL */
 	void			(*cancel_cb)(struct req *, void *);
 	void			*cancel_arg;
+	int			 in_handler;	/* free deferred to its end */
+	int			 sending;	/* its final frame is queued */
+	int			 replied;
+	int			 aborted;	/* its connection went meanwhile */
 };
 
 /*
@@ -68,6 +82,23 @@ void	req_event(struct req *, const char *event, cJSON *data);
 void	req_set_cancel(struct req *, void (*)(struct req *, void *), void *);
 /* Connection teardown: cancel and free. */
 void	req_abort(struct req *);
+
+/*
+ * The dispatcher's check of a handler's return: NULL when rc agrees with
+ * whether it replied (and may keep the request), else what is wrong.
+ */
+const char *req_check_outcome(int flags, int rc, int replied);
+
+/*
+ * An audit record for the peer of r (NULL: the daemon's own work);
+ * target is taken (may be NULL).
+ */
+void	req_audit(struct authd *, struct req *, const char *event,
+	    const char *profile, cJSON *target, const char *result,
+	    const char *detail);
+
+/* The status object of SPEC.md section 3 (req-status.c; never a token). */
+cJSON	*req_status_json(struct authd *, struct account *);
 
 /* The table, for hello's list of operations. NULL-terminated. */
 const struct req_entry *const *req_table(void);

@@ -1,0 +1,382 @@
+/*
+ * Provider-facing requests: client authentication, revocation, the live
+ * check; see idp.h.
+ */
+#include "idp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+
+#include "authd.h"
+#include "disco.h"
+#include "error.h"
+#include "http.h"
+#include "jwtcheck.h"
+#include "log.h"
+#include "oauth.h"
+#include "profile.h"
+#include "secret.h"
+#include "xmalloc.h"
+
+struct http_req *
+idp_post_form(struct authd *ad, const struct profile *p, const char *url,
+    struct oauth_form *f, char **cause)
+{
+	struct http_req	*r;
+
+	if ((r = http_req_new(ad->http, "POST", url, cause)) == NULL) {
+		oauth_form_clear(f);
+		return NULL;
+	}
+	switch (p->client_auth) {
+	case PROFILE_AUTH_BASIC:
+		http_req_set_basic(r, p->client_id, p->client_secret->data);
+		break;
+	case PROFILE_AUTH_POST:
+		oauth_form_add(f, "client_id", p->client_id);
+		oauth_form_add(f, "client_secret", p->client_secret->data);
+		break;
+	default:
+		oauth_form_add(f, "client_id", p->client_id);
+		break;
+	}
+	http_req_set_body(r, "application/x-www-form-urlencoded", f->buf,
+	    f->len);
+	oauth_form_clear(f);
+	return r;
+}
+
+/* ---- revocation (RFC 7009) ---- */
+
+static const char *idp_token_hint[] = { "refresh_token", "access_token" };
+
+struct idp_revoke {
+	struct authd		*ad;
+	struct profile		*p;		/* a copy: reloads go on */
+	struct secret		*tok[2];	/* refresh, access */
+	int			 next;		/* which one is being revoked */
+	enum idp_revocation	 each[2];
+	char			*each_why[2];
+	char			*endpoint;
+	struct disco_waiter	*dw;
+	struct http_req		*req;
+	struct event		*ev;		/* nothing to revoke: later */
+	idp_revoke_fn		 fn;
+	void			*arg;
+};
+
+const char *
+idp_revocation_name(enum idp_revocation o)
+{
+	switch (o) {
+	case IDP_REVOKED:
+		return "revoked";
+	case IDP_REVOKE_FAILED:
+		return "failed";
+	case IDP_REVOKE_UNSUPPORTED:
+		return "unsupported";
+	case IDP_REVOKE_NOTHING:
+		break;
+	}
+	return "nothing";
+}
+
+void
+idp_revoke_cancel(struct idp_revoke *v)
+{
+	int	i;
+
+	if (v == NULL)
+		return;
+	disco_cancel(v->dw);
+	http_cancel(v->req);
+	if (v->ev != NULL)
+		event_free(v->ev);
+	for (i = 0; i < 2; i++) {
+		secret_free(v->tok[i]);
+		free(v->each_why[i]);
+	}
+	free(v->endpoint);
+	profile_free(v->p);
+	free(v);
+}
+
+/* Tell the caller (outcome for the whole; why may be NULL) and free v. */
+static void
+idp_revoke_done(struct idp_revoke *v, enum idp_revocation outcome,
+    const char *why)
+{
+	struct idp_revoke_result	res;
+	int				i;
+
+	memset(&res, 0, sizeof res);
+	res.outcome = outcome;
+	res.why = why;
+	for (i = 0; i < 2; i++) {
+		res.each[i] = v->each[i];
+		res.each_why[i] = v->each_why[i];
+	}
+	v->dw = NULL;
+	v->req = NULL;
+	v->fn(&res, v->arg);
+	idp_revoke_cancel(v);
+}
+
+static void	idp_revoke_next(struct idp_revoke *);
+
+static void
+idp_revoke_set(struct idp_revoke *v, enum idp_revocation o, char *why)
+{
+	v->each[v->next] = o;
+	v->each_why[v->next] = why;
+}
+
+static void
+idp_revoke_done_cb(const struct http_result *res, void *arg)
+{
+	struct idp_revoke	*v = arg;
+	struct oauth_tokens	 t;
+	struct oauth_error	 e;
+	char			*why = NULL;
+
+	v->req = NULL;
+	/* RFC 7009 2.2: 200 for a token revoked or already invalid. */
+	if (res->error != 0)
+		why = xstrdup(res->errmsg);
+	else if (res->status == 200) {
+		idp_revoke_set(v, IDP_REVOKED, NULL);
+		v->next++;
+		idp_revoke_next(v);
+		return;
+	} else if (res->status == 503)
+		why = xstrdup("the issuer is unavailable (HTTP 503)");
+	else {
+		oauth_parse_token_reply(res->status, res->body, res->body_len,
+		    &t, &e, &why);
+		oauth_tokens_clear(&t);
+		if (why == NULL)
+			why = xstrdup("refused");
+	}
+	idp_revoke_set(v, IDP_REVOKE_FAILED, why);
+	v->next++;
+	idp_revoke_next(v);
+}
+
+static void
+idp_revoke_next(struct idp_revoke *v)
+{
+	struct oauth_form	 f = { 0 };
+	char			*cause = NULL;
+	int			 i, failed = -1;
+
+	for (; v->next < 2; v->next++) {
+		if (v->tok[v->next] == NULL)
+			continue;
+		oauth_form_add(&f, "token", v->tok[v->next]->data);
+		oauth_form_add(&f, "token_type_hint", idp_token_hint[v->next]);
+		v->req = idp_post_form(v->ad, v->p, v->endpoint, &f, &cause);
+		if (v->req == NULL) {
+			idp_revoke_set(v, IDP_REVOKE_FAILED, cause);
+			continue;
+		}
+		http_submit(v->req, idp_revoke_done_cb, v);
+		return;
+	}
+	/* The last failure, if any, says why. */
+	for (i = 0; i < 2; i++) {
+		if (v->each[i] == IDP_REVOKE_FAILED)
+			failed = i;
+	}
+	if (failed != -1)
+		idp_revoke_done(v, IDP_REVOKE_FAILED, v->each_why[failed]);
+	else
+		idp_revoke_done(v, IDP_REVOKED, NULL);
+}
+
+static void
+idp_revoke_disco_cb(int err, const char *cause, const struct oauth_meta *m,
+    void *arg)
+{
+	struct idp_revoke	*v = arg;
+
+	v->dw = NULL;
+	if (err != 0) {
+		idp_revoke_done(v, IDP_REVOKE_FAILED, cause);
+		return;
+	}
+	if (m->revocation_endpoint == NULL) {
+		idp_revoke_done(v, IDP_REVOKE_UNSUPPORTED, "the issuer has no "
+		    "revocation endpoint");
+		return;
+	}
+	v->endpoint = xstrdup(m->revocation_endpoint);
+	idp_revoke_next(v);
+}
+
+static void
+idp_revoke_nothing_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	idp_revoke_done(arg, IDP_REVOKE_NOTHING, NULL);
+}
+
+struct idp_revoke *
+idp_revoke(struct authd *ad, const struct profile *p, struct secret *refresh,
+    struct secret *access, idp_revoke_fn fn, void *arg)
+{
+	struct idp_revoke	*v;
+
+	v = xcalloc(1, sizeof *v);
+	v->ad = ad;
+	v->p = profile_dup(p);
+	v->tok[IDP_REVOKE_REFRESH] = refresh;
+	v->tok[IDP_REVOKE_ACCESS] = access;
+	v->fn = fn;
+	v->arg = arg;
+	if (refresh == NULL && access == NULL) {
+		if ((v->ev = evtimer_new(ad->base, idp_revoke_nothing_cb,
+		    v)) == NULL)
+			fatalx("evtimer_new");
+		event_active(v->ev, EV_TIMEOUT, 0);
+		return v;
+	}
+	v->dw = disco_get(ad->disco, p->issuer, idp_revoke_disco_cb, v);
+	return v;
+}
+
+/* ---- the live check ---- */
+
+struct idp_check {
+	struct authd		*ad;
+	struct profile		*p;		/* a copy: reloads go on */
+	struct secret		*tok;
+	struct disco_waiter	*dw;
+	struct http_req		*req;
+	int			 introspect;	/* else userinfo */
+	idp_check_fn		 fn;
+	void			*arg;
+};
+
+void
+idp_check_cancel(struct idp_check *c)
+{
+	if (c == NULL)
+		return;
+	disco_cancel(c->dw);
+	http_cancel(c->req);
+	secret_free(c->tok);
+	profile_free(c->p);
+	free(c);
+}
+
+static void
+idp_check_done(struct idp_check *c, int err, const char *cause,
+    enum idp_verdict v)
+{
+	c->dw = NULL;
+	c->req = NULL;
+	c->fn(err, cause, v, c->arg);
+	idp_check_cancel(c);
+}
+
+static void
+idp_check_done_cb(const struct http_result *res, void *arg)
+{
+	struct idp_check	*c = arg;
+	cJSON			*j;
+	int			 active;
+
+	c->req = NULL;
+	if (res->error != 0) {
+		idp_check_done(c, res->error, res->errmsg, IDP_CHECK_OK);
+		return;
+	}
+	if (res->status == 401 || res->status == 403) {
+		idp_check_done(c, 0, NULL, IDP_CHECK_REJECTED);
+		return;
+	}
+	if (res->status != 200) {
+		idp_check_done(c, AUTHD_E_IDP_HTTP, "unexpected HTTP status "
+		    "from the identity provider", IDP_CHECK_OK);
+		return;
+	}
+	/*
+	 * Introspection answers 200 {"active": false} for a dead token and
+	 * must say "active" (RFC 7662 2.2). Userinfo answers a JSON object,
+	 * or a signed JWT (OIDC Core 5.3.2). Anything else is no answer.
+	 */
+	j = cJSON_ParseWithLength(res->body, res->body_len);
+	if (c->introspect)
+		active = cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(j,
+		    "active")) ? cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+		    j, "active")) : -1;
+	else
+		active = cJSON_IsObject(j) || (res->body_len > 0 &&
+		    jwt_shape_ok(res->body, res->body_len)) ? 1 : -1;
+	cJSON_Delete(j);
+	if (active == -1) {
+		idp_check_done(c, AUTHD_E_IDP_BAD_REPLY, c->introspect ?
+		    "the introspection reply has no boolean \"active\"" :
+		    "the userinfo reply is neither a JSON object nor a JWT",
+		    IDP_CHECK_OK);
+		return;
+	}
+	idp_check_done(c, 0, NULL, active ? IDP_CHECK_OK : IDP_CHECK_REJECTED);
+}
+
+static void
+idp_check_disco_cb(int err, const char *cause, const struct oauth_meta *m,
+    void *arg)
+{
+	struct idp_check	*c = arg;
+	struct oauth_form	 f = { 0 };
+	char			*why = NULL;
+
+	c->dw = NULL;
+	if (err != 0) {
+		idp_check_done(c, err, cause, IDP_CHECK_OK);
+		return;
+	}
+	if (m->userinfo_endpoint != NULL) {
+		c->req = http_req_new(c->ad->http, "GET", m->userinfo_endpoint,
+		    &why);
+		if (c->req != NULL)
+			http_req_set_bearer(c->req, c->tok);
+	} else if (m->introspection_endpoint != NULL) {
+		c->introspect = 1;
+		oauth_form_add(&f, "token", c->tok->data);
+		c->req = idp_post_form(c->ad, c->p, m->introspection_endpoint,
+		    &f, &why);
+	} else {
+		idp_check_done(c, AUTHD_E_IDP_UNSUPPORTED, "the issuer has "
+		    "neither a userinfo nor an introspection endpoint",
+		    IDP_CHECK_OK);
+		return;
+	}
+	if (c->req == NULL) {
+		idp_check_done(c, AUTHD_E_INSECURE_URL, why, IDP_CHECK_OK);
+		free(why);
+		return;
+	}
+	http_submit(c->req, idp_check_done_cb, c);
+}
+
+struct idp_check *
+idp_check(struct authd *ad, const struct profile *p, const struct secret *tok,
+    idp_check_fn fn, void *arg)
+{
+	struct idp_check	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->ad = ad;
+	c->p = profile_dup(p);
+	c->tok = secret_dup(tok);
+	c->fn = fn;
+	c->arg = arg;
+	c->dw = disco_get(ad->disco, p->issuer, idp_check_disco_cb, c);
+	return c;
+}

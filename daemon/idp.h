@@ -1,0 +1,74 @@
+/*
+ * The provider-facing requests that are not a flow of their own: the
+ * client-authenticated POST that the device flow, the refresh, token
+ * exchange and revocation all make (RFC 6749 2.3.1), revocation of a
+ * login's tokens (RFC 7009), and the live check of a token (userinfo,
+ * else introspection, RFC 7662). Request handlers call these and only
+ * parse, call and reply.
+ */
+#ifndef AUTHD_IDP_H
+#define AUTHD_IDP_H
+
+struct authd;
+struct http_req;
+struct oauth_form;
+struct profile;
+struct secret;
+struct idp_revoke;
+struct idp_check;
+
+/*
+ * A POST of form to a token-type endpoint with the profile's client
+ * authentication (none, basic or post). NULL with *cause when the URL is
+ * not allowed. Clears form.
+ */
+struct http_req	*idp_post_form(struct authd *, const struct profile *,
+		     const char *url, struct oauth_form *, char **cause);
+
+/* What became of a token, or of a whole revocation. */
+enum idp_revocation {
+	IDP_REVOKE_NOTHING = 0,	/* nothing to revoke */
+	IDP_REVOKED,		/* every token revoked */
+	IDP_REVOKE_FAILED,	/* why says why */
+	IDP_REVOKE_UNSUPPORTED	/* the issuer has no revocation endpoint */
+};
+const char	*idp_revocation_name(enum idp_revocation);
+
+#define IDP_REVOKE_REFRESH	0
+#define IDP_REVOKE_ACCESS	1
+struct idp_revoke_result {
+	enum idp_revocation	 outcome;
+	const char		*why;		/* with FAILED/UNSUPPORTED */
+	/* Each token's (refresh, access): NOTHING when there was none. */
+	enum idp_revocation	 each[2];
+	const char		*each_why[2];
+};
+typedef void	(*idp_revoke_fn)(const struct idp_revoke_result *, void *arg);
+
+/*
+ * Revoke the refresh token, then the access token (takes both; either
+ * may be NULL). fn runs later, once, unless cancelled; with nothing to
+ * revoke, it runs later too.
+ */
+struct idp_revoke *idp_revoke(struct authd *, const struct profile *,
+		     struct secret *refresh, struct secret *access,
+		     idp_revoke_fn, void *arg);
+void		 idp_revoke_cancel(struct idp_revoke *);
+
+/* The provider's answer about a token. */
+enum idp_verdict {
+	IDP_CHECK_OK = 0,
+	IDP_CHECK_REJECTED
+};
+typedef void	(*idp_check_fn)(int err, const char *cause, enum idp_verdict,
+		    void *arg);
+/*
+ * Ask the provider whether tok still works (a copy is kept): 401/403, or
+ * introspection's "active": false, is REJECTED; a transport failure, any
+ * other status or a reply that is no answer is an error. fn runs later.
+ */
+struct idp_check *idp_check(struct authd *, const struct profile *,
+		     const struct secret *tok, idp_check_fn, void *arg);
+void		 idp_check_cancel(struct idp_check *);
+
+#endif /* AUTHD_IDP_H */

@@ -1,0 +1,90 @@
+/*
+ * The inside of the mint, shared by its two files and nothing else:
+ *   mint.c      the cache: entries, lookup, waiters, the generation check,
+ *               refresh-ahead, listing
+ *   mint-job.c  one upstream mint: the strategy (chosen once, from a
+ *               table), the user token or narrowed grant it needs, the
+ *               request, verification and the claim checks
+ */
+#ifndef AUTHD_MINT_INT_H
+#define AUTHD_MINT_INT_H
+
+#include <sys/queue.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "mint.h"
+
+struct account_grant;
+struct account_waiter;
+struct disco_waiter;
+struct event;
+struct http_req;
+struct jwks_waiter;
+struct mint_strategy;
+
+struct mint {
+	struct authd		*ad;
+	TAILQ_HEAD(, mint_entry) lru;		/* most recent first */
+	int			 count;
+};
+
+/* A mint in flight: at most one per entry. */
+struct mint_job {
+	struct mint_entry	*e;
+	/*
+	 * The account's generation whose credential this mint uses: taken
+	 * at the start, then when the credential is read. The result is
+	 * kept only while it is still the current one.
+	 */
+	uint64_t		 gen;
+	const struct mint_strategy *strategy;	/* NULL until chosen */
+	int			 ahead;		/* a refresh-ahead */
+	struct account_waiter	*uw;		/* waiting for the user token */
+	struct account_grant	*grant;		/* narrowed refresh */
+	struct disco_waiter	*dw;
+	struct http_req		*req;
+	struct jwks_waiter	*jw;
+	char			*token_endpoint; /* for token exchange */
+	/* The new token, while verified and until the entry takes it. */
+	struct secret		*token;
+	long			 expires_in;	/* from the reply, -1: none */
+	time_t			 expires_at;	/* once checked, 0: unknown */
+	char			*scope;		/* granted, may be NULL */
+};
+
+struct mint_entry {
+	TAILQ_ENTRY(mint_entry)	 lru;
+	struct mint		*m;
+	struct account		*acct;
+	char			*profile;
+	char			*audience;
+	char			*project;	/* may be NULL */
+	char			*purpose;	/* may be NULL */
+	char			*scope;		/* extra scope, may be NULL */
+
+	struct secret		*token;		/* NULL until minted */
+	uint64_t		 gen;		/* the generation it is for */
+	time_t			 exp;		/* 0: unknown */
+	time_t			 minted_at;
+	char			*granted_scope;
+	const char		*strategy;
+	time_t			 last_used;
+	uint64_t		 serves;
+	unsigned int		 reuses;	/* cache hits since minted */
+
+	struct mint_job		*job;		/* NULL when idle */
+	TAILQ_HEAD(, mint_waiter) waiters;
+	struct event		*ahead;		/* refresh-ahead timer */
+};
+
+/* mint-job.c */
+void	mint_job_start(struct mint_entry *, int ahead);
+void	mint_job_free(struct mint_job *);
+/* The strategy's name (for the audit and status), or the profile's. */
+const char *mint_job_strategy(const struct mint_job *);
+
+/* mint.c: the job ended (its result, if any, is in the job). */
+void	mint_finish(struct mint_entry *, int err, const char *cause);
+
+#endif /* AUTHD_MINT_INT_H */
