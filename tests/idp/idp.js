@@ -21,7 +21,7 @@ import * as jose from 'jose';
 const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FILE] [--log FILE]
     [--device-ttl S] [--at-ttl S] [--rt-ttl S] [--exchange-ttl S] [--interval S]
     [--verification-host HOST] [--complete-host HOST] [--complete-suffix STR]
-    [--no-token-exchange]
+    [--no-token-exchange] [--exchange-delay-ms N]
     [--slow-down N] [--no-rotate] [--rt-grace S] [--jwks-file FILE] [--state FILE]
     [--canary STRING]
     [--resource URL]...`;
@@ -42,6 +42,7 @@ function parseArgs(argv) {
     slowDown: 0,
     rotate: true,
     tokenExchange: true,
+    exchangeDelayMs: 0,
     jwksFile: null,
     stateFile: null,
     canary: null,
@@ -84,6 +85,7 @@ function parseArgs(argv) {
       case '--no-rotate': o.rotate = false; break;
       case '--rt-grace': o.rtGrace = num(a, v(), 1); break;
       case '--no-token-exchange': o.tokenExchange = false; break;
+      case '--exchange-delay-ms': o.exchangeDelayMs = num(a, v(), 0); break;
       case '--jwks-file': o.jwksFile = v(); break;
       case '--state': o.stateFile = v(); break;
       case '--canary':
@@ -419,7 +421,27 @@ async function resolveAccessToken(value) {
 
 const badSubject = () => new errors.InvalidRequest('subject_token is invalid, expired or revoked');
 
+// Holding token exchanges (tests of a mint that is in flight while something else happens):
+// POST /test/hold-exchange makes every token-exchange request that arrives from then on wait,
+// before it is looked at, until POST /test/release-exchange (which also stops holding);
+// GET /test/held-exchange says how many wait. --exchange-delay-ms N delays each one by N ms.
+// Only token exchanges: the device flow, refreshes and everything else are never held.
+const exchangeHold = { on: false, waiting: [] };
+
+function releaseExchanges() {
+  exchangeHold.on = false;
+  const waiting = exchangeHold.waiting.splice(0);
+  for (const release of waiting) release();
+  return waiting.length;
+}
+
+async function exchangeGate() {
+  if (opt.exchangeDelayMs) await new Promise((resolve) => { setTimeout(resolve, opt.exchangeDelayMs); });
+  if (exchangeHold.on) await new Promise((resolve) => { exchangeHold.waiting.push(resolve); });
+}
+
 async function tokenExchangeHandler(ctx, next) {
+  await exchangeGate();
   const { params, client } = ctx.oidc;
   if (!params.subject_token) {
     throw new errors.InvalidRequest("missing required parameter 'subject_token'");
@@ -764,6 +786,23 @@ async function main() {
       ctx.body = 'ok';
       return;
     }
+    if (ctx.path === '/test/hold-exchange' && ctx.method === 'POST') {
+      exchangeHold.on = true;
+      ctx.type = 'application/json';
+      ctx.body = { holding: true, held: exchangeHold.waiting.length };
+      return;
+    }
+    if (ctx.path === '/test/release-exchange' && ctx.method === 'POST') {
+      const released = releaseExchanges();
+      ctx.type = 'application/json';
+      ctx.body = { holding: false, released };
+      return;
+    }
+    if (ctx.path === '/test/held-exchange' && ctx.method === 'GET') {
+      ctx.type = 'application/json';
+      ctx.body = { holding: exchangeHold.on, held: exchangeHold.waiting.length };
+      return;
+    }
     // Diagnostics for a refused approval: what this provider knows of a user code.
     if (ctx.path === '/test/user-code' && ctx.method === 'GET') {
       const raw = String(ctx.query.code ?? '');
@@ -863,6 +902,7 @@ async function main() {
   const stop = () => {
     if (stopping) return;
     stopping = true;
+    releaseExchanges();
     server.close(() => process.exit(0));
     server.closeAllConnections();
     setTimeout(() => process.exit(0), 2000).unref();
