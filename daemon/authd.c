@@ -318,7 +318,8 @@ authd_reload(struct authd *ad)
 	PROFILES_FOREACH(p, ad->profiles) {
 		a = account_find(ad, p->name);
 		if (a != NULL && !profile_same_account(account_profile(a), p))
-			flow_abort(ad, a);
+			flow_abort(ad, a, AUTHD_E_SHUTTING_DOWN,
+			    "the profile was reconfigured");
 		account_update(ad, p);
 	}
 	mint_forget_stale(ad->mint, NULL);

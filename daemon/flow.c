@@ -553,7 +553,7 @@ flow_pending(struct authd *ad, const struct account *a)
 }
 
 void
-flow_abort(struct authd *ad, struct account *a)
+flow_abort(struct authd *ad, struct account *a, int err, const char *message)
 {
 	struct flow_waiter	*w;
 	struct flow		*f = flow_find(ad, a);
@@ -563,8 +563,7 @@ flow_abort(struct authd *ad, struct account *a)
 	flow_unlist(f);
 	while ((w = TAILQ_FIRST(&f->waiters)) != NULL) {
 		TAILQ_REMOVE(&f->waiters, w, entry);
-		w->ops->done(a, AUTHD_E_SHUTTING_DOWN, "authd is shutting down",
-		    w->arg);
+		w->ops->done(a, err, message, w->arg);
 		free(w);
 	}
 	flow_free(f);
@@ -588,5 +587,6 @@ flows_free(struct authd *ad)
 	struct flow	*f;
 
 	while ((f = TAILQ_FIRST(&ad->flows)) != NULL)
-		flow_abort(ad, f->acct);
+		flow_abort(ad, f->acct, AUTHD_E_SHUTTING_DOWN,
+		    "authd is shutting down");
 }

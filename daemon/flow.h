@@ -58,8 +58,9 @@ int		 flow_cancel(struct authd *, struct account *, int err,
 		     const char *message);
 /* A login is pending (not yet logged in). */
 int		 flow_pending(struct authd *, const struct account *);
-/* Stop the flow, finishing or not: waiters get shutting_down, no end. */
-void		 flow_abort(struct authd *, struct account *);
+/* Stop the flow, finishing or not: waiters get err, there is no end. */
+void		 flow_abort(struct authd *, struct account *, int err,
+		     const char *message);
 /* Cancel every pending login (shutdown). */
 void		 flows_cancel(struct authd *, int err, const char *message);
 /* Every flow, at exit. */

@@ -35,7 +35,7 @@ req_hello(struct req *r)
 			req_error(r, AUTHD_E_VERSION, "no common protocol "
 			    "version (authd speaks version %d)",
 			    AUTHD_PROTO_VERSION);
-			return 0;
+			return REQ_DONE;
 		}
 	}
 
@@ -48,7 +48,7 @@ req_hello(struct req *r)
 		cJSON_AddItemToArray(ops, cJSON_CreateString((*e)->name));
 	cJSON_AddNumberToObject(res, "max_frame", PROTO_MAX_FRAME);
 	req_reply(r, res);
-	return 0;
+	return REQ_DONE;
 }
 
 const struct req_entry req_hello_entry = {

@@ -23,7 +23,7 @@ req_list(struct req *r)
 	cJSON_AddItemToObject(res, "tokens", mint_list(conn_authd(r->conn)->mint,
 	    all ? NULL : r->profile_name));
 	req_reply(r, res);
-	return 0;
+	return REQ_DONE;
 }
 
 const struct req_entry req_list_entry = {

@@ -167,7 +167,8 @@ req_logout(struct req *r)
 	req_set_cancel(r, req_logout_gone, l);
 	/* A pending login ends first: its tokens would log us in again. */
 	flow_cancel(ad, l->a, AUTHD_E_CANCELLED, "login cancelled by a logout");
-	flow_abort(ad, l->a);
+	flow_abort(ad, l->a, AUTHD_E_CANCELLED, "the login was ended by a "
+	    "logout while it was being saved");
 	/*
 	 * A credential still loading must be known before it is revoked and
 	 * removed; if the store does not answer, the load is dropped.
