@@ -63,12 +63,7 @@ authd_client_open(struct authd_client **cp, const char *path, int timeout_ms,
 	char			*cause = NULL;
 	int			 rc;
 
-	static int		 init;
-
-	if (!init) {
-		msg_init();
-		init = 1;
-	}
+	/* No msg_init: cJSON's hooks are the host program's. */
 	*cp = NULL;
 	if ((ac = calloc(1, sizeof *ac)) == NULL) {
 		authd_client_err(err, AUTHD_E_INTERNAL, "out of memory", NULL);
@@ -164,7 +159,7 @@ authd_client_token(struct authd_client *ac, const struct authd_request *rq,
 		t->expires_at = (long long)j->valuedouble;
 	t->cached = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
 	    reply.result, "cached"));
-	msg_reply_clear(&reply);	/* wiped by msg_init's hooks */
+	msg_reply_clear(&reply);	/* wipes the tree's strings */
 	return 0;
 }
 

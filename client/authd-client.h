@@ -19,11 +19,11 @@
  * The wire protocol is proto/PROTOCOL.md; link with `pkg-config --libs
  * authd-client`.
  *
- * The library uses cJSON, and the first authd_client_open sets cJSON's
- * allocator hooks (cJSON_InitHooks) process-wide to malloc and a free that
- * wipes the block first, so that replies holding tokens leave no copy.
- * They are compatible with blocks allocated before; a program that sets
- * hooks of its own finds them replaced by the first authd_client_open.
+ * The library uses cJSON and leaves its allocator hooks alone: a program
+ * that sets hooks of its own (cJSON_InitHooks) keeps them, and the library
+ * allocates and frees through them. It wipes the strings of every reply
+ * tree itself before freeing it, and a token it returns only lives in
+ * struct authd_token until authd_token_clear.
  */
 #ifndef AUTHD_CLIENT_H
 #define AUTHD_CLIENT_H
