@@ -14,8 +14,13 @@
 #include "error.h"
 #include "msg.h"
 #include "proto.h"
+#include "token.h"
 
 #define AUTHD_CLIENT_TIMEOUT_MS	60000
+
+#if AUTHD_TOKEN_MAX != PROTO_MAX_TOKEN
+#error "AUTHD_TOKEN_MAX must be the protocol's PROTO_MAX_TOKEN"
+#endif
 
 struct authd_client {
 	struct connect	*c;
@@ -63,12 +68,7 @@ authd_client_open(struct authd_client **cp, const char *path, int timeout_ms,
 	char			*cause = NULL;
 	int			 rc;
 
-	static int		 init;
-
-	if (!init) {
-		msg_init();
-		init = 1;
-	}
+	/* No msg_init: cJSON's hooks are the host program's. */
 	*cp = NULL;
 	if ((ac = calloc(1, sizeof *ac)) == NULL) {
 		authd_client_err(err, AUTHD_E_INTERNAL, "out of memory", NULL);
@@ -100,14 +100,16 @@ authd_client_set_timeout(struct authd_client *ac, int timeout_ms)
 	ac->timeout_ms = timeout_ms > 0 ? timeout_ms : AUTHD_CLIENT_TIMEOUT_MS;
 }
 
-static void
-authd_client_add(cJSON *args, const char *key, const char *value)
+int
+authd_token_valid(const char *token)
 {
-	if (value != NULL)
-		cJSON_AddStringToObject(args, key, value);
+	return token != NULL && token_word(token, AUTHD_TOKEN_MAX);
 }
 
-/* Send op, wait for the final reply; 0 with *reply, or -1 with *err. */
+/*
+ * Send op with args (taken; NULL: out of memory), wait for the final
+ * reply; 0 with *reply, or -1 with *err. msg_reply_clear wipes the reply.
+ */
 static int
 authd_client_call(struct authd_client *ac, const char *op, cJSON *args,
     struct msg_reply *reply, struct authd_error *err)
@@ -115,6 +117,11 @@ authd_client_call(struct authd_client *ac, const char *op, cJSON *args,
 	char	*cause = NULL;
 	int	 rc;
 
+	memset(reply, 0, sizeof *reply);
+	if (args == NULL) {
+		authd_client_err(err, AUTHD_E_INTERNAL, "out of memory", NULL);
+		return -1;
+	}
 	rc = connect_request(ac->c, op, args, NULL, NULL, ac->timeout_ms,
 	    reply, &cause);
 	if (rc != 0) {
@@ -136,25 +143,20 @@ authd_client_token(struct authd_client *ac, const struct authd_request *rq,
 {
 	struct msg_reply	 reply;
 	const cJSON		*j;
-	cJSON			*args;
+	char			*tok;
 
 	memset(t, 0, sizeof *t);
-	args = cJSON_CreateObject();
-	authd_client_add(args, "profile", rq->profile);
-	authd_client_add(args, "audience", rq->audience);
-	authd_client_add(args, "project", rq->project);
-	authd_client_add(args, "purpose", rq->purpose);
-	authd_client_add(args, "scope", rq->scope);
-	if (rq->min_ttl > 0)
-		cJSON_AddNumberToObject(args, "min_ttl", (double)rq->min_ttl);
-	if (authd_client_call(ac, PROTO_OP_TOKEN, args, &reply, err) != 0)
+	if (authd_client_call(ac, PROTO_OP_TOKEN, token_args(rq), &reply,
+	    err) != 0)
 		return -1;
-	j = cJSON_GetObjectItemCaseSensitive(reply.result, "token");
-	if (!cJSON_IsString(j) || j->valuestring[0] == '\0' ||
-	    (t->token = strdup(j->valuestring)) == NULL) {
+	if ((tok = token_of_reply(&reply)) == NULL) {
 		msg_reply_clear(&reply);
-		authd_client_err(err, AUTHD_E_BAD_REPLY,
-		    "authd sent no usable token", "");
+		authd_client_err(err, AUTHD_E_BAD_REPLY, TOKEN_UNUSABLE, "");
+		return -1;
+	}
+	if ((t->token = strdup(tok)) == NULL) {
+		msg_reply_clear(&reply);
+		authd_client_err(err, AUTHD_E_INTERNAL, "out of memory", NULL);
 		return -1;
 	}
 	j = cJSON_GetObjectItemCaseSensitive(reply.result, "expires_at");
@@ -164,7 +166,7 @@ authd_client_token(struct authd_client *ac, const struct authd_request *rq,
 		t->expires_at = (long long)j->valuedouble;
 	t->cached = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
 	    reply.result, "cached"));
-	msg_reply_clear(&reply);	/* wiped by msg_init's hooks */
+	msg_reply_clear(&reply);	/* wipes the tree's strings */
 	return 0;
 }
 
@@ -187,8 +189,11 @@ authd_client_status(struct authd_client *ac, const char *profile,
 	char			*s;
 
 	*json = NULL;
-	args = cJSON_CreateObject();
-	authd_client_add(args, "profile", profile);
+	if ((args = cJSON_CreateObject()) != NULL && profile != NULL &&
+	    cJSON_AddStringToObject(args, "profile", profile) == NULL) {
+		cJSON_Delete(args);
+		args = NULL;
+	}
 	if (authd_client_call(ac, PROTO_OP_STATUS, args, &reply, err) != 0)
 		return -1;
 	*logged_in = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(

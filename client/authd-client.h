@@ -19,11 +19,11 @@
  * The wire protocol is proto/PROTOCOL.md; link with `pkg-config --libs
  * authd-client`.
  *
- * The library uses cJSON, and the first authd_client_open sets cJSON's
- * allocator hooks (cJSON_InitHooks) process-wide to malloc and a free that
- * wipes the block first, so that replies holding tokens leave no copy.
- * They are compatible with blocks allocated before; a program that sets
- * hooks of its own finds them replaced by the first authd_client_open.
+ * The library uses cJSON and leaves its allocator hooks alone: a program
+ * that sets hooks of its own (cJSON_InitHooks) keeps them, and the library
+ * allocates and frees through them. It wipes the strings of every reply
+ * tree itself before freeing it, and a token it returns only lives in
+ * struct authd_token until authd_token_clear.
  */
 #ifndef AUTHD_CLIENT_H
 #define AUTHD_CLIENT_H
@@ -66,6 +66,18 @@ struct authd_token {
 	int		 cached;	/* served from authd's cache */
 };
 
+/* The longest token accepted (the protocol's limit). */
+#define AUTHD_TOKEN_MAX	16384
+
+/*
+ * Nonzero when token can be handed on as a credential (printed, put in a
+ * header, an environment variable or a line protocol): 1 to
+ * AUTHD_TOKEN_MAX bytes of printable ASCII, 0x21 to 0x7e, so no white
+ * space and no control bytes. authd_client_token checks every token with
+ * it, as do tb and the credential helpers.
+ */
+int	authd_token_valid(const char *token);
+
 /*
  * Connect to authd at path (NULL: $AUTHD_SOCK, else
  * $XDG_RUNTIME_DIR/authd/socket), starting it when nothing listens unless
@@ -82,8 +94,10 @@ void	authd_client_close(struct authd_client *);
 void	authd_client_set_timeout(struct authd_client *, int timeout_ms);
 
 /*
- * A token (user or project-scoped). 0 with a non-empty *t, or -1 with *err
- * filled and *t empty (authd_token_clear is safe either way).
+ * A token (user or project-scoped). 0 with *t holding a token that passed
+ * authd_token_valid, or -1 with *err filled and *t empty (authd_token_clear
+ * is safe either way). A token that fails the check is a bad_reply error
+ * ("authd returned an unusable token ...") and is wiped unused.
  */
 int	authd_client_token(struct authd_client *, const struct authd_request *,
 	    struct authd_token *, struct authd_error *err);

@@ -129,8 +129,10 @@ connect_find_authd(char *buf, size_t len)
 /*
  * Start authd on path, like gpg-agent's autostart. It detaches once its
  * socket listens, so waiting for the first process is enough; when several
- * clients race, all but one daemon refuse and every client then connects to
- * the one that won. Returns 0, or -1 with *cause holding authd's complaint.
+ * clients race, all but one daemon refuse (exit status AUTHD_EXIT_RUNNING)
+ * and every client then connects to the one that won. Returns 0 when
+ * authd started, 1 when another daemon holds the socket, or -1 with *cause
+ * holding authd's complaint.
  */
 static int
 connect_autostart(const char *path, char **cause)
@@ -179,6 +181,8 @@ connect_autostart(const char *path, char **cause)
 		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == AUTHD_EXIT_RUNNING)
+		return 1;
 	/* First line of what authd said, without its "authd: " prefix. */
 	out[strcspn(out, "\n")] = '\0';
 	asprintf(cause, "%s", strncmp(out, "authd: ", 7) == 0 ? out + 7 :
@@ -248,13 +252,12 @@ connect_open(struct connect **cp, const char *path, int timeout_ms,
 			free(c);
 			return AUTHD_E_UNREACHABLE;
 		}
-		if (connect_autostart(c->path, &started) != 0) {
-			/* Maybe another client's daemon won the race. */
+		/* 1: another client's daemon won the race; connect to it. */
+		if (connect_autostart(c->path, &started) < 0) {
 			fd = connect_until(c->path, deadline);
-			if (fd == -1 && started != NULL &&
-			    strstr(started, "already running") == NULL) {
+			if (fd == -1) {
 				asprintf(cause, "could not start authd: %s",
-				    started);
+				    started != NULL ? started : "no reason");
 				free(started);
 				free(c);
 				return AUTHD_E_AUTOSTART;

@@ -37,7 +37,8 @@
  * Errors other than "not found" are one line on stdout and exit status 1,
  * as the protocol has it; a hint, when there is one, goes to stderr. All
  * JSON is built and parsed with cJSON. The token appears only on stdout
- * for get, and every buffer that held it is wiped.
+ * for get, once it passed libauthd-client's check; it goes out with one
+ * write, not through stdio, and every buffer that held it is wiped.
  */
 #include <ctype.h>
 #include <signal.h>
@@ -50,8 +51,8 @@
 
 #include "authd-client.h"
 #include "msg.h"
-#include "proto.h"
 #include "text.h"
+#include "token.h"
 
 #ifndef AUTHD_VERSION
 #define AUTHD_VERSION "0.0.0"
@@ -73,8 +74,10 @@ struct dcred_conf {
 	struct authd_request	 rq;
 };
 
-/* Our own stdio buffers and input buffer, wiped before exit. */
-static char	dcred_outbuf[BUFSIZ];
+/*
+ * Our own stdin buffer and input buffer, wiped before exit: store's Secret
+ * passes through them. The token never passes through stdio (token_print).
+ */
 static char	dcred_inbuf[BUFSIZ];
 static char	dcred_input[DCRED_INPUT_MAX + 1];
 
@@ -111,19 +114,6 @@ dcred_error(const char *message, const char *hint)
 	return DCRED_EXIT_ERROR;
 }
 
-/* Nonzero when s is non-empty printable ASCII without spaces. */
-static int
-dcred_valid_word(const char *s, size_t maxlen)
-{
-	size_t	n;
-
-	for (n = 0; s[n] != '\0'; n++) {
-		if ((unsigned char)s[n] < 0x21 || (unsigned char)s[n] > 0x7e)
-			return 0;
-	}
-	return n > 0 && n <= maxlen;
-}
-
 static const char *
 dcred_env(const char *name)
 {
@@ -143,7 +133,7 @@ dcred_conf_load(struct dcred_conf *conf)
 	conf->rq.profile = dcred_env("TB_PROFILE");
 	if (conf->username == NULL)
 		conf->username = DCRED_DEFAULT_USER;
-	if (!dcred_valid_word(conf->username, 255)) {
+	if (!token_word(conf->username, 255)) {
 		dcred_error("TB_DOCKER_USERNAME must be printable, without "
 		    "spaces", NULL);
 		return -1;
@@ -233,13 +223,13 @@ static int
 dcred_print_json(const cJSON *j)
 {
 	char	*s;
+	int	 error;
 
 	if ((s = cJSON_PrintUnformatted(j)) == NULL)
 		return dcred_error("out of memory", NULL);
-	fputs(s, stdout);
-	fputc('\n', stdout);
-	cJSON_free(s);		/* wiped by msg_init's hooks */
-	return DCRED_EXIT_OK;
+	error = token_print(s);
+	cJSON_free(s);
+	return error == 0 ? DCRED_EXIT_OK : DCRED_EXIT_ERROR;
 }
 
 /*
@@ -282,6 +272,7 @@ dcred_get(const struct dcred_conf *conf)
 
 	if ((c = dcred_open()) == NULL)
 		return DCRED_EXIT_ERROR;
+	/* The token has passed authd_token_valid, or this fails. */
 	error = authd_client_token(c, &conf->rq, &t, &e);
 	authd_client_close(c);
 	if (error != 0) {
@@ -290,21 +281,17 @@ dcred_get(const struct dcred_conf *conf)
 			return dcred_not_found("run 'tb login'");
 		return dcred_error(e.message, e.hint);
 	}
-	if (!dcred_valid_word(t.token, PROTO_MAX_TOKEN)) {
-		authd_token_clear(&t);
-		return dcred_error("authd sent no usable token", NULL);
-	}
 	if ((out = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(out, "ServerURL", url) == NULL ||
 	    cJSON_AddStringToObject(out, "Username", conf->username) == NULL ||
 	    cJSON_AddStringToObject(out, "Secret", t.token) == NULL) {
-		cJSON_Delete(out);
+		msg_free(out);
 		authd_token_clear(&t);
 		return dcred_error("out of memory", NULL);
 	}
 	authd_token_clear(&t);
 	status = dcred_print_json(out);
-	cJSON_Delete(out);	/* the Secret is wiped by the hooks */
+	msg_free(out);		/* wipes the Secret */
 	return status;
 }
 
@@ -346,7 +333,6 @@ main(int argc, char **argv)
 	const char		*action;
 	int			 status;
 
-	setvbuf(stdout, dcred_outbuf, _IOFBF, sizeof dcred_outbuf);
 	setvbuf(stdin, dcred_inbuf, _IOFBF, sizeof dcred_inbuf);
 	signal(SIGPIPE, SIG_IGN);
 	msg_init();
@@ -381,6 +367,5 @@ main(int argc, char **argv)
 	dcred_wipe_input();
 	if (fflush(stdout) != 0)
 		status = DCRED_EXIT_ERROR;
-	explicit_bzero(dcred_outbuf, sizeof dcred_outbuf);
 	return status;
 }

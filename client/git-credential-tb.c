@@ -25,8 +25,11 @@
  * is 0, so that git tries its other helpers or prompts; a one-line hint goes
  * to stderr. Other failures print nothing on stdout either and exit 1.
  *
- * The token is printed on stdout for get and nowhere else. The stdio
- * buffers and the line buffer that held it, and the parsed reply, are wiped.
+ * The token is printed on stdout for get and nowhere else, and only once
+ * it passed libauthd-client's check (printable ASCII, no white space: a
+ * newline in it would inject lines into git's protocol). The answer goes
+ * out with one write, not through stdio, and is wiped; so are the stdin
+ * buffers and the line buffer that held what git sent.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -40,6 +43,7 @@
 #include "msg.h"
 #include "proto.h"
 #include "text.h"
+#include "token.h"
 
 #ifndef AUTHD_VERSION
 #define AUTHD_VERSION "0.0.0"
@@ -74,12 +78,12 @@ struct gcred_req {
 };
 
 /*
- * Our own stdio buffers, so that the token written to stdout and a password
- * git may send on stdin (store, erase) can be wiped.
+ * Our own stdin buffer, so that a password git may send (store, erase) can
+ * be wiped; the answer to get, which holds the token.
  */
-static char	gcred_outbuf[BUFSIZ];
 static char	gcred_inbuf[BUFSIZ];
 static char	gcred_line[GCRED_LINE_MAX];
+static char	gcred_answer[GCRED_LINE_MAX + 512];
 
 static void
 gcred_usage(FILE *f)
@@ -103,19 +107,6 @@ gcred_warn(const char *prefix, const char *msg)
 	fputs(prefix, stderr);
 	text_put(stderr, msg);
 	fputc('\n', stderr);
-}
-
-/* Nonzero when s is non-empty printable ASCII without spaces. */
-static int
-gcred_valid_word(const char *s, size_t maxlen)
-{
-	size_t	n;
-
-	for (n = 0; s[n] != '\0'; n++) {
-		if ((unsigned char)s[n] < 0x21 || (unsigned char)s[n] > 0x7e)
-			return 0;
-	}
-	return n > 0 && n <= maxlen;
 }
 
 /*
@@ -310,7 +301,8 @@ gcred_get(const struct gcred_opts *o, const struct gcred_req *req)
 	struct authd_token	 t;
 	struct authd_error	 e;
 	const char		*user;
-	int			 error, status;
+	char			 expiry[64];
+	int			 error, n;
 
 	if (req->host[0] == '\0')
 		return GCRED_EXIT_OK;
@@ -330,45 +322,37 @@ gcred_get(const struct gcred_opts *o, const struct gcred_req *req)
 	if (authd_client_open(&c, NULL, GCRED_CONNECT_MS, &e) != 0)
 		return gcred_fail(&e, 1);
 	authd_client_set_timeout(c, GCRED_TOKEN_MS);
+	/* The token has passed authd_token_valid, or this fails. */
 	error = authd_client_token(c, &o->rq, &t, &e);
 	authd_client_close(c);
 	if (error != 0)
 		return gcred_fail(&e, 0);
-	if (!gcred_valid_word(t.token, PROTO_MAX_TOKEN)) {
-		/* A newline in it would inject lines into git's protocol. */
-		authd_token_clear(&t);
-		fputs("git-credential-tb: authd sent no usable token\n",
-		    stderr);
-		return GCRED_EXIT_ERROR;
-	}
 
 	if (o->username != NULL)
 		user = o->username;
-	else if (req->username[0] != '\0' &&
-	    gcred_valid_word(req->username, sizeof req->username))
+	else if (token_word(req->username, sizeof req->username - 1))
 		user = req->username;
 	else
 		user = GCRED_DEFAULT_USER;
-	printf("username=%s\n", user);
-	printf("password=%s\n", t.token);
+	expiry[0] = '\0';
 	if (t.expires_at > 0 && t.expires_at < GCRED_MAX_EXPIRY)
-		printf("password_expiry_utc=%lld\n", t.expires_at);
-	putchar('\n');
+		snprintf(expiry, sizeof expiry, "password_expiry_utc=%lld\n",
+		    t.expires_at);
+	/* The blank line that ends the answer is token_print's newline. */
+	n = snprintf(gcred_answer, sizeof gcred_answer,
+	    "username=%s\npassword=%s\n%s", user, t.token, expiry);
 	authd_token_clear(&t);
-	status = fflush(stdout) == 0 ? GCRED_EXIT_OK : GCRED_EXIT_ERROR;
-	explicit_bzero(gcred_outbuf, sizeof gcred_outbuf);
-	return status;
-}
-
-static int
-gcred_parse_ttl(const char *arg, long *out)
-{
-	char	*end;
-
-	errno = 0;
-	*out = strtol(arg, &end, 10);
-	return errno == 0 && *arg != '\0' && *end == '\0' && *out >= 0 &&
-	    *out <= 86400 ? 0 : -1;
+	if (n < 0 || (size_t)n >= sizeof gcred_answer) {
+		explicit_bzero(gcred_answer, sizeof gcred_answer);
+		fputs("git-credential-tb: answer too long\n", stderr);
+		return GCRED_EXIT_ERROR;
+	}
+	if (token_print(gcred_answer) != 0) {
+		gcred_warn("git-credential-tb: cannot write the answer: ",
+		    strerror(errno));
+		return GCRED_EXIT_ERROR;
+	}
+	return GCRED_EXIT_OK;
 }
 
 int
@@ -376,11 +360,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "profile",	required_argument,	NULL, 'p' },
-		{ "audience",	required_argument,	NULL, 'a' },
-		{ "project",	required_argument,	NULL, 'P' },
-		{ "purpose",	required_argument,	NULL, 'u' },
-		{ "scope",	required_argument,	NULL, 's' },
-		{ "min-ttl",	required_argument,	NULL, 'm' },
+		TOKEN_TARGET_LONGOPTS,
 		{ "username",	required_argument,	NULL, 'U' },
 		{ "host",	required_argument,	NULL, 'H' },
 		{ "help",	no_argument,		NULL, 'h' },
@@ -389,10 +369,9 @@ main(int argc, char **argv)
 	};
 	struct gcred_opts	 o;
 	struct gcred_req	 req;
-	const char		*action, *env;
-	int			 ch, status;
+	const char		*action, *env, *cause;
+	int			 ch, rc, status;
 
-	setvbuf(stdout, gcred_outbuf, _IOFBF, sizeof gcred_outbuf);
 	setvbuf(stdin, gcred_inbuf, _IOFBF, sizeof gcred_inbuf);
 	signal(SIGPIPE, SIG_IGN);
 	msg_init();
@@ -403,31 +382,18 @@ main(int argc, char **argv)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "p:a:P:u:s:m:U:H:hV", longopts,
 	    NULL)) != -1) {
+		if ((rc = token_target_opt(&o.rq, ch, optarg, &cause)) < 0) {
+			gcred_warn("git-credential-tb: ", cause);
+			return GCRED_EXIT_USAGE;
+		}
+		if (rc > 0)
+			continue;
 		switch (ch) {
 		case 'p':
 			o.rq.profile = optarg;
 			break;
-		case 'a':
-			o.rq.audience = optarg;
-			break;
-		case 'P':
-			o.rq.project = optarg;
-			break;
-		case 'u':
-			o.rq.purpose = optarg;
-			break;
-		case 's':
-			o.rq.scope = optarg;
-			break;
-		case 'm':
-			if (gcred_parse_ttl(optarg, &o.rq.min_ttl) != 0) {
-				fputs("git-credential-tb: --min-ttl takes 0 "
-				    "to 86400 seconds\n", stderr);
-				return GCRED_EXIT_USAGE;
-			}
-			break;
 		case 'U':
-			if (!gcred_valid_word(optarg, 255)) {
+			if (!token_word(optarg, 255)) {
 				fputs("git-credential-tb: --username must be "
 				    "printable, without spaces\n", stderr);
 				return GCRED_EXIT_USAGE;

@@ -23,7 +23,6 @@
  * Failures are tb's: a message and hint on stderr (kubectl shows them) and
  * tb's exit status; nothing on stdout.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,22 +31,11 @@
 
 #include "error.h"
 #include "output.h"
-#include "proto.h"
 #include "tb.h"
+#include "token.h"
 
 #define TB_KUBE_API_V1		"client.authentication.k8s.io/v1"
 #define TB_KUBE_API_V1BETA1	"client.authentication.k8s.io/v1beta1"
-
-/* stdout's buffer, wiped once the credential is written. */
-static char	tb_kube_outbuf[BUFSIZ];
-
-struct tb_kube_opts {
-	const char	*audience;
-	const char	*project;
-	const char	*purpose;
-	const char	*scope;
-	long		 min_ttl;
-};
 
 /* The apiVersion kubectl asked for in KUBERNETES_EXEC_INFO, else v1. */
 static const char *
@@ -68,13 +56,6 @@ tb_kube_api_version(void)
 		v = TB_KUBE_API_V1BETA1;
 	cJSON_Delete(info);
 	return v;
-}
-
-static cJSON *
-tb_kube_args(const struct tb *tb, const struct tb_kube_opts *o)
-{
-	return tb_token_target_args(tb, o->audience, o->project, o->purpose,
-	    o->scope, o->min_ttl);
 }
 
 /* RFC 3339 in UTC ("2025-01-02T03:04:05Z"); -1 when out of range. */
@@ -120,82 +101,45 @@ tb_kube_run(struct tb *tb, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		TB_COMMON_LONGOPTS,
-		{ "audience",	required_argument,	NULL, 'a' },
-		{ "project",	required_argument,	NULL, 'P' },
-		{ "purpose",	required_argument,	NULL, 'u' },
-		{ "scope",	required_argument,	NULL, 's' },
-		{ "min-ttl",	required_argument,	NULL, 'm' },
+		TOKEN_TARGET_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct tb_kube_opts	 o;
+	struct authd_request	 target;
 	struct msg_reply	 reply;
-	const cJSON		*tok, *exp;
+	const cJSON		*exp;
 	cJSON			*cred;
-	char			 expiry[32], *end, *s;
+	const char		*cause;
+	char			 expiry[32], *tok, *s;
 	int			 ch, status, have_expiry = 0;
 
-	setvbuf(stdout, tb_kube_outbuf, _IOFBF, sizeof tb_kube_outbuf);
-	memset(&o, 0, sizeof o);
+	memset(&target, 0, sizeof target);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, TB_COMMON_SHORTOPTS, longopts,
 	    NULL)) != -1) {
 		if (tb_common_opt(tb, &tb_cmd_kube, ch, optarg, &status) < 0)
 			return status;
-		switch (ch) {
-		case 'a':
-			o.audience = optarg;
-			break;
-		case 'P':
-			o.project = optarg;
-			break;
-		case 'u':
-			o.purpose = optarg;
-			break;
-		case 's':
-			o.scope = optarg;
-			break;
-		case 'm':
-			errno = 0;
-			o.min_ttl = strtol(optarg, &end, 10);
-			if (errno != 0 || *optarg == '\0' || *end != '\0' ||
-			    o.min_ttl < 0 || o.min_ttl > 86400)
-				return output_usage("--min-ttl takes 0 to "
-				    "86400 seconds");
-			break;
-		}
+		if (token_target_opt(&target, ch, optarg, &cause) < 0)
+			return output_usage("%s", cause);
 	}
 	if (optind != argc)
 		return output_usage("'tb kube-credential' takes no arguments");
 
-	status = tb_call(tb, PROTO_OP_TOKEN, tb_kube_args(tb, &o), NULL, NULL,
-	    TB_TOKEN_TIMEOUT_MS, &reply);
-	if (status != 0)
+	if ((status = tb_token_call(tb, &target, NULL, &reply, &tok)) != 0)
 		return status;
-	tok = cJSON_GetObjectItemCaseSensitive(reply.result, "token");
-	if (!cJSON_IsString(tok) || tok->valuestring[0] == '\0' ||
-	    strpbrk(tok->valuestring, " \t\r\n") != NULL) {
-		msg_reply_clear(&reply);
-		return output_error(tb->json, AUTHD_E_BAD_REPLY,
-		    "authd sent no usable token", NULL);
-	}
 	exp = cJSON_GetObjectItemCaseSensitive(reply.result, "expires_at");
 	if (cJSON_IsNumber(exp) && tb_kube_rfc3339(exp->valuedouble, expiry,
 	    sizeof expiry) == 0)
 		have_expiry = 1;
-	cred = tb_kube_credential(tok->valuestring, have_expiry ? expiry :
-	    NULL);
+	cred = tb_kube_credential(tok, have_expiry ? expiry : NULL);
 	msg_reply_clear(&reply);
 	if (cred == NULL || (s = cJSON_PrintUnformatted(cred)) == NULL) {
-		cJSON_Delete(cred);
+		msg_free(cred);
 		return output_error(tb->json, AUTHD_E_INTERNAL,
 		    "out of memory", NULL);
 	}
-	cJSON_Delete(cred);	/* wiped on free: msg_init's hooks */
-	fputs(s, stdout);
-	fputc('\n', stdout);
+	msg_free(cred);
+	status = token_print(s) == 0 ? TB_EXIT_OK : tb_token_write_error();
 	cJSON_free(s);
-	status = fflush(stdout) == 0 ? TB_EXIT_OK : TB_EXIT_ERROR;
-	explicit_bzero(tb_kube_outbuf, sizeof tb_kube_outbuf);
 	return status;
 }
 

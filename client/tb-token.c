@@ -15,100 +15,63 @@
 
 #include "error.h"
 #include "output.h"
-#include "proto.h"
 #include "tb.h"
+#include "token.h"
 
 struct tb_token_opts {
-	const char	*audience;
-	const char	*project;
-	const char	*purpose;
-	const char	*scope;
-	long		 min_ttl;
-	int		 optional;
-	const char	*env;		/* tb exec: the variable */
+	struct authd_request	 target;	/* profile: tb's */
+	int			 optional;
+	const char		*env;		/* tb exec: the variable */
 };
 
 #define TB_TOKEN_LONGOPTS \
-	{ "audience",	required_argument,	NULL, 'a' }, \
-	{ "project",	required_argument,	NULL, 'P' }, \
-	{ "purpose",	required_argument,	NULL, 'u' }, \
-	{ "scope",	required_argument,	NULL, 's' }, \
-	{ "min-ttl",	required_argument,	NULL, 'm' }, \
+	TOKEN_TARGET_LONGOPTS, \
 	{ "optional",	no_argument,		NULL, 'o' }
 
 /* 1 when ch was a token option, -1 on a bad value, 0 otherwise. */
 static int
 tb_token_opt(struct tb_token_opts *o, int ch, const char *arg, int *status)
 {
-	char	*end;
+	const char	*cause;
+	int		 rc;
 
-	switch (ch) {
-	case 'a':
-		o->audience = arg;
-		return 1;
-	case 'P':
-		o->project = arg;
-		return 1;
-	case 'u':
-		o->purpose = arg;
-		return 1;
-	case 's':
-		o->scope = arg;
-		return 1;
-	case 'm':
-		errno = 0;
-		o->min_ttl = strtol(arg, &end, 10);
-		if (errno != 0 || *arg == '\0' || *end != '\0' ||
-		    o->min_ttl < 0 || o->min_ttl > 86400) {
-			*status = output_usage("--min-ttl takes 0 to 86400 "
-			    "seconds");
-			return -1;
-		}
-		return 1;
-	case 'o':
+	if ((rc = token_target_opt(&o->target, ch, arg, &cause)) < 0)
+		*status = output_usage("%s", cause);
+	if (rc != 0)
+		return rc;
+	if (ch == 'o') {
 		o->optional = 1;
 		return 1;
 	}
 	return 0;
 }
 
-static cJSON *
-tb_token_args(const struct tb *tb, const struct tb_token_opts *o)
-{
-	return tb_token_target_args(tb, o->audience, o->project, o->purpose,
-	    o->scope, o->min_ttl);
-}
-
 /*
- * Ask authd. 0 with *reply holding the token; TB_EXIT_OK with no reply
- * (reply->kind 0) for --optional when not logged in; else the exit status.
+ * Ask authd. 0 with *reply holding the checked token *tok; TB_EXIT_OK with
+ * no reply (reply->kind 0) for --optional when not logged in; else the
+ * exit status.
  */
 static int
 tb_token_get(struct tb *tb, const struct tb_token_opts *o,
-    struct msg_reply *reply)
+    struct msg_reply *reply, char **tok)
 {
-	const cJSON	*tok;
-	int		 status, json = tb->json;
+	int	 status, json = tb->json;
 
 	/* --optional: not logged in is not an error; say nothing. */
 	if (o->optional)
 		tb->json = 0;
-	status = tb_call_quiet(tb, PROTO_OP_TOKEN, tb_token_args(tb, o),
-	    TB_TOKEN_TIMEOUT_MS, reply, o->optional ?
-	    "not_logged_in" : NULL);
+	status = tb_token_call(tb, &o->target, o->optional ?
+	    "not_logged_in" : NULL, reply, tok);
 	tb->json = json;
-	if (status != 0)
-		return status;
-	if (reply->kind == 0)
-		return TB_EXIT_OK;	/* --optional, not logged in */
-	tok = cJSON_GetObjectItemCaseSensitive(reply->result, "token");
-	if (!cJSON_IsString(tok) || tok->valuestring[0] == '\0' ||
-	    strpbrk(tok->valuestring, " \t\r\n") != NULL) {
-		msg_reply_clear(reply);
-		return output_error(tb->json, AUTHD_E_BAD_REPLY,
-		    "authd sent no usable token", NULL);
-	}
-	return 0;
+	return status;
+}
+
+/* token_print failed: say so (stdout is what failed). */
+int
+tb_token_write_error(void)
+{
+	fprintf(stderr, "tb: cannot write the token: %s\n", strerror(errno));
+	return TB_EXIT_ERROR;
 }
 
 static int
@@ -121,8 +84,8 @@ tb_token_run(struct tb *tb, int argc, char **argv)
 	};
 	struct tb_token_opts	 o;
 	struct msg_reply	 reply;
-	const cJSON		*tok;
-	int			 ch, rc, status;
+	char			*tok, *s = NULL;
+	int			 ch, status;
 
 	memset(&o, 0, sizeof o);
 	opterr = 0;
@@ -130,28 +93,26 @@ tb_token_run(struct tb *tb, int argc, char **argv)
 	    NULL)) != -1) {
 		if (tb_common_opt(tb, &tb_cmd_token, ch, optarg, &status) < 0)
 			return status;
-		if ((rc = tb_token_opt(&o, ch, optarg, &status)) < 0)
+		if (tb_token_opt(&o, ch, optarg, &status) < 0)
 			return status;
 	}
 	if (optind != argc)
 		return output_usage("'tb token' takes no arguments (did you "
 		    "mean --project %s?)", argv[optind]);
 
-	if ((status = tb_token_get(tb, &o, &reply)) != 0)
+	if ((status = tb_token_get(tb, &o, &reply, &tok)) != 0)
 		return status;
 	if (reply.kind == 0)
-		return TB_EXIT_OK;
-	tok = cJSON_GetObjectItemCaseSensitive(reply.result, "token");
-	if (tb->json)
-		output_json(reply.result);
-	else {
-		fputs(tok->valuestring, stdout);
-		fputc('\n', stdout);
+		return TB_EXIT_OK;	/* --optional, not logged in */
+	if (tb->json && (s = cJSON_PrintUnformatted(reply.result)) == NULL) {
+		msg_reply_clear(&reply);
+		return output_error(0, AUTHD_E_INTERNAL, "out of memory", NULL);
 	}
+	if (token_print(s != NULL ? s : tok) != 0)
+		status = tb_token_write_error();
+	cJSON_free(s);
 	msg_reply_clear(&reply);
-	if (fflush(stdout) != 0)
-		return TB_EXIT_ERROR;
-	return TB_EXIT_OK;
+	return status;
 }
 
 const struct tb_cmd tb_cmd_token = {
@@ -184,9 +145,9 @@ tb_exec_run(struct tb *tb, int argc, char **argv)
 	};
 	struct tb_token_opts	 o;
 	struct msg_reply	 reply;
-	const cJSON		*tok;
+	char			*tok;
 	const char		*p;
-	int			 ch, rc, status;
+	int			 ch, status;
 
 	memset(&o, 0, sizeof o);
 	o.env = "TB_TOKEN";
@@ -196,7 +157,7 @@ tb_exec_run(struct tb *tb, int argc, char **argv)
 	    longopts, NULL)) != -1) {
 		if (tb_common_opt(tb, &tb_cmd_exec, ch, optarg, &status) < 0)
 			return status;
-		if ((rc = tb_token_opt(&o, ch, optarg, &status)) < 0)
+		if (tb_token_opt(&o, ch, optarg, &status) < 0)
 			return status;
 		if (ch == 'e')
 			o.env = optarg;
@@ -213,11 +174,10 @@ tb_exec_run(struct tb *tb, int argc, char **argv)
 	if (*o.env == '\0')
 		return output_usage("--env needs a variable name");
 
-	if ((status = tb_token_get(tb, &o, &reply)) != 0)
+	if ((status = tb_token_get(tb, &o, &reply, &tok)) != 0)
 		return status;
 	if (reply.kind != 0) {
-		tok = cJSON_GetObjectItemCaseSensitive(reply.result, "token");
-		if (setenv(o.env, tok->valuestring, 1) != 0) {
+		if (setenv(o.env, tok, 1) != 0) {
 			msg_reply_clear(&reply);
 			return output_error(0, AUTHD_E_INTERNAL,
 			    "cannot set the environment", NULL);

@@ -12,6 +12,8 @@
 #include "error.h"
 #include "msg.h"
 #include "output.h"
+#include "proto.h"
+#include "token.h"
 
 static int	tb_help_run(struct tb *, int, char **);
 
@@ -135,25 +137,6 @@ tb_args(const struct tb *tb)
 	return args;
 }
 
-cJSON *
-tb_token_target_args(const struct tb *tb, const char *audience,
-    const char *project, const char *purpose, const char *scope, long min_ttl)
-{
-	cJSON	*args = tb_args(tb);
-
-	if (audience != NULL)
-		cJSON_AddStringToObject(args, "audience", audience);
-	if (project != NULL)
-		cJSON_AddStringToObject(args, "project", project);
-	if (purpose != NULL)
-		cJSON_AddStringToObject(args, "purpose", purpose);
-	if (scope != NULL)
-		cJSON_AddStringToObject(args, "scope", scope);
-	if (min_ttl > 0)
-		cJSON_AddNumberToObject(args, "min_ttl", (double)min_ttl);
-	return args;
-}
-
 static int	tb_call_impl(struct tb *, const char *, cJSON *,
 		    connect_event_fn, void *, int, struct msg_reply *,
 		    const char *);
@@ -210,6 +193,32 @@ tb_call_impl(struct tb *tb, const char *op, cJSON *args, connect_event_fn fn,
 		status = output_reply_error(tb->json, reply);
 		msg_reply_clear(reply);
 		return status;
+	}
+	return 0;
+}
+
+int
+tb_token_call(struct tb *tb, const struct authd_request *target,
+    const char *quiet_code, struct msg_reply *reply, char **tok)
+{
+	struct authd_request	 rq = *target;
+	cJSON			*args;
+	int			 status;
+
+	*tok = NULL;
+	memset(reply, 0, sizeof *reply);
+	rq.profile = tb->profile;
+	if ((args = token_args(&rq)) == NULL)
+		return output_error(tb->json, AUTHD_E_INTERNAL,
+		    "out of memory", NULL);
+	status = tb_call_quiet(tb, PROTO_OP_TOKEN, args, TB_TOKEN_TIMEOUT_MS,
+	    reply, quiet_code);
+	if (status != 0 || reply->kind == 0)
+		return status;
+	if ((*tok = token_of_reply(reply)) == NULL) {
+		msg_reply_clear(reply);
+		return output_error(tb->json, AUTHD_E_BAD_REPLY,
+		    TOKEN_UNUSABLE, "");
 	}
 	return 0;
 }

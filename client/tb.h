@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "authd-client.h"
 #include "connect.h"
 #include "msg.h"
 
@@ -55,10 +56,6 @@ int	tb_common_opt(struct tb *, const struct tb_cmd *, int ch,
 
 /* New args object carrying the profile when one was chosen. */
 cJSON	*tb_args(const struct tb *);
-/* tb_args plus a token request's target (NULL members and 0 left out). */
-cJSON	*tb_token_target_args(const struct tb *, const char *audience,
-	    const char *project, const char *purpose, const char *scope,
-	    long min_ttl);
 /*
  * Connect, send, wait. Returns 0 with *reply holding a success reply, or
  * prints the failure (transport or error reply) and returns its tb exit
@@ -72,6 +69,18 @@ int	tb_call(struct tb *, const char *op, cJSON *args, connect_event_fn,
  */
 int	tb_call_quiet(struct tb *, const char *op, cJSON *args,
 	    int timeout_ms, struct msg_reply *reply, const char *quiet_code);
+/*
+ * The token request of tb token, tb exec and tb kube-credential: target's
+ * args (with tb's profile) from the one builder of libauthd-client
+ * (token.h), sent with tb_call_quiet. Returns 0 with *reply holding the
+ * success reply and *tok its token, checked with authd_token_valid; or
+ * TB_EXIT_OK with reply->kind 0 (quiet_code, as tb_call_quiet); or prints
+ * the failure, an unusable token included, and returns its exit status.
+ */
+int	tb_token_call(struct tb *, const struct authd_request *target,
+	    const char *quiet_code, struct msg_reply *reply, char **tok);
+/* After token_print failed: print why, return TB_EXIT_ERROR. */
+int	tb_token_write_error(void);
 void	tb_print_usage(const struct tb_cmd *, FILE *);
 
 extern const struct tb_cmd	tb_cmd_status;

@@ -508,7 +508,7 @@ main(int argc, char **argv)
 			    "(AUTHD_SOCK=%s) or stop it first\n", path);
 		free(cause);
 		config_free(ad.config);
-		return 1;
+		return running ? AUTHD_EXIT_RUNNING : 1;
 	}
 	authd_raise_nofile(&ad);
 	/* Before detaching, so that a mistake is seen by whoever started us. */

@@ -75,6 +75,15 @@ enum authd_err {
 #define TB_EXIT_DENIED		5
 #define TB_EXIT_EXPIRED		6
 
+/*
+ * authd's exit status when another daemon holds the socket (its lock, or a
+ * live socket): of several daemons autostarted at once, the losers exit
+ * with it, and their clients connect to the winner. Clients test this
+ * status, never authd's message. authd's other statuses (authd(8)): 0 ok,
+ * 1 error, 2 usage.
+ */
+#define AUTHD_EXIT_RUNNING	3
+
 struct authd_error_info {
 	enum authd_err	 err;
 	const char	*code;		/* stable wire name */

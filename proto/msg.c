@@ -36,9 +36,28 @@ msg_init(void)
 	cJSON_InitHooks(&hooks);
 }
 
+/*
+ * Wipe the text of every string of the tree j (values, not keys): a library
+ * cannot count on wiping hooks, as they belong to the host program. Items
+ * that are references point at someone else's memory and are skipped.
+ */
+static void
+msg_wipe(cJSON *j)
+{
+	cJSON	*c;
+
+	if (j == NULL || (j->type & cJSON_IsReference) != 0)
+		return;
+	if ((cJSON_IsString(j) || cJSON_IsRaw(j)) && j->valuestring != NULL)
+		explicit_bzero(j->valuestring, strlen(j->valuestring));
+	for (c = j->child; c != NULL; c = c->next)
+		msg_wipe(c);
+}
+
 void
 msg_free(cJSON *j)
 {
+	msg_wipe(j);
 	cJSON_Delete(j);
 }
 
@@ -244,7 +263,7 @@ msg_id_of(const cJSON *msg)
 void
 msg_request_clear(struct msg_request *r)
 {
-	cJSON_Delete(r->root);
+	msg_free(r->root);
 	memset(r, 0, sizeof *r);
 }
 
@@ -332,7 +351,7 @@ msg_parse_reply(const void *body, size_t len, struct msg_reply *r,
 void
 msg_reply_clear(struct msg_reply *r)
 {
-	cJSON_Delete(r->root);
+	msg_free(r->root);
 	memset(r, 0, sizeof *r);
 }
 
@@ -441,18 +460,22 @@ msg_encode(const cJSON *j, uint8_t **frame, size_t *len)
 	*len = 0;
 	if ((s = cJSON_PrintUnformatted(j)) == NULL)
 		return AUTHD_E_INTERNAL;
+	/* s is the hooks' (maybe a host program's): cJSON_free releases it. */
 	n = strlen(s);
 	if (n == 0 || n > PROTO_MAX_FRAME) {
-		msg_wipe_free(s);
+		explicit_bzero(s, n);
+		cJSON_free(s);
 		return AUTHD_E_FRAME_TOO_LARGE;
 	}
 	if ((f = malloc(PROTO_HEADER_LEN + n)) == NULL) {
-		msg_wipe_free(s);
+		explicit_bzero(s, n);
+		cJSON_free(s);
 		return AUTHD_E_INTERNAL;
 	}
 	frame_put_header(f, (uint32_t)n);
 	memcpy(f + PROTO_HEADER_LEN, s, n);
-	msg_wipe_free(s);
+	explicit_bzero(s, n);
+	cJSON_free(s);
 	*frame = f;
 	*len = PROTO_HEADER_LEN + n;
 	return 0;

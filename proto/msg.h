@@ -51,14 +51,19 @@ struct msg_reply {
 /*
  * Route all cJSON memory through allocators that wipe on free, so printed
  * JSON and parsed trees holding tokens never linger in freed memory. Call
- * once at start-up, before any other cJSON use.
+ * once at start-up, before any other cJSON use. For programs only (authd,
+ * tb, the helpers): the hooks are process-wide, so libauthd-client never
+ * calls it and relies on msg_free's own wipe instead.
  */
 void	msg_init(void);
 
 /* The id of a message built here or parsed; MSG_ID_NONE when none. */
 uint64_t msg_id_of(const cJSON *);
 
-/* Free a cJSON tree (wiped through the hooks installed by msg_init). */
+/*
+ * Wipe the text of every string in a cJSON tree, then free it, whatever the
+ * hooks. msg_request_clear and msg_reply_clear free their trees with it.
+ */
 void	msg_free(cJSON *);
 
 /*

@@ -70,6 +70,9 @@ def c_library(env):
     t = env.tb("token", "--project", "prj_123").stdout
     check(r.stdout == t, "the library and tb disagree")
     check("cached=1" in r.stderr or "cached=0" in r.stderr, r.stderr)
+    # The program's own cJSON hooks stayed in place and saw every block
+    # the library allocated and freed (client_example.c).
+    check("hooks: kept" in r.stderr, r.stderr)
 
 
 TESTS = {f.__name__: f for f in (python_client, c_library)}

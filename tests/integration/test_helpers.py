@@ -569,11 +569,52 @@ def rfc3339(ts):
         ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def unusable_tokens(env):
+    """A token with an ESC byte or white space reaches the clients from a
+    real daemon only through AUTHD_TOKEN (set_token and the provider
+    replies refuse control bytes; a provider's token may hold a space).
+    tb token, tb exec, tb kube-credential and both helpers refuse it with
+    the same message and hand none of it on."""
+    for i, bad in enumerate(("fault\x1b]0;pwned\x07token",
+                             "fault token", "fault\ttoken")):
+        sock = os.path.join(env.runtime, "bad%d" % i, "socket")
+        d = env.start(sock=sock, env={"AUTHD_TOKEN": bad})
+        e = {"AUTHD_SOCK": sock, "AUTHD_NO_AUTOSTART": "1"}
+        for argv in (["token"], ["kube-credential"],
+                     ["exec", "--", "sh", "-c", "echo ran"]):
+            r = env.tb(*argv, env=e)
+            check(r.returncode == 1 and r.stdout == "" and
+                  "authd returned an unusable token" in r.stderr,
+                  "tb %s %r: %d %r %r" % (argv[0], bad, r.returncode,
+                                          r.stdout, r.stderr))
+            no_secret("fault", r.stderr)
+        r = env.tb("--json", "token", env=e)
+        check(r.returncode == 1 and
+              json.loads(r.stdout)["error"]["code"] == "bad_reply",
+              "tb --json token %r: %r" % (bad, r.stdout))
+        no_secret("fault", r.stdout, r.stderr)
+        r = git_helper(env, "get", input="protocol=https\nhost=git.tb.test"
+                       "\n\n", extra_env=e)
+        check(r.returncode == 1 and r.stdout == "" and
+              "authd returned an unusable token" in r.stderr,
+              "git helper %r: %d %r" % (bad, r.returncode, r.stderr))
+        no_secret("fault", r.stdout, r.stderr)
+        r = docker(env, "get", input="registry.tb.test", extra_env=dict(
+            e, TB_DOCKER_REGISTRY="registry.tb.test"))
+        check(r.returncode == 1 and "Secret" not in r.stdout and
+              "authd returned an unusable token" in r.stdout,
+              "docker helper %r: %d %r" % (bad, r.returncode, r.stdout))
+        no_secret("fault", r.stdout, r.stderr)
+        d.stop()
+
+
 def kube_credential(env):
     """tb kube-credential: an ExecCredential of the right apiVersion and
     kind with the token (accepted by the provider) and expirationTimestamp
     in RFC 3339 UTC equal to expires_at; v1beta1 on request; not logged in
-    is tb's exit 3 with nothing on stdout."""
+    is tb's exit 3 with nothing on stdout. An unusable token (ESC byte,
+    white space) is refused by it, tb token, tb exec and both helpers
+    (unusable_tokens)."""
     idp = setup(env, logged_in=False)
     r = env.tb("kube-credential")
     check(r.returncode == 3 and r.stdout == "" and "tb login" in r.stderr,
@@ -619,6 +660,7 @@ def kube_credential(env):
           r.returncode)
     r = env.tb("kube-credential", "extra")
     check(r.returncode == 2, "usage: %d" % r.returncode)
+    unusable_tokens(env)
 
 
 def kubectl_exec(env):
