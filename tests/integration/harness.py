@@ -301,6 +301,10 @@ def sanitizer_reports():
 def run(tests):
     """Run the test named in argv[1] (or all) and report."""
     names = sys.argv[1:] or list(tests)
+    # A valgrind run without valgrind fails: skipping would hide it.
+    if os.environ.get("AUTHD_VALGRIND") and not shutil.which("valgrind"):
+        print("FAIL: valgrind is not installed: apt-get install valgrind")
+        sys.exit(1)
     passed = failed = skipped = 0
     for name in names:
         fn = tests[name]

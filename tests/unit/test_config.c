@@ -1,0 +1,247 @@
+/*
+ * Configuration errors (config.c) name the file, the line and the key:
+ * "FILE:LINE: key 'K': reason". Each case writes a small INI file into a
+ * private temporary directory and checks the whole message.
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "check.h"
+#include "config.h"
+#include "msg.h"
+#include "profile.h"
+#include "secret.h"
+#include "xmalloc.h"
+
+#define PROFILE	"[profile work]\nissuer = https://idp.example\n" \
+		"client_id = tb-cli\n"
+#define SECRET	"s3cr3t-CANARY"
+
+static char	dir[PATH_MAX];
+
+/* dir/name holding text, with mode (whatever the umask); allocated path. */
+static char *
+ini_write(const char *name, const char *text, mode_t mode)
+{
+	char	*path;
+	int	 fd;
+
+	xasprintf(&path, "%s/%s", dir, name);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1 ||
+	    write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+	    fchmod(fd, mode) != 0 || close(fd) != 0) {
+		perror(path);
+		exit(1);
+	}
+	return path;
+}
+
+/* Load text as the file name: it must fail with "PATH:LINE: what". */
+static void
+check_error(const char *name, const char *text, mode_t mode, int line,
+    const char *what)
+{
+	struct config	*c = NULL;
+	char		*path, *cause = NULL, *want;
+
+	path = ini_write(name, text, mode);
+	xasprintf(&want, "%s:%d: %s", path, line, what);
+	CHECK_INT(config_load(path, &c, &cause), -1);
+	CHECK(c == NULL);
+	CHECK_STR(cause, want);
+	/* No error repeats a secret. */
+	CHECK(cause == NULL || strstr(cause, "CANARY") == NULL);
+	config_free(c);
+	free(cause);
+	free(want);
+	unlink(path);
+	free(path);
+}
+
+/* Load text as the file name: it must load; the config, to be freed. */
+static struct config *
+check_loads(const char *name, const char *text, mode_t mode)
+{
+	struct config	*c = NULL;
+	char		*path, *cause = NULL;
+
+	path = ini_write(name, text, mode);
+	CHECK_INT(config_load(path, &c, &cause), 0);
+	if (cause != NULL)
+		fprintf(stderr, "  %s\n", cause);
+	free(cause);
+	unlink(path);
+	free(path);
+	return c;
+}
+
+static void
+test_keys(void)
+{
+	struct config	*c;
+
+	/* The fixture itself loads. */
+	c = check_loads("ok.ini", "default_profile = work\n" PROFILE, 0644);
+	CHECK(c != NULL && profiles_find(c->profiles, "work") != NULL);
+	config_free(c);
+
+	check_error("unknown.ini", PROFILE "client_secert = x\n", 0600, 4,
+	    "key 'client_secert': unknown key 'client_secert' in "
+	    "[profile work]");
+	check_error("unknown-top.ini", "default_profile = work\nstroe = file\n"
+	    PROFILE, 0600, 2,
+	    "key 'stroe': unknown key 'stroe' (outside any [profile] "
+	    "section: default_profile, store, audit_log)");
+	check_error("twice.ini", PROFILE "scope = a\nissuer = https://b.example\n",
+	    0600, 5, "key 'issuer': 'issuer' is set twice in [profile work] "
+	    "(an indented line continues the line above it)");
+	/* An indented line continues the key above it. */
+	check_error("indented.ini", PROFILE "  scope = a\n", 0600, 4,
+	    "key 'client_id': 'client_id' is set twice in [profile work] "
+	    "(an indented line continues the line above it)");
+	/* Only the first mistake. */
+	check_error("first.ini", PROFILE "mint = bogus\nfrob = 1\n", 0600, 4,
+	    "key 'mint': unknown mint 'bogus' (use auto, token-exchange, "
+	    "refresh, endpoint or none)");
+}
+
+static void
+test_values(void)
+{
+	check_error("mint.ini", "\n" PROFILE "mint = bogus\n", 0600, 5,
+	    "key 'mint': unknown mint 'bogus' (use auto, token-exchange, "
+	    "refresh, endpoint or none)");
+	check_error("verify.ini", PROFILE "verify_jwt = maybe\n", 0600, 4,
+	    "key 'verify_jwt': verify_jwt is true or false, not 'maybe'");
+	check_error("http.ini", "[profile work]\nissuer = http://idp.example\n",
+	    0600, 2, "key 'issuer': refusing http://idp.example: only "
+	    "https:// is allowed (plain http:// only to a loopback address)");
+	check_error("store.ini", "store = floppy\n", 0600, 1,
+	    "key 'store': unknown store 'floppy' (use secret-service, file "
+	    "or memory)");
+	/* Whole-profile checks name the section's header line. */
+	check_error("incomplete.ini", "store = memory\n\n[profile work]\n"
+	    "issuer = https://idp.example\n", 0600, 3,
+	    "[profile work]: issuer and client_id are required");
+	check_error("default.ini", "default_profile = nosuch\n" PROFILE, 0600,
+	    1, "default_profile 'nosuch' has no [profile] section");
+}
+
+/* A line of len bytes: "scope = aaa...". */
+static char *
+scope_line(size_t len)
+{
+	char	*s;
+
+	s = xmalloc(len + 2);
+	memset(s, 'a', len);
+	memcpy(s, "scope = ", 8);
+	s[len] = '\n';
+	s[len + 1] = '\0';
+	return s;
+}
+
+/* inih would cut longer lines (INI_MAX_LINE): they are refused. */
+static void
+test_long_line(void)
+{
+	struct config	*c;
+	struct profile	*p;
+	char		*line, *text, *what;
+
+	line = scope_line(INI_MAX_LINE - 2);
+	xasprintf(&text, PROFILE "%s", line);
+	c = check_loads("long-ok.ini", text, 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->scope != NULL &&
+	    strlen(p->scope) == INI_MAX_LINE - 2 - 8);
+	config_free(c);
+	free(text);
+	free(line);
+
+	line = scope_line(INI_MAX_LINE - 1);
+	xasprintf(&text, PROFILE "%s", line);
+	xasprintf(&what, "line too long (at most %d bytes)", INI_MAX_LINE - 2);
+	check_error("long.ini", text, 0600, 4, what);
+	free(what);
+	free(text);
+	free(line);
+}
+
+static void
+test_secret(void)
+{
+	struct config	*c;
+	struct profile	*p;
+	char		*path, *want, *cause = NULL;
+
+	c = check_loads("secret.ini", PROFILE "client_secret = " SECRET "\n",
+	    0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->client_secret != NULL &&
+	    strcmp(p->client_secret->data, SECRET) == 0 &&
+	    p->client_auth == PROFILE_AUTH_BASIC);
+	config_free(c);
+
+	/* Errors on a client_secret line name the key, not the value. */
+	check_error("secret-twice.ini", PROFILE "client_secret = " SECRET "\n"
+	    "client_secret = other-CANARY\n", 0600, 5,
+	    "key 'client_secret': 'client_secret' is set twice in "
+	    "[profile work] (an indented line continues the line above it)");
+	check_error("secret-cont.ini", PROFILE "client_secret = " SECRET "\n"
+	    "  more-CANARY\n", 0600, 5,
+	    "key 'client_secret': 'client_secret' is set twice in "
+	    "[profile work] (an indented line continues the line above it)");
+	/* A client_secret in a file that others may read is refused. */
+	path = ini_write("secret-0644.ini", PROFILE "client_secret = " SECRET
+	    "\n", 0644);
+	xasprintf(&want, "%s: holds a client_secret but is readable by group "
+	    "or others (mode 0644): chmod 600 %s", path, path);
+	CHECK_INT(config_load(path, &c, &cause), -1);
+	CHECK_STR(cause, want);
+	CHECK(cause == NULL || strstr(cause, "CANARY") == NULL);
+	free(cause);
+	free(want);
+	unlink(path);
+	free(path);
+}
+
+int
+main(void)
+{
+	const char	*tmp = getenv("TMPDIR");
+	char		*missing;
+	struct config	*c = NULL;
+	char		*cause = NULL, *want;
+
+	msg_init();
+	snprintf(dir, sizeof dir, "%s/test_config.XXXXXX",
+	    tmp != NULL && *tmp == '/' ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		perror(dir);
+		return 1;
+	}
+	test_keys();
+	test_values();
+	test_long_line();
+	test_secret();
+
+	xasprintf(&missing, "%s/missing.ini", dir);
+	xasprintf(&want, "%s: No such file or directory", missing);
+	CHECK_INT(config_load(missing, &c, &cause), -1);
+	CHECK_STR(cause, want);
+	free(cause);
+	free(want);
+	free(missing);
+
+	CHECK_INT(rmdir(dir), 0);	/* every case removed its file */
+	return check_done("test_config");
+}
