@@ -30,6 +30,11 @@ def status_not_logged_in(env):
     """tb status: exit 3 with a message and a hint; --json one object."""
     env.start(env={"AUTHD_ISSUER": "https://idp.example",
                    "AUTHD_CLIENT_ID": "tb-cli"})
+    # status answers within 500 ms, "loading" while the store is asked
+    # (slow under valgrind on a busy machine): wait for its answer first.
+    wait_for(lambda: json.loads(env.tb("--json", "status").stdout)
+             .get("store_state") != "loading", "the stored login loaded",
+             timeout=30)
     r = env.tb("status")
     _not_logged_in(r)
     check("https://idp.example" in r.stderr, "issuer not named")
