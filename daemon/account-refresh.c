@@ -298,6 +298,12 @@ account_refresh_disco_cb(int err, const char *cause,
 static void
 account_refresh_start(struct account *a, struct account_grant *g)
 {
+	if (a->ad->exiting) {
+		/* Exiting: what runs finishes, nothing new starts. */
+		account_refresh_end(a, g, AUTHD_E_SHUTTING_DOWN,
+		    "authd is shutting down");
+		return;
+	}
 	a->grant = g;
 	a->refresh_gen = a->cred_gen;
 	a->refresh_dw = disco_get(a->ad->disco, a->p->issuer,
@@ -431,6 +437,7 @@ account_narrow(struct account *a, const char *resource, const char *scope,
 	g->fn = fn;
 	g->arg = arg;
 	g->queued = 1;
+	g->gen = a->gen;	/* again when it starts */
 	TAILQ_INSERT_TAIL(&a->grants, g, entry);
 	account_next_later(a);
 	return g;

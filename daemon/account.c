@@ -205,6 +205,35 @@ accounts_free(struct authd *ad)
 		account_free(a);
 }
 
+int
+accounts_busy(struct authd *ad, char **what)
+{
+	struct account	*a;
+	char		*s = NULL, *t;
+	int		 n = 0;
+
+	TAILQ_FOREACH(a, &ad->accounts, entry) {
+		if (a->refresh_req == NULL && a->refresh_dw == NULL &&
+		    a->saving == 0)
+			continue;
+		n++;
+		if (what == NULL)
+			continue;
+		xasprintf(&t, "%s%sprofile %s (%s)", s != NULL ? s : "",
+		    s != NULL ? ", " : "", a->p->name, a->refresh_req != NULL ||
+		    a->refresh_dw != NULL ? (a->grant != NULL ?
+		    "a narrowed refresh for a mint" : "a refresh") :
+		    "a save");
+		free(s);
+		s = t;
+	}
+	if (what != NULL)
+		*what = s;
+	else
+		free(s);
+	return n;
+}
+
 /* ---- reading ---- */
 
 const char *

@@ -77,6 +77,13 @@ struct account	*account_find(struct authd *, const char *name);
  */
 enum account_update account_update(struct authd *, const struct profile *);
 void		 accounts_free(struct authd *);
+/*
+ * Work that must finish before authd exits (a refresh in flight, whose
+ * rotated refresh token exists nowhere else yet, or a save): the number of
+ * accounts with some, and in *what (when not NULL, to free) which.
+ * Once authd is exiting no new refresh starts: waiters get shutting_down.
+ */
+int		 accounts_busy(struct authd *, char **what);
 
 /* ---- reading the state ---- */
 const char	*account_name(const struct account *);

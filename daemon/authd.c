@@ -237,6 +237,38 @@ authd_drain_store(struct authd *ad)
 	event_free(limit);
 }
 
+/*
+ * A refresh in flight at exit has made the provider retire the refresh
+ * token we store: leaving now would leave the store with a dead token
+ * (SIGTERM at the end of a session). Let it finish and be saved, for at
+ * most one request's time; the store is drained after this.
+ */
+static void
+authd_drain_refreshes(struct authd *ad)
+{
+	struct timeval	 tv = { AUTHD_SHUTDOWN_REFRESH, 0 };
+	struct event	*limit;
+	char		*what = NULL;
+	int		 expired = 0;
+
+	if (accounts_busy(ad, &what) == 0)
+		return;
+	log_info("waiting up to %d s for %s to finish", AUTHD_SHUTDOWN_REFRESH,
+	    what);
+	free(what);
+	limit = evtimer_new(ad->base, authd_drain_limit_cb, &expired);
+	evtimer_add(limit, &tv);
+	while (accounts_busy(ad, NULL) > 0 && !expired)
+		event_base_loop(ad->base, EVLOOP_ONCE);
+	event_free(limit);
+	if (accounts_busy(ad, &what) > 0) {
+		log_warnx("gave up waiting for %s: a rotated refresh token may "
+		    "be lost", what);
+		free(what);
+	} else
+		log_info("refreshes in flight finished");
+}
+
 static void
 authd_exit_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -566,6 +598,7 @@ main(int argc, char **argv)
 
 	/* Leaving: everything still open is closed and wiped. */
 	conn_close_all(&ad);
+	authd_drain_refreshes(&ad);
 	authd_drain_store(&ad);
 	store_cancel_all(ad.store);
 	worker_stop(ad.worker);		/* delivers finished store calls */

@@ -18,6 +18,9 @@
 #define AUTHD_MAX_CONNS		4096
 #define AUTHD_IDLE_TIMEOUT	120	/* seconds without a request */
 #define AUTHD_SHUTDOWN_GRACE	3	/* seconds to flush replies on exit */
+/* Seconds a refresh in flight at exit may take to finish (http.c's
+ * timeout of one request, and some). */
+#define AUTHD_SHUTDOWN_REFRESH	20
 
 struct event_base;
 struct server;

@@ -76,6 +76,7 @@ struct mint_entry {
 	struct mint_job		*job;		/* NULL when idle */
 	TAILQ_HEAD(, mint_waiter) waiters;
 	struct event		*ahead;		/* refresh-ahead timer */
+	struct event		*again;		/* a deferred new mint */
 };
 
 /* mint-job.c */

@@ -621,6 +621,9 @@ mint_job_start(struct mint_entry *e, int ahead)
 	struct mint_job	*j;
 	int		 mint = account_profile(e->acct)->mint;
 
+	log_debug("profile %s: minting a token for %s%s%s%s", e->profile,
+	    e->audience, e->project != NULL ? " project " : "",
+	    e->project != NULL ? e->project : "", ahead ? " (ahead)" : "");
 	j = xcalloc(1, sizeof *j);
 	j->e = e;
 	j->ahead = ahead;

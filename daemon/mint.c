@@ -72,6 +72,8 @@ mint_entry_free(struct mint_entry *e)
 	}
 	if (e->ahead != NULL)
 		event_free(e->ahead);
+	if (e->again != NULL)
+		event_free(e->again);
 	TAILQ_REMOVE(&e->m->lru, e, lru);
 	e->m->count--;
 	secret_free(e->token);
@@ -333,6 +335,31 @@ mint_audit(const struct mint_entry *e, int err, const char *cause)
 	free(detail);
 }
 
+static void
+mint_again_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mint_entry	*e = arg;
+
+	(void)fd;
+	(void)what;
+	if (e->job == NULL && !TAILQ_EMPTY(&e->waiters))
+		mint_job_start(e, 0);
+}
+
+/*
+ * Mint again for those who wait, on the next loop iteration: never from
+ * inside the callback that ended the last job (a logout answering queued
+ * grants one by one would meet the new one in its loop).
+ */
+static void
+mint_again(struct mint_entry *e)
+{
+	if (e->again == NULL && (e->again = evtimer_new(e->m->ad->base,
+	    mint_again_cb, e)) == NULL)
+		fatalx("evtimer_new");
+	event_active(e->again, EV_TIMEOUT, 0);
+}
+
 /* The entry takes the job's token. */
 static void
 mint_install(struct mint_entry *e, struct mint_job *j)
@@ -377,7 +404,7 @@ mint_finish(struct mint_entry *e, int err, const char *cause)
 		if (e->token != NULL && !mint_current(e))
 			mint_forget_token(e);
 		if (!TAILQ_EMPTY(&e->waiters))
-			mint_job_start(e, 0);
+			mint_again(e);
 		return;
 	}
 	if (err == 0)

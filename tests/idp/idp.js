@@ -21,7 +21,7 @@ import * as jose from 'jose';
 const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FILE] [--log FILE]
     [--device-ttl S] [--at-ttl S] [--rt-ttl S] [--exchange-ttl S] [--interval S]
     [--verification-host HOST] [--complete-host HOST] [--complete-suffix STR]
-    [--no-token-exchange] [--exchange-delay-ms N]
+    [--no-token-exchange] [--exchange-delay-ms N] [--refresh-delay-ms N]
     [--slow-down N] [--no-rotate] [--rt-grace S] [--jwks-file FILE] [--state FILE]
     [--canary STRING]
     [--resource URL]...`;
@@ -43,6 +43,7 @@ function parseArgs(argv) {
     rotate: true,
     tokenExchange: true,
     exchangeDelayMs: 0,
+    refreshDelayMs: 0,
     jwksFile: null,
     stateFile: null,
     canary: null,
@@ -86,6 +87,7 @@ function parseArgs(argv) {
       case '--rt-grace': o.rtGrace = num(a, v(), 1); break;
       case '--no-token-exchange': o.tokenExchange = false; break;
       case '--exchange-delay-ms': o.exchangeDelayMs = num(a, v(), 0); break;
+      case '--refresh-delay-ms': o.refreshDelayMs = num(a, v(), 0); break;
       case '--jwks-file': o.jwksFile = v(); break;
       case '--state': o.stateFile = v(); break;
       case '--canary':
@@ -731,7 +733,11 @@ async function main() {
         if (!rt.resourceIndicators.has(list[0])) throw new errors.InvalidTarget();
       }
     }
-    return refreshTokenHandler(ctx, next);
+    await refreshTokenHandler(ctx, next);
+    // --refresh-delay-ms: the refresh token is rotated (the old one is
+    // retired) and the reply then waits, so a client stopped meanwhile
+    // holds only a retired token unless it finishes the request.
+    if (opt.refreshDelayMs) await new Promise((resolve) => { setTimeout(resolve, opt.refreshDelayMs); });
   }, [...refreshTokenParameters, 'resource'], ['resource']);
 
   if (opt.canary) {

@@ -184,6 +184,34 @@ def refresh_strategy(env):
     check(r.returncode == 5, "not a member: exit %d" % r.returncode)
 
 
+def logout_during_narrowed_mints(env):
+    """mint = refresh, one narrowed grant running and another queued behind
+    it, then a logout: it answers at once, and both mints' callers are
+    told they are not logged in (a queued grant answered by the logout
+    once restarted its mint from inside the logout's own loop, forever)."""
+    idp = IdP(env, "--interval", "1", "--no-token-exchange",
+              "--refresh-delay-ms", "1500")
+    config(env, idp, profile_extra="mint = refresh\n"
+           "scope = profile email project:prj_123 project:prj_456\n")
+    d = env.start()
+    login(env, idp)
+    procs = [subprocess.Popen([TB, "--json", "token", "--project", p],
+                              env=env.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for p in ("prj_123", "prj_456")]
+    wait_for(lambda: all("minting a token for %s project %s" % (API, p)
+                         in d.log_text() for p in ("prj_123", "prj_456")),
+             "both mints started")
+    r = env.tb("logout", timeout=30)
+    check(r.returncode == 0, "logout exit %d: %s" % (r.returncode, r.stderr))
+    for p in procs:
+        out, err = p.communicate(timeout=30)
+        check(p.returncode == 3, "a mint's caller: exit %d: %s %s" %
+              (p.returncode, out, err))
+        check(json.loads(out)["error"]["code"] == "not_logged_in", out)
+    check("minting again" not in d.log_text(), "a mint was restarted")
+
+
 def endpoint_strategy(env):
     """mint = endpoint: POST to the configured URL with the user's bearer;
     path segments encoded."""
@@ -382,7 +410,7 @@ def not_logged_in(env):
 TESTS = {f.__name__: f for f in (
     exchange_and_cache, single_flight, project_boundary, refresh_strategy,
     endpoint_strategy, auto_strategy, refresh_ahead, audit_and_canary,
-    not_logged_in, verify_jwt, cache_bound)}
+    not_logged_in, verify_jwt, cache_bound, logout_during_narrowed_mints)}
 
 if __name__ == "__main__":
     run(TESTS)

@@ -296,6 +296,56 @@ def rotation_kill_loop(env):
     check(gap < cycles / 2, "too many losses: %d of %d" % (gap, cycles))
 
 
+def sigterm_rotation_loop(env):
+    """SIGTERM (systemctl --user stop at the end of a session) at random
+    points of a refresh-token rotation loop loses no login: a refresh in
+    flight finishes and its rotated token is saved before authd exits,
+    and the log says what it waited for. The session's clients are gone
+    first (tb is killed), so no connection holds authd up. The provider
+    rotates the token and then holds its reply (--refresh-delay-ms), so
+    many SIGTERMs land between the rotation and the reply, where an exit
+    would leave the keyring with a retired token."""
+    import subprocess
+    env.env["AUTHD_NO_AUTOSTART"] = "1"
+    Keyring(env)
+    idp = IdP(env, "--interval", "1", "--at-ttl", "30",
+              "--refresh-delay-ms", "150")
+    daemon_for(env, idp)
+    login(env, idp)
+    rnd = random.Random(9)
+    waited = 0
+    cycles, slow = _kill_cycles(50)
+    for cycle in range(cycles):
+        d = env.daemons[-1]
+        p = subprocess.Popen([TB, "token"], env=env.env,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0, 0.25 * slow))  # a random stop point
+        p.kill()
+        p.wait(timeout=30)
+        d.stop(signal.SIGTERM, expect=0)
+        if "waiting up to" in d.log_text():
+            waited += 1
+            check("refreshes in flight finished" in d.log_text(),
+                  "cycle %d: authd did not say the refresh finished:\n%s"
+                  % (cycle, d.log_text()[-2000:]))
+        daemon_for(env, idp)
+        r = _token_after_start(env)
+        check(r.returncode == 0, "cycle %d: the login was lost after a "
+              "SIGTERM: exit %d: %s" % (cycle, r.returncode, r.stderr))
+        check(idp.userinfo(r.stdout.strip())[0] == 200,
+              "cycle %d: token refused" % cycle)
+    rotations = sum(1 for e in idp.entries("/token", "refresh_token")
+                    if e["status"] == 200)
+    print("sigterm rotation loop%s: %d cycles, %d rotations, %d SIGTERMs "
+          "landed during a refresh, 0 logins lost" % (
+              " under valgrind" if slow > 1 else "", cycles, rotations,
+              waited))
+    # The loop must have stopped authd mid-refresh, or it proved nothing.
+    check(waited >= cycles // 10, "only %d of %d SIGTERMs landed during a "
+          "refresh" % (waited, cycles))
+
+
 def crash_loop(env):
     """kill -9 at random points of a mixed loop — user-token refreshes
     (rotation on), project mints, logouts and logins — for 200 cycles:
@@ -420,7 +470,7 @@ def canary_not_logged(env):
 TESTS = {f.__name__: f for f in (
     keyring_restart, keyring_locked, no_secret_service, keyring_hung,
     file_store, file_store_torn, rotation_kill_loop, canary_not_logged,
-    crash_loop, crash_loop_grace)}
+    crash_loop, crash_loop_grace, sigterm_rotation_loop)}
 
 if __name__ == "__main__":
     run(TESTS)
