@@ -61,6 +61,7 @@ struct authd {
 
 	TAILQ_HEAD(, conn)	 conns;		/* live connections */
 	int			 nconns;
+	size_t			 pending_bytes;	/* frames of requests in flight */
 	uint64_t		 next_serial;	/* connection numbers for logs */
 
 	uid_t			 uid;		/* peers must have this uid */

@@ -127,14 +127,26 @@ req_token_mint_send(struct req *r, const struct mint_target *t,
 struct req_token_wait {
 	struct req		*r;
 	struct mint_waiter	*w;
-	struct mint_target	 t;
+	struct mint_target	 t;	/* its strings are the copies below */
 	char			*audience;
+	char			*project;
+	char			*purpose;
+	char			*scope;
 };
+
+static char *
+req_token_dup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
 
 static void
 req_token_wait_free(struct req_token_wait *tw)
 {
 	free(tw->audience);
+	free(tw->project);
+	free(tw->purpose);
+	free(tw->scope);
 	free(tw);
 }
 
@@ -265,12 +277,14 @@ req_token_project(struct req *r, struct account *a, struct mint_target *t)
 		req_token_mint_send(r, t, &m);
 		return REQ_DONE;
 	}
-	/* project, purpose, scope live in the request's own frame. */
+	/* Copies: a pending request keeps no parsed frame (req.c). */
 	tw = xcalloc(1, sizeof *tw);
 	tw->r = r;
 	tw->t = *t;
-	tw->audience = xstrdup(t->audience);
-	tw->t.audience = tw->audience;
+	tw->t.audience = tw->audience = xstrdup(t->audience);
+	tw->t.project = tw->project = req_token_dup(t->project);
+	tw->t.purpose = tw->purpose = req_token_dup(t->purpose);
+	tw->t.scope = tw->scope = req_token_dup(t->scope);
 	tw->w = mint_wait(ad->mint, a, t, req_token_minted, tw);
 	req_set_cancel(r, req_token_mint_gone, tw);
 	return REQ_PENDING;

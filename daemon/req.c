@@ -18,6 +18,13 @@
 
 /* Requests one connection may have in flight (pipelining). */
 #define REQ_MAX_INFLIGHT	32
+/*
+ * Frame bytes of requests that may stay in flight (REQ_ASYNC rows), all
+ * connections together: 32 requests of 64 KiB on each of 4096 connections
+ * would be 8 GiB of frames. A request kept pending keeps no parsed frame
+ * (it is freed when the handler returns), only what its handler copied.
+ */
+#define REQ_MAX_PENDING_BYTES	(8 * 1024 * 1024)
 
 extern const struct req_entry	req_hello_entry;
 extern const struct req_entry	req_status_entry;
@@ -63,6 +70,7 @@ req_free(struct req *r)
 {
 	if (!r->aborted)
 		conn_remove_req(r->conn, r);
+	conn_authd(r->conn)->pending_bytes -= r->cost;
 	msg_request_clear(&r->msg);
 	free(r->profile_name_buf);
 	conn_unref(r->conn);
@@ -126,6 +134,19 @@ req_handle_frame(struct conn *c, const void *body, size_t len)
 		return 0;
 	}
 	r->args = r->msg.args;
+	if (r->op->flags & REQ_ASYNC) {
+		if (ad->pending_bytes + len > REQ_MAX_PENDING_BYTES) {
+			log_warnx("conn %llu: %s refused: requests in flight "
+			    "hold %zu bytes", (unsigned long long)conn_serial(c),
+			    r->op->name, ad->pending_bytes);
+			req_error(r, AUTHD_E_BUSY, "too many bytes of requests "
+			    "in flight (at most %d KiB, all clients together)",
+			    REQ_MAX_PENDING_BYTES / 1024);
+			return 0;
+		}
+		r->cost = len;
+		ad->pending_bytes += len;
+	}
 
 	if (r->op->flags & REQ_PROFILE) {
 		if (msg_get_string(r->args, "profile", PROTO_MAX_NAME,
@@ -165,6 +186,11 @@ req_handle_frame(struct conn *c, const void *body, size_t len)
 		req_free(r);
 	else if (error < 0)
 		req_error(r, error, NULL);
+	else {
+		/* Pending: its handler copied what it needs from the frame. */
+		msg_request_clear(&r->msg);
+		r->args = NULL;
+	}
 	return 0;
 }
 

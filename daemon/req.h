@@ -62,6 +62,7 @@ struct req {
 	int			 sending;	/* its final frame is queued */
 	int			 replied;
 	int			 aborted;	/* its connection went meanwhile */
+	size_t			 cost;		/* its frame's bytes, while alive */
 };
 
 /*

@@ -7,7 +7,8 @@ import socket
 import struct
 import time
 
-from harness import IdP, Login, check, encode, run, wait_for
+from harness import (IdP, Login, Failure, MAX_FRAME, check, encode, run,
+                     wait_for)
 
 
 def _login_and_mint(env):
@@ -65,6 +66,76 @@ def inflight_cap(env):
     c.close()
     wait_for(lambda: json.loads(env.tb("--json", "status").stdout)[
         "login_pending"] is False, "the logins to end with their client")
+    daemon.stop()
+
+
+def _rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise Failure("no VmRSS for %d" % pid)
+
+
+def pending_memory(env):
+    """Requests that stay in flight keep no parsed frame, and their frames'
+    bytes are bounded for all clients together: 40 connections pipelining
+    32 logins each, every frame padded to 64 KiB with a 32,000-element
+    array (80 MiB sent, 2.5 GiB as parsed trees), leave authd's memory
+    bounded; past the bound a request gets `busy`; others are served."""
+    idp = IdP(env, "--interval", "1")
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d)
+    with open(os.path.join(d, "config.ini"), "w") as f:
+        f.write("store = memory\n[profile default]\nissuer = %s\n"
+                "client_id = tb-cli\n" % idp.issuer)
+    daemon = env.start()
+    check(env.tb("status").returncode == 3, "status before")
+    before = _rss_kib(daemon.pid)
+    pad = [0] * 32000
+    conns = []
+    for _ in range(40):
+        c = env.conn()
+        frames = []
+        for i in range(1, 33):
+            frame = encode({"v": 1, "id": i, "op": "login",
+                            "args": {"pad": pad}})
+            check(len(frame) - 4 <= MAX_FRAME, "frame too large")
+            frames.append(frame)
+        c.send(b"".join(frames))
+        conns.append(c)
+    pending = busy = 0
+    for c in conns:
+        seen = set()
+        while len(seen) < 32:
+            m = c.read()
+            check(m is not None, "the daemon closed a connection")
+            if m["id"] in seen:
+                continue
+            seen.add(m["id"])
+            if m.get("ok") is False:
+                check(m["error"]["code"] == "busy" and "bytes of requests "
+                      "in flight" in m["error"]["message"], m)
+                busy += 1
+            else:
+                check(m.get("event") == "code", m)
+                pending += 1
+    grown = _rss_kib(daemon.pid) - before
+    print("pending requests: %d in flight, %d busy, RSS +%d KiB" %
+          (pending, busy, grown))
+    check(pending + busy == 40 * 32, "replies: %d" % (pending + busy))
+    # authd's bound: 8 MiB of frames in flight.
+    most = 8 * 1024 * 1024 // (len(frames[0]) - 4)
+    check(0 < pending <= most and busy == 40 * 32 - pending,
+          "%d in flight (at most %d), %d busy" % (pending, most, busy))
+    check(grown < 64 * 1024, "RSS grew by %d KiB" % grown)
+    r = env.tb("--json", "status")
+    check(r.returncode == 3 and json.loads(r.stdout)["login_pending"],
+          r.stdout + r.stderr)
+    for c in conns:
+        c.close()
+    wait_for(lambda: json.loads(env.tb("--json", "status").stdout)[
+        "login_pending"] is False, "the logins to end with their clients")
     daemon.stop()
 
 
@@ -182,7 +253,7 @@ def soak(env):
 
 
 TESTS = {f.__name__: f for f in (idle_thousand, slow_and_flood,
-                                 inflight_cap, soak)}
+                                 inflight_cap, soak, pending_memory)}
 
 if __name__ == "__main__":
     run(TESTS)
