@@ -34,6 +34,7 @@ struct flow_waiter {
 	struct flow		*flow;
 	const struct flow_ops	*ops;
 	void			*arg;
+	int			 gone;		/* left during a broadcast */
 };
 
 struct flow {
@@ -56,6 +57,12 @@ struct flow {
 	int			 polls;
 	struct secret		*userinfo_token; /* the login's, for userinfo */
 	const struct flow_ops	*ops;		/* the first joiner's: end */
+	/*
+	 * Callbacks are running: a waiter that leaves meanwhile is marked
+	 * gone (and swept after), and the flow is not freed under them.
+	 */
+	int			 busy;
+	struct event		*abandoned_ev;	/* the last waiter left */
 	TAILQ_HEAD(, flow_waiter) waiters;
 };
 
@@ -88,10 +95,18 @@ flow_left_ms(const struct flow *f)
 static void
 flow_free(struct flow *f)
 {
+	struct flow_waiter	*w;
+
+	while ((w = TAILQ_FIRST(&f->waiters)) != NULL) {
+		TAILQ_REMOVE(&f->waiters, w, entry);
+		free(w);	/* gone ones: no callback */
+	}
 	disco_cancel(f->dw);
 	http_cancel(f->req);
 	if (f->timer != NULL)
 		event_free(f->timer);
+	if (f->abandoned_ev != NULL)
+		event_free(f->abandoned_ev);
 	oauth_device_clear(&f->dev);
 	free(f->token_endpoint);
 	free(f->userinfo_endpoint);
@@ -116,6 +131,55 @@ flow_unlist(struct flow *f)
 	}
 }
 
+/* Every waiter gets its done (the flow is busy: none may free it). */
+static void
+flow_answer_all(struct flow *f, int err, const char *message)
+{
+	struct flow_waiter	*w;
+
+	while ((w = TAILQ_FIRST(&f->waiters)) != NULL) {
+		TAILQ_REMOVE(&f->waiters, w, entry);
+		if (!w->gone)
+			w->ops->done(f->acct, err, message, w->arg);
+		free(w);
+	}
+}
+
+/* Waiters that left during callbacks: freed now. */
+static void
+flow_sweep(struct flow *f)
+{
+	struct flow_waiter	*w, *next;
+
+	for (w = TAILQ_FIRST(&f->waiters); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (w->gone) {
+			TAILQ_REMOVE(&f->waiters, w, entry);
+			free(w);
+		}
+	}
+}
+
+/* The last waiter left before the tokens arrived: the login ends. */
+static void
+flow_abandon(struct flow *f)
+{
+	if (!TAILQ_EMPTY(&f->waiters) || f->state >= FLOW_USERINFO)
+		return;
+	log_info("profile %s: login cancelled: no client is waiting",
+	    account_name(f->acct));
+	flow_unlist(f);
+	flow_free(f);
+}
+
+static void
+flow_abandoned_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flow_abandon(arg);
+}
+
 /*
  * End the flow: the login's end once (with the waiter that has waited
  * longest), then every waiter, then the flow is freed.
@@ -127,13 +191,13 @@ flow_finish(struct flow *f, int err, const char *message)
 	struct account		*a = f->acct;
 
 	flow_unlist(f);
-	w = TAILQ_FIRST(&f->waiters);
-	f->ops->end(a, err, message, w != NULL ? w->arg : NULL);
-	while ((w = TAILQ_FIRST(&f->waiters)) != NULL) {
-		TAILQ_REMOVE(&f->waiters, w, entry);
-		w->ops->done(a, err, message, w->arg);
-		free(w);
+	f->busy++;
+	TAILQ_FOREACH(w, &f->waiters, entry) {
+		if (!w->gone)
+			break;
 	}
+	f->ops->end(a, err, message, w != NULL ? w->arg : NULL);
+	flow_answer_all(f, err, message);
 	flow_free(f);
 }
 
@@ -167,9 +231,17 @@ flow_broadcast(struct flow *f, const char *event, cJSON *data)
 {
 	struct flow_waiter	*w;
 
-	TAILQ_FOREACH(w, &f->waiters, entry)
-		w->ops->event(event, cJSON_Duplicate(data, 1), w->arg);
+	f->busy++;
+	TAILQ_FOREACH(w, &f->waiters, entry) {
+		if (!w->gone)
+			w->ops->event(event, cJSON_Duplicate(data, 1), w->arg);
+	}
 	cJSON_Delete(data);
+	f->busy--;
+	flow_sweep(f);
+	/* Its caller goes on with the flow: an abandoned one ends later. */
+	if (TAILQ_EMPTY(&f->waiters) && f->state < FLOW_USERINFO)
+		event_active(f->abandoned_ev, EV_TIMEOUT, 0);
 }
 
 static void
@@ -485,15 +557,14 @@ flow_waiter_cancel(struct flow_waiter *w)
 	if (w == NULL)
 		return;
 	f = w->flow;
+	if (f->busy) {
+		w->gone = 1;	/* swept when the callbacks are over */
+		return;
+	}
 	TAILQ_REMOVE(&f->waiters, w, entry);
 	free(w);
 	/* Logged in already: finish quietly (identity, save). */
-	if (TAILQ_EMPTY(&f->waiters) && f->state < FLOW_USERINFO) {
-		log_info("profile %s: login cancelled: no client is waiting",
-		    account_name(f->acct));
-		flow_unlist(f);
-		flow_free(f);
-	}
+	flow_abandon(f);
 }
 
 struct flow_waiter *
@@ -509,7 +580,8 @@ flow_wait(struct authd *ad, struct account *a, const struct flow_ops *ops,
 		f->acct = a;
 		TAILQ_INIT(&f->waiters);
 		f->timer = evtimer_new(ad->base, flow_timer_cb, f);
-		if (f->timer == NULL)
+		f->abandoned_ev = evtimer_new(ad->base, flow_abandoned_cb, f);
+		if (f->timer == NULL || f->abandoned_ev == NULL)
 			fatalx("evtimer_new");
 		f->issuer_host = http_url_host(account_issuer(a));
 		f->state = FLOW_DISCOVERY;
@@ -555,17 +627,13 @@ flow_pending(struct authd *ad, const struct account *a)
 void
 flow_abort(struct authd *ad, struct account *a, int err, const char *message)
 {
-	struct flow_waiter	*w;
 	struct flow		*f = flow_find(ad, a);
 
 	if (f == NULL)
 		return;
 	flow_unlist(f);
-	while ((w = TAILQ_FIRST(&f->waiters)) != NULL) {
-		TAILQ_REMOVE(&f->waiters, w, entry);
-		w->ops->done(a, err, message, w->arg);
-		free(w);
-	}
+	f->busy++;
+	flow_answer_all(f, err, message);
 	flow_free(f);
 }
 

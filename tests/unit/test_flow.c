@@ -561,6 +561,100 @@ test_join_and_cancel(void)
 	teardown();
 }
 
+/*
+ * Waiters that leave from inside the flow's own callbacks (a client whose
+ * connection breaks while its event or reply is queued): a waiter whose
+ * "code" event cancels itself and another one, and a done that cancels a
+ * waiter not yet answered. The others are served; nothing is used after
+ * it is freed (ASan, valgrind).
+ */
+static struct waiter	*leave_also;	/* cancelled by the next callback */
+
+static void
+r_event(const char *event, cJSON *data, void *arg)
+{
+	struct waiter	*w = arg;
+
+	w_event(event, data, arg);
+	if (leave_also != NULL) {
+		flow_waiter_cancel(leave_also->fw);
+		leave_also->fw = NULL;
+		flow_waiter_cancel(w->fw);
+		w->fw = NULL;
+		leave_also = NULL;
+	}
+}
+
+static void
+r_done(struct account *a, int err, const char *message, void *arg)
+{
+	w_done(a, err, message, arg);
+	if (leave_also != NULL) {
+		flow_waiter_cancel(leave_also->fw);
+		leave_also->fw = NULL;
+		leave_also = NULL;
+	}
+}
+
+static const struct flow_ops reentrant_ops = { r_event, r_done, w_end };
+
+static void
+test_reentrant(void)
+{
+	struct waiter		 w1 = { 0 }, w2 = { 0 }, w3 = { 0 }, w4 = { 0 };
+	struct fake_disco	*d;
+	struct fake_req		*r;
+
+	setup();
+	w1.fw = flow_wait(&ad, acct, &reentrant_ops, &w1);
+	w2.fw = flow_wait(&ad, acct, &reentrant_ops, &w2);
+	w3.fw = flow_wait(&ad, acct, &reentrant_ops, &w3);
+	w4.fw = flow_wait(&ad, acct, &reentrant_ops, &w4);
+	d = NEED(fake_disco_pending(), "discovery");
+	fake_disco_answer(d, &meta);
+	r = NEED(fake_req_pending(), "device authorization request");
+	leave_also = &w2;	/* w1's code event: w2 and w1 leave */
+	fake_req_answer(r, 200, "{\"device_code\":\"" DEVICE_CODE "\","
+	    "\"user_code\":\"" USER_CODE "\","
+	    "\"verification_uri\":\"" VERIFY_URI "\","
+	    "\"expires_in\":10,\"interval\":1}");
+	CHECK_INT(w1.ncode, 1);
+	CHECK_INT(w2.ncode, 0);		/* it left before its turn */
+	CHECK_INT(w3.ncode, 1);
+	CHECK_INT(w4.ncode, 1);
+	CHECK(flow_pending(&ad, acct));
+	leave_also = &w4;	/* w3's done: w4 leaves unanswered */
+	CHECK_INT(flow_cancel(&ad, acct, AUTHD_E_CANCELLED, "cancelled"), 1);
+	CHECK_INT(w3.done, 1);
+	CHECK_INT(w4.done, 0);
+	CHECK_INT(w1.done + w2.done, 0);
+	CHECK(end_arg == &w3);
+	CHECK(!flow_pending(&ad, acct));
+
+	/* The last waiter leaving inside a broadcast ends the flow later. */
+	waiter_clear(&w1);
+	w1.fw = flow_wait(&ad, acct, &reentrant_ops, &w1);
+	w2.fw = NULL;
+	d = NEED(fake_disco_pending(), "discovery");
+	fake_disco_answer(d, &meta);
+	r = NEED(fake_req_pending(), "device authorization request");
+	leave_also = &w2;	/* w1 leaves from its own code event */
+	fake_req_answer(r, 200, "{\"device_code\":\"" DEVICE_CODE "\","
+	    "\"user_code\":\"" USER_CODE "\","
+	    "\"verification_uri\":\"" VERIFY_URI "\","
+	    "\"expires_in\":10,\"interval\":1}");
+	CHECK_INT(w1.ncode, 1);
+	fake_run_for(ad.base, 20);
+	CHECK(!flow_pending(&ad, acct));
+	fake_run_for(ad.base, 1200);	/* no poll of an abandoned code */
+	CHECK(fake_req_pending() == NULL);
+	waiter_clear(&w1);
+	waiter_clear(&w2);
+	waiter_clear(&w3);
+	waiter_clear(&w4);
+	teardown();
+}
+
 static int
 done_or_request(void *arg)
 {
@@ -628,6 +722,7 @@ main(void)
 	test_leave();
 	test_join_and_cancel();
 	test_expired();
+	test_reentrant();
 	oauth_meta_clear(&meta);
 	worker_stop(ad.worker);
 	event_base_free(ad.base);
