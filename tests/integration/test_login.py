@@ -188,6 +188,100 @@ def countdown_tty(env):
     p.wait(timeout=20)
 
 
+class Tty:
+    """A program on a fresh pseudo-terminal: stdin, stdout and stderr are
+    its slave, which is also its controlling terminal (so ^C written to the
+    master is a SIGINT from the line discipline, as from a keyboard)."""
+
+    def __init__(self, env, argv):
+        import fcntl
+        import pty
+        import subprocess
+        import termios
+        self.master, self.slave = pty.openpty()
+        self.out = b""
+
+        def ctty():
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        self.proc = subprocess.Popen(
+            argv, env=env.env, stdin=self.slave, stdout=self.slave,
+            stderr=self.slave, start_new_session=True, preexec_fn=ctty)
+        env.procs.append(self.proc)
+
+    def read(self):
+        import select
+        while select.select([self.master], [], [], 0)[0]:
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:     # EIO: the slave side is gone
+                break
+            if not chunk:
+                break
+            self.out += chunk
+        return self.out.decode(errors="replace")
+
+    def write(self, data):
+        os.write(self.master, data)
+
+    def echo(self):
+        """Whether the terminal echoes what is typed (ECHO in c_lflag)."""
+        import termios
+        return bool(termios.tcgetattr(self.slave)[3] & termios.ECHO)
+
+    def wait(self, timeout=30):
+        import subprocess
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise Failure("did not exit; the terminal shows:\n" + self.read())
+        self.read()
+        return rc
+
+    def close(self):
+        os.close(self.master)
+        os.close(self.slave)
+
+
+def with_token_tty(env):
+    """tb login --with-token on a terminal: the pasted token is not echoed,
+    and echo is back on afterwards: after the token is read, and after a
+    Ctrl-C while it is being typed."""
+    env.start("--store", "memory", env={
+        "AUTHD_ISSUER": "http://127.0.0.1:9", "AUTHD_CLIENT_ID": "tb-cli"})
+    tok = "tty-pasted-token-4f9c2a"
+    t = Tty(env, [TB, "login", "--with-token"])
+    check(t.echo(), "the terminal does not echo to begin with")
+    wait_for(lambda: "Paste the token" in t.read(), "the prompt")
+    t.write(tok.encode() + b"\n")
+    t.write(b"\x04")
+    rc = t.wait()
+    text = t.read()
+    check(rc == 0, "exit %d: %s" % (rc, text))
+    check(tok not in text, "the token was echoed: %r" % text)
+    check("Token installed" in text, text)
+    check(t.echo(), "echo is still off after tb login --with-token")
+    t.close()
+    r = env.tb("--json", "status")
+    check(json.loads(r.stdout).get("source") == "override", r.stdout)
+    r = env.tb("token")
+    check(r.stdout.strip() == tok, "not the token typed: %r" % r.stdout)
+
+    # Ctrl-C half way through: nothing shown, echo back on, nothing sent.
+    t = Tty(env, [TB, "login", "--with-token"])
+    wait_for(lambda: "Paste the token" in t.read(), "the prompt")
+    t.write(b"half-typed-secret")
+    t.write(b"\x03")
+    rc = t.wait()
+    text = t.read()
+    check(rc == -signal.SIGINT, "exit %d after ^C: %s" % (rc, text))
+    check("half-typed-secret" not in text, "echoed: %r" % text)
+    check(t.echo(), "echo is still off after ^C")
+    t.close()
+    r = env.tb("token")
+    check(r.stdout.strip() == tok, "^C changed the override: %r" % r.stdout)
+
+
 def login_denied(env):
     """The user refuses: exit 5 with the provider's reason."""
     idp = IdP(env, "--interval", "1")
@@ -458,7 +552,8 @@ TESTS = {f.__name__: f for f in (
     login_http, login_browser, login_denied, login_expired, poll_interval,
     slow_down, idp_down_at_start, idp_outage_mid_poll, shared_login,
     sigint_cancels, status_during_login, login_cancel_op, not_configured,
-    refresh, refresh_revoked, host_mismatch, browser_launch, countdown_tty)}
+    refresh, refresh_revoked, host_mismatch, browser_launch, countdown_tty,
+    with_token_tty)}
 
 if __name__ == "__main__":
     run(TESTS)
