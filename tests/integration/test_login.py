@@ -200,6 +200,7 @@ class Tty:
         import termios
         self.master, self.slave = pty.openpty()
         self.out = b""
+        self.echo_before = self.echo()
 
         def ctty():
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
@@ -251,7 +252,7 @@ def with_token_tty(env):
         "AUTHD_ISSUER": "http://127.0.0.1:9", "AUTHD_CLIENT_ID": "tb-cli"})
     tok = "tty-pasted-token-4f9c2a"
     t = Tty(env, [TB, "login", "--with-token"])
-    check(t.echo(), "the terminal does not echo to begin with")
+    check(t.echo_before, "the terminal does not echo to begin with")
     wait_for(lambda: "Paste the token" in t.read(), "the prompt")
     t.write(tok.encode() + b"\n")
     t.write(b"\x04")
