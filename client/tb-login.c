@@ -160,8 +160,10 @@ tb_login_event(const char *event, const cJSON *data, void *arg)
 {
 	struct tb_login	*l = arg;
 	const char	*code, *uri, *complete, *vhost, *ihost, *issuer, *msg;
+	const char	*vorigin, *iorigin;
 	const cJSON	*j;
 	long		 left;
+	int		 mismatch;
 
 	if (strcmp(event, "retrying") == 0) {
 		tb_login_clear_line(l);
@@ -180,7 +182,11 @@ tb_login_event(const char *event, const cJSON *data, void *arg)
 	complete = tb_login_str(data, "verification_uri_complete");
 	vhost = tb_login_str(data, "verification_host");
 	ihost = tb_login_str(data, "issuer_host");
+	vorigin = tb_login_str(data, "verification_origin");
+	iorigin = tb_login_str(data, "issuer_origin");
 	issuer = tb_login_str(data, "issuer");
+	mismatch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data,
+	    "host_mismatch"));
 	j = cJSON_GetObjectItemCaseSensitive(data, "expires_at");
 	l->expires_at = cJSON_IsNumber(j) ? (time_t)j->valuedouble : 0;
 	if (code == NULL || uri == NULL)
@@ -196,15 +202,29 @@ tb_login_event(const char *event, const cJSON *data, void *arg)
 	fputs(" (your identity provider is ", stderr);
 	tb_login_put(issuer);
 	fputs(").\n", stderr);
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data,
-	    "host_mismatch"))) {
+	if (mismatch) {
+		/*
+		 * Another origin than the issuer's (scheme, host or port) that
+		 * the profile does not allow: a phishing page would look just
+		 * like this, so the user decides, never tb.
+		 */
 		fputs("warning: the page is on ", stderr);
-		tb_login_put(vhost);
-		fputs(", not on the issuer's host ", stderr);
-		tb_login_put(ihost);
-		fputs(": enter the code only if you expected that.\n", stderr);
-	}
-	if (!l->no_browser)
+		if (vorigin != NULL && *vorigin != '\0' && iorigin != NULL &&
+		    *iorigin != '\0') {
+			tb_login_put(vorigin);
+			fputs(", not on the issuer's ", stderr);
+			tb_login_put(iorigin);
+		} else {
+			tb_login_put(vhost);
+			fputs(", not on the issuer's host ", stderr);
+			tb_login_put(ihost);
+		}
+		fputs(".\nEnter the code there only if you expected that "
+		    "page. tb is not opening it\nfor you; to go on, open it "
+		    "yourself:\n\n    ", stderr);
+		tb_login_put(complete != NULL ? complete : uri);
+		fputs("\n\n", stderr);
+	} else if (!l->no_browser)
 		tb_login_open(complete != NULL ? complete : uri);
 	left = (long)(l->expires_at - time(NULL));
 	if (l->tty)
@@ -483,7 +503,9 @@ const struct tb_cmd tb_cmd_login = {
 	.help =
 "Shows a code and the page to enter it on, and opens the page with\n"
 "$BROWSER (or xdg-open when there is a display) unless --no-browser is\n"
-"given. A second 'tb login' while one is pending joins it (same code).\n"
+"given, or the page is not on the issuer's origin (nor on one the profile's\n"
+"verification_hosts allows): then tb warns and leaves it to you.\n"
+"A second 'tb login' while one is pending joins it (same code).\n"
 "Ctrl-C stops waiting; the login is cancelled when no client waits on it.\n"
 "--cancel cancels the pending login for every client waiting on it.\n"
 "--with-token reads a token from standard input (not echoed on a terminal)\n"
