@@ -2,28 +2,34 @@
  * git-credential-tb: a git credential helper (gitcredentials(7)) that
  * answers from authd, so git over HTTPS uses the same login as tb.
  *
- *   git-credential-tb [--profile P] [--audience A] [--project X]
- *       [--purpose P] [--scope S] [--min-ttl SECONDS] [--username U]
- *       [--host HOST]... get|store|erase
+ *   git-credential-tb --host HOST[:PORT]... [--profile P] [--audience A]
+ *       [--project X] [--purpose P] [--scope S] [--min-ttl SECONDS]
+ *       [--username U] get|store|erase
  *
  * git runs a helper named "tb" as "git credential-tb ARGS ACTION", so the
  * words after the helper's name in the configuration become options here:
  *
  *   [credential "https://git.example.com"]
- *       helper = "tb --project prj_123 --audience https://api.example.com"
+ *       helper = "tb --host git.example.com --project prj_123"
  *
- * Which host (and, with credential.useHttpPath, which repository path) gets
- * which profile, audience and project is decided by git's URL-scoped
- * configuration, as above: each URL gets its own helper line. --host
- * restricts a helper configured for every URL to the hosts named.
+ * The helper answers only the hosts its --host options name (one or more):
+ * git sends the host of the remote (with ":PORT" when not the default), and
+ * a mistyped remote, a redirect or a submodule on another host must not get
+ * the token. --host NAME matches that host on any port, --host NAME:PORT
+ * only on that port; "[::1]" names an IPv6 address. Without any --host the
+ * helper answers nothing and says on stderr how to configure it. Which host
+ * (and, with credential.useHttpPath, which repository path) gets which
+ * profile, audience and project is decided by git's URL-scoped
+ * configuration, as above: each URL gets its own helper line.
  *
  * get: reads the request (key=value lines up to a blank line or EOF) and
  * answers username, password (the token) and password_expiry_utc, then a
  * blank line. Without --username the request's username is kept, else
  * "x-access-token". A token goes only to https, or to plain http on a
- * loopback host. When not logged in, nothing is printed and the exit status
- * is 0, so that git tries its other helpers or prompts; a one-line hint goes
- * to stderr. Other failures print nothing on stdout either and exit 1.
+ * loopback host (127.0.0.0/8, ::1, localhost). When not logged in, nothing
+ * is printed and the exit status is 0, so that git tries its other helpers
+ * or prompts; a one-line hint goes to stderr. Other failures print nothing
+ * on stdout either and exit 1.
  *
  * The token is printed on stdout for get and nowhere else, and only once
  * it passed libauthd-client's check (printable ASCII, no white space: a
@@ -55,6 +61,10 @@
 #define GCRED_LINE_MAX		(PROTO_MAX_TOKEN + 1024)
 #define GCRED_DEFAULT_USER	"x-access-token"
 #define GCRED_MAX_EXPIRY	1000000000000000LL	/* beyond: not sent */
+
+#define GCRED_EXAMPLE \
+"  git config --global credential.https://git.example.com.helper \\\n" \
+"      'tb --host git.example.com --project prj_123'\n"
 
 /* Exit statuses: git only looks at stdout, these are for people. */
 #define GCRED_EXIT_OK		0
@@ -89,14 +99,15 @@ static void
 gcred_usage(FILE *f)
 {
 	fprintf(f,
-"usage: git-credential-tb [--profile P] [--audience A] [--project X]\n"
-"           [--purpose P] [--scope S] [--min-ttl SECONDS] [--username U]\n"
-"           [--host HOST]... get|store|erase\n"
+"usage: git-credential-tb --host HOST[:PORT]... [--profile P]\n"
+"           [--audience A] [--project X] [--purpose P] [--scope S]\n"
+"           [--min-ttl SECONDS] [--username U] get|store|erase\n"
 "\n"
-"A git credential helper answering with a token from authd. Configure it\n"
-"as, for example:\n"
-"  git config --global credential.https://git.example.com.helper \\\n"
-"      'tb --project prj_123'\n"
+"A git credential helper answering with a token from authd, only for the\n"
+"hosts named by --host (NAME: any port; NAME:PORT: that port). Configure\n"
+"it for each host, for example:\n"
+GCRED_EXAMPLE
+"Plain http is answered only on loopback (127.0.0.0/8, ::1, localhost).\n"
 "store and erase do nothing: authd owns the credential.\n");
 }
 
@@ -225,22 +236,54 @@ gcred_drain(FILE *f)
 	explicit_bzero(gcred_line, sizeof gcred_line);
 }
 
+/*
+ * Split "name", "name:port", "[v6]" or "[v6]:port" (and, for --host, a bare
+ * IPv6 address "::1") into the name, without brackets, and the port ("" when
+ * none). -1 when it is none of these.
+ */
+static int
+gcred_split_host(const char *host, char *name, size_t namelen, char *port,
+    size_t portlen)
+{
+	const char	*end, *p;
+	size_t		 n;
+
+	if (host[0] == '[') {
+		if ((end = strchr(host, ']')) == NULL)
+			return -1;
+		host++;
+		p = end + 1;
+	} else if (strchr(host, ':') != strrchr(host, ':')) {
+		end = host + strlen(host);	/* a bare IPv6 address */
+		p = end;
+	} else {
+		end = host + strcspn(host, ":");
+		p = end;
+	}
+	n = (size_t)(end - host);
+	if (n == 0 || n >= namelen)
+		return -1;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	if (*p == '\0') {
+		port[0] = '\0';
+		return 0;
+	}
+	if (*p != ':' || p[1] == '\0' || strlen(p + 1) >= portlen ||
+	    strspn(p + 1, "0123456789") != strlen(p + 1))
+		return -1;
+	snprintf(port, portlen, "%s", p + 1);
+	return 0;
+}
+
 /* The host name without its port: "[::1]:8080" -> "::1". */
 static void
 gcred_host_name(const char *host, char *buf, size_t len)
 {
-	const char	*end;
-	size_t		 n;
+	char	port[16];
 
-	if (host[0] == '[' && (end = strchr(host, ']')) != NULL)
-		host++;
-	else
-		end = host + strcspn(host, ":");
-	n = (size_t)(end - host);
-	if (n >= len)
-		n = len - 1;
-	memcpy(buf, host, n);
-	buf[n] = '\0';
+	if (gcred_split_host(host, buf, len, port, sizeof port) != 0)
+		buf[0] = '\0';
 }
 
 static int
@@ -255,19 +298,48 @@ gcred_is_loopback(const char *host)
 	    strspn(name, "0123456789.") == strlen(name));
 }
 
-/* --host: an exact host[:port], or a host name matching any port. */
+/*
+ * A valid --host: a host name or address, optionally with ":PORT", and
+ * nothing else (no scheme, user information, path or white space).
+ */
+static int
+gcred_host_valid(const char *h)
+{
+	char	name[256], port[16];
+	long	n;
+
+	if (gcred_split_host(h, name, sizeof name, port, sizeof port) != 0)
+		return 0;
+	if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-_:") != strlen(name))
+		return 0;
+	if (port[0] != '\0') {
+		n = strtol(port, NULL, 10);
+		if (n < 1 || n > 65535)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The request's host is one of --host: the same name (without regard to
+ * case), and the same port when the --host names one. Nothing is allowed
+ * when no --host was given.
+ */
 static int
 gcred_host_allowed(const struct gcred_opts *o, const char *host)
 {
-	char	name[256];
+	char	name[256], port[16], hname[256], hport[16];
 	size_t	i;
 
-	if (o->nhosts == 0)
-		return 1;
-	gcred_host_name(host, name, sizeof name);
+	if (gcred_split_host(host, name, sizeof name, port, sizeof port) != 0)
+		return 0;
 	for (i = 0; i < o->nhosts; i++) {
-		if (strcasecmp(o->hosts[i], host) == 0 ||
-		    strcasecmp(o->hosts[i], name) == 0)
+		if (gcred_split_host(o->hosts[i], hname, sizeof hname, hport,
+		    sizeof hport) != 0)
+			continue;
+		if (strcasecmp(hname, name) == 0 &&
+		    (hport[0] == '\0' || strcmp(hport, port) == 0))
 			return 1;
 	}
 	return 0;
@@ -306,18 +378,23 @@ gcred_get(const struct gcred_opts *o, const struct gcred_req *req)
 
 	if (req->host[0] == '\0')
 		return GCRED_EXIT_OK;
-	if (strcmp(req->protocol, "https") != 0) {
-		if (strcmp(req->protocol, "http") == 0 &&
-		    !gcred_is_loopback(req->host)) {
-			gcred_warn("git-credential-tb: not sending a token "
-			    "over plain http to ", req->host);
-			return GCRED_EXIT_OK;
-		}
-		if (strcmp(req->protocol, "http") != 0)
-			return GCRED_EXIT_OK;	/* not ours (smtp, cert) */
+	if (strcmp(req->protocol, "https") != 0 &&
+	    strcmp(req->protocol, "http") != 0)
+		return GCRED_EXIT_OK;	/* not ours (smtp, cert) */
+	if (o->nhosts == 0) {
+		fputs("git-credential-tb: no --host given, so no host is "
+		    "answered; name the hosts\nthat may get the token, for "
+		    "example:\n" GCRED_EXAMPLE, stderr);
+		return GCRED_EXIT_OK;
 	}
 	if (!gcred_host_allowed(o, req->host))
 		return GCRED_EXIT_OK;
+	if (strcmp(req->protocol, "http") == 0 &&
+	    !gcred_is_loopback(req->host)) {
+		gcred_warn("git-credential-tb: not sending a token over plain "
+		    "http to ", req->host);
+		return GCRED_EXIT_OK;
+	}
 
 	if (authd_client_open(&c, NULL, GCRED_CONNECT_MS, &e) != 0)
 		return gcred_fail(&e, 1);
@@ -401,6 +478,12 @@ main(int argc, char **argv)
 			o.username = optarg;
 			break;
 		case 'H':
+			if (!gcred_host_valid(optarg)) {
+				gcred_warn("git-credential-tb: --host takes a "
+				    "host name and an optional :PORT, not ",
+				    optarg);
+				return GCRED_EXIT_USAGE;
+			}
 			if (o.nhosts == GCRED_MAX_HOSTS) {
 				fputs("git-credential-tb: too many --host\n",
 				    stderr);

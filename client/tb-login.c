@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -159,8 +160,10 @@ tb_login_event(const char *event, const cJSON *data, void *arg)
 {
 	struct tb_login	*l = arg;
 	const char	*code, *uri, *complete, *vhost, *ihost, *issuer, *msg;
+	const char	*vorigin, *iorigin;
 	const cJSON	*j;
 	long		 left;
+	int		 mismatch;
 
 	if (strcmp(event, "retrying") == 0) {
 		tb_login_clear_line(l);
@@ -179,7 +182,11 @@ tb_login_event(const char *event, const cJSON *data, void *arg)
 	complete = tb_login_str(data, "verification_uri_complete");
 	vhost = tb_login_str(data, "verification_host");
 	ihost = tb_login_str(data, "issuer_host");
+	vorigin = tb_login_str(data, "verification_origin");
+	iorigin = tb_login_str(data, "issuer_origin");
 	issuer = tb_login_str(data, "issuer");
+	mismatch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data,
+	    "host_mismatch"));
 	j = cJSON_GetObjectItemCaseSensitive(data, "expires_at");
 	l->expires_at = cJSON_IsNumber(j) ? (time_t)j->valuedouble : 0;
 	if (code == NULL || uri == NULL)
@@ -195,15 +202,29 @@ tb_login_event(const char *event, const cJSON *data, void *arg)
 	fputs(" (your identity provider is ", stderr);
 	tb_login_put(issuer);
 	fputs(").\n", stderr);
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data,
-	    "host_mismatch"))) {
+	if (mismatch) {
+		/*
+		 * Another origin than the issuer's (scheme, host or port) that
+		 * the profile does not allow: a phishing page would look just
+		 * like this, so the user decides, never tb.
+		 */
 		fputs("warning: the page is on ", stderr);
-		tb_login_put(vhost);
-		fputs(", not on the issuer's host ", stderr);
-		tb_login_put(ihost);
-		fputs(": enter the code only if you expected that.\n", stderr);
-	}
-	if (!l->no_browser)
+		if (vorigin != NULL && *vorigin != '\0' && iorigin != NULL &&
+		    *iorigin != '\0') {
+			tb_login_put(vorigin);
+			fputs(", not on the issuer's ", stderr);
+			tb_login_put(iorigin);
+		} else {
+			tb_login_put(vhost);
+			fputs(", not on the issuer's host ", stderr);
+			tb_login_put(ihost);
+		}
+		fputs(".\nEnter the code there only if you expected that "
+		    "page. tb is not opening it\nfor you; to go on, open it "
+		    "yourself:\n\n    ", stderr);
+		tb_login_put(complete != NULL ? complete : uri);
+		fputs("\n\n", stderr);
+	} else if (!l->no_browser)
 		tb_login_open(complete != NULL ? complete : uri);
 	left = (long)(l->expires_at - time(NULL));
 	if (l->tty)
@@ -259,26 +280,119 @@ tb_login_persist_note(const cJSON *res)
 	fputc('\n', stderr);
 }
 
+/*
+ * Echo off while a token is typed or pasted on a terminal (readpassphrase's
+ * way): the signals that end or stop tb are caught without SA_RESTART, so
+ * that the read returns; the terminal is restored, the signal is raised
+ * again with its old action, and if tb goes on (SIGCONT, an ignored
+ * signal) echo goes off again.
+ */
+static const int	tb_login_noecho_sigs[] = { SIGINT, SIGTERM, SIGHUP,
+			    SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU };
+#define TB_LOGIN_NSIGS \
+	(sizeof tb_login_noecho_sigs / sizeof tb_login_noecho_sigs[0])
+
+struct tb_login_noecho {
+	int			 on;	/* echo is off; saved to restore */
+	struct termios		 saved;
+	struct sigaction	 old[TB_LOGIN_NSIGS];
+};
+
+static volatile sig_atomic_t	tb_login_signo;
+
+static void
+tb_login_noecho_sig(int sig)
+{
+	tb_login_signo = sig;
+}
+
+static void
+tb_login_echo_off(struct tb_login_noecho *ne)
+{
+	struct termios		 t;
+	struct sigaction	 sa;
+	size_t			 i;
+
+	ne->on = 0;
+	if (tcgetattr(STDIN_FILENO, &ne->saved) != 0)
+		return;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = tb_login_noecho_sig;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < TB_LOGIN_NSIGS; i++)
+		sigaction(tb_login_noecho_sigs[i], &sa, &ne->old[i]);
+	t = ne->saved;
+	t.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) != 0) {
+		for (i = 0; i < TB_LOGIN_NSIGS; i++)
+			sigaction(tb_login_noecho_sigs[i], &ne->old[i], NULL);
+		return;
+	}
+	ne->on = 1;
+}
+
+static void
+tb_login_echo_restore(struct tb_login_noecho *ne)
+{
+	size_t	i;
+
+	if (!ne->on)
+		return;
+	tcsetattr(STDIN_FILENO, TCSANOW, &ne->saved);
+	for (i = 0; i < TB_LOGIN_NSIGS; i++)
+		sigaction(tb_login_noecho_sigs[i], &ne->old[i], NULL);
+	ne->on = 0;
+}
+
+/* A caught signal: the terminal back, the signal's own action, then on. */
+static void
+tb_login_echo_signal(struct tb_login_noecho *ne, char *buf, size_t len)
+{
+	int	sig = tb_login_signo;
+
+	tb_login_signo = 0;
+	tb_login_echo_restore(ne);
+	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT)
+		explicit_bzero(buf, len);	/* the action may end tb */
+	raise(sig);
+	tb_login_echo_off(ne);
+}
+
 /* tb login --with-token: a token from stdin as a runtime override. */
 static int
 tb_login_with_token(struct tb *tb)
 {
 	struct msg_reply	 reply;
+	struct tb_login_noecho	 ne;
 	cJSON			*args;
 	char			 buf[PROTO_MAX_TOKEN + 2];
 	size_t			 have = 0;
 	ssize_t			 n;
-	int			 status;
+	int			 status, tty = isatty(STDIN_FILENO);
 
-	if (isatty(STDIN_FILENO))
-		fputs("Paste the token, then press Ctrl-D:\n", stderr);
+	memset(&ne, 0, sizeof ne);
+	if (tty) {
+		/* Off before the prompt: nothing typed after it is shown. */
+		tb_login_echo_off(&ne);
+		fputs("Paste the token (it is not shown), then press Enter "
+		    "and Ctrl-D:\n", stderr);
+	}
 	while (have < sizeof buf - 1) {
+		if (tb_login_signo != 0) {
+			tb_login_echo_signal(&ne, buf, sizeof buf);
+			continue;
+		}
 		n = read(STDIN_FILENO, buf + have, sizeof buf - 1 - have);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		have += (size_t)n;
+	}
+	if (ne.on) {
+		tb_login_echo_restore(&ne);
+		/* The Enter that ended the line was not echoed either. */
+		fputc('\n', stderr);
 	}
 	while (have > 0 && (buf[have - 1] == '\n' || buf[have - 1] == '\r' ||
 	    buf[have - 1] == ' ' || buf[have - 1] == '\t'))
@@ -389,12 +503,14 @@ const struct tb_cmd tb_cmd_login = {
 	.help =
 "Shows a code and the page to enter it on, and opens the page with\n"
 "$BROWSER (or xdg-open when there is a display) unless --no-browser is\n"
-"given. A second 'tb login' while one is pending joins it (same code).\n"
+"given, or the page is not on the issuer's origin (nor on one the profile's\n"
+"verification_hosts allows): then tb warns and leaves it to you.\n"
+"A second 'tb login' while one is pending joins it (same code).\n"
 "Ctrl-C stops waiting; the login is cancelled when no client waits on it.\n"
 "--cancel cancels the pending login for every client waiting on it.\n"
-"--with-token reads a token from standard input and installs it in authd\n"
-"as a runtime override: memory only, never persisted, and it wins over\n"
-"the stored login until authd exits.\n"
+"--with-token reads a token from standard input (not echoed on a terminal)\n"
+"and installs it in authd as a runtime override: memory only, never\n"
+"persisted, and it wins over the stored login until authd exits.\n"
 "Exit status: 0 logged in, 5 denied, 6 expired or cancelled.\n",
 	.run = tb_login_run,
 };

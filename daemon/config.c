@@ -24,6 +24,7 @@
 #define CONFIG_SECTION_PREFIX	"profile "
 
 #define CONFIG_MAX_KEYS	64
+#define CONFIG_MAX_VERIFICATION_HOSTS	16
 
 struct config_parse {
 	char		*seen[CONFIG_MAX_KEYS];	/* "section\nkey" */
@@ -123,6 +124,59 @@ config_top(struct config_parse *cp, const char *key, const char *v)
 	return 1;
 }
 
+/*
+ * verification_hosts = host[:port] ...: separated by spaces or commas; kept
+ * normalised (lower case, single spaces). An empty value clears the list.
+ */
+static int
+config_verification_hosts(struct config_parse *cp, const char *key,
+    const char *v)
+{
+	struct profile	*p = cp->cur;
+	char		*copy, *word, *next, *out, host[256];
+	size_t		 len = 0, size = strlen(v) + 1;
+	int		 port, n = 0;
+
+	copy = xstrdup(v);
+	out = xcalloc(1, size);
+	for (word = copy; word != NULL; word = next) {
+		next = word + strcspn(word, " \t,");
+		if (*next != '\0')
+			*next++ = '\0';
+		else
+			next = NULL;
+		if (*word == '\0')
+			continue;
+		if (http_parse_host_port(word, host, sizeof host, &port) != 0)
+			config_fail(cp, key, "'%s' is not a host[:port] (no "
+			    "scheme, user, path or spaces; port 1-65535)",
+			    word);
+		else if (++n > CONFIG_MAX_VERIFICATION_HOSTS)
+			config_fail(cp, key, "more than %d verification_hosts",
+			    CONFIG_MAX_VERIFICATION_HOSTS);
+		if (cp->failed) {
+			free(copy);
+			free(out);
+			return 0;
+		}
+		/* Never longer than what was written: the port had digits. */
+		if (port != 0)
+			len += (size_t)snprintf(out + len, size - len,
+			    "%s%s:%d", len > 0 ? " " : "", host, port);
+		else
+			len += (size_t)snprintf(out + len, size - len, "%s%s",
+			    len > 0 ? " " : "", host);
+	}
+	free(copy);
+	free(p->verification_hosts);
+	p->verification_hosts = NULL;
+	if (len > 0)
+		p->verification_hosts = out;
+	else
+		free(out);
+	return 1;
+}
+
 static int
 config_profile_key(struct config_parse *cp, const char *key, const char *v)
 {
@@ -177,6 +231,8 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 			    "contain {project}");
 		free(p->project_scope);
 		p->project_scope = xstrdup(v);
+	} else if (strcmp(key, "verification_hosts") == 0) {
+		return config_verification_hosts(cp, key, v);
 	} else if (strcmp(key, "verify_jwt") == 0) {
 		if (config_bool(v, &p->verify_jwt) != 0)
 			return config_fail(cp, key, "verify_jwt is true or "

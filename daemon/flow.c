@@ -48,8 +48,14 @@ struct flow {
 	char			*token_endpoint;
 	char			*userinfo_endpoint;	/* may be NULL */
 	struct oauth_device	 dev;
+	struct http_origin	 issuer_origin;
+	int			 issuer_origin_ok;
 	char			*issuer_host;
 	char			*verification_host;
+	char			 verification_origin[sizeof "https://" +
+				     sizeof ((struct http_origin *)0)->host +
+				     sizeof ":65535"];
+	int			 host_mismatch;	/* page's origin not allowed */
 	long			 interval;	/* seconds between polls */
 	long			 backoff;	/* after transport errors */
 	struct timespec		 deadline;	/* monotonic; code expiry */
@@ -206,6 +212,11 @@ flow_code_event(const struct flow *f)
 {
 	cJSON	*d = cJSON_CreateObject();
 	long	 left = flow_left_ms(f) / 1000;
+	char	 issuer_origin[sizeof f->verification_origin] = "";
+
+	if (f->issuer_origin_ok)
+		http_origin_format(&f->issuer_origin, issuer_origin,
+		    sizeof issuer_origin);
 
 	cJSON_AddStringToObject(d, "user_code", f->dev.user_code);
 	cJSON_AddStringToObject(d, "verification_uri", f->dev.verification_uri);
@@ -217,9 +228,10 @@ flow_code_event(const struct flow *f)
 	cJSON_AddStringToObject(d, "issuer", account_issuer(f->acct));
 	cJSON_AddStringToObject(d, "issuer_host",
 	    f->issuer_host != NULL ? f->issuer_host : "");
-	cJSON_AddBoolToObject(d, "host_mismatch", f->issuer_host == NULL ||
-	    f->verification_host == NULL ||
-	    strcasecmp(f->issuer_host, f->verification_host) != 0);
+	cJSON_AddStringToObject(d, "verification_origin",
+	    f->verification_origin);
+	cJSON_AddStringToObject(d, "issuer_origin", issuer_origin);
+	cJSON_AddBoolToObject(d, "host_mismatch", f->host_mismatch);
 	cJSON_AddNumberToObject(d, "expires_in", left > 0 ? left : 0);
 	cJSON_AddNumberToObject(d, "expires_at", (double)f->expires_at);
 	cJSON_AddNumberToObject(d, "interval", f->interval);
@@ -437,13 +449,84 @@ flow_poll(struct flow *f)
 	http_submit(f->req, flow_poll_done_cb, f);
 }
 
+/*
+ * A verification URI (key names it) must read the same to a browser and to
+ * libcurl, hide nothing, and pass the URL rule; its origin into o. -1 with
+ * *msg (allocated) saying which URI and what is wrong.
+ */
+static int
+flow_check_page(const char *key, const char *uri, struct http_origin *o,
+    char **msg)
+{
+	char	*cause = NULL, shown[200];
+	size_t	 i;
+
+	if (http_url_origin(uri, o, &cause) != 0) {
+		/* Printable ASCII only: the URI goes into a reply and a log. */
+		for (i = 0; uri[i] != '\0' && i < sizeof shown - 1; i++)
+			shown[i] = (uri[i] > ' ' && uri[i] < 0x7f) ? uri[i] :
+			    '?';
+		shown[i] = '\0';
+		xasprintf(msg, "the verification page is not safe: %s '%s%s' "
+		    "%s", key, shown, uri[i] != '\0' ? "..." : "", cause);
+		free(cause);
+		return -1;
+	}
+	if (http_check_url(uri, &cause) != 0) {
+		xasprintf(msg, "the verification page is not safe: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The page's origin is the issuer's, or, with the issuer's scheme or
+ * https, on a host[:port] of the profile's verification_hosts (an entry
+ * without a port means the scheme's default port).
+ */
+static int
+flow_origin_allowed(const struct flow *f, const struct http_origin *o)
+{
+	const char	*list = account_profile(f->acct)->verification_hosts;
+	char		 word[300], host[256];
+	size_t		 n;
+	int		 port;
+
+	if (f->issuer_origin_ok && http_origin_equal(o, &f->issuer_origin))
+		return 1;
+	if (list == NULL)
+		return 0;
+	if (strcmp(o->scheme, "https") != 0 && (!f->issuer_origin_ok ||
+	    strcmp(o->scheme, f->issuer_origin.scheme) != 0))
+		return 0;
+	while (*list != '\0') {
+		n = strcspn(list, " ");
+		if (n < sizeof word) {
+			memcpy(word, list, n);
+			word[n] = '\0';
+			if (http_parse_host_port(word, host, sizeof host,
+			    &port) == 0 && strcmp(host, o->host) == 0 &&
+			    (port != 0 ? port :
+			    http_default_port(o->scheme)) == o->port)
+				return 1;
+		}
+		list += n;
+		list += strspn(list, " ");
+	}
+	return 0;
+}
+
 static void
 flow_authorize_done_cb(const struct http_result *res, void *arg)
 {
 	struct flow		*f = arg;
 	struct oauth_error	 oerr;
+	struct http_origin	 plain, complete, *page;
 	struct timespec		 now;
 	char			*cause = NULL, *msg;
+	char			 issuer[sizeof f->verification_origin];
+	char			 other[sizeof f->verification_origin];
 	int			 rc;
 
 	f->req = NULL;
@@ -463,13 +546,13 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 		free(cause);
 		return;
 	}
-	if (http_check_url(f->dev.verification_uri, &cause) != 0 ||
-	    (f->dev.verification_uri_complete != NULL &&
-	    http_check_url(f->dev.verification_uri_complete, &cause) != 0)) {
-		xasprintf(&msg, "the verification page is not safe: %s", cause);
+	if (flow_check_page("verification_uri", f->dev.verification_uri,
+	    &plain, &msg) != 0 || (f->dev.verification_uri_complete != NULL &&
+	    flow_check_page("verification_uri_complete",
+	    f->dev.verification_uri_complete, &complete, &msg) != 0)) {
+		log_warnx("profile %s: %s", account_name(f->acct), msg);
 		flow_finish(f, AUTHD_E_IDP_BAD_REPLY, msg);
 		free(msg);
-		free(cause);
 		return;
 	}
 	f->interval = f->dev.interval > 0 ? f->dev.interval : 5;
@@ -478,27 +561,38 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 	f->deadline.tv_sec += f->dev.expires_in;
 	f->expires_at = time(NULL) + f->dev.expires_in;
 	/*
-	 * The host the code goes to is the one the browser opens: the
-	 * complete URI's when there is one. Both must name the same host.
+	 * The code goes to the page the browser opens: the complete URI's
+	 * origin when there is one. Both URIs must be on the same origin,
+	 * which must be the issuer's or one the profile allows.
 	 */
-	f->verification_host = http_url_host(
-	    f->dev.verification_uri_complete != NULL ?
-	    f->dev.verification_uri_complete : f->dev.verification_uri);
-	if (f->dev.verification_uri_complete != NULL) {
-		char	*plain = http_url_host(f->dev.verification_uri);
-
-		if (plain == NULL || f->verification_host == NULL ||
-		    strcasecmp(plain, f->verification_host) != 0) {
-			free(f->verification_host);
-			xasprintf(&f->verification_host, "%s (and %s)",
-			    plain ? plain : "?", f->dev.verification_uri_complete);
-		}
-		free(plain);
+	page = f->dev.verification_uri_complete != NULL ? &complete : &plain;
+	http_origin_format(page, f->verification_origin,
+	    sizeof f->verification_origin);
+	if (page != &plain && !http_origin_equal(&plain, page)) {
+		xasprintf(&f->verification_host, "%s (and %s)", plain.host,
+		    f->dev.verification_uri_complete);
+		f->host_mismatch = 1;
+		http_origin_format(&plain, other, sizeof other);
+		log_warnx("profile %s: verification_uri is on %s, "
+		    "verification_uri_complete on %s", account_name(f->acct),
+		    other, f->verification_origin);
+	} else {
+		f->verification_host = xstrdup(page->host);
+		f->host_mismatch = !flow_origin_allowed(f, page);
 	}
 	log_info("profile %s: login code issued, verification at %s, expires "
 	    "in %ld s, polling every %ld s", account_name(f->acct),
-	    f->verification_host != NULL ? f->verification_host : "?",
-	    f->dev.expires_in, f->interval);
+	    f->verification_origin, f->dev.expires_in, f->interval);
+	if (f->host_mismatch) {
+		if (f->issuer_origin_ok)
+			http_origin_format(&f->issuer_origin, issuer,
+			    sizeof issuer);
+		else
+			snprintf(issuer, sizeof issuer, "?");
+		log_warnx("profile %s: the verification page is on %s, not on "
+		    "the issuer's origin %s nor in verification_hosts",
+		    account_name(f->acct), f->verification_origin, issuer);
+	}
 	flow_broadcast(f, "code", flow_code_event(f));
 	flow_schedule(f, f->interval);
 }
@@ -573,6 +667,7 @@ flow_wait(struct authd *ad, struct account *a, const struct flow_ops *ops,
 {
 	struct flow		*f = flow_find(ad, a);
 	struct flow_waiter	*w;
+	char			*cause = NULL;
 
 	if (f == NULL) {
 		f = xcalloc(1, sizeof *f);
@@ -583,7 +678,12 @@ flow_wait(struct authd *ad, struct account *a, const struct flow_ops *ops,
 		f->abandoned_ev = evtimer_new(ad->base, flow_abandoned_cb, f);
 		if (f->timer == NULL || f->abandoned_ev == NULL)
 			fatalx("evtimer_new");
-		f->issuer_host = http_url_host(account_issuer(a));
+		f->issuer_origin_ok = http_url_origin(account_issuer(a),
+		    &f->issuer_origin, &cause) == 0;
+		free(cause);
+		f->issuer_host = f->issuer_origin_ok ?
+		    xstrdup(f->issuer_origin.host) :
+		    http_url_host(account_issuer(a));
 		f->state = FLOW_DISCOVERY;
 		f->ops = ops;
 		TAILQ_INSERT_TAIL(&ad->flows, f, entry);

@@ -334,6 +334,37 @@ oauth_parse_error(long status, const cJSON *j, struct oauth_error *oerr,
 	return err;
 }
 
+/*
+ * A verification URI of the device reply into *out: NULL when absent. One
+ * that is there but unusable (not a string, empty, too long, a control
+ * character) fails the reply, saying so, rather than being dropped: the
+ * page a provider meant to show must not silently become another one.
+ */
+static int
+oauth_device_uri(const cJSON *j, const char *key, char **out, char **cause)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(j, key);
+	const char	*why = NULL;
+
+	*out = NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsString(v) || v->valuestring == NULL ||
+	    v->valuestring[0] == '\0')
+		why = "is not a URI";
+	else if (strlen(v->valuestring) > OAUTH_MAX_URL)
+		why = "is too long";
+	else if (!text_printable(v->valuestring))
+		why = "contains a control character";
+	if (why != NULL) {
+		xasprintf(cause, "the verification page is not safe: the "
+		    "device authorization reply's %s %s", key, why);
+		return -1;
+	}
+	*out = xstrdup(v->valuestring);
+	return 0;
+}
+
 int
 oauth_parse_device_reply(long status, const char *body, size_t len,
     struct oauth_device *dev, struct oauth_error *oerr, char **cause)
@@ -357,13 +388,15 @@ oauth_parse_device_reply(long status, const char *body, size_t len,
 	s = oauth_str(j, "device_code", OAUTH_MAX_TOKEN);
 	dev->device_code = s != NULL ? secret_new_str(s) : NULL;
 	dev->user_code = oauth_dup(j, "user_code", 64);
-	dev->verification_uri = oauth_dup(j, "verification_uri",
-	    OAUTH_MAX_URL);
-	if (dev->verification_uri == NULL)	/* a common draft spelling */
-		dev->verification_uri = oauth_dup(j, "verification_url",
-		    OAUTH_MAX_URL);
-	dev->verification_uri_complete = oauth_dup(j,
-	    "verification_uri_complete", OAUTH_MAX_URL);
+	if (oauth_device_uri(j, "verification_uri", &dev->verification_uri,
+	    cause) != 0 || (dev->verification_uri == NULL &&	/* a draft's */
+	    oauth_device_uri(j, "verification_url", &dev->verification_uri,
+	    cause) != 0) || oauth_device_uri(j, "verification_uri_complete",
+	    &dev->verification_uri_complete, cause) != 0) {
+		cJSON_Delete(j);
+		oauth_device_clear(dev);
+		return AUTHD_E_IDP_BAD_REPLY;
+	}
 	dev->expires_in = oauth_long(j, "expires_in", 1, 86400, -1);
 	/* Never faster than asked: a huge interval is kept (the code's
 	 * expiry ends the flow), a missing or malformed one is RFC 8628's

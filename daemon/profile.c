@@ -51,6 +51,7 @@ profile_free(struct profile *p)
 	free(p->audience);
 	free(p->project_scope);
 	free(p->mint_endpoint);
+	free(p->verification_hosts);
 	free(p);
 }
 
@@ -78,6 +79,7 @@ profile_dup(const struct profile *p)
 	c->project_scope = profile_strdup(p->project_scope);
 	c->mint_endpoint = profile_strdup(p->mint_endpoint);
 	c->verify_jwt = p->verify_jwt;
+	c->verification_hosts = profile_strdup(p->verification_hosts);
 	return c;
 }
 

@@ -42,6 +42,12 @@ struct profile {
 	char			*project_scope;	/* template with {project} */
 	char			*mint_endpoint;	/* for PROFILE_MINT_ENDPOINT */
 	int			 verify_jwt;
+	/*
+	 * Other origins the device flow's verification page may be on, as
+	 * "host[:port]" entries separated by single spaces (lower case), or
+	 * NULL: only the issuer's own origin.
+	 */
+	char			*verification_hosts;
 };
 
 struct profiles;

@@ -18,6 +18,40 @@ text_control_len(const char *s)
 	return 0;
 }
 
+size_t
+text_invisible_len(const char *s)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+
+	/* U+061C: D8 9C. */
+	if (u[0] == 0xd8 && u[1] == 0x9c)
+		return 2;
+	/* U+FEFF: EF BB BF. */
+	if (u[0] == 0xef && u[1] == 0xbb && u[2] == 0xbf)
+		return 3;
+	if (u[0] != 0xe2)
+		return 0;
+	/* U+200B..U+200F: E2 80 8B..8F; U+202A..U+202E: E2 80 AA..AE. */
+	if (u[1] == 0x80 && ((u[2] >= 0x8b && u[2] <= 0x8f) ||
+	    (u[2] >= 0xaa && u[2] <= 0xae)))
+		return 3;
+	/* U+2066..U+2069: E2 81 A6..A9. */
+	if (u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9)
+		return 3;
+	return 0;
+}
+
+/* What text_put replaces with '?': bytes of it at s, or 0. */
+static size_t
+text_unsafe_len(const char *s)
+{
+	size_t	n;
+
+	if ((n = text_control_len(s)) != 0)
+		return n;
+	return text_invisible_len(s);
+}
+
 int
 text_printable(const char *s)
 {
@@ -35,14 +69,14 @@ text_put(FILE *f, const char *s)
 
 	/* Whole runs at once: stderr is unbuffered, one write per run. */
 	while (s != NULL && *s != '\0') {
-		for (run = 0; s[run] != '\0' && text_control_len(s + run) == 0;
+		for (run = 0; s[run] != '\0' && text_unsafe_len(s + run) == 0;
 		    run++)
 			;
 		if (run > 0) {
 			fwrite(s, 1, run, f);
 			s += run;
 		}
-		if ((n = text_control_len(s)) != 0) {
+		if ((n = text_unsafe_len(s)) != 0) {
 			fputc('?', f);
 			s += n;
 		}
@@ -55,7 +89,7 @@ text_width(const char *s)
 	size_t	n, w = 0;
 
 	while (s != NULL && *s != '\0') {
-		if ((n = text_control_len(s)) != 0)
+		if ((n = text_unsafe_len(s)) != 0)
 			s += n;
 		else if (((unsigned char)*s++ & 0xc0) == 0x80)
 			continue;	/* a UTF-8 continuation byte */

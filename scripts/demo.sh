@@ -67,10 +67,11 @@ tb list
 say 'curl -H "Authorization: Bearer $(tb token)" $ISSUER/me   # the user token'
 curl -s -H "Authorization: Bearer $(tb token)" "$issuer/me"
 echo
-say 'git -c credential.helper="tb --project prj_123" credential fill'
+say 'git -c credential.https://git.example.test.helper="tb --host git.example.test --project prj_123" credential fill'
 printf 'protocol=https\nhost=git.example.test\n\n' |
-	GIT_TERMINAL_PROMPT=0 git -c credential.helper= \
-	-c credential.helper="tb --project prj_123" credential fill |
+	GIT_TERMINAL_PROMPT=0 git -c credential.helper= -c \
+	credential.https://git.example.test.helper="tb --host git.example.test --project prj_123" \
+	credential fill |
 	sed 's/^password=\(.\{24\}\).*/password=\1.../'
 say 'kill $AUTHD_PID'
 kill "$AUTHD_PID"

@@ -21,6 +21,7 @@ import * as jose from 'jose';
 const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FILE] [--log FILE]
     [--device-ttl S] [--at-ttl S] [--rt-ttl S] [--exchange-ttl S] [--interval S]
     [--verification-host HOST] [--complete-host HOST] [--complete-suffix STR]
+    [--verification-uri TEMPLATE] [--complete-uri TEMPLATE]
     [--no-token-exchange] [--exchange-delay-ms N] [--refresh-delay-ms N]
     [--slow-down N] [--no-rotate] [--rt-grace S] [--jwks-file FILE] [--state FILE]
     [--canary STRING]
@@ -79,6 +80,8 @@ function parseArgs(argv) {
         if (!/^[A-Za-z0-9.-]{1,253}$/.test(o.verificationHost)) die('--verification-host must be a host name');
         break;
       case '--complete-suffix': o.completeSuffix = v(); break;
+      case '--verification-uri': o.verificationUri = v(); break;
+      case '--complete-uri': o.completeUri = v(); break;
       case '--complete-host':
         o.completeHost = v();
         if (!/^[A-Za-z0-9.-]{1,253}$/.test(o.completeHost)) die('--complete-host must be a host name');
@@ -110,6 +113,8 @@ function die(msg, code = 2) {
 }
 
 const opt = parseArgs(process.argv.slice(2));
+// Templates for the verification URIs (null: the provider's own); see the shim.
+const verificationUris = { plain: opt.verificationUri ?? null, complete: opt.completeUri ?? null };
 
 // ---------------------------------------------------------------- accounts, clients, resources
 
@@ -804,6 +809,17 @@ async function main() {
       ctx.body = { holding: false, released };
       return;
     }
+    // The verification URIs of the next device authorization replies, as templates
+    // (see --verification-uri); a parameter left out goes back to the provider's own.
+    if (ctx.path === '/test/verification-uri' && ctx.method === 'POST') {
+      const q = (k) => (typeof ctx.query[k] === 'string' ? ctx.query[k] : null);
+      verificationUris.plain = q('verification_uri');
+      verificationUris.complete = q('verification_uri_complete');
+      ctx.type = 'application/json';
+      ctx.body = { verification_uri: verificationUris.plain,
+        verification_uri_complete: verificationUris.complete };
+      return;
+    }
     if (ctx.path === '/test/held-exchange' && ctx.method === 'GET') {
       ctx.type = 'application/json';
       ctx.body = { holding: exchangeHold.on, held: exchangeHold.waiting.length };
@@ -858,6 +874,21 @@ async function main() {
           u.hostname = host;
           ctx.body[k] = u.toString();
         }
+      }
+      // --verification-uri / --complete-uri (or POST /test/verification-uri):
+      // the URIs replaced as they are, tricks included (tests of authd's checks).
+      const expand = (t) => t.replaceAll('{issuer}', issuer)
+        .replaceAll('{port}', new URL(issuer).port)
+        .replaceAll('{user_code}', String(ctx.body.user_code));
+      if (verificationUris.plain !== null) {
+        ctx.body.verification_uri = expand(verificationUris.plain);
+        ctx.body.verification_uri_complete = `${ctx.body.verification_uri}?user_code=${
+          encodeURIComponent(String(ctx.body.user_code))}`;
+      }
+      if (verificationUris.complete === '-') {
+        delete ctx.body.verification_uri_complete;
+      } else if (verificationUris.complete !== null) {
+        ctx.body.verification_uri_complete = expand(verificationUris.complete);
       }
       // --complete-suffix: text appended as is (shell metacharacters, say).
       if (opt.completeSuffix && typeof ctx.body.verification_uri_complete === 'string') {

@@ -24,6 +24,8 @@ GIT_HELPER = (os.environ.get("GIT_CREDENTIAL_TB_BIN") or
 DOCKER_HELPER = (os.environ.get("DOCKER_CREDENTIAL_TB_BIN") or
                  os.path.join(BUILD, "docker-credential-tb"))
 NOT_FOUND = "credentials not found in native keychain"
+# The host the git tests use, as the helper's --host.
+HOST = ("--host", "git.tb.test")
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
@@ -138,7 +140,7 @@ def git_fill(env):
     user = tb_token(env)
     req = "protocol=https\nhost=git.tb.test\npath=org/repo.git\n\n"
     # The helper itself: the git protocol answer, expiry included.
-    r = git_helper(env, "get", input=req)
+    r = git_helper(env, *HOST, "get", input=req)
     check(r.returncode == 0, "helper get: %d %s" % (r.returncode, r.stderr))
     check(r.stdout.endswith("\n\n"), "no blank line at the end: %r" %
           r.stdout[-20:])
@@ -155,7 +157,7 @@ def git_fill(env):
 
     # git credential fill, helper by absolute path.
     rc, kv, out, err = fill(env, "protocol=https\nhost=git.tb.test\n\n",
-                            "credential.helper=" + helper_cmd())
+                            "credential.helper=" + helper_cmd(*HOST))
     check(rc == 0, "git credential fill: %d %s" % (rc, err))
     check(kv.get("username") == "x-access-token" and
           kv.get("password") == user["token"], out.replace(
@@ -174,7 +176,8 @@ def git_fill(env):
     # The helper named "tb": git runs "git credential-tb ARGS get".
     path = os.path.dirname(os.path.abspath(GIT_HELPER))
     rc, kv, out, err = fill(env, "protocol=https\nhost=git.tb.test\n\n",
-                            "credential.helper=tb --username tbuser",
+                            "credential.helper=tb --host git.tb.test "
+                            "--username tbuser",
                             extra_env={"PATH": path + os.pathsep +
                                        env.env.get("PATH", "")})
     check(rc == 0 and kv.get("username") == "tbuser" and
@@ -183,7 +186,7 @@ def git_fill(env):
 
     # A user name in the URL is kept; --username overrides it.
     rc, kv, _, _ = fill(env, "url=https://bob@git.tb.test/x.git\n\n",
-                        "credential.helper=" + helper_cmd())
+                        "credential.helper=" + helper_cmd(*HOST))
     check(rc == 0 and kv.get("username") == "bob", kv.get("username"))
 
     # approve (store) and reject (erase) are accepted and change nothing.
@@ -191,7 +194,7 @@ def git_fill(env):
             "password=%s\n\n" % user["token"])
     for action in ("approve", "reject"):
         r = subprocess.run(["git", "-c", "credential.helper=" +
-                            helper_cmd(), "credential", action],
+                            helper_cmd(*HOST), "credential", action],
                            input=cred, capture_output=True, text=True,
                            env=git_env(env), timeout=60)
         check(r.returncode == 0 and r.stdout == "", "%s: %d %s" % (
@@ -216,7 +219,7 @@ def git_fill_project(env):
     user = tb_token(env)["token"]
     rc, kv, out, err = fill(env, "protocol=https\nhost=git.tb.test\n\n",
                             "credential.helper=" +
-                            helper_cmd("--project", "prj_123"))
+                            helper_cmd(*HOST, "--project", "prj_123"))
     check(rc == 0, "fill: %d %s" % (rc, err))
     tok = kv["password"]
     c = claims(tok)
@@ -224,7 +227,7 @@ def git_fill_project(env):
     check(c["sub"] == "alice", c)
     j = tb_token(env, "--project", "prj_123")
     check(j["token"] == tok and j["cached"] is True, "not authd's token")
-    r = git_helper(env, "--project", "prj_123", "get",
+    r = git_helper(env, *HOST, "--project", "prj_123", "get",
                    input="protocol=https\nhost=git.tb.test\n\n")
     exp = re.search(r"^password_expiry_utc=(\d+)$", r.stdout, re.M)
     check(exp and int(exp.group(1)) == c["exp"] == j["expires_at"],
@@ -233,6 +236,7 @@ def git_fill_project(env):
 
     rc, kv, _, err = fill(env, "protocol=https\nhost=git.tb.test\n\n",
                           "credential.helper=" + helper_cmd(
+                              *HOST,
                               "--audience", REGISTRY, "--project",
                               "prj_123", "--purpose", "git"))
     c = claims(kv["password"])
@@ -241,8 +245,9 @@ def git_fill_project(env):
 
     # The mapping lives in git's configuration: one helper line per URL.
     mapping = ["credential.https://git.tb.test.helper=" +
-               helper_cmd("--project", "prj_123"),
-               "credential.https://other.tb.test.helper=" + helper_cmd()]
+               helper_cmd(*HOST, "--project", "prj_123"),
+               "credential.https://other.tb.test.helper=" + helper_cmd(
+                   "--host", "other.tb.test")]
     _, kv, _, _ = fill(env, "protocol=https\nhost=git.tb.test\n\n",
                        *mapping)
     check(claims(kv["password"])["aud"] == API, "git.tb.test: not minted")
@@ -252,9 +257,9 @@ def git_fill_project(env):
     # With useHttpPath, by repository path.
     paths = ["credential.useHttpPath=true",
              "credential.https://git.tb.test/team-a/repo.git.helper=" +
-             helper_cmd("--project", "prj_123"),
+             helper_cmd(*HOST, "--project", "prj_123"),
              "credential.https://git.tb.test/team-b/repo.git.helper=" +
-             helper_cmd("--audience", REGISTRY, "--project", "prj_123")]
+             helper_cmd(*HOST, "--audience", REGISTRY, "--project", "prj_123")]
     _, kv, _, err = fill(env, "url=https://git.tb.test/team-a/repo.git\n\n",
                          *paths)
     check(claims(kv["password"])["aud"] == API, "team-a: %s" % err)
@@ -263,7 +268,7 @@ def git_fill_project(env):
     check(claims(kv["password"])["aud"] == REGISTRY, "team-b: %s" % err)
 
     # --host: other hosts get nothing (git then fails: no prompts).
-    guarded = "credential.helper=" + helper_cmd("--host", "git.tb.test")
+    guarded = "credential.helper=" + helper_cmd(*HOST)
     rc, kv, _, _ = fill(env, "protocol=https\nhost=git.tb.test:8443\n\n",
                         guarded)
     check(rc == 0 and kv.get("password") == user, "--host with a port")
@@ -272,22 +277,118 @@ def git_fill_project(env):
     check(rc != 0 and "password" not in kv, "answered for evil.test")
     # Plain http: loopback only.
     rc, kv, _, err = fill(env, "protocol=http\nhost=git.tb.test\n\n",
-                          "credential.helper=" + helper_cmd())
+                          "credential.helper=" + helper_cmd(*HOST))
     check(rc != 0 and "password" not in kv and "plain http" in err,
           "a token over plain http: %d %s" % (rc, err))
     rc, kv, _, _ = fill(env, "protocol=http\nhost=127.0.0.1:8080\n\n",
-                        "credential.helper=" + helper_cmd())
+                        "credential.helper=" + helper_cmd(
+                            "--host", "127.0.0.1"))
     check(rc == 0 and kv.get("password") == user, "loopback http")
     # Not a protocol of ours.
     r = git_helper(env, "get", input="protocol=smtp\nhost=mail.test\n\n")
     check(r.returncode == 0 and r.stdout == "", "answered for smtp")
     # The provider refuses a project: nothing on stdout, the reason on
     # stderr, and git goes on.
-    r = git_helper(env, "--project", "prj_789", "get",
+    r = git_helper(env, *HOST, "--project", "prj_789", "get",
                    input="protocol=https\nhost=git.tb.test\n\n")
     check(r.returncode == 1 and r.stdout == "" and
           r.stderr.startswith("git-credential-tb: "), "refused: %d %r %r" %
           (r.returncode, r.stdout, r.stderr))
+
+
+def git_host_required(env):
+    """git-credential-tb answers only the hosts its --host options name.
+    Without any it answers nothing and says on stderr how to configure it;
+    a host not named (a mistyped remote, a redirect, a name that only
+    starts or ends like the configured one) gets nothing; plain http is
+    refused to anything but loopback, even to a host named; the host
+    configured as the README says (credential.https://HOST.helper with
+    --host HOST) is served, also by the helper's name "tb"."""
+    setup(env)
+    user = tb_token(env)["token"]
+    req = "protocol=https\nhost=git.tb.test\n\n"
+    # No --host: nothing on stdout, and how to configure it.
+    r = git_helper(env, "get", input=req)
+    check(r.returncode == 0 and r.stdout == "", "no --host: %d %r" % (
+        r.returncode, r.stdout[:40]))
+    check("--host" in r.stderr and "credential.https://" in r.stderr,
+          "no configuration hint: %r" % r.stderr)
+    rc, kv, _, err = fill(env, req, "credential.helper=" + helper_cmd())
+    check(rc != 0 and "password" not in kv, "no --host, git got a token")
+    check("git config" in err and "--host" in err, err)
+    rc, kv, _, err = fill(env, "url=https://git.tb.test/x.git\n\n",
+                          "credential.https://git.tb.test.helper=" +
+                          helper_cmd("--project", "prj_123"))
+    check(rc != 0 and "password" not in kv, "URL-scoped without --host: "
+          "git got a token")
+    # store and erase stay silent whatever the configuration.
+    for action in ("store", "erase"):
+        r = git_helper(env, action, input=req)
+        check(r.returncode == 0 and r.stdout == "" and r.stderr == "",
+              "%s: %r" % (action, r.stderr))
+
+    # Configured as the README says: served, by path and by name.
+    conf = ("credential.https://git.tb.test.helper=" +
+            helper_cmd("--host", "git.tb.test"))
+    rc, kv, _, err = fill(env, req, conf)
+    check(rc == 0 and kv.get("password") == user, "configured host: %d %s"
+          % (rc, err))
+    path = os.path.dirname(os.path.abspath(GIT_HELPER))
+    rc, kv, _, err = fill(env, req, "credential.https://git.tb.test.helper"
+                          "=tb --host git.tb.test", extra_env={
+                              "PATH": path + os.pathsep +
+                              env.env.get("PATH", "")})
+    check(rc == 0 and kv.get("password") == user, "helper by name: %d %s"
+          % (rc, err))
+
+    # A helper for every URL answers only the hosts it names.
+    every = "credential.helper=" + helper_cmd(
+        "--host", "git.tb.test", "--host", "other.tb.test:8443",
+        "--host", "[::1]")
+    for host, served in (("git.tb.test", True),
+                         ("GIT.tb.test", True),
+                         ("git.tb.test:8443", True),
+                         ("other.tb.test:8443", True),
+                         ("other.tb.test", False),
+                         ("other.tb.test:9443", False),
+                         ("evil.test", False),
+                         ("git.tb.test.evil.test", False),
+                         ("evilgit.tb.test", False),
+                         ("git.tb.tes", False),
+                         ("git.tb.test.", False),
+                         ("[::1]:8080", True)):
+        rc, kv, _, err = fill(env, "protocol=https\nhost=%s\n\n" % host,
+                              every)
+        check((rc == 0 and kv.get("password") == user) if served else
+              (rc != 0 and "password" not in kv),
+              "%s: %s (exit %d) %s" % (host, "not served" if served else
+                                       "served", rc, err))
+    # A redirect, or a remote with a user name that looks like the host.
+    rc, kv, _, _ = fill(env, "url=https://git.tb.test@evil.test/x.git\n\n",
+                        every)
+    check(rc != 0 and "password" not in kv, "userinfo trick served")
+
+    # Plain http: refused to a named host that is not loopback; loopback
+    # (127.0.0.0/8, ::1, localhost) served when named.
+    http = "credential.helper=" + helper_cmd(
+        "--host", "git.tb.test", "--host", "127.0.0.1", "--host",
+        "localhost", "--host", "127.7.7.7:8080", "--host", "::1")
+    rc, kv, _, err = fill(env, "protocol=http\nhost=git.tb.test\n\n", http)
+    check(rc != 0 and "password" not in kv and "plain http" in err,
+          "a token over plain http: %d %s" % (rc, err))
+    for host in ("127.0.0.1:8080", "localhost", "127.7.7.7:8080",
+                 "[::1]:9"):
+        rc, kv, _, err = fill(env, "protocol=http\nhost=%s\n\n" % host,
+                              http)
+        check(rc == 0 and kv.get("password") == user, "loopback http %s: "
+              "%d %s" % (host, rc, err))
+    # A bad --host is a usage error, not a helper that answers everyone.
+    for bad in ("https://git.tb.test", "", "git.tb.test/x", "a b",
+                "u@git.tb.test", "git.tb.test:x"):
+        r = git_helper(env, "--host", bad, "get", input=req)
+        check(r.returncode == 2 and r.stdout == "" and "--host" in r.stderr,
+              "--host %r: %d %r %r" % (bad, r.returncode, r.stdout[:30],
+                                       r.stderr))
 
 
 def git_not_logged_in(env):
@@ -296,16 +397,17 @@ def git_not_logged_in(env):
     prompting."""
     idp = setup(env, logged_in=False)
     req = "protocol=https\nhost=git.tb.test\n\n"
-    r = git_helper(env, "get", input=req)
+    r = git_helper(env, *HOST, "get", input=req)
     check(r.returncode == 0 and r.stdout == "", "helper: %d %r" % (
         r.returncode, r.stdout))
     check("tb login" in r.stderr and r.stderr.count("\n") == 1, r.stderr)
     rc, kv, out, err = fill(env, req, "credential.helper=" + helper_cmd(
+        *HOST,
         "--project", "prj_123"), timeout=30)
     check(rc != 0 and "password" not in kv, "fill: %d %r" % (rc, out))
     check("tb login" in err and "terminal prompts disabled" in err, err)
     # The next helper answers.
-    rc, kv, _, err = fill(env, req, "credential.helper=" + helper_cmd(),
+    rc, kv, _, err = fill(env, req, "credential.helper=" + helper_cmd(*HOST),
                           "credential.helper=!f() { cat >/dev/null; "
                           "echo username=next; echo password=fallback; }; f")
     check(rc == 0 and kv.get("password") == "fallback", "next helper: %d %s"
@@ -446,7 +548,7 @@ def git_clone_http(env):
                       os.path.join(srv.root, "repo.git"))):
             r = git(*args)
             check(r.returncode == 0, "git %s: %s" % (args[0], r.stderr))
-        helper = "credential.helper=" + helper_cmd()
+        helper = "credential.helper=" + helper_cmd("--host", "127.0.0.1")
         dest = os.path.join(env.dir, "clone")
         r = git("-c", helper, "clone", srv.url + "/repo.git", dest)
         check(r.returncode == 0, "clone: %s" % r.stderr)
@@ -593,8 +695,8 @@ def unusable_tokens(env):
               json.loads(r.stdout)["error"]["code"] == "bad_reply",
               "tb --json token %r: %r" % (bad, r.stdout))
         no_secret("fault", r.stdout, r.stderr)
-        r = git_helper(env, "get", input="protocol=https\nhost=git.tb.test"
-                       "\n\n", extra_env=e)
+        r = git_helper(env, *HOST, "get", input="protocol=https\n"
+                       "host=git.tb.test\n\n", extra_env=e)
         check(r.returncode == 1 and r.stdout == "" and
               "authd returned an unusable token" in r.stderr,
               "git helper %r: %d %r" % (bad, r.returncode, r.stderr))
@@ -745,6 +847,7 @@ def kubectl_exec(env):
 
 TESTS = {f.__name__: f for f in (
     git_fill, git_fill_project, git_not_logged_in, git_clone_http,
+    git_host_required,
     docker_helper, docker_not_found, kube_credential, kubectl_exec)}
 
 if __name__ == "__main__":

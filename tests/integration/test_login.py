@@ -88,8 +88,8 @@ def host_mismatch(env):
     uri, code = login.code()
     err = login.stderr()
     check("The code goes to localhost" in err, err)
-    check("warning: the page is on localhost, not on the issuer's host "
-          "127.0.0.1" in err, err)
+    check("warning: the page is on http://localhost:%d, not on the "
+          "issuer's http://127.0.0.1:%d" % (idp.port, idp.port) in err, err)
     login.proc.send_signal(signal.SIGINT)
     login.wait()
     # Only the complete URI (the one a browser opens, code included) on
@@ -107,6 +107,206 @@ def host_mismatch(env):
           "warning: the page is on" in err, err)
     login.proc.send_signal(signal.SIGINT)
     login.wait()
+
+
+def _set_verification_uri(idp, plain=None, complete=None):
+    """The provider's next device replies carry these verification URIs
+    (templates: {issuer}, {port}, {user_code}); None: its own."""
+    import urllib.parse
+    import urllib.request
+    q = {}
+    if plain is not None:
+        q["verification_uri"] = plain
+    if complete is not None:
+        q["verification_uri_complete"] = complete
+    req = urllib.request.Request(
+        idp.issuer + "/test/verification-uri?" + urllib.parse.urlencode(q),
+        data=b"", method="POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        r.read()
+
+
+def _code_event(env):
+    """A login on a raw connection: the data of its "code" event, or its
+    final error. The connection is then closed, which ends the flow."""
+    c = env.conn()
+    c.request("login", {})
+    m = c.read()
+    c.close()
+    if m.get("event") == "code":
+        # The flow ends once the daemon has seen the close.
+        wait_for(lambda: not json.loads(env.tb("--json", "status").stdout)
+                 .get("login_pending"), "the flow to end")
+        return m["data"]
+    check(m.get("ok") is False, "neither a code nor an error: %s" % m)
+    return m["error"]
+
+
+def _recorder(env):
+    """A $BROWSER that records its arguments: (command, record file)."""
+    args = os.path.join(env.dir, "browser-args")
+    rec = os.path.join(env.dir, "browser")
+    with open(rec, "w") as f:
+        f.write('#!/bin/sh\nfor a in "$@"; do printf "%%s\\n" "$a"; '
+                'done >> %s\n' % args)
+    os.chmod(rec, 0o755)
+    return rec, args
+
+
+def _login_shown(env, browser):
+    """tb login with $BROWSER = browser until its code is shown, then
+    Ctrl-C: tb's stderr."""
+    lg = Login(env, extra_env={"BROWSER": browser})
+    lg.code()
+    wait_for(lambda: "Waiting for approval" in lg.stderr(),
+             "tb to show the code")
+    lg.proc.send_signal(signal.SIGINT)
+    lg.wait()
+    return lg.stderr()
+
+
+def verification_uri_tricks(env):
+    """Verification URIs that a browser and libcurl could read differently
+    (a backslash before '@': libcurl reads the host after it, browsers the
+    one before), or that hide their host (user information), or that hold
+    non-ASCII, control characters or spaces, are refused: the login fails
+    and says what is wrong with which URI. A page on another origin than
+    the issuer's (another port or scheme, not only another host) is
+    flagged (host_mismatch), warned about, and tb does not start the
+    browser even with $BROWSER set: it prints the URI for the user to
+    decide."""
+    idp = IdP(env, "--interval", "1")
+    daemon_for(env, idp)
+    port = idp.port
+    refused = [
+        # The bypass: libcurl's host is the issuer's, a browser's is not.
+        ("http://evil.example\\@127.0.0.1:%d/device" % port, None,
+         "verification_uri", "backslash"),
+        ("http://127.0.0.1:%d/device" % port,
+         "http://evil.example\\@127.0.0.1:%d/device?user_code={user_code}"
+         % port, "verification_uri_complete", "backslash"),
+        ("http://127.0.0.1:%d\\@evil.example/device" % port, None,
+         "verification_uri", "backslash"),
+        ("http://evil.example@127.0.0.1:%d/device" % port, None,
+         "verification_uri", "user information"),
+        ("http://127.0.0.1:%d@evil.example/device" % port, None,
+         "verification_uri", "user information"),
+        ("http://user:pw@127.0.0.1:%d/device" % port, None,
+         "verification_uri", "user information"),
+        ("http://127.0.0.1:%d/d\u00e9vice" % port, None,
+         "verification_uri", "non-ASCII"),
+        ("http://127.0.0.1:%d/device" % port,
+         "http://127.0.0.1:%d/device?user_code={user_code}&x=\u202e" %
+         port, "verification_uri_complete", "non-ASCII"),
+        ("http://127.0.0.1:%d/device x" % port, None, "verification_uri",
+         "space"),
+        ("http://127.0.0.1:%d/device\x07" % port, None, "verification_uri",
+         "control character"),
+        ("http://127.0.0.1:%d/device" % port,
+         "http://127.0.0.1:%d/device?user_code={user_code}\n" % port,
+         "verification_uri_complete", "control character"),
+        ("http://127.0.0.1:%d%%2e/device" % port, None, "verification_uri",
+         "percent"),
+    ]
+    for plain, complete, which, why in refused:
+        _set_verification_uri(idp, plain, complete)
+        e = _code_event(env)
+        check(e.get("code") == "idp_bad_reply", "%r %r: %s" % (plain,
+                                                                complete, e))
+        check(which in e["message"] and why in e["message"],
+              "%r %r: the error does not say %s in %s: %s" % (
+                  plain, complete, why, which, e["message"]))
+        r = env.tb("login", "--no-browser")
+        check(r.returncode == 1 and why in r.stderr and "tb: " in r.stderr,
+              "tb login %r %r: exit %d: %s" % (plain, complete, r.returncode,
+                                               r.stderr))
+
+    # Another origin: flagged, warned about, and never opened.
+    browser, args = _recorder(env)
+    other = [
+        ("http://127.0.0.1:%d/device" % (port + 1), None, "port"),
+        ("https://127.0.0.1:%d/device" % port, None, "scheme"),
+        ("http://localhost:%d/device" % port, None, "host"),
+        ("http://127.0.0.1:%d/device" % port,
+         "http://127.0.0.1:%d/device?user_code={user_code}" % (port + 1),
+         "port of the complete URI only"),
+    ]
+    for plain, complete, what in other:
+        _set_verification_uri(idp, plain, complete)
+        d = _code_event(env)
+        check(d.get("host_mismatch") is True, "%s: no mismatch: %s" % (
+            what, d))
+        check(d.get("issuer_origin") == idp.issuer, d)
+        err = _login_shown(env, browser)
+        check("warning: " in err and "Opening the page" not in err,
+              "%s: %s" % (what, err))
+        check("not opening" in err, "%s: tb does not say it leaves the "
+              "page to the user: %s" % (what, err))
+        shown = complete.replace("{user_code}", "") if complete else plain
+        check(shown in err, "%s: the URI is not shown: %s" % (what, err))
+        check(not os.path.exists(args), "%s: the browser was started" %
+              what)
+    # The same origin, written differently: no warning, opened.
+    _set_verification_uri(idp, "HTTP://127.0.0.1:%d/device" % port)
+    d = _code_event(env)
+    check(d.get("host_mismatch") is False, d)
+    err = _login_shown(env, browser)
+    check("warning" not in err and "Opening the page with $BROWSER" in err,
+          err)
+    wait_for(lambda: os.path.exists(args), "the browser")
+
+
+def verification_hosts(env):
+    """verification_hosts in a profile names a verification page on
+    another host than the issuer's: its page is accepted without a warning
+    and opened. Another port of that host, or a host not listed, is still
+    warned about and not opened. A bad entry stops authd at start."""
+    import subprocess
+    idp = IdP(env, "--interval", "1", "--verification-host", "localhost")
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d)
+    conf = os.path.join(d, "config.ini")
+    with open(conf, "w") as f:
+        f.write("store = memory\n[profile default]\nissuer = %s\n"
+                "client_id = tb-cli\nverification_hosts = "
+                "login.example.com, LOCALHOST:%d\n" % (idp.issuer, idp.port))
+    env.start()
+    data = _code_event(env)
+    check(data.get("host_mismatch") is False, data)
+    check(data.get("verification_host") == "localhost", data)
+    browser, args = _recorder(env)
+    err = _login_shown(env, browser)
+    check("warning" not in err and "Opening the page with $BROWSER" in err,
+          err)
+    check("The code goes to localhost" in err, err)
+    wait_for(lambda: os.path.exists(args) and "localhost" in open(args).read(),
+             "the browser")
+    os.unlink(args)
+    # Another port of the host listed, and a host not listed.
+    for uri in ("http://localhost:%d/device" % (idp.port + 1),
+                "http://127.0.0.2:%d/device" % idp.port):
+        _set_verification_uri(idp, uri)
+        data = _code_event(env)
+        check(data.get("host_mismatch") is True, "%s: %s" % (uri, data))
+        err = _login_shown(env, browser)
+        check("warning: " in err and "Opening the page" not in err, err)
+        check(not os.path.exists(args), "the browser was started for %s" %
+              uri)
+    env.daemons[-1].stop()
+    # Entries are host[:port], nothing else.
+    for bad in ("https://login.example.com", "user@login.example.com",
+                "login.example.com:0", "login.example.com:x",
+                "login.example.com/device", "l\\ogin.example.com"):
+        with open(conf, "w") as f:
+            f.write("[profile default]\nissuer = %s\nclient_id = tb-cli\n"
+                    "verification_hosts = %s\n" % (idp.issuer, bad))
+        import harness
+        r = subprocess.run([harness.AUTHD, "--foreground", "--socket",
+                            env.sock], env=env.env, capture_output=True,
+                           text=True, timeout=20)
+        check(r.returncode == 1 and "verification_hosts" in r.stderr and
+              "%s:4:" % conf in r.stderr, "%r accepted: %s" % (bad,
+                                                               r.stderr))
 
 
 def browser_launch(env):
@@ -186,6 +386,101 @@ def countdown_tty(env):
     check("\r\x1b[K" in text, "the countdown does not redraw its line: %r" % text[-300:])
     p.send_signal(signal.SIGINT)
     p.wait(timeout=20)
+
+
+class Tty:
+    """A program on a fresh pseudo-terminal: stdin, stdout and stderr are
+    its slave, which is also its controlling terminal (so ^C written to the
+    master is a SIGINT from the line discipline, as from a keyboard)."""
+
+    def __init__(self, env, argv):
+        import fcntl
+        import pty
+        import subprocess
+        import termios
+        self.master, self.slave = pty.openpty()
+        self.out = b""
+        self.echo_before = self.echo()
+
+        def ctty():
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        self.proc = subprocess.Popen(
+            argv, env=env.env, stdin=self.slave, stdout=self.slave,
+            stderr=self.slave, start_new_session=True, preexec_fn=ctty)
+        env.procs.append(self.proc)
+
+    def read(self):
+        import select
+        while select.select([self.master], [], [], 0)[0]:
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:     # EIO: the slave side is gone
+                break
+            if not chunk:
+                break
+            self.out += chunk
+        return self.out.decode(errors="replace")
+
+    def write(self, data):
+        os.write(self.master, data)
+
+    def echo(self):
+        """Whether the terminal echoes what is typed (ECHO in c_lflag)."""
+        import termios
+        return bool(termios.tcgetattr(self.slave)[3] & termios.ECHO)
+
+    def wait(self, timeout=30):
+        import subprocess
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise Failure("did not exit; the terminal shows:\n" + self.read())
+        self.read()
+        return rc
+
+    def close(self):
+        os.close(self.master)
+        os.close(self.slave)
+
+
+def with_token_tty(env):
+    """tb login --with-token on a terminal: the pasted token is not echoed,
+    and echo is back on afterwards: after the token is read, and after a
+    Ctrl-C while it is being typed."""
+    env.start("--store", "memory", env={
+        "AUTHD_ISSUER": "http://127.0.0.1:9", "AUTHD_CLIENT_ID": "tb-cli"})
+    tok = "tty-pasted-token-4f9c2a"
+    t = Tty(env, [TB, "login", "--with-token"])
+    check(t.echo_before, "the terminal does not echo to begin with")
+    wait_for(lambda: "Paste the token" in t.read(), "the prompt")
+    t.write(tok.encode() + b"\n")
+    t.write(b"\x04")
+    rc = t.wait()
+    text = t.read()
+    check(rc == 0, "exit %d: %s" % (rc, text))
+    check(tok not in text, "the token was echoed: %r" % text)
+    check("Token installed" in text, text)
+    check(t.echo(), "echo is still off after tb login --with-token")
+    t.close()
+    r = env.tb("--json", "status")
+    check(json.loads(r.stdout).get("source") == "override", r.stdout)
+    r = env.tb("token")
+    check(r.stdout.strip() == tok, "not the token typed: %r" % r.stdout)
+
+    # Ctrl-C half way through: nothing shown, echo back on, nothing sent.
+    t = Tty(env, [TB, "login", "--with-token"])
+    wait_for(lambda: "Paste the token" in t.read(), "the prompt")
+    t.write(b"half-typed-secret")
+    t.write(b"\x03")
+    rc = t.wait()
+    text = t.read()
+    check(rc == -signal.SIGINT, "exit %d after ^C: %s" % (rc, text))
+    check("half-typed-secret" not in text, "echoed: %r" % text)
+    check(t.echo(), "echo is still off after ^C")
+    t.close()
+    r = env.tb("token")
+    check(r.stdout.strip() == tok, "^C changed the override: %r" % r.stdout)
 
 
 def login_denied(env):
@@ -458,7 +753,8 @@ TESTS = {f.__name__: f for f in (
     login_http, login_browser, login_denied, login_expired, poll_interval,
     slow_down, idp_down_at_start, idp_outage_mid_poll, shared_login,
     sigint_cancels, status_during_login, login_cancel_op, not_configured,
-    refresh, refresh_revoked, host_mismatch, browser_launch, countdown_tty)}
+    refresh, refresh_revoked, host_mismatch, browser_launch, countdown_tty,
+    with_token_tty, verification_uri_tricks, verification_hosts)}
 
 if __name__ == "__main__":
     run(TESTS)

@@ -135,6 +135,54 @@ test_values(void)
 	    1, "default_profile 'nosuch' has no [profile] section");
 }
 
+/* verification_hosts: host[:port] entries, kept normalised. */
+static void
+test_verification_hosts(void)
+{
+	struct config	*c;
+	struct profile	*p, *d;
+
+	c = check_loads("vh.ini", PROFILE "verification_hosts = "
+	    "Login.Example.COM:8443, [::1]  device.example.net,,\n", 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL);
+	if (p != NULL) {
+		CHECK_STR(p->verification_hosts,
+		    "login.example.com:8443 [::1] device.example.net");
+		d = profile_dup(p);
+		CHECK_STR(d->verification_hosts, p->verification_hosts);
+		profile_free(d);
+	}
+	config_free(c);
+	c = check_loads("vh-empty.ini", PROFILE "verification_hosts =\n",
+	    0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->verification_hosts == NULL);
+	config_free(c);
+	c = check_loads("vh-none.ini", PROFILE, 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->verification_hosts == NULL);
+	config_free(c);
+
+	check_error("vh-url.ini", PROFILE "verification_hosts = "
+	    "https://login.example.com\n", 0600, 4, "key 'verification_hosts': "
+	    "'https://login.example.com' is not a host[:port] (no scheme, "
+	    "user, path or spaces; port 1-65535)");
+	check_error("vh-user.ini", PROFILE "verification_hosts = a.example "
+	    "u@login.example.com\n", 0600, 4, "key 'verification_hosts': "
+	    "'u@login.example.com' is not a host[:port] (no scheme, user, "
+	    "path or spaces; port 1-65535)");
+	check_error("vh-port.ini", PROFILE "verification_hosts = a:70000\n",
+	    0600, 4, "key 'verification_hosts': 'a:70000' is not a "
+	    "host[:port] (no scheme, user, path or spaces; port 1-65535)");
+	check_error("vh-bs.ini", PROFILE "verification_hosts = a\\@b\n",
+	    0600, 4, "key 'verification_hosts': 'a\\@b' is not a host[:port] "
+	    "(no scheme, user, path or spaces; port 1-65535)");
+	check_error("vh-many.ini", PROFILE "verification_hosts = a b c d e f "
+	    "g h i j k l m n o p q\n", 0600, 4, "key 'verification_hosts': "
+	    "more than 16 verification_hosts");
+}
+
 /* A line of len bytes: "scope = aaa...". */
 static char *
 scope_line(size_t len)
@@ -231,6 +279,7 @@ main(void)
 	}
 	test_keys();
 	test_values();
+	test_verification_hosts();
 	test_long_line();
 	test_secret();
 

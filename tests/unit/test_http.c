@@ -1,7 +1,9 @@
 /*
- * URL policy: https everywhere, plain http only to loopback addresses.
+ * URL policy: https everywhere, plain http only to loopback addresses; the
+ * strict origin of verification URIs (http_url_origin).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "error.h"
@@ -16,6 +18,139 @@ url(const char *u)
 	CHECK(rc == 0 ? cause == NULL : cause != NULL);
 	free(cause);
 	return rc;
+}
+
+/* http_url_origin: 0 and the origin, or an error whose cause has why. */
+static void
+origin_ok(const char *u, const char *scheme, const char *host, int port)
+{
+	struct http_origin	 o;
+	char			*cause = NULL;
+
+	CHECK_INT(http_url_origin(u, &o, &cause), 0);
+	if (cause != NULL) {
+		fprintf(stderr, "%s: %s\n", u, cause);
+		free(cause);
+		return;
+	}
+	CHECK_STR(o.scheme, scheme);
+	CHECK_STR(o.host, host);
+	CHECK_INT(o.port, port);
+}
+
+static void
+origin_bad(const char *u, const char *why)
+{
+	struct http_origin	 o;
+	char			*cause = NULL;
+
+	CHECK_INT(http_url_origin(u, &o, &cause), AUTHD_E_INSECURE_URL);
+	CHECK(cause != NULL && strstr(cause, why) != NULL);
+	if (cause != NULL && strstr(cause, why) == NULL)
+		fprintf(stderr, "%s: '%s' does not say '%s'\n", u, cause, why);
+	free(cause);
+}
+
+static void
+test_origin(void)
+{
+	struct http_origin	 a, b;
+	char			*cause = NULL, buf[300], host[256];
+	int			 port;
+
+	origin_ok("https://idp.example/device", "https", "idp.example", 443);
+	origin_ok("HTTPS://IdP.Example:443", "https", "idp.example", 443);
+	origin_ok("https://idp.example:8443?x=1", "https", "idp.example",
+	    8443);
+	origin_ok("http://127.0.0.1:9/d#f", "http", "127.0.0.1", 9);
+	origin_ok("http://[::1]:9/", "http", "[::1]", 9);
+	origin_ok("https://[2001:DB8::1]/", "https", "[2001:db8::1]", 443);
+	origin_ok("https://idp.example/a@b", "https", "idp.example", 443);
+	origin_ok("https://idp.example?u=a@b", "https", "idp.example", 443);
+
+	/* The parser difference: libcurl reads 127.0.0.1, browsers evil. */
+	origin_bad("https://evil.example\\@idp.example/device", "backslash");
+	origin_bad("https://idp.example\\evil/", "backslash");
+	origin_bad("https://idp.example/a\\b", "backslash");
+	origin_bad("https://evil.example@idp.example/", "user information");
+	origin_bad("https://idp.example@evil.example/", "user information");
+	origin_bad("https://u:p@idp.example/", "user information");
+	origin_bad("https://@idp.example/", "user information");
+	origin_bad("https://idp.example/d\xc3\xa9vice", "non-ASCII");
+	origin_bad("https://idp.exampl\xd0\xb5/", "non-ASCII");	/* Cyrillic e */
+	origin_bad("https://idp.example/\xe2\x80\xae", "non-ASCII");
+	origin_bad("https://idp.example/\x1b[2J", "control character");
+	origin_bad("https://idp.example/\t", "control character");
+	origin_bad("https://idp.example/\x7f", "control character");
+	origin_bad("https://idp.example/a b", "space");
+	origin_bad("https://idp%2eexample/", "percent");
+	origin_bad("https://evil%40idp.example/", "percent");
+	origin_bad("https:/idp.example/", "absolute");
+	origin_bad("idp.example/device", "absolute");
+	origin_bad("ftp://idp.example/", "absolute");
+	origin_bad("javascript://idp.example/", "absolute");
+	origin_bad("https:///idp.example/", "no host");
+	origin_bad("https://", "no host");
+	origin_bad("https://:443/", "no host");
+	origin_bad("https://[]/", "no host");
+	origin_bad("https://idp.example:/", "bad port");
+	origin_bad("https://idp.example:0/", "bad port");
+	origin_bad("https://idp.example:65536/", "bad port");
+	origin_bad("https://idp.example:443443/", "bad port");
+	origin_bad("https://idp.example:4x/", "bad port");
+	origin_bad("https://[::1/", "IPv6");
+	origin_bad("https://[::g]/", "IPv6");
+	origin_bad("https://idp,example/", "not allowed");
+	origin_bad("https://idp.example;x/", "not allowed");
+	/* A host libcurl normalises to another: ambiguous. */
+	origin_bad("https://0x7f.1/", "ambiguous");
+
+	/* Same origin: scheme, host and port, default ports by scheme. */
+	CHECK_INT(http_url_origin("https://IDP.example/x", &a, &cause), 0);
+	CHECK_INT(http_url_origin("https://idp.example:443/y?z", &b, &cause),
+	    0);
+	CHECK(http_origin_equal(&a, &b));
+	CHECK_INT(http_url_origin("http://idp.example:443/", &b, &cause), 0);
+	CHECK(!http_origin_equal(&a, &b));		/* scheme */
+	CHECK_INT(http_url_origin("https://idp.example:8443/", &b, &cause),
+	    0);
+	CHECK(!http_origin_equal(&a, &b));		/* port */
+	CHECK_INT(http_url_origin("https://idp.example.evil/", &b, &cause),
+	    0);
+	CHECK(!http_origin_equal(&a, &b));		/* host */
+	CHECK(cause == NULL);
+	http_origin_format(&a, buf, sizeof buf);
+	CHECK_STR(buf, "https://idp.example");
+	CHECK_INT(http_url_origin("http://[::1]:8080/", &a, &cause), 0);
+	http_origin_format(&a, buf, sizeof buf);
+	CHECK_STR(buf, "http://[::1]:8080");
+	CHECK_INT(http_default_port("https"), 443);
+	CHECK_INT(http_default_port("HTTP"), 80);
+	CHECK_INT(http_default_port("ftp"), 0);
+
+	/* verification_hosts entries. */
+	CHECK_INT(http_parse_host_port("Login.Example.com", host, sizeof host,
+	    &port), 0);
+	CHECK_STR(host, "login.example.com");
+	CHECK_INT(port, 0);
+	CHECK_INT(http_parse_host_port("login.example.com:8443", host,
+	    sizeof host, &port), 0);
+	CHECK_INT(port, 8443);
+	CHECK_INT(http_parse_host_port("[::1]:9", host, sizeof host, &port),
+	    0);
+	CHECK_STR(host, "[::1]");
+	CHECK_INT(port, 9);
+	CHECK_INT(http_parse_host_port("", host, sizeof host, &port), -1);
+	CHECK_INT(http_parse_host_port("https://x", host, sizeof host, &port),
+	    -1);
+	CHECK_INT(http_parse_host_port("u@x", host, sizeof host, &port), -1);
+	CHECK_INT(http_parse_host_port("x/y", host, sizeof host, &port), -1);
+	CHECK_INT(http_parse_host_port("x:0", host, sizeof host, &port), -1);
+	CHECK_INT(http_parse_host_port("x:", host, sizeof host, &port), -1);
+	CHECK_INT(http_parse_host_port("a\\b", host, sizeof host, &port), -1);
+	CHECK_INT(http_parse_host_port("a b", host, sizeof host, &port), -1);
+	CHECK_INT(http_parse_host_port("h\xc3\xa9", host, sizeof host, &port),
+	    -1);
 }
 
 int
@@ -41,5 +176,6 @@ main(void)
 	h = http_url_host("https://idp.example:8443/a?b");
 	CHECK_STR(h, "idp.example");
 	free(h);
+	test_origin();
 	return check_done("test_http");
 }

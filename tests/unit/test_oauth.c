@@ -102,6 +102,40 @@ test_device(void)
 	    "\"expires_in\":5}"), &d, &e, &cause), AUTHD_E_IDP_BAD_REPLY);
 	free(cause);
 	cause = NULL;
+	/*
+	 * A verification URI that is there but unusable fails the reply and
+	 * names the member, rather than being dropped.
+	 */
+	CHECK_INT(oauth_parse_device_reply(200, S("{\"device_code\":\"dc\","
+	    "\"user_code\":\"A\",\"verification_uri\":\"https://idp.test/d\","
+	    "\"verification_uri_complete\":\"https://idp.test/d\\u0007\","
+	    "\"expires_in\":5}"), &d, &e, &cause), AUTHD_E_IDP_BAD_REPLY);
+	CHECK(cause != NULL && strstr(cause, "verification_uri_complete "
+	    "contains a control character") != NULL);
+	CHECK(d.verification_uri == NULL && d.device_code == NULL);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_device_reply(200, S("{\"device_code\":\"dc\","
+	    "\"user_code\":\"A\",\"verification_uri\":\"https://idp.test/\\n\","
+	    "\"expires_in\":5}"), &d, &e, &cause), AUTHD_E_IDP_BAD_REPLY);
+	CHECK(cause != NULL && strstr(cause, "verification_uri contains a "
+	    "control character") != NULL);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_device_reply(200, S("{\"device_code\":\"dc\","
+	    "\"user_code\":\"A\",\"verification_uri\":42,"
+	    "\"expires_in\":5}"), &d, &e, &cause), AUTHD_E_IDP_BAD_REPLY);
+	CHECK(cause != NULL && strstr(cause, "verification_uri is not a URI")
+	    != NULL);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_device_reply(200, S("{\"device_code\":\"dc\","
+	    "\"user_code\":\"A\",\"verification_url\":\"https://idp.test/d\","
+	    "\"verification_uri_complete\":null,\"expires_in\":5}"), &d, &e,
+	    &cause), 0);
+	CHECK_STR(d.verification_uri, "https://idp.test/d");
+	CHECK(d.verification_uri_complete == NULL);
+	oauth_device_clear(&d);
 	CHECK_INT(oauth_parse_device_reply(401, S("{\"error\":"
 	    "\"invalid_client\",\"error_description\":\"client authentication "
 	    "failed\"}"), &d, &e, &cause), AUTHD_E_OAUTH);

@@ -1,6 +1,7 @@
 /*
- * Terminal-safe text: C0, DEL and UTF-8 C1 controls never pass; other
- * UTF-8 does, and counts one column per character.
+ * Terminal-safe text: C0, DEL and UTF-8 C1 controls never pass, nor do the
+ * bidirectional controls and zero-width characters that reorder or hide
+ * text; other UTF-8 does, and counts one column per character.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,71 @@ check_put(const char *in, const char *want)
 
 	CHECK_STR(got, want);
 	free(got);
+}
+
+/*
+ * Bidirectional controls and zero-width characters: "Trojan Source"
+ * reordering, and characters that hide inside a code or a URL.
+ */
+static void
+test_invisible(void)
+{
+	static const char	*bad[] = {
+		"\xe2\x80\x8b",	/* U+200B zero width space */
+		"\xe2\x80\x8c",	/* U+200C ZWNJ */
+		"\xe2\x80\x8d",	/* U+200D ZWJ */
+		"\xe2\x80\x8e",	/* U+200E LRM */
+		"\xe2\x80\x8f",	/* U+200F RLM */
+		"\xe2\x80\xaa",	/* U+202A LRE */
+		"\xe2\x80\xab",	/* U+202B RLE */
+		"\xe2\x80\xac",	/* U+202C PDF */
+		"\xe2\x80\xad",	/* U+202D LRO */
+		"\xe2\x80\xae",	/* U+202E RLO */
+		"\xe2\x81\xa6",	/* U+2066 LRI */
+		"\xe2\x81\xa7",	/* U+2067 RLI */
+		"\xe2\x81\xa8",	/* U+2068 FSI */
+		"\xe2\x81\xa9",	/* U+2069 PDI */
+		"\xef\xbb\xbf",	/* U+FEFF BOM, zero width no-break */
+		"\xd8\x9c",		/* U+061C Arabic letter mark */
+	};
+	static const char	*good[] = {
+		"\xe2\x80\x8a",	/* U+200A hair space */
+		"\xe2\x80\x90",	/* U+2010 hyphen */
+		"\xe2\x80\xa9",	/* U+2029 paragraph separator */
+		"\xe2\x80\xaf",	/* U+202F narrow no-break space */
+		"\xe2\x81\xa5",	/* U+2065 (unassigned) */
+		"\xe2\x81\xaa",	/* U+206A */
+		"\xef\xbb\xbe",	/* U+FEFE */
+		"\xd8\x9b",		/* U+061B Arabic semicolon */
+		"\xe2\x82\xac",	/* U+20AC euro sign */
+	};
+	char		 buf[32];
+	size_t		 i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		CHECK_INT((int)text_invisible_len(bad[i]), (int)strlen(bad[i]));
+		snprintf(buf, sizeof buf, "a%sb", bad[i]);
+		check_put(buf, "a?b");
+		CHECK_INT((int)text_width(buf), 3);
+		/* Cut short: not the character, and passed on as it is. */
+		snprintf(buf, sizeof buf, "%.*s", (int)strlen(bad[i]) - 1,
+		    bad[i]);
+		CHECK_INT((int)text_invisible_len(buf), 0);
+	}
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		CHECK_INT((int)text_invisible_len(good[i]), 0);
+		snprintf(buf, sizeof buf, "a%sb", good[i]);
+		check_put(buf, buf);
+		CHECK_INT((int)text_width(buf), 3);
+	}
+	CHECK_INT((int)text_invisible_len(""), 0);
+	CHECK_INT((int)text_invisible_len("a"), 0);
+	/* The classic: an override that shows "txt.exe" as "exe.txt". */
+	check_put("invoice\xe2\x80\xaetxt.exe", "invoice?txt.exe");
+	/* A user code with a zero-width space in it, and a leading BOM. */
+	check_put("\xef\xbb\xbf" "WDJB-MJ\xe2\x80\x8bHT", "?WDJB-MJ?HT");
+	/* Mixed with controls. */
+	check_put("\x1b[31m\xe2\x81\xa6x\xc2\x9b", "?[31m?x?");
 }
 
 int
@@ -65,5 +131,7 @@ main(void)
 	CHECK_INT((int)text_width("\xe2\x82\xac" "1"), 2);	/* euro sign */
 	CHECK_INT((int)text_width("\xc2\x9b" "x"), 2);	/* '?' then x */
 	CHECK_INT((int)text_width("\x1b"), 1);
+
+	test_invisible();
 	return check_done("test_text");
 }
