@@ -31,6 +31,7 @@
 #include "disco.h"
 #include "flow.h"
 #include "http.h"
+#include "url.h"
 #include "jwks.h"
 #include "mint.h"
 #include "log.h"
@@ -514,7 +515,7 @@ main(int argc, char **argv)
 	if (opt_store == NULL)
 		opt_store = ad.config->store;
 	PROFILES_FOREACH(p, ad.profiles) {
-		if (http_check_url(p->issuer, &cause) != 0) {
+		if (url_check(p->issuer, &cause) != 0) {
 			fprintf(stderr, "authd: profile %s: issuer: %s\n"
 			    "hint: the issuer is an https:// URL (http:// only "
 			    "on loopback)\n", p->name, cause);

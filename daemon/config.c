@@ -16,6 +16,7 @@
 
 #include "authd.h"
 #include "http.h"
+#include "url.h"
 #include "msg.h"
 #include "profile.h"
 #include "secret.h"
@@ -76,7 +77,7 @@ config_url(struct config_parse *cp, const char *key, const char *v,
 {
 	char	*cause = NULL;
 
-	if (http_check_url(v, &cause) != 0) {
+	if (url_check(v, &cause) != 0) {
 		config_fail(cp, key, "%s", cause);
 		free(cause);
 		return 0;
@@ -147,7 +148,7 @@ config_verification_hosts(struct config_parse *cp, const char *key,
 			next = NULL;
 		if (*word == '\0')
 			continue;
-		if (http_parse_host_port(word, host, sizeof host, &port) != 0)
+		if (url_parse_host_port(word, host, sizeof host, &port) != 0)
 			config_fail(cp, key, "'%s' is not a host[:port] (no "
 			    "scheme, user, path or spaces; port 1-65535)",
 			    word);

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "http.h"
+#include "url.h"
 #include "log.h"
 #include "oauth.h"
 #include "xmalloc.h"
@@ -159,7 +160,7 @@ disco_check_endpoints(const struct oauth_meta *m, char **cause)
 	int		 rc;
 
 	for (i = 0; i < sizeof urls / sizeof urls[0]; i++) {
-		if (urls[i] != NULL && (rc = http_check_url(urls[i],
+		if (urls[i] != NULL && (rc = url_check(urls[i],
 		    cause)) != 0)
 			return rc == AUTHD_E_CONFIG ? AUTHD_E_IDP_BAD_REPLY : rc;
 	}
@@ -278,7 +279,7 @@ disco_get(struct disco *d, const char *issuer, disco_fn fn, void *arg)
 	TAILQ_INSERT_TAIL(&e->waiters, w, entry);
 
 	if ((e->have && time(NULL) - e->fetched < DISCO_TTL) ||
-	    (w->err = http_check_url(issuer, &cause)) != 0) {
+	    (w->err = url_check(issuer, &cause)) != 0) {
 		/* Delivered on the next iteration, like every answer. */
 		w->cause = cause;
 		w->ev = evtimer_new(d->base, disco_deliver_cb, w);

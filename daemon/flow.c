@@ -15,6 +15,7 @@
 #include "disco.h"
 #include "error.h"
 #include "http.h"
+#include "url.h"
 #include "idp.h"
 #include "log.h"
 #include "oauth.h"
@@ -48,12 +49,12 @@ struct flow {
 	char			*token_endpoint;
 	char			*userinfo_endpoint;	/* may be NULL */
 	struct oauth_device	 dev;
-	struct http_origin	 issuer_origin;
+	struct url_origin	 issuer_origin;
 	int			 issuer_origin_ok;
 	char			*issuer_host;
 	char			*verification_host;
 	char			 verification_origin[sizeof "https://" +
-				     sizeof ((struct http_origin *)0)->host +
+				     sizeof ((struct url_origin *)0)->host +
 				     sizeof ":65535"];
 	int			 host_mismatch;	/* page's origin not allowed */
 	long			 interval;	/* seconds between polls */
@@ -215,7 +216,7 @@ flow_code_event(const struct flow *f)
 	char	 issuer_origin[sizeof f->verification_origin] = "";
 
 	if (f->issuer_origin_ok)
-		http_origin_format(&f->issuer_origin, issuer_origin,
+		url_origin_format(&f->issuer_origin, issuer_origin,
 		    sizeof issuer_origin);
 
 	cJSON_AddStringToObject(d, "user_code", f->dev.user_code);
@@ -455,13 +456,13 @@ flow_poll(struct flow *f)
  * *msg (allocated) saying which URI and what is wrong.
  */
 static int
-flow_check_page(const char *key, const char *uri, struct http_origin *o,
+flow_check_page(const char *key, const char *uri, struct url_origin *o,
     char **msg)
 {
 	char	*cause = NULL, shown[200];
 	size_t	 i;
 
-	if (http_url_origin(uri, o, &cause) != 0) {
+	if (url_origin(uri, o, &cause) != 0) {
 		/* Printable ASCII only: the URI goes into a reply and a log. */
 		for (i = 0; uri[i] != '\0' && i < sizeof shown - 1; i++)
 			shown[i] = (uri[i] > ' ' && uri[i] < 0x7f) ? uri[i] :
@@ -472,7 +473,7 @@ flow_check_page(const char *key, const char *uri, struct http_origin *o,
 		free(cause);
 		return -1;
 	}
-	if (http_check_url(uri, &cause) != 0) {
+	if (url_check(uri, &cause) != 0) {
 		xasprintf(msg, "the verification page is not safe: %s", cause);
 		free(cause);
 		return -1;
@@ -486,14 +487,14 @@ flow_check_page(const char *key, const char *uri, struct http_origin *o,
  * without a port means the scheme's default port).
  */
 static int
-flow_origin_allowed(const struct flow *f, const struct http_origin *o)
+flow_origin_allowed(const struct flow *f, const struct url_origin *o)
 {
 	const char	*list = account_profile(f->acct)->verification_hosts;
 	char		 word[300], host[256];
 	size_t		 n;
 	int		 port;
 
-	if (f->issuer_origin_ok && http_origin_equal(o, &f->issuer_origin))
+	if (f->issuer_origin_ok && url_origin_equal(o, &f->issuer_origin))
 		return 1;
 	if (list == NULL)
 		return 0;
@@ -505,10 +506,10 @@ flow_origin_allowed(const struct flow *f, const struct http_origin *o)
 		if (n < sizeof word) {
 			memcpy(word, list, n);
 			word[n] = '\0';
-			if (http_parse_host_port(word, host, sizeof host,
+			if (url_parse_host_port(word, host, sizeof host,
 			    &port) == 0 && strcmp(host, o->host) == 0 &&
 			    (port != 0 ? port :
-			    http_default_port(o->scheme)) == o->port)
+			    url_default_port(o->scheme)) == o->port)
 				return 1;
 		}
 		list += n;
@@ -522,7 +523,7 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 {
 	struct flow		*f = arg;
 	struct oauth_error	 oerr;
-	struct http_origin	 plain, complete, *page;
+	struct url_origin	 plain, complete, *page;
 	struct timespec		 now;
 	char			*cause = NULL, *msg;
 	char			 issuer[sizeof f->verification_origin];
@@ -566,13 +567,13 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 	 * which must be the issuer's or one the profile allows.
 	 */
 	page = f->dev.verification_uri_complete != NULL ? &complete : &plain;
-	http_origin_format(page, f->verification_origin,
+	url_origin_format(page, f->verification_origin,
 	    sizeof f->verification_origin);
-	if (page != &plain && !http_origin_equal(&plain, page)) {
+	if (page != &plain && !url_origin_equal(&plain, page)) {
 		xasprintf(&f->verification_host, "%s (and %s)", plain.host,
 		    f->dev.verification_uri_complete);
 		f->host_mismatch = 1;
-		http_origin_format(&plain, other, sizeof other);
+		url_origin_format(&plain, other, sizeof other);
 		log_warnx("profile %s: verification_uri is on %s, "
 		    "verification_uri_complete on %s", account_name(f->acct),
 		    other, f->verification_origin);
@@ -585,7 +586,7 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 	    f->verification_origin, f->dev.expires_in, f->interval);
 	if (f->host_mismatch) {
 		if (f->issuer_origin_ok)
-			http_origin_format(&f->issuer_origin, issuer,
+			url_origin_format(&f->issuer_origin, issuer,
 			    sizeof issuer);
 		else
 			snprintf(issuer, sizeof issuer, "?");
@@ -678,12 +679,12 @@ flow_wait(struct authd *ad, struct account *a, const struct flow_ops *ops,
 		f->abandoned_ev = evtimer_new(ad->base, flow_abandoned_cb, f);
 		if (f->timer == NULL || f->abandoned_ev == NULL)
 			fatalx("evtimer_new");
-		f->issuer_origin_ok = http_url_origin(account_issuer(a),
+		f->issuer_origin_ok = url_origin(account_issuer(a),
 		    &f->issuer_origin, &cause) == 0;
 		free(cause);
 		f->issuer_host = f->issuer_origin_ok ?
 		    xstrdup(f->issuer_origin.host) :
-		    http_url_host(account_issuer(a));
+		    url_host(account_issuer(a));
 		f->state = FLOW_DISCOVERY;
 		f->ops = ops;
 		TAILQ_INSERT_TAIL(&ad->flows, f, entry);

@@ -49,7 +49,7 @@ struct oauth_meta {
 
 /*
  * Parse a discovery document. The issuer in it must equal expected_issuer
- * (RFC 8414 section 3.3) and every endpoint must pass http_check_url's rules
+ * (RFC 8414 section 3.3) and every endpoint must pass url_check's rules
  * (checked by the caller). Returns 0 or AUTHD_E_IDP_BAD_REPLY with *cause.
  */
 int	oauth_parse_meta(const char *body, size_t len,

@@ -17,7 +17,7 @@ LAYERS = [
     ["authd.h", "xmalloc", "log", "secret", "worker", "error", "msg",
      "frame", "proto", "text", "sockpath"],
     # pure or leaf modules
-    ["http", "oauth", "jwtcheck", "jwt", "profile", "store",
+    ["http", "url", "oauth", "jwtcheck", "jwt", "profile", "store",
      "store-backend", "store-file", "store-memory", "store-secret",
      "audit"],
     ["config", "disco", "jwks"],

@@ -16,6 +16,7 @@
 #include "disco.h"
 #include "error.h"
 #include "http.h"
+#include "url.h"
 #include "log.h"
 #include "oauth.h"
 #include "secret.h"
@@ -47,74 +48,6 @@ static TAILQ_HEAD(, fake_disco)	 fake_discos =
 static int			 fake_nreqs;	/* submitted */
 static int			 fake_ndiscos;
 
-/* ---- URLs: the rules of http.c ---- */
-
-static int
-fake_is_loopback(const char *host)
-{
-	struct in_addr	 a4;
-	struct in6_addr	 a6;
-	char		 buf[64];
-	size_t		 n = strlen(host);
-
-	if (strcasecmp(host, "localhost") == 0)
-		return 1;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (n > 2 && n < sizeof buf && host[0] == '[' && host[n - 1] == ']') {
-		memcpy(buf, host + 1, n - 2);
-		buf[n - 2] = '\0';
-		if (inet_pton(AF_INET6, buf, &a6) == 1)
-			return IN6_IS_ADDR_LOOPBACK(&a6);
-	}
-	return 0;
-}
-
-int
-http_check_url(const char *url, char **cause)
-{
-	CURLU	*u;
-	char	*scheme = NULL, *host = NULL;
-	int	 rc = 0;
-
-	if ((u = curl_url()) == NULL)
-		fatalx("curl_url");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		xasprintf(cause, "malformed URL '%s'", url);
-		rc = AUTHD_E_CONFIG;
-		goto out;
-	}
-	if (strcasecmp(scheme, "https") == 0)
-		goto out;
-	if (strcasecmp(scheme, "http") == 0 && fake_is_loopback(host))
-		goto out;
-	xasprintf(cause, "refusing %s: only https:// is allowed (plain "
-	    "http:// only to a loopback address)", url);
-	rc = AUTHD_E_INSECURE_URL;
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return rc;
-}
-
-char *
-http_url_host(const char *url)
-{
-	CURLU	*u;
-	char	*host = NULL, *copy = NULL;
-
-	if ((u = curl_url()) == NULL)
-		return NULL;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-		copy = xstrdup(host);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return copy;
-}
 
 /* ---- http.h ---- */
 
@@ -151,7 +84,7 @@ http_req_new(struct http *h, const char *method, const char *url,
 	struct http_req	*r;
 	struct fake_req	*rec;
 
-	if (http_check_url(url, cause) != 0)
+	if (url_check(url, cause) != 0)
 		return NULL;
 	rec = xcalloc(1, sizeof *rec);
 	rec->state = FAKE_NEW;

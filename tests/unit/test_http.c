@@ -1,6 +1,6 @@
 /*
  * URL policy: https everywhere, plain http only to loopback addresses; the
- * strict origin of verification URIs (http_url_origin).
+ * strict origin of verification URIs (url_origin).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -8,26 +8,27 @@
 #include "check.h"
 #include "error.h"
 #include "http.h"
+#include "url.h"
 
 static int
 url(const char *u)
 {
 	char	*cause = NULL;
-	int	 rc = http_check_url(u, &cause);
+	int	 rc = url_check(u, &cause);
 
 	CHECK(rc == 0 ? cause == NULL : cause != NULL);
 	free(cause);
 	return rc;
 }
 
-/* http_url_origin: 0 and the origin, or an error whose cause has why. */
+/* url_origin: 0 and the origin, or an error whose cause has why. */
 static void
 origin_ok(const char *u, const char *scheme, const char *host, int port)
 {
-	struct http_origin	 o;
+	struct url_origin	 o;
 	char			*cause = NULL;
 
-	CHECK_INT(http_url_origin(u, &o, &cause), 0);
+	CHECK_INT(url_origin(u, &o, &cause), 0);
 	if (cause != NULL) {
 		fprintf(stderr, "%s: %s\n", u, cause);
 		free(cause);
@@ -41,10 +42,10 @@ origin_ok(const char *u, const char *scheme, const char *host, int port)
 static void
 origin_bad(const char *u, const char *why)
 {
-	struct http_origin	 o;
+	struct url_origin	 o;
 	char			*cause = NULL;
 
-	CHECK_INT(http_url_origin(u, &o, &cause), AUTHD_E_INSECURE_URL);
+	CHECK_INT(url_origin(u, &o, &cause), AUTHD_E_INSECURE_URL);
 	CHECK(cause != NULL && strstr(cause, why) != NULL);
 	if (cause != NULL && strstr(cause, why) == NULL)
 		fprintf(stderr, "%s: '%s' does not say '%s'\n", u, cause, why);
@@ -54,7 +55,7 @@ origin_bad(const char *u, const char *why)
 static void
 test_origin(void)
 {
-	struct http_origin	 a, b;
+	struct url_origin	 a, b;
 	char			*cause = NULL, buf[300], host[256];
 	int			 port;
 
@@ -106,50 +107,50 @@ test_origin(void)
 	origin_bad("https://0x7f.1/", "ambiguous");
 
 	/* Same origin: scheme, host and port, default ports by scheme. */
-	CHECK_INT(http_url_origin("https://IDP.example/x", &a, &cause), 0);
-	CHECK_INT(http_url_origin("https://idp.example:443/y?z", &b, &cause),
+	CHECK_INT(url_origin("https://IDP.example/x", &a, &cause), 0);
+	CHECK_INT(url_origin("https://idp.example:443/y?z", &b, &cause),
 	    0);
-	CHECK(http_origin_equal(&a, &b));
-	CHECK_INT(http_url_origin("http://idp.example:443/", &b, &cause), 0);
-	CHECK(!http_origin_equal(&a, &b));		/* scheme */
-	CHECK_INT(http_url_origin("https://idp.example:8443/", &b, &cause),
+	CHECK(url_origin_equal(&a, &b));
+	CHECK_INT(url_origin("http://idp.example:443/", &b, &cause), 0);
+	CHECK(!url_origin_equal(&a, &b));		/* scheme */
+	CHECK_INT(url_origin("https://idp.example:8443/", &b, &cause),
 	    0);
-	CHECK(!http_origin_equal(&a, &b));		/* port */
-	CHECK_INT(http_url_origin("https://idp.example.evil/", &b, &cause),
+	CHECK(!url_origin_equal(&a, &b));		/* port */
+	CHECK_INT(url_origin("https://idp.example.evil/", &b, &cause),
 	    0);
-	CHECK(!http_origin_equal(&a, &b));		/* host */
+	CHECK(!url_origin_equal(&a, &b));		/* host */
 	CHECK(cause == NULL);
-	http_origin_format(&a, buf, sizeof buf);
+	url_origin_format(&a, buf, sizeof buf);
 	CHECK_STR(buf, "https://idp.example");
-	CHECK_INT(http_url_origin("http://[::1]:8080/", &a, &cause), 0);
-	http_origin_format(&a, buf, sizeof buf);
+	CHECK_INT(url_origin("http://[::1]:8080/", &a, &cause), 0);
+	url_origin_format(&a, buf, sizeof buf);
 	CHECK_STR(buf, "http://[::1]:8080");
-	CHECK_INT(http_default_port("https"), 443);
-	CHECK_INT(http_default_port("HTTP"), 80);
-	CHECK_INT(http_default_port("ftp"), 0);
+	CHECK_INT(url_default_port("https"), 443);
+	CHECK_INT(url_default_port("HTTP"), 80);
+	CHECK_INT(url_default_port("ftp"), 0);
 
 	/* verification_hosts entries. */
-	CHECK_INT(http_parse_host_port("Login.Example.com", host, sizeof host,
+	CHECK_INT(url_parse_host_port("Login.Example.com", host, sizeof host,
 	    &port), 0);
 	CHECK_STR(host, "login.example.com");
 	CHECK_INT(port, 0);
-	CHECK_INT(http_parse_host_port("login.example.com:8443", host,
+	CHECK_INT(url_parse_host_port("login.example.com:8443", host,
 	    sizeof host, &port), 0);
 	CHECK_INT(port, 8443);
-	CHECK_INT(http_parse_host_port("[::1]:9", host, sizeof host, &port),
+	CHECK_INT(url_parse_host_port("[::1]:9", host, sizeof host, &port),
 	    0);
 	CHECK_STR(host, "[::1]");
 	CHECK_INT(port, 9);
-	CHECK_INT(http_parse_host_port("", host, sizeof host, &port), -1);
-	CHECK_INT(http_parse_host_port("https://x", host, sizeof host, &port),
+	CHECK_INT(url_parse_host_port("", host, sizeof host, &port), -1);
+	CHECK_INT(url_parse_host_port("https://x", host, sizeof host, &port),
 	    -1);
-	CHECK_INT(http_parse_host_port("u@x", host, sizeof host, &port), -1);
-	CHECK_INT(http_parse_host_port("x/y", host, sizeof host, &port), -1);
-	CHECK_INT(http_parse_host_port("x:0", host, sizeof host, &port), -1);
-	CHECK_INT(http_parse_host_port("x:", host, sizeof host, &port), -1);
-	CHECK_INT(http_parse_host_port("a\\b", host, sizeof host, &port), -1);
-	CHECK_INT(http_parse_host_port("a b", host, sizeof host, &port), -1);
-	CHECK_INT(http_parse_host_port("h\xc3\xa9", host, sizeof host, &port),
+	CHECK_INT(url_parse_host_port("u@x", host, sizeof host, &port), -1);
+	CHECK_INT(url_parse_host_port("x/y", host, sizeof host, &port), -1);
+	CHECK_INT(url_parse_host_port("x:0", host, sizeof host, &port), -1);
+	CHECK_INT(url_parse_host_port("x:", host, sizeof host, &port), -1);
+	CHECK_INT(url_parse_host_port("a\\b", host, sizeof host, &port), -1);
+	CHECK_INT(url_parse_host_port("a b", host, sizeof host, &port), -1);
+	CHECK_INT(url_parse_host_port("h\xc3\xa9", host, sizeof host, &port),
 	    -1);
 }
 
@@ -173,7 +174,7 @@ main(void)
 	CHECK_INT(url("ftp://idp.example/"), AUTHD_E_INSECURE_URL);
 	CHECK_INT(url("not a url"), AUTHD_E_CONFIG);
 	CHECK_INT(url(""), AUTHD_E_CONFIG);
-	h = http_url_host("https://idp.example:8443/a?b");
+	h = url_host("https://idp.example:8443/a?b");
 	CHECK_STR(h, "idp.example");
 	free(h);
 	test_origin();
