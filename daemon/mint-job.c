@@ -178,6 +178,21 @@ mint_has_audience(const cJSON *claims, const char *audience)
 	return jwt_has_audience(claims, audience);
 }
 
+time_t
+mint_expiry(const cJSON *claims, long expires_in, time_t now)
+{
+	const cJSON	*exp;
+	time_t		 when = 0;
+
+	exp = claims != NULL ? cJSON_GetObjectItemCaseSensitive(claims,
+	    "exp") : NULL;
+	if (cJSON_IsNumber(exp) && exp->valuedouble > 0)
+		when = (time_t)exp->valuedouble;
+	if (expires_in >= 0 && (when == 0 || now + expires_in < when))
+		when = now + expires_in;
+	return when;
+}
+
 /*
  * Check a minted token against the target (the job holds it): a JWT must
  * name the audience and cover the project; its exp wins over expires_in.
@@ -188,11 +203,10 @@ mint_check(struct mint_job *j)
 	struct mint_entry	*e = j->e;
 	const struct profile	*p = account_profile(e->acct);
 	struct secret		*tok = j->token;
-	const cJSON		*exp, *sc;
+	const cJSON		*sc;
 	cJSON			*claims = NULL;
 	const char		*scope = j->scope;
 	char			*why = NULL;
-	time_t			 when = 0;
 
 	if (jwt_shape_ok(tok->data, tok->len))
 		claims = jwt_peek_claims(tok->data, tok->len);
@@ -208,9 +222,6 @@ mint_check(struct mint_job *j)
 			xasprintf(&why, "the identity provider returned a "
 			    "token that does not cover project %s",
 			    e->project);
-		exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
-		if (cJSON_IsNumber(exp) && exp->valuedouble > 0)
-			when = (time_t)exp->valuedouble;
 	} else if (e->project != NULL && j->scope != NULL &&
 	    !mint_covers_project(j->scope, NULL, e->project,
 	    p->project_scope))
@@ -224,10 +235,7 @@ mint_check(struct mint_job *j)
 		free(why);
 		return;
 	}
-	if (j->expires_in >= 0 && (when == 0 ||
-	    time(NULL) + j->expires_in < when))
-		when = time(NULL) + j->expires_in;
-	j->expires_at = when;
+	j->expires_at = mint_expiry(claims, j->expires_in, time(NULL));
 	if (scope != j->scope) {
 		free(j->scope);
 		j->scope = xstrdup(scope);
@@ -362,6 +370,36 @@ mint_token_done_cb(const struct http_result *res, void *arg)
 	oauth_tokens_clear(&t);
 }
 
+int
+mint_endpoint_reply(const char *body, size_t len, time_t now,
+    struct secret **tok, long *expires_in, char **cause)
+{
+	const cJSON	*tk, *in, *at;
+	cJSON		*o;
+
+	*tok = NULL;
+	*expires_in = -1;
+	o = cJSON_ParseWithLength(body, len);
+	tk = cJSON_GetObjectItemCaseSensitive(o, "token");
+	if (!cJSON_IsString(tk) || tk->valuestring[0] == '\0' ||
+	    strlen(tk->valuestring) > JWT_MAX_LEN ||
+	    strpbrk(tk->valuestring, " \t\r\n\"") != NULL) {
+		cJSON_Delete(o);
+		xasprintf(cause, "the mint endpoint's reply has no usable "
+		    "\"token\"");
+		return AUTHD_E_IDP_BAD_REPLY;
+	}
+	in = cJSON_GetObjectItemCaseSensitive(o, "expires_in");
+	at = cJSON_GetObjectItemCaseSensitive(o, "expires_at");
+	if (cJSON_IsNumber(in))
+		*expires_in = (long)in->valuedouble;
+	else if (cJSON_IsNumber(at))
+		*expires_in = (long)(at->valuedouble - (double)now);
+	*tok = secret_new_str(tk->valuestring);
+	cJSON_Delete(o);
+	return 0;
+}
+
 /* A mint endpoint's reply: {"token": ..., "expires_in"|"expires_at"}. */
 static void
 mint_endpoint_done_cb(const struct http_result *res, void *arg)
@@ -369,10 +407,9 @@ mint_endpoint_done_cb(const struct http_result *res, void *arg)
 	struct mint_job		*j = arg;
 	struct oauth_tokens	 t;
 	struct oauth_error	 oerr;
-	const cJSON		*tk, *in, *at;
-	cJSON			*o;
+	struct secret		*tok;
 	char			*cause = NULL;
-	long			 expires_in = -1;
+	long			 expires_in;
 	int			 rc;
 
 	j->req = NULL;
@@ -393,24 +430,13 @@ mint_endpoint_done_cb(const struct http_result *res, void *arg)
 		free(cause);
 		return;
 	}
-	o = cJSON_ParseWithLength(res->body, res->body_len);
-	tk = cJSON_GetObjectItemCaseSensitive(o, "token");
-	if (!cJSON_IsString(tk) || tk->valuestring[0] == '\0' ||
-	    strlen(tk->valuestring) > JWT_MAX_LEN ||
-	    strpbrk(tk->valuestring, " \t\r\n\"") != NULL) {
-		cJSON_Delete(o);
-		mint_job_end(j, AUTHD_E_IDP_BAD_REPLY, "the mint endpoint's "
-		    "reply has no usable \"token\"");
+	if ((rc = mint_endpoint_reply(res->body, res->body_len, time(NULL),
+	    &tok, &expires_in, &cause)) != 0) {
+		mint_job_end(j, rc, cause);
+		free(cause);
 		return;
 	}
-	in = cJSON_GetObjectItemCaseSensitive(o, "expires_in");
-	at = cJSON_GetObjectItemCaseSensitive(o, "expires_at");
-	if (cJSON_IsNumber(in))
-		expires_in = (long)in->valuedouble;
-	else if (cJSON_IsNumber(at))
-		expires_in = (long)(at->valuedouble - (double)time(NULL));
-	mint_accept(j, secret_new_str(tk->valuestring), expires_in, NULL);
-	cJSON_Delete(o);
+	mint_accept(j, tok, expires_in, NULL);
 }
 
 /* Percent-encode a path segment. */
@@ -439,26 +465,27 @@ mint_escape(char **out, size_t *len, size_t *cap, const char *s)
 	(*out)[*len] = '\0';
 }
 
-/* mint_endpoint with {audience}, {project}, {purpose} filled, encoded. */
-static char *
-mint_endpoint_url(const struct mint_entry *e)
+int
+mint_endpoint_url(const char *tmpl, const struct mint_target *t, char **url,
+    char **cause)
 {
-	const char	*t = account_profile(e->acct)->mint_endpoint, *p;
+	const char	*p;
 	char		*out;
-	size_t		 len = 0, cap = strlen(t) + 64;
+	size_t		 len = 0, cap = strlen(tmpl) + 64;
 
+	(void)cause;
 	out = xmalloc(cap);
 	out[0] = '\0';
-	for (p = t; *p != '\0'; ) {
+	for (p = tmpl; *p != '\0'; ) {
 		if (strncmp(p, "{audience}", 10) == 0) {
-			mint_escape(&out, &len, &cap, e->audience);
+			mint_escape(&out, &len, &cap, t->audience);
 			p += 10;
 		} else if (strncmp(p, "{project}", 9) == 0) {
-			mint_escape(&out, &len, &cap, e->project ? e->project :
+			mint_escape(&out, &len, &cap, t->project ? t->project :
 			    "");
 			p += 9;
 		} else if (strncmp(p, "{purpose}", 9) == 0) {
-			mint_escape(&out, &len, &cap, e->purpose ? e->purpose :
+			mint_escape(&out, &len, &cap, t->purpose ? t->purpose :
 			    "");
 			p += 9;
 		} else {
@@ -470,7 +497,8 @@ mint_endpoint_url(const struct mint_entry *e)
 			out[len] = '\0';
 		}
 	}
-	return out;
+	*url = out;
+	return 0;
 }
 
 static void
@@ -481,8 +509,14 @@ mint_by_endpoint(struct mint_job *j, const struct secret *user)
 				    e->purpose, e->scope, 0 };
 	cJSON			*body;
 	char			*url, *text, *cause = NULL;
+	int			 rc;
 
-	url = mint_endpoint_url(e);
+	if ((rc = mint_endpoint_url(account_profile(e->acct)->mint_endpoint,
+	    &target, &url, &cause)) != 0) {
+		mint_job_end(j, rc, cause);
+		free(cause);
+		return;
+	}
 	j->req = http_req_new(e->m->ad->http, "POST", url, &cause);
 	free(url);
 	if (j->req == NULL) {

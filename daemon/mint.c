@@ -268,21 +268,31 @@ mint_ahead_cb(evutil_socket_t fd, short what, void *arg)
 	mint_job_start(e, 1);
 }
 
-static void
-mint_schedule_ahead(struct mint_entry *e)
+long
+mint_ahead_ms(time_t exp, time_t minted_at, long jitter)
 {
-	struct timeval	tv;
-	long		life, ms;
+	long	life, ms;
 
-	if (e->exp == 0 || (life = (long)(e->exp - e->minted_at)) <= 0)
-		return;
+	if (exp == 0 || (life = (long)(exp - minted_at)) <= 0)
+		return 0;
 	/*
 	 * At 75-80 % of the lifetime, jittered so tokens do not align, but
 	 * before the cache stops serving it (MINT_MIN_TTL_FLOOR left).
 	 */
-	ms = life * 750 + (long)(arc4random_uniform(51)) * life;
+	ms = life * 750 + jitter * life;
 	if (ms > (life - MINT_MIN_TTL_FLOOR - 2) * 1000L)
 		ms = (life - MINT_MIN_TTL_FLOOR - 2) * 1000L;
+	return ms > 0 ? ms : 0;
+}
+
+static void
+mint_schedule_ahead(struct mint_entry *e)
+{
+	struct timeval	tv;
+	long		ms;
+
+	ms = mint_ahead_ms(e->exp, e->minted_at,
+	    (long)arc4random_uniform(51));
 	if (ms <= 0)
 		return;		/* too short-lived to refresh ahead */
 	tv.tv_sec = ms / 1000;

@@ -11,6 +11,7 @@
 #ifndef AUTHD_MINT_H
 #define AUTHD_MINT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -91,5 +92,34 @@ int		 mint_covers_project(const char *scope, const cJSON *claims,
 		     const char *project, const char *project_scope);
 /* Does an "aud" claim (string or array) contain audience? */
 int		 mint_has_audience(const cJSON *claims, const char *audience);
+
+/*
+ * The pure parts of a mint, exposed for the unit tests (mint-job.c,
+ * mint.c).
+ *
+ * mint_endpoint_url: the profile's mint_endpoint template with
+ * {audience}, {project} and {purpose} filled in, percent-encoded. 0 and
+ * *url (allocated), or an error with *cause.
+ */
+int		 mint_endpoint_url(const char *tmpl, const struct mint_target *,
+		     char **url, char **cause);
+/*
+ * A mint endpoint's 2xx reply, {"token": ..., "expires_in" | "expires_at"}:
+ * 0 with *tok (the caller's) and *expires_in (-1: unknown), or an error
+ * with *cause.
+ */
+int		 mint_endpoint_reply(const char *body, size_t len, time_t now,
+		     struct secret **tok, long *expires_in, char **cause);
+/*
+ * When a minted token expires: the earlier of its claims' exp (claims may
+ * be NULL) and now + expires_in (-1: none); 0 when unknown.
+ */
+time_t		 mint_expiry(const cJSON *claims, long expires_in, time_t now);
+/*
+ * Milliseconds from minting to the refresh-ahead of a token minted at
+ * minted_at that expires at exp (0: unknown), with jitter 0..50 (per
+ * mille of the lifetime); 0 when none is due.
+ */
+long		 mint_ahead_ms(time_t exp, time_t minted_at, long jitter);
 
 #endif /* AUTHD_MINT_H */
