@@ -370,6 +370,19 @@ mint_token_done_cb(const struct http_result *res, void *arg)
 	oauth_tokens_clear(&t);
 }
 
+/* A token we hand out as is: printable ASCII, no space, quote or '\\'. */
+static int
+mint_token_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > JWT_MAX_LEN)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s <= ' ' || *s > '~' || *s == '"' || *s == '\\')
+			return 0;
+	}
+	return 1;
+}
+
 int
 mint_endpoint_reply(const char *body, size_t len, time_t now,
     struct secret **tok, long *expires_in, char **cause)
@@ -381,9 +394,7 @@ mint_endpoint_reply(const char *body, size_t len, time_t now,
 	*expires_in = -1;
 	o = cJSON_ParseWithLength(body, len);
 	tk = cJSON_GetObjectItemCaseSensitive(o, "token");
-	if (!cJSON_IsString(tk) || tk->valuestring[0] == '\0' ||
-	    strlen(tk->valuestring) > JWT_MAX_LEN ||
-	    strpbrk(tk->valuestring, " \t\r\n\"") != NULL) {
+	if (!cJSON_IsString(tk) || !mint_token_ok(tk->valuestring)) {
 		cJSON_Delete(o);
 		xasprintf(cause, "the mint endpoint's reply has no usable "
 		    "\"token\"");

@@ -106,7 +106,7 @@ int		 mint_endpoint_url(const char *tmpl, const struct mint_target *,
 /*
  * A mint endpoint's 2xx reply, {"token": ..., "expires_in" | "expires_at"}:
  * 0 with *tok (the caller's) and *expires_in (-1: unknown), or an error
- * with *cause.
+ * with *cause: no usable token (printable ASCII).
  */
 int		 mint_endpoint_reply(const char *body, size_t len, time_t now,
 		     struct secret **tok, long *expires_in, char **cause);

@@ -83,7 +83,48 @@ oauth_form_clear(struct oauth_form *f)
 	memset(f, 0, sizeof *f);
 }
 
-/* A string member, bounded and printable (no control characters). */
+/* s is well-formed UTF-8. */
+static int
+oauth_utf8_ok(const char *s)
+{
+	size_t	n;
+
+	while (*s != '\0') {
+		if ((n = text_utf8_len(s)) == 0)
+			return 0;
+		s += n;
+	}
+	return 1;
+}
+
+char *
+oauth_utf8_repair(const char *s)
+{
+	char	*out;
+	size_t	 n, o = 0;
+
+	/* At most three bytes (U+FFFD) for every byte in. */
+	out = xcalloc(strlen(s) + 1, 3);
+	while (*s != '\0') {
+		if ((n = text_utf8_len(s)) != 0) {
+			memcpy(out + o, s, n);
+			s += n;
+			o += n;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			s++;
+			o += 3;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * A string member, bounded, printable (no control characters) and valid
+ * UTF-8: it reaches the wire (tokens, scopes, codes, URLs), where every
+ * string must be UTF-8, so anything else is not taken.
+ */
 static const char *
 oauth_str(const cJSON *o, const char *key, size_t max)
 {
@@ -92,7 +133,7 @@ oauth_str(const cJSON *o, const char *key, size_t max)
 	if (!cJSON_IsString(j) || j->valuestring == NULL)
 		return NULL;
 	if (j->valuestring[0] == '\0' || strlen(j->valuestring) > max ||
-	    !text_printable(j->valuestring))
+	    !text_printable(j->valuestring) || !oauth_utf8_ok(j->valuestring))
 		return NULL;
 	return j->valuestring;
 }
@@ -420,6 +461,28 @@ oauth_parse_token_reply(long status, const char *body, size_t len,
 	return 0;
 }
 
+/*
+ * An identity string, for display: bounded, made valid UTF-8 (a Latin-1
+ * name would make every status reply that carries it invalid, for as
+ * long as it is stored), then printable. Allocated, or NULL.
+ */
+static char *
+oauth_claim(const cJSON *j)
+{
+	char	*s;
+
+	if (!cJSON_IsString(j) || j->valuestring == NULL ||
+	    j->valuestring[0] == '\0' ||
+	    strlen(j->valuestring) > OAUTH_MAX_CLAIM)
+		return NULL;
+	s = oauth_utf8_repair(j->valuestring);
+	if (!text_printable(s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
 cJSON *
 oauth_identity_from_claims(const cJSON *claims)
 {
@@ -427,7 +490,7 @@ oauth_identity_from_claims(const cJSON *claims)
 				    "email", "name" };
 	static const char	*lists[] = { "groups", "orgs" };
 	const cJSON		*l, *e;
-	const char		*s;
+	char			*s;
 	cJSON			*id, *arr;
 	size_t			 i;
 	int			 n;
@@ -436,8 +499,11 @@ oauth_identity_from_claims(const cJSON *claims)
 		return NULL;
 	id = cJSON_CreateObject();
 	for (i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-		if ((s = oauth_str(claims, strs[i], OAUTH_MAX_CLAIM)) != NULL)
+		s = oauth_claim(cJSON_GetObjectItemCaseSensitive(claims,
+		    strs[i]));
+		if (s != NULL)
 			cJSON_AddStringToObject(id, strs[i], s);
+		free(s);
 	}
 	for (i = 0; i < sizeof lists / sizeof lists[0]; i++) {
 		l = cJSON_GetObjectItemCaseSensitive(claims, lists[i]);
@@ -446,14 +512,14 @@ oauth_identity_from_claims(const cJSON *claims)
 		arr = cJSON_AddArrayToObject(id, lists[i]);
 		n = 0;
 		cJSON_ArrayForEach(e, l) {
-			if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
-			    strlen(e->valuestring) > OAUTH_MAX_CLAIM ||
-			    !text_printable(e->valuestring))
+			if ((s = oauth_claim(e)) == NULL)
 				continue;
-			if (n++ >= OAUTH_MAX_LIST)
+			if (n++ >= OAUTH_MAX_LIST) {
+				free(s);
 				break;
-			cJSON_AddItemToArray(arr,
-			    cJSON_CreateString(e->valuestring));
+			}
+			cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+			free(s);
 		}
 	}
 	if (cJSON_GetObjectItemCaseSensitive(id, "sub") == NULL) {

@@ -112,4 +112,13 @@ char	*oauth_error_message(const struct oauth_error *, const char *fallback);
  */
 cJSON	*oauth_identity_from_claims(const cJSON *claims);
 
+/* ---- JSON from the provider ---- */
+
+/*
+ * s with every ill-formed UTF-8 sequence (a Latin-1 byte, an overlong
+ * form, a surrogate) replaced by U+FFFD, one per byte; valid UTF-8 is
+ * kept. Allocated.
+ */
+char	*oauth_utf8_repair(const char *s);
+
 #endif /* AUTHD_OAUTH_H */

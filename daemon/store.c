@@ -14,6 +14,7 @@
 #include "authd.h"
 #include "error.h"
 #include "log.h"
+#include "oauth.h"
 #include "secret.h"
 #include "store-backend.h"
 #include "worker.h"
@@ -143,11 +144,16 @@ store_record_decode(const char *text, size_t len, char **cause)
 	j = cJSON_GetObjectItemCaseSensitive(o, "access_expires_at");
 	if (cJSON_IsNumber(j) && j->valuedouble > 0)
 		r->access_exp = (time_t)j->valuedouble;
-	j = cJSON_GetObjectItemCaseSensitive(o, "identity");
-	if (cJSON_IsObject(j))
-		r->identity = cJSON_Duplicate(j, 1);
+	/*
+	 * What the status reply shows must be valid UTF-8: an identity or
+	 * scope stored before provider strings were repaired is taken
+	 * through the same filter as a new login's (and only the claims it
+	 * keeps).
+	 */
+	r->identity = oauth_identity_from_claims(
+	    cJSON_GetObjectItemCaseSensitive(o, "identity"));
 	if ((s = store_str(o, "scope")) != NULL)
-		r->scope = xstrdup(s);
+		r->scope = oauth_utf8_repair(s);
 	j = cJSON_GetObjectItemCaseSensitive(o, "login_time");
 	if (cJSON_IsNumber(j) && j->valuedouble > 0)
 		r->login_time = (time_t)j->valuedouble;

@@ -18,12 +18,15 @@ document points at endpoints under the same prefix:
   hugedisco discovery answers a 200 KiB document (its cap is 128 KiB)
   wrongiss  discovery names another issuer
   busy5xx   polls answer 503 with Retry-After: 3, then pending
+  latin1    the first poll logs in; the id_token's and userinfo's names
+            hold a Latin-1 byte (not UTF-8)
 
 Usage: python3 faultd.py READY_FILE [LOG_FILE [CERT KEY]]; writes
 {"port": N} to READY_FILE once listening; logs one JSON line per request
 to LOG_FILE. With CERT and KEY (PEM) the same modes are also served over
 TLS on "tls_port", as https://127.0.0.1:TLS_PORT/MODE.
 """
+import base64
 import json
 import socket
 import socketserver
@@ -48,6 +51,21 @@ def log(entry):
     entry["t"] = time.time() * 1000
     with LOCK, open(LOG, "a") as f:
         f.write(json.dumps(entry) + "\n")
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned_jwt(payload):
+    """An unsigned JWT whose payload is these bytes (not re-encoded)."""
+    return "%s.%s.c2ln" % (b64url(b'{"alg":"none"}'), b64url(payload))
+
+
+# latin1: "Andr\xe9" and "J\xf6rg" in ISO 8859-1, not UTF-8.
+LATIN1_ID = b'{"sub":"s\xe9b","name":"Andr\xe9","aud":"x"}'
+LATIN1_USERINFO = (b'{"sub":"s\xe9b","preferred_username":"J\xf6rg",'
+                   b'"email":"j\xf6rg@example.test","name":"other"}')
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -91,12 +109,16 @@ class Handler(BaseHTTPRequestHandler):
                        "urn:ietf:params:oauth:grant-type:device_code"]}
             if mode == "wrongiss":
                 doc["issuer"] = self.issuer("ok")
+            if mode == "latin1":
+                doc["userinfo_endpoint"] = iss + "/userinfo"
             if mode == "badurl":
                 doc["device_authorization_endpoint"] = \
                     "http://idp.example.com/device"
             elif mode != "lying":
                 doc["device_authorization_endpoint"] = iss + "/device"
             return self.send(200, json.dumps(doc))
+        if mode == "latin1" and parts[-1] == "userinfo":
+            return self.send(200, LATIN1_USERINFO)
         self.send(404, '{"error":"not_found"}')
 
     def do_POST(self):
@@ -133,6 +155,11 @@ class Handler(BaseHTTPRequestHandler):
                 "verification_uri": iss + "/activate",
                 "expires_in": 20 if mode == "slowdown" else 30,
                 "interval": 1}))
+        if what == "token" and mode == "latin1":
+            return self.send(200, json.dumps({
+                "access_token": "at-latin1", "refresh_token": "rt-latin1",
+                "token_type": "Bearer", "expires_in": 3600,
+                "id_token": unsigned_jwt(LATIN1_ID)}))
         if what == "token":
             if mode == "busy5xx":
                 polls = getattr(self.server, "busy_polls", 0) + 1

@@ -175,7 +175,73 @@ def fault_matrix(env):
     check(daemon.proc.poll() is None, "the daemon died")
 
 
-TESTS = {f.__name__: f for f in (fault_matrix, tls_and_redirects)}
+def fault_config(env, body):
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.ini"), "w") as f:
+        f.write(body)
+
+
+def record_path(env, profile):
+    return os.path.join(env.home, ".state", "authd", profile + ".json")
+
+
+def fault_login(env, profile):
+    lg = Login(env, "--no-browser", "--profile", profile)
+    lg.code()
+    return lg.wait()
+
+
+def latin1_identity(env):
+    """A name that is not UTF-8 (a Latin-1 byte in the id_token's and in
+    userinfo's claims) never breaks the login or status: the identity is
+    stored with U+FFFD in its place, and it stays readable across a
+    restart. A record stored with such a byte by an earlier authd is
+    repaired when read."""
+    base, log = faultd(env)
+    fault_config(env, "store = file\n[profile latin]\nissuer = %s/latin1\n"
+                 "client_id = x\n" % base)
+    daemon = env.start()
+    rc, _, err = fault_login(env, "latin")
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+    bad = "\ufffd"
+
+    def status_ok():
+        r = env.tb("--profile", "latin", "status")
+        check(r.returncode == 0, "tb status exit %d: %s" % (r.returncode,
+                                                             r.stderr))
+        check("Andr" + bad in r.stdout, "the name: %r" % r.stdout)
+        r = env.tb("--profile", "latin", "--json", "status")
+        check(r.returncode == 0, "tb --json status exit %d: %s" % (
+            r.returncode, r.stderr))
+        st = json.loads(r.stdout)
+        check(st["logged_in"] and st["name"] == "Andr" + bad and
+              st["sub"] == "s" + bad + "b" and
+              st["preferred_username"] == "J" + bad + "rg" and
+              st["email"] == "j" + bad + "rg@example.test", st)
+        return st
+    status_ok()
+    # Stored repaired: the record is UTF-8 text.
+    raw = open(record_path(env, "latin"), "rb").read()
+    raw.decode("utf-8")
+    check(b"Andr\xef\xbf\xbd" in raw, "not stored repaired: %r" % raw)
+    daemon.stop()
+    env.start()
+    check(status_ok()["source"] == "store", "not loaded from the store")
+    # A record an earlier authd stored with the raw byte.
+    env.daemons[-1].stop()
+    path = record_path(env, "latin")
+    rec = json.loads(raw)
+    text = json.dumps(rec).replace("Andr\\ufffd", "Andr\udce9")
+    with open(path, "wb") as f:
+        f.write(text.encode("utf-8", "surrogateescape"))
+    check(b"Andr\xe9\"" in open(path, "rb").read(), "fixture")
+    env.start()
+    check(status_ok()["source"] == "store", "not loaded from the store")
+
+
+TESTS = {f.__name__: f for f in (fault_matrix, tls_and_redirects,
+                                 latin1_identity)}
 
 if __name__ == "__main__":
     run(TESTS)

@@ -211,6 +211,94 @@ test_identity(void)
 	CHECK(oauth_identity_from_claims(NULL) == NULL);
 }
 
+/* s as JSON text is valid UTF-8 (what a frame needs). */
+static int
+valid_json_text(const cJSON *j)
+{
+	char	*s = cJSON_PrintUnformatted(j);
+	int	 ok = s != NULL && msg_valid_utf8(s, strlen(s));
+
+	cJSON_free(s);
+	return ok;
+}
+
+#define FFFD	"\xef\xbf\xbd"
+
+/*
+ * One non-UTF-8 byte from the provider (a Latin-1 name) must not reach
+ * the identity: it is stored, and the status reply must be valid UTF-8.
+ * Ill-formed sequences become U+FFFD; valid UTF-8 is kept.
+ */
+static void
+test_identity_utf8(void)
+{
+	static const char	 body[] = "{\"sub\":\"s\xe9" "b\","
+	    "\"name\":\"Andr\xe9 M\xfcller\",\"preferred_username\":"
+	    "\"J\xc3\xb6rg\",\"email\":\"\xc0\xaf@\xed\xa0\x80.x\","
+	    "\"groups\":[\"g\xff\",\"ok\",\"\xe2\x82\"],"
+	    "\"orgs\":[\"\xf8\x88\x80\x80\x80\"]}";
+	cJSON			*c, *id, *g;
+
+	c = cJSON_ParseWithLength(body, sizeof body - 1);
+	CHECK(c != NULL);
+	id = oauth_identity_from_claims(c);
+	CHECK(id != NULL);
+	if (id == NULL) {
+		cJSON_Delete(c);
+		return;
+	}
+	CHECK_STR(cJSON_GetObjectItem(id, "sub")->valuestring, "s" FFFD "b");
+	CHECK_STR(cJSON_GetObjectItem(id, "name")->valuestring,
+	    "Andr" FFFD " M" FFFD "ller");
+	CHECK_STR(cJSON_GetObjectItem(id, "preferred_username")->valuestring,
+	    "J\xc3\xb6rg");
+	/* An overlong '/', a surrogate: each byte replaced. */
+	CHECK_STR(cJSON_GetObjectItem(id, "email")->valuestring,
+	    FFFD FFFD "@" FFFD FFFD FFFD ".x");
+	g = cJSON_GetObjectItem(id, "groups");
+	CHECK_INT(cJSON_GetArraySize(g), 3);
+	CHECK_STR(cJSON_GetArrayItem(g, 0)->valuestring, "g" FFFD);
+	CHECK_STR(cJSON_GetArrayItem(g, 1)->valuestring, "ok");
+	CHECK_STR(cJSON_GetArrayItem(g, 2)->valuestring, FFFD FFFD);
+	CHECK(valid_json_text(id));
+	cJSON_Delete(id);
+	cJSON_Delete(c);
+
+	/* A C1 control written as valid UTF-8 is still refused. */
+	c = cJSON_Parse("{\"sub\":\"a\",\"name\":\"x\\u009b2J\"}");
+	id = oauth_identity_from_claims(c);
+	CHECK(id != NULL && cJSON_GetObjectItem(id, "name") == NULL);
+	cJSON_Delete(id);
+	cJSON_Delete(c);
+}
+
+/*
+ * Strings that are not identity (tokens, scopes, URLs, codes) reach the
+ * wire too: they must be valid UTF-8, or they are not taken.
+ */
+static void
+test_token_utf8(void)
+{
+	struct oauth_tokens	 t;
+	struct oauth_device	 d;
+	struct oauth_error	 e;
+	char			*cause = NULL;
+
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":\"at\","
+	    "\"scope\":\"openid caf\xe9\"}"), &t, &e, &cause), 0);
+	CHECK(t.scope == NULL);
+	oauth_tokens_clear(&t);
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":"
+	    "\"a\xe9t\"}"), &t, &e, &cause), AUTHD_E_IDP_BAD_REPLY);
+	oauth_tokens_clear(&t);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_device_reply(200, S("{\"device_code\":\"dc\","
+	    "\"user_code\":\"AB\xe9" "D\",\"verification_uri\":\"u\","
+	    "\"expires_in\":5}"), &d, &e, &cause), AUTHD_E_IDP_BAD_REPLY);
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -220,5 +308,7 @@ main(void)
 	test_device();
 	test_token();
 	test_identity();
+	test_identity_utf8();
+	test_token_utf8();
 	return check_done("test_oauth");
 }

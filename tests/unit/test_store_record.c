@@ -271,6 +271,40 @@ test_wrong_types(void)
 	store_record_free(d);
 }
 
+/*
+ * A record written before identity strings were made valid UTF-8 may hold
+ * a Latin-1 byte: the status reply built from it must still be valid
+ * UTF-8, so the strings are repaired (U+FFFD) when the record is read.
+ */
+static void
+test_not_utf8(void)
+{
+	struct store_record	*d;
+	char			*cause = NULL, *s;
+	static const char	 text[] = "{\"v\":1," BASE "," TOKEN ","
+	    "\"identity\":{\"sub\":\"alice\",\"name\":\"Andr\xe9\","
+	    "\"groups\":[\"d\xe9v\"],\"email\":\"a@x\"},"
+	    "\"scope\":\"openid caf\xe9\"}";
+
+	d = store_record_decode(text, sizeof text - 1, &cause);
+	CHECK(d != NULL && cause == NULL);
+	if (d == NULL)
+		return;
+	CHECK(d->identity != NULL);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(d->identity,
+	    "name")), "Andr\xef\xbf\xbd");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(d->identity, "groups"), 0)),
+	    "d\xef\xbf\xbdv");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(d->identity,
+	    "email")), "a@x");
+	CHECK_STR(d->scope, "openid caf\xef\xbf\xbd");
+	s = store_record_encode(d);
+	CHECK(msg_valid_utf8(s, strlen(s)));
+	xfreezero(s, strlen(s));
+	store_record_free(d);
+}
+
 int
 main(void)
 {
@@ -279,5 +313,6 @@ main(void)
 	test_secrets();
 	test_refused();
 	test_wrong_types();
+	test_not_utf8();
 	return check_done("test_store_record");
 }
