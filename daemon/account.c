@@ -440,7 +440,7 @@ account_merge_userinfo(struct account *a, const char *body, size_t len)
 	cJSON		*claims, *extra;
 	const cJSON	*sub, *j;
 
-	claims = cJSON_ParseWithLength(body, len);
+	claims = oauth_json_parse(body, len);
 	extra = oauth_identity_from_claims(claims);
 	cJSON_Delete(claims);
 	if (extra == NULL)

@@ -118,20 +118,57 @@ mint_fill(const char *tmpl, const char *project)
 	return s;
 }
 
-/* One scope entry (or claim value) covers project? */
+/*
+ * The standard OpenID Connect scopes (OIDC Core 5.4 and 11): the login
+ * asks for them, a refresh may echo them; never a project's grant.
+ */
 static int
-mint_entry_covers(const char *v, size_t n, const char *project,
-    const char *filled)
+mint_standard_scope(const char *v, size_t n)
 {
-	size_t	pl = strlen(project);
+	static const char	*std[] = { "openid", "profile", "email",
+				    "address", "phone", "offline_access" };
+	size_t			 i;
 
-	if (n == strlen(filled) && strncmp(v, filled, n) == 0)
-		return 1;
-	if (n == pl && strncmp(v, project, n) == 0)
+	for (i = 0; i < sizeof std / sizeof std[0]; i++) {
+		if (strlen(std[i]) == n && strncmp(v, std[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The scope entry that grants project: the entry of the template that
+ * holds {project} ("project:{project}" of "project:{project} tb:read"),
+ * filled. NULL when the template has none.
+ */
+static char *
+mint_project_entry(const char *tmpl, const char *project)
+{
+	const char	*p = strstr(tmpl, "{project}"), *b, *e;
+	char		*s;
+
+	if (p == NULL)
+		return NULL;
+	for (b = p; b > tmpl && b[-1] != ' '; b--)
+		;
+	e = p + strlen("{project}");
+	xasprintf(&s, "%.*s%s%.*s", (int)(p - b), b, project,
+	    (int)strcspn(e, " "), e);
+	return s;
+}
+
+/* A projects/project claim value names project? */
+static int
+mint_claim_covers(const char *v, const char *project, const char *entry)
+{
+	size_t	n = strlen(v), pl = strlen(project);
+
+	if (strcmp(v, project) == 0 || (entry != NULL &&
+	    strcmp(v, entry) == 0))
 		return 1;
 	/* ".../PROJECT", never a prefix or substring. */
 	return n > pl && v[n - pl - 1] == '/' &&
-	    strncmp(v + n - pl, project, pl) == 0;
+	    strcmp(v + n - pl, project) == 0;
 }
 
 int
@@ -140,35 +177,49 @@ mint_covers_project(const char *scope, const cJSON *claims,
 {
 	const cJSON	*j, *e;
 	const char	*p, *q;
-	char		*filled;
-	int		 ok = 0;
+	char		*entry;
+	size_t		 n;
+	int		 ok = 0, all;
 
 	if (project == NULL || *project == '\0')
 		return 1;
-	filled = mint_fill(project_scope != NULL ? project_scope :
+	entry = mint_project_entry(project_scope != NULL ? project_scope :
 	    PROFILE_PROJECT_SCOPE, project);
-	for (p = scope; p != NULL && *p != '\0' && !ok; p = q) {
+	/*
+	 * The scope: only the template's entry, filled, covers; a bare
+	 * project id there may be any scope the login holds (a project
+	 * named "openid" is not granted by the login's "openid").
+	 */
+	for (p = scope; entry != NULL && p != NULL && *p != '\0' && !ok;
+	    p = q) {
 		while (*p == ' ')
 			p++;
 		q = p + strcspn(p, " ");
-		if (q > p)
-			ok = mint_entry_covers(p, (size_t)(q - p), project,
-			    filled);
+		n = (size_t)(q - p);
+		ok = n > 0 && n == strlen(entry) &&
+		    strncmp(p, entry, n) == 0 && !mint_standard_scope(p, n);
 	}
 	if (!ok && claims != NULL) {
+		/* "projects": an array of strings, nothing else. */
 		j = cJSON_GetObjectItemCaseSensitive(claims, "projects");
-		cJSON_ArrayForEach(e, j) {
-			if (cJSON_IsString(e) && mint_entry_covers(
-			    e->valuestring, strlen(e->valuestring), project,
-			    filled))
-				ok = 1;
+		if (cJSON_IsArray(j)) {
+			all = 1;
+			cJSON_ArrayForEach(e, j) {
+				if (!cJSON_IsString(e))
+					all = 0;
+				else if (mint_claim_covers(e->valuestring,
+				    project, entry))
+					ok = 1;
+			}
+			ok = ok && all;
 		}
+		/* "project": a string. */
 		j = cJSON_GetObjectItemCaseSensitive(claims, "project");
-		if (cJSON_IsString(j) && mint_entry_covers(j->valuestring,
-		    strlen(j->valuestring), project, filled))
+		if (!ok && cJSON_IsString(j) &&
+		    mint_claim_covers(j->valuestring, project, entry))
 			ok = 1;
 	}
-	free(filled);
+	free(entry);
 	return ok;
 }
 
@@ -392,7 +443,7 @@ mint_endpoint_reply(const char *body, size_t len, time_t now,
 
 	*tok = NULL;
 	*expires_in = -1;
-	o = cJSON_ParseWithLength(body, len);
+	o = oauth_json_parse(body, len);
 	tk = cJSON_GetObjectItemCaseSensitive(o, "token");
 	if (!cJSON_IsString(tk) || !mint_token_ok(tk->valuestring)) {
 		cJSON_Delete(o);

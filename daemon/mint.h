@@ -84,13 +84,18 @@ int		 mint_count(struct mint *, const struct account *);
 void		 mint_forget_stale(struct mint *, const struct account *);
 
 /*
- * Does a token's scope (space-separated) or "projects"/"project" claim
- * cover project? Only as a whole entry, the profile's scope template
- * filled in, or a "/PROJECT" suffix: "prj_abc" never matches "prj_abcd".
+ * Does a minted token cover project? Its scope (space-separated) does
+ * when one entry is the project_scope template's {project} entry filled
+ * in ("project:prj_abc"), and that entry is not a standard OpenID scope
+ * (openid, profile, email, address, phone, offline_access: a login's, not
+ * a project's). Its "projects" claim (an array of strings, nothing else)
+ * or "project" claim (a string) does when a value is the project id, that
+ * filled entry, or ends in "/PROJECT". Never a prefix or substring:
+ * "prj_abc" never matches "prj_abcd".
  */
 int		 mint_covers_project(const char *scope, const cJSON *claims,
 		     const char *project, const char *project_scope);
-/* Does an "aud" claim (string or array) contain audience? */
+/* Does an "aud" claim (a string or an array of strings) hold audience? */
 int		 mint_has_audience(const cJSON *claims, const char *audience);
 
 /*
@@ -106,7 +111,7 @@ int		 mint_endpoint_url(const char *tmpl, const struct mint_target *,
 /*
  * A mint endpoint's 2xx reply, {"token": ..., "expires_in" | "expires_at"}:
  * 0 with *tok (the caller's) and *expires_in (-1: unknown), or an error
- * with *cause: no usable token (printable ASCII).
+ * with *cause: no usable token (printable ASCII) or a NUL in the JSON.
  */
 int		 mint_endpoint_reply(const char *body, size_t len, time_t now,
 		     struct secret **tok, long *expires_in, char **cause);

@@ -168,20 +168,49 @@ oauth_long(const cJSON *o, const char *key, long min, long max, long dflt)
 	return (long)d;
 }
 
-static cJSON *
-oauth_parse_json(const char *body, size_t len)
+/*
+ * A NUL in JSON text: a raw NUL byte, or a \u0000 escape inside a string
+ * (a key or a value); "\\u0000" is an escaped backslash, not one.
+ */
+static int
+oauth_json_has_nul(const char *s, size_t len)
+{
+	size_t	i;
+	int	in_str = 0;
+
+	if (memchr(s, '\0', len) != NULL)
+		return 1;
+	for (i = 0; i < len; i++) {
+		if (!in_str) {
+			in_str = s[i] == '"';
+			continue;
+		}
+		if (s[i] == '"')
+			in_str = 0;
+		else if (s[i] == '\\') {
+			if (len - i > 5 && strncmp(s + i + 1, "u0000", 5) == 0)
+				return 1;
+			i++;		/* the escaped character */
+		}
+	}
+	return 0;
+}
+
+cJSON *
+oauth_json_parse(const char *text, size_t len)
 {
 	cJSON	*j;
 
-	if (len == 0)
+	if (len == 0 || oauth_json_has_nul(text, len))
 		return NULL;
-	j = cJSON_ParseWithLength(body, len);
+	j = cJSON_ParseWithLength(text, len);
 	if (j != NULL && !cJSON_IsObject(j)) {
 		cJSON_Delete(j);
 		return NULL;
 	}
 	return j;
 }
+
 
 int
 oauth_parse_meta(const char *body, size_t len, const char *expected,
@@ -192,7 +221,7 @@ oauth_parse_meta(const char *body, size_t len, const char *expected,
 	const char	*iss;
 
 	memset(m, 0, sizeof *m);
-	if ((j = oauth_parse_json(body, len)) == NULL) {
+	if ((j = oauth_json_parse(body, len)) == NULL) {
 		xasprintf(cause, "the discovery document is not a JSON object");
 		return AUTHD_E_IDP_BAD_REPLY;
 	}
@@ -385,14 +414,15 @@ oauth_parse_device_reply(long status, const char *body, size_t len,
 
 	memset(dev, 0, sizeof *dev);
 	memset(oerr, 0, sizeof *oerr);
-	j = oauth_parse_json(body, len);
+	j = oauth_json_parse(body, len);
 	if (status < 200 || status > 299) {
 		rc = oauth_parse_error(status, j, oerr, cause);
 		cJSON_Delete(j);
 		return rc > 0 ? AUTHD_E_IDP_BAD_REPLY : rc;
 	}
 	if (j == NULL) {
-		xasprintf(cause, "the device authorization reply is not JSON");
+		xasprintf(cause, "the device authorization reply is not JSON "
+		    "(or holds a NUL character)");
 		return AUTHD_E_IDP_BAD_REPLY;
 	}
 	s = oauth_str(j, "device_code", OAUTH_MAX_TOKEN);
@@ -431,14 +461,15 @@ oauth_parse_token_reply(long status, const char *body, size_t len,
 
 	memset(t, 0, sizeof *t);
 	memset(oerr, 0, sizeof *oerr);
-	j = oauth_parse_json(body, len);
+	j = oauth_json_parse(body, len);
 	if (status < 200 || status > 299) {
 		rc = oauth_parse_error(status, j, oerr, cause);
 		cJSON_Delete(j);
 		return rc;
 	}
 	if (j == NULL) {
-		xasprintf(cause, "the token endpoint's reply is not JSON");
+		xasprintf(cause, "the token endpoint's reply is not JSON (or "
+		    "holds a NUL character)");
 		return AUTHD_E_IDP_BAD_REPLY;
 	}
 	if ((s = oauth_str(j, "access_token", OAUTH_MAX_TOKEN)) != NULL)

@@ -115,6 +115,14 @@ cJSON	*oauth_identity_from_claims(const cJSON *claims);
 /* ---- JSON from the provider ---- */
 
 /*
+ * Parse provider text (a reply body, a JWT segment) as one JSON object:
+ * NULL when it is not one, and when it holds a NUL byte or a \u0000
+ * escape anywhere. cJSON strings are C strings, so "api\u0000.evil" would
+ * read as "api": such text is refused whole.
+ */
+cJSON	*oauth_json_parse(const char *text, size_t len);
+
+/*
  * s with every ill-formed UTF-8 sequence (a Latin-1 byte, an overlong
  * form, a surrogate) replaced by U+FFFD, one per byte; valid UTF-8 is
  * kept. Allocated.

@@ -3,11 +3,155 @@
  * entry, the filled template, a claim value or a "/X" suffix; audiences
  * as a string or in an array.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "check.h"
+#include "error.h"
+#include "jwtcheck.h"
 #include "mint.h"
 #include "msg.h"
+#include "oauth.h"
+#include "secret.h"
+
+#define S(x)	x, strlen(x)
+
+#define HDR	"eyJhbGciOiJub25lIn0."	/* {"alg":"none"} */
+
+/* An unsigned JWT whose payload is the given JSON text. */
+static char *
+jwt_of(const char *payload)
+{
+	static const char	 b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	const unsigned char	*p = (const unsigned char *)payload;
+	size_t			 n = strlen(payload), i, o;
+	uint32_t		 v;
+	char			*t;
+
+	t = malloc(40 + n * 2);
+	o = strlen(HDR);
+	memcpy(t, HDR, o);
+	for (i = 0; i < n; i += 3) {
+		v = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		t[o++] = b64[(v >> 18) & 63];
+		t[o++] = b64[(v >> 12) & 63];
+		if (i + 1 < n)
+			t[o++] = b64[(v >> 6) & 63];
+		if (i + 2 < n)
+			t[o++] = b64[v & 63];
+	}
+	memcpy(t + o, ".c2ln", 6);
+	return t;
+}
+
+/* The claims of an unsigned JWT with this payload (NULL: refused). */
+static cJSON *
+claims_of(const char *payload)
+{
+	char	*t = jwt_of(payload);
+	cJSON	*c = jwt_peek_claims(t, strlen(t));
+
+	free(t);
+	return c;
+}
+
+/*
+ * Only the types RFC 7519 allows: "aud" a string or an array of strings,
+ * "projects" an array of strings, "project" a string. An object's members
+ * are not an array's elements; a NUL (\u0000) in a claim refuses the
+ * token, or "api\u0000.evil" would read as "api".
+ */
+static void
+test_claim_types(void)
+{
+	const char	*t = "project:{project}";
+	cJSON		*c;
+
+	c = claims_of("{\"aud\":{\"x\":\"https://a\"},"
+	    "\"projects\":{\"x\":\"prj_1\"},\"project\":[\"prj_2\"]}");
+	CHECK(c != NULL);
+	CHECK(!mint_has_audience(c, "https://a"));
+	CHECK(!mint_covers_project(NULL, c, "prj_1", t));
+	CHECK(!mint_covers_project(NULL, c, "prj_2", t));
+	cJSON_Delete(c);
+	/* An array with a member of another type is malformed. */
+	c = claims_of("{\"aud\":[\"https://a\",7],"
+	    "\"projects\":[\"prj_1\",{}]}");
+	CHECK(!mint_has_audience(c, "https://a"));
+	CHECK(!mint_covers_project(NULL, c, "prj_1", t));
+	cJSON_Delete(c);
+	c = claims_of("{\"aud\":[[\"https://a\"]],"
+	    "\"projects\":[[\"prj_1\"]]}");
+	CHECK(!mint_has_audience(c, "https://a"));
+	CHECK(!mint_covers_project(NULL, c, "prj_1", t));
+	cJSON_Delete(c);
+
+	/* Embedded NULs: the whole token is refused. */
+	c = claims_of("{\"aud\":\"api\\u0000.evil\"}");
+	CHECK(c == NULL);
+	CHECK(c == NULL || !mint_has_audience(c, "api"));
+	cJSON_Delete(c);
+	c = claims_of("{\"aud\":[\"https://a\\u0000x\"],"
+	    "\"projects\":[\"prj_1\\u0000/x\"]}");
+	CHECK(c == NULL);
+	CHECK(c == NULL || !mint_covers_project(NULL, c, "prj_1", t));
+	cJSON_Delete(c);
+	c = claims_of("{\"scope\":\"project:prj_1\\u0000 x\"}");
+	CHECK(c == NULL);
+	cJSON_Delete(c);
+	/* An escaped backslash before "u0000" is no NUL. */
+	c = claims_of("{\"aud\":\"a\\\\u0000\"}");
+	CHECK(c != NULL && mint_has_audience(c, "a\\u0000"));
+	cJSON_Delete(c);
+}
+
+/*
+ * A project is covered by the token's own grant: the filled project_scope
+ * template in its scope, or its projects/project claims. The standard
+ * OpenID scopes of the login (openid, profile, ...) never cover a project
+ * named like them, whatever the template.
+ */
+static void
+test_standard_scopes(void)
+{
+	static const char	*std[] = { "openid", "profile", "email",
+				    "address", "phone", "offline_access" };
+	const char		*t = "project:{project}";
+	char			 scope[128];
+	cJSON			*c;
+	size_t			 i;
+
+	for (i = 0; i < sizeof std / sizeof std[0]; i++) {
+		snprintf(scope, sizeof scope, "openid offline_access %s "
+		    "profile", std[i]);
+		CHECK(!mint_covers_project(scope, NULL, std[i], t));
+		CHECK(!mint_covers_project(scope, NULL, std[i], "{project}"));
+		if (mint_covers_project(scope, NULL, std[i], "{project}"))
+			fprintf(stderr, "  project %s covered by '%s'\n",
+			    std[i], scope);
+	}
+	/* The filled template covers, a bare project id in the scope not. */
+	CHECK(mint_covers_project("openid project:openid", NULL, "openid", t));
+	CHECK(!mint_covers_project("openid api", NULL, "api", t));
+	CHECK(mint_covers_project("openid api", NULL, "api", "{project}"));
+	/* A template of several entries: its {project} entry is the one. */
+	CHECK(mint_covers_project("tb:read project:p1", NULL, "p1",
+	    "project:{project} tb:read"));
+	CHECK(!mint_covers_project("tb:read", NULL, "p1",
+	    "project:{project} tb:read"));
+	/* A claim names the project: even one named like a scope. */
+	c = cJSON_Parse("{\"projects\":[\"openid\"]}");
+	CHECK(mint_covers_project("openid", c, "openid", t));
+	cJSON_Delete(c);
+}
 
 int
 main(void)
@@ -16,15 +160,20 @@ main(void)
 	const char *t = "project:{project}";
 
 	msg_init();
+	test_claim_types();
+	test_standard_scopes();
 	CHECK(mint_covers_project("project:prj_abc tb:read", NULL, "prj_abc",
 	    t));
 	CHECK(!mint_covers_project("project:prj_abc", NULL, "prj_abcd", t));
 	CHECK(!mint_covers_project("project:prj_abcd", NULL, "prj_abc", t));
 	CHECK(!mint_covers_project("project:prj_ab", NULL, "prj_abc", t));
 	CHECK(!mint_covers_project("xproject:prj_abc", NULL, "prj_abc", t));
-	CHECK(mint_covers_project("prj_abc", NULL, "prj_abc", t));
-	CHECK(mint_covers_project("https://api/projects/prj_abc", NULL,
+	/* A bare id or a URL in the scope is not the template's entry. */
+	CHECK(!mint_covers_project("prj_abc", NULL, "prj_abc", t));
+	CHECK(!mint_covers_project("https://api/projects/prj_abc", NULL,
 	    "prj_abc", t));
+	CHECK(mint_covers_project("https://api/projects/prj_abc", NULL,
+	    "prj_abc", "https://api/projects/{project}"));
 	CHECK(!mint_covers_project("https://api/projects/xprj_abc", NULL,
 	    "prj_abc", t));
 	CHECK(!mint_covers_project("https://api/projects/prj_abc/x", NULL,

@@ -299,6 +299,48 @@ test_token_utf8(void)
 	free(cause);
 }
 
+/*
+ * cJSON strings are C strings: "\u0000" (or a raw NUL) would cut
+ * "project:p\u0000 x" to "project:p". Provider JSON holding one is
+ * refused whole; an escaped backslash before "u0000" is not one.
+ */
+static void
+test_nul(void)
+{
+	struct oauth_tokens	 t;
+	struct oauth_error	 e;
+	char			*cause = NULL;
+	cJSON			*j;
+
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":\"at\","
+	    "\"scope\":\"project:p\\u0000 other\"}"), &t, &e, &cause),
+	    AUTHD_E_IDP_BAD_REPLY);
+	oauth_tokens_clear(&t);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_token_reply(200, "{\"access_token\":\"a\0b\"}",
+	    22, &t, &e, &cause), AUTHD_E_IDP_BAD_REPLY);
+	oauth_tokens_clear(&t);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":\"at\","
+	    "\"scope\":\"a\\\\u0000\"}"), &t, &e, &cause), 0);
+	CHECK_STR(t.scope, "a\\u0000");
+	oauth_tokens_clear(&t);
+
+	CHECK((j = oauth_json_parse(S("{\"a\":\"x\\u0000y\"}"))) == NULL);
+	cJSON_Delete(j);
+	CHECK((j = oauth_json_parse(S("{\"a\\u0000b\":1}"))) == NULL);
+	cJSON_Delete(j);
+	CHECK((j = oauth_json_parse(S("{\"a\":\"x\\u0001y\"}"))) != NULL);
+	cJSON_Delete(j);
+	CHECK((j = oauth_json_parse(S("{\"a\":\"\\\"\\u0000\"}"))) ==
+	    NULL);
+	cJSON_Delete(j);
+	CHECK((j = oauth_json_parse(S("[1]"))) == NULL);
+	cJSON_Delete(j);
+}
+
 int
 main(void)
 {
@@ -310,5 +352,6 @@ main(void)
 	test_identity();
 	test_identity_utf8();
 	test_token_utf8();
+	test_nul();
 	return check_done("test_oauth");
 }
