@@ -204,7 +204,7 @@ jwt_verify(const char *tok, size_t len, const char *alg, const char *pem,
 	const cJSON	*h, *c;
 	cJSON		*hdr = NULL, *claims = NULL;
 	const EVP_MD	*md;
-	time_t		 now = time(NULL);
+	time_t		 now = time(NULL), exp;
 	int		 rc = AUTHD_E_IDP_BAD_REPLY;
 
 	/* The shape check first: no parser sees a malformed token. */
@@ -227,8 +227,9 @@ jwt_verify(const char *tok, size_t len, const char *alg, const char *pem,
 		    "the issuer's key");
 		goto out;
 	}
-	c = cJSON_GetObjectItemCaseSensitive(claims, "exp");
-	if (!cJSON_IsNumber(c) || c->valuedouble + JWT_LEEWAY < (double)now) {
+	/* A time_t, capped at year 9999: never a double cast unchecked. */
+	exp = oauth_json_time(cJSON_GetObjectItemCaseSensitive(claims, "exp"));
+	if (exp == 0 || exp + JWT_LEEWAY < now) {
 		xasprintf(cause, "the token has expired (or has no exp)");
 		goto out;
 	}

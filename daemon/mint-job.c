@@ -235,10 +235,10 @@ mint_expiry(const cJSON *claims, long expires_in, time_t now)
 	const cJSON	*exp;
 	time_t		 when = 0;
 
+	/* Capped at year 9999; expires_in is bounded by its parser. */
 	exp = claims != NULL ? cJSON_GetObjectItemCaseSensitive(claims,
 	    "exp") : NULL;
-	if (cJSON_IsNumber(exp) && exp->valuedouble > 0)
-		when = (time_t)exp->valuedouble;
+	when = oauth_json_time(exp);
 	if (expires_in >= 0 && (when == 0 || now + expires_in < when))
 		when = now + expires_in;
 	return when;
@@ -438,8 +438,9 @@ int
 mint_endpoint_reply(const char *body, size_t len, time_t now,
     struct secret **tok, long *expires_in, char **cause)
 {
-	const cJSON	*tk, *in, *at;
+	const cJSON	*tk, *at;
 	cJSON		*o;
+	time_t		 when;
 
 	*tok = NULL;
 	*expires_in = -1;
@@ -451,12 +452,29 @@ mint_endpoint_reply(const char *body, size_t len, time_t now,
 		    "\"token\"");
 		return AUTHD_E_IDP_BAD_REPLY;
 	}
-	in = cJSON_GetObjectItemCaseSensitive(o, "expires_in");
+	/*
+	 * Doubles, never cast unchecked: expires_in negative is refused,
+	 * too long is unknown (the JWT's exp decides); expires_at is capped
+	 * at year 9999 and must be ahead.
+	 */
+	if (oauth_lifetime(cJSON_GetObjectItemCaseSensitive(o, "expires_in"),
+	    expires_in) != 0) {
+		cJSON_Delete(o);
+		xasprintf(cause, "the mint endpoint's reply has a negative "
+		    "expires_in");
+		return AUTHD_E_IDP_BAD_REPLY;
+	}
 	at = cJSON_GetObjectItemCaseSensitive(o, "expires_at");
-	if (cJSON_IsNumber(in))
-		*expires_in = (long)in->valuedouble;
-	else if (cJSON_IsNumber(at))
-		*expires_in = (long)(at->valuedouble - (double)now);
+	if (*expires_in < 0 && cJSON_IsNumber(at)) {
+		if ((when = oauth_json_time(at)) <= now) {
+			cJSON_Delete(o);
+			xasprintf(cause, "the mint endpoint's token has "
+			    "already expired (expires_at)");
+			return AUTHD_E_IDP_BAD_REPLY;
+		}
+		if (when - now <= OAUTH_MAX_LIFETIME)
+			*expires_in = (long)(when - now);
+	}
 	*tok = secret_new_str(tk->valuestring);
 	cJSON_Delete(o);
 	return 0;

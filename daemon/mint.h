@@ -26,6 +26,8 @@ struct secret;
 
 #define MINT_MAX_ENTRIES	256	/* cached targets, all profiles */
 #define MINT_MIN_TTL_FLOOR	30	/* never serve with less left */
+/* Longer-lived tokens are not refreshed ahead (mint_ahead_ms). */
+#define MINT_AHEAD_MAX_LIFE	(366L * 86400)
 
 /* What a caller asks for. audience is required (the caller resolves the
  * profile's default); the others may be NULL. */
@@ -111,19 +113,23 @@ int		 mint_endpoint_url(const char *tmpl, const struct mint_target *,
 /*
  * A mint endpoint's 2xx reply, {"token": ..., "expires_in" | "expires_at"}:
  * 0 with *tok (the caller's) and *expires_in (-1: unknown), or an error
- * with *cause: no usable token (printable ASCII) or a NUL in the JSON.
+ * with *cause: no usable token (printable ASCII), a NUL in the JSON, a
+ * negative expires_in or an expires_at not ahead of now.
  */
 int		 mint_endpoint_reply(const char *body, size_t len, time_t now,
 		     struct secret **tok, long *expires_in, char **cause);
 /*
  * When a minted token expires: the earlier of its claims' exp (claims may
- * be NULL) and now + expires_in (-1: none); 0 when unknown.
+ * be NULL; capped at year 9999, OAUTH_TIME_MAX) and now + expires_in (-1:
+ * none; at most OAUTH_MAX_LIFETIME); 0 when unknown.
  */
 time_t		 mint_expiry(const cJSON *claims, long expires_in, time_t now);
 /*
  * Milliseconds from minting to the refresh-ahead of a token minted at
  * minted_at that expires at exp (0: unknown), with jitter 0..50 (per
- * mille of the lifetime); 0 when none is due.
+ * mille of the lifetime); 0 when none is due (unknown expiry, too short
+ * a life, or one longer than MINT_AHEAD_MAX_LIFE). Any time_t in, never
+ * an overflow.
  */
 long		 mint_ahead_ms(time_t exp, time_t minted_at, long jitter);
 

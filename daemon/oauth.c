@@ -146,26 +146,67 @@ oauth_dup(const cJSON *o, const char *key, size_t max)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
+/*
+ * A number, or a numeric string (some providers send numbers as
+ * strings): 1 and *d, which may be NaN or infinite (never cast it
+ * unchecked), or 0.
+ */
+static int
+oauth_number(const cJSON *j, double *d)
+{
+	char	*end;
+
+	if (cJSON_IsNumber(j)) {
+		*d = j->valuedouble;
+		return 1;
+	}
+	if (!cJSON_IsString(j) || j->valuestring == NULL)
+		return 0;
+	*d = strtod(j->valuestring, &end);
+	return end != j->valuestring && *end == '\0';
+}
+
 static long
 oauth_long(const cJSON *o, const char *key, long min, long max, long dflt)
 {
-	const cJSON	*j = cJSON_GetObjectItemCaseSensitive(o, key);
-	double		 d;
+	double	d;
 
-	if (cJSON_IsString(j) && j->valuestring != NULL) {
-		/* Some providers send numbers as strings. */
-		char	*end;
-
-		d = strtod(j->valuestring, &end);
-		if (*end != '\0')
-			return dflt;
-	} else if (cJSON_IsNumber(j))
-		d = j->valuedouble;
-	else
+	if (!oauth_number(cJSON_GetObjectItemCaseSensitive(o, key), &d))
 		return dflt;
+	/* NaN fails both comparisons. */
 	if (!(d >= (double)min && d <= (double)max))
 		return dflt;
 	return (long)d;
+}
+
+int
+oauth_lifetime(const cJSON *j, long *out)
+{
+	double	d;
+
+	*out = -1;
+	if (!oauth_number(j, &d) || d != d)
+		return 0;
+	if (d < 0)
+		return AUTHD_E_IDP_BAD_REPLY;
+	if (d <= (double)OAUTH_MAX_LIFETIME)
+		*out = (long)d;
+	return 0;
+}
+
+time_t
+oauth_json_time(const cJSON *j)
+{
+	double	d;
+
+	if (!cJSON_IsNumber(j))
+		return 0;
+	d = j->valuedouble;
+	if (!(d >= 1))
+		return 0;		/* also NaN */
+	if (d >= (double)OAUTH_TIME_MAX)
+		return OAUTH_TIME_MAX;	/* also +inf */
+	return (time_t)d;
 }
 
 /*
@@ -457,7 +498,7 @@ oauth_parse_token_reply(long status, const char *body, size_t len,
 {
 	const char	*s;
 	cJSON		*j;
-	int		 rc;
+	int		 rc, life;
 
 	memset(t, 0, sizeof *t);
 	memset(oerr, 0, sizeof *oerr);
@@ -478,14 +519,16 @@ oauth_parse_token_reply(long status, const char *body, size_t len,
 		t->refresh_token = secret_new_str(s);
 	if ((s = oauth_str(j, "id_token", OAUTH_MAX_TOKEN)) != NULL)
 		t->id_token = secret_new_str(s);
-	t->expires_in = oauth_long(j, "expires_in", 0, 10L * 365 * 86400, -1);
+	life = oauth_lifetime(cJSON_GetObjectItemCaseSensitive(j,
+	    "expires_in"), &t->expires_in);
 	t->scope = oauth_dup(j, "scope", 4096);
 	t->token_type = oauth_dup(j, "token_type", 64);
 	t->issued_token_type = oauth_dup(j, "issued_token_type", 256);
 	cJSON_Delete(j);
-	if (t->access_token == NULL) {
-		xasprintf(cause, "the token endpoint's reply has no "
-		    "access_token");
+	if (t->access_token == NULL || life != 0) {
+		xasprintf(cause, "the token endpoint's reply has %s",
+		    t->access_token == NULL ? "no access_token" :
+		    "a negative expires_in");
 		oauth_tokens_clear(t);
 		return AUTHD_E_IDP_BAD_REPLY;
 	}

@@ -54,6 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if ((j = cJSON_ParseWithLength(body, len)) != NULL) {
 		id = oauth_identity_from_claims(j);
+		(void)oauth_json_time(cJSON_GetObjectItem(j, "exp"));
 		cJSON_Delete(id);
 		/* A JWK's n and e, as the JWKS code takes them. */
 		if (cJSON_IsString(cJSON_GetObjectItem(j, "n")) &&

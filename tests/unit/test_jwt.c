@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "account-int.h"
 #include "check.h"
 #include "jwtcheck.h"
 #include "msg.h"
@@ -46,6 +47,45 @@ jwt_of(const char *payload, size_t n)
 	}
 	memcpy(t + o, ".c2ln", 6);
 	return t;
+}
+
+/* account_expiry of a JWT with this payload and expires_in. */
+static time_t
+expiry(const char *payload, long expires_in)
+{
+	char		*t = jwt_of(payload, strlen(payload));
+	struct secret	*s = secret_new_str(t);
+	time_t		 when = account_expiry(s, expires_in);
+
+	secret_free(s);
+	free(t);
+	return when;
+}
+
+/*
+ * A token's exp as a time: a double out of time_t's range is never cast
+ * (undefined behaviour); beyond year 9999 it is capped, not positive is
+ * unknown (0).
+ */
+static void
+test_exp(void)
+{
+	time_t	now = time(NULL);
+
+	CHECK_INT(expiry("{\"exp\":1700000000}", -1), 1700000000);
+	CHECK_INT(expiry("{\"exp\":1e300}", -1), OAUTH_TIME_MAX);
+	CHECK_INT(expiry("{\"exp\":1e999}", -1), OAUTH_TIME_MAX);
+	CHECK_INT(expiry("{\"exp\":9223372036854775807}", -1),
+	    OAUTH_TIME_MAX);
+	CHECK_INT(expiry("{\"exp\":18446744073709551616}", -1),
+	    OAUTH_TIME_MAX);
+	CHECK_INT(expiry("{\"exp\":-1e300}", -1), 0);
+	CHECK_INT(expiry("{\"exp\":-1e999}", -1), 0);
+	CHECK_INT(expiry("{\"exp\":\"1700000000\"}", -1), 0);
+	CHECK_INT(expiry("{}", -1), 0);
+	/* expires_in wins (it is bounded when parsed). */
+	CHECK(expiry("{\"exp\":1e300}", 60) >= now + 60);
+	CHECK(expiry("{\"exp\":1e300}", 60) <= time(NULL) + 60);
 }
 
 /*
@@ -125,6 +165,7 @@ main(void)
 	CHECK(jwt_peek_claims(S("eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln")) ==
 	    NULL);
 	CHECK(jwt_peek_claims(S(".e30.")) == NULL);
+	test_exp();
 	test_nul();
 	return check_done("test_jwt");
 }

@@ -160,9 +160,20 @@ main(void)
 	nbf_in = 0;
 
 	/*
-	 * "aud" only as a string or an array of strings (a NUL in a claim:
-	 * test_jwt.c, libjwt cannot sign one).
+	 * exp out of time_t's range: far future is capped (valid), far past
+	 * expired; never cast. "aud" only as a string or an array of
+	 * strings (a NUL in a claim: test_jwt.c, libjwt cannot sign one).
 	 */
+	grants_json = "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\","
+	    "\"exp\":1e300}";
+	t = mint("RS256", ISS, AUD, 0);
+	CHECK_INT(verify(t, pem, pl), 0);
+	free(t);
+	grants_json = "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\","
+	    "\"exp\":-1e300}";
+	t = mint("RS256", ISS, AUD, 0);
+	CHECK_INT(verify(t, pem, pl), AUTHD_E_IDP_BAD_REPLY);
+	free(t);
 	grants_json = "{\"iss\":\"" ISS "\",\"aud\":{\"a\":\"" AUD "\"},"
 	    "\"exp\":4000000000}";
 	t = mint("RS256", ISS, AUD, 0);

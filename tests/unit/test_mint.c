@@ -153,6 +153,92 @@ test_standard_scopes(void)
 	cJSON_Delete(c);
 }
 
+/*
+ * Far-future, negative and non-finite times never reach integer
+ * arithmetic: exp is capped at year 9999 (OAUTH_TIME_MAX), a negative
+ * lifetime is refused, and refresh-ahead is not computed for a lifetime
+ * whose milliseconds would overflow (UBSan stopped at life * 750).
+ */
+static void
+test_times(void)
+{
+	time_t		 now = 1700000000;
+	struct secret	*tok;
+	char		*cause;
+	long		 in;
+	long		 ms;
+	cJSON		*c;
+
+	/* The refresh-ahead delay. */
+	ms = mint_ahead_ms(now + 100, now, 0);
+	CHECK_INT(ms, (100 - MINT_MIN_TTL_FLOOR - 2) * 1000L);
+	ms = mint_ahead_ms(now + 3600, now, 50);
+	CHECK_INT(ms, 3600L * 800);
+	CHECK_INT(mint_ahead_ms(0, now, 0), 0);
+	CHECK_INT(mint_ahead_ms(now - 5, now, 0), 0);
+	CHECK_INT(mint_ahead_ms(now + 10, now, 0), 0);
+	ms = mint_ahead_ms((time_t)INT64_MAX, now, 50);
+	CHECK(ms >= 0 && ms <= 366L * 86400 * 1000);
+	ms = mint_ahead_ms((time_t)INT64_MIN, now, 50);
+	CHECK_INT(ms, 0);
+	ms = mint_ahead_ms(OAUTH_TIME_MAX, now, 50);
+	CHECK(ms >= 0 && ms <= 366L * 86400 * 1000);
+	ms = mint_ahead_ms(now + 3600, (time_t)INT64_MIN, 50);
+	CHECK(ms >= 0 && ms <= 366L * 86400 * 1000);
+
+	/* A minted JWT's exp. */
+	c = cJSON_Parse("{\"exp\":1e300}");
+	CHECK_INT(mint_expiry(c, -1, now), OAUTH_TIME_MAX);
+	CHECK_INT(mint_expiry(c, 60, now), now + 60);
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"exp\":-1e300}");
+	CHECK_INT(mint_expiry(c, -1, now), 0);
+	CHECK_INT(mint_expiry(c, 60, now), now + 60);
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"exp\":1e999}");
+	CHECK_INT(mint_expiry(c, -1, now), OAUTH_TIME_MAX);
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"exp\":9223372036854775807}");
+	CHECK_INT(mint_expiry(c, -1, now), OAUTH_TIME_MAX);
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"exp\":1700003600}");
+	CHECK_INT(mint_expiry(c, -1, now), 1700003600);
+	CHECK_INT(mint_expiry(c, 60, now), now + 60);
+	CHECK_INT(mint_expiry(c, 7200, now), 1700003600);
+	cJSON_Delete(c);
+	CHECK_INT(mint_expiry(NULL, -1, now), 0);
+
+	/* A mint endpoint's expires_in and expires_at. */
+#define EP(body, want_rc, want_in) do {					\
+	cause = NULL;							\
+	tok = NULL;							\
+	in = -2;							\
+	CHECK_INT(mint_endpoint_reply(S(body), now, &tok, &in, &cause),	\
+	    want_rc);							\
+	if ((want_rc) == 0)						\
+		CHECK_INT(in, want_in);					\
+	CHECK((tok != NULL) == ((want_rc) == 0));			\
+	secret_free(tok);						\
+	free(cause);							\
+} while (0)
+	EP("{\"token\":\"t\",\"expires_in\":300}", 0, 300);
+	EP("{\"token\":\"t\",\"expires_in\":1e300}", 0, -1);
+	EP("{\"token\":\"t\",\"expires_in\":1e999}", 0, -1);
+	EP("{\"token\":\"t\",\"expires_in\":-5}", AUTHD_E_IDP_BAD_REPLY, 0);
+	EP("{\"token\":\"t\",\"expires_in\":-1e300}", AUTHD_E_IDP_BAD_REPLY,
+	    0);
+	EP("{\"token\":\"t\",\"expires_at\":1700000300}", 0, 300);
+	EP("{\"token\":\"t\",\"expires_at\":1e300}", 0, -1);
+	EP("{\"token\":\"t\",\"expires_at\":-1e300}", AUTHD_E_IDP_BAD_REPLY,
+	    0);
+	EP("{\"token\":\"t\",\"expires_at\":1699999999}",
+	    AUTHD_E_IDP_BAD_REPLY, 0);
+	EP("{\"token\":\"t\"}", 0, -1);
+	EP("{\"token\":\"t\\u0000x\"}", AUTHD_E_IDP_BAD_REPLY, 0);
+	EP("{\"token\":\"t\xe9\"}", AUTHD_E_IDP_BAD_REPLY, 0);
+#undef EP
+}
+
 int
 main(void)
 {
@@ -162,6 +248,7 @@ main(void)
 	msg_init();
 	test_claim_types();
 	test_standard_scopes();
+	test_times();
 	CHECK(mint_covers_project("project:prj_abc tb:read", NULL, "prj_abc",
 	    t));
 	CHECK(!mint_covers_project("project:prj_abc", NULL, "prj_abcd", t));

@@ -2,6 +2,7 @@
  * OAuth parsing and building: forms, discovery, device and token replies
  * with every error shape the test provider produces, identity claims.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -300,6 +301,87 @@ test_token_utf8(void)
 }
 
 /*
+ * Lifetimes and times from the provider: JSON numbers are doubles, and a
+ * double out of an integer's range must never be cast to it (undefined
+ * behaviour). Out of range is "unknown"; negative is refused.
+ */
+static void
+test_times(void)
+{
+	static const struct {
+		const char	*json;
+		int		 rc;
+		long		 expires_in;
+	} cases[] = {
+		{ "3600", 0, 3600 },
+		{ "0", 0, 0 },
+		{ "\"600\"", 0, 600 },
+		{ "1e300", 0, -1 },
+		{ "-1e300", AUTHD_E_IDP_BAD_REPLY, 0 },
+		{ "1e999", 0, -1 },		/* inf for cJSON */
+		{ "-1e999", AUTHD_E_IDP_BAD_REPLY, 0 },
+		{ "9223372036854775807", 0, -1 },
+		{ "\"1e300\"", 0, -1 },
+		{ "\"nan\"", 0, -1 },
+		{ "\"inf\"", 0, -1 },
+		{ "\"-inf\"", AUTHD_E_IDP_BAD_REPLY, 0 },
+		{ "\"\"", 0, -1 },
+		{ "\"12abc\"", 0, -1 },
+		{ "-5", AUTHD_E_IDP_BAD_REPLY, 0 },
+		{ "\"-5\"", AUTHD_E_IDP_BAD_REPLY, 0 },
+		{ "null", 0, -1 },
+		{ "[1]", 0, -1 },
+	};
+	struct oauth_tokens	 t;
+	struct oauth_error	 e;
+	char			*body, *cause;
+	cJSON			*j;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cause = NULL;
+		if (asprintf(&body, "{\"access_token\":\"at\","
+		    "\"expires_in\":%s}", cases[i].json) < 0)
+			abort();
+		rc = oauth_parse_token_reply(200, body, strlen(body), &t, &e,
+		    &cause);
+		if (rc != cases[i].rc || (rc == 0 &&
+		    t.expires_in != cases[i].expires_in))
+			fprintf(stderr, "expires_in %s\n", cases[i].json);
+		CHECK_INT(rc, cases[i].rc);
+		if (rc == 0)
+			CHECK_INT(t.expires_in, cases[i].expires_in);
+		oauth_tokens_clear(&t);
+		free(cause);
+		free(body);
+	}
+
+	/* Times (exp, expires_at, stored times): capped at year 9999. */
+	j = cJSON_CreateNumber(1700000000);
+	CHECK_INT(oauth_json_time(j), 1700000000);
+	cJSON_SetNumberValue(j, 1e300);
+	CHECK_INT(oauth_json_time(j), OAUTH_TIME_MAX);
+	CHECK_INT(OAUTH_TIME_MAX, 253402300799LL);
+	cJSON_SetNumberValue(j, 9.3e18);
+	CHECK_INT(oauth_json_time(j), OAUTH_TIME_MAX);
+	cJSON_SetNumberValue(j, -1e300);
+	CHECK_INT(oauth_json_time(j), 0);
+	cJSON_SetNumberValue(j, -1);
+	CHECK_INT(oauth_json_time(j), 0);
+	cJSON_SetNumberValue(j, 0.5);
+	CHECK_INT(oauth_json_time(j), 0);
+	cJSON_Delete(j);
+	j = cJSON_Parse("[1e999, -1e999, \"1700000000\", null]");
+	CHECK_INT(oauth_json_time(cJSON_GetArrayItem(j, 0)), OAUTH_TIME_MAX);
+	CHECK_INT(oauth_json_time(cJSON_GetArrayItem(j, 1)), 0);
+	CHECK_INT(oauth_json_time(cJSON_GetArrayItem(j, 2)), 0);
+	CHECK_INT(oauth_json_time(cJSON_GetArrayItem(j, 3)), 0);
+	CHECK_INT(oauth_json_time(NULL), 0);
+	cJSON_Delete(j);
+}
+
+/*
  * cJSON strings are C strings: "\u0000" (or a raw NUL) would cut
  * "project:p\u0000 x" to "project:p". Provider JSON holding one is
  * refused whole; an escaped backslash before "u0000" is not one.
@@ -352,6 +434,7 @@ main(void)
 	test_identity();
 	test_identity_utf8();
 	test_token_utf8();
+	test_times();
 	test_nul();
 	return check_done("test_oauth");
 }
