@@ -545,15 +545,41 @@ mint_escape(char **out, size_t *len, size_t *cap, const char *s)
 	(*out)[*len] = '\0';
 }
 
+/*
+ * The first dot segment ("." or "..") of a URL's path, or NULL. HTTP
+ * clients (libcurl too) and servers resolve them (RFC 3986 5.2.4): the
+ * user's bearer token would go to another path.
+ */
+static const char *
+mint_dot_segment(const char *url)
+{
+	const char	*p;
+	size_t		 n;
+
+	p = strstr(url, "://");
+	p = p != NULL ? p + 3 : url;
+	p += strcspn(p, "/?#");			/* past the authority */
+	while (*p == '/') {
+		p++;
+		n = strcspn(p, "/?#");
+		if (n == 1 && p[0] == '.')
+			return ".";
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return "..";
+		p += n;
+	}
+	return NULL;
+}
+
 int
 mint_endpoint_url(const char *tmpl, const struct mint_target *t, char **url,
     char **cause)
 {
-	const char	*p;
+	const char	*p, *dots;
 	char		*out;
 	size_t		 len = 0, cap = strlen(tmpl) + 64;
 
-	(void)cause;
+	*url = NULL;
 	out = xmalloc(cap);
 	out[0] = '\0';
 	for (p = tmpl; *p != '\0'; ) {
@@ -576,6 +602,18 @@ mint_endpoint_url(const char *tmpl, const struct mint_target *t, char **url,
 			out[len++] = *p++;
 			out[len] = '\0';
 		}
+	}
+	/*
+	 * '.' is unreserved, so it is not encoded; "%2E" would not do, as
+	 * many servers decode it before resolving. A dot segment is refused.
+	 */
+	if ((dots = mint_dot_segment(out)) != NULL) {
+		xasprintf(cause, "the mint endpoint's path would have a \"%s\" "
+		    "segment, which would send your token to another path: "
+		    "the audience, project and purpose may not be \".\" or "
+		    "\"..\" with mint = endpoint", dots);
+		free(out);
+		return AUTHD_E_BAD_REQUEST;
 	}
 	*url = out;
 	return 0;

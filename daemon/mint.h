@@ -106,7 +106,9 @@ int		 mint_has_audience(const cJSON *claims, const char *audience);
  *
  * mint_endpoint_url: the profile's mint_endpoint template with
  * {audience}, {project} and {purpose} filled in, percent-encoded. 0 and
- * *url (allocated), or an error with *cause.
+ * *url (allocated), or AUTHD_E_BAD_REQUEST with *cause when its path
+ * would hold a "." or ".." segment (the values are not encoded: '.' is
+ * unreserved), which clients and servers resolve to another path.
  */
 int		 mint_endpoint_url(const char *tmpl, const struct mint_target *,
 		     char **url, char **cause);

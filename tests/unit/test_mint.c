@@ -239,6 +239,60 @@ test_times(void)
 #undef EP
 }
 
+/* The mint endpoint's URL: no dot segment, whatever the request. */
+static void
+test_endpoint_url(void)
+{
+	struct mint_target	 t = { "https://api.tb.test", "prj_1", "ci",
+				    NULL, 0 };
+	const char		*tmpl = "https://idp.test/mint/{audience}/"
+				    "{project}?purpose={purpose}";
+	char			*url = NULL, *cause = NULL;
+
+	CHECK_INT(mint_endpoint_url(tmpl, &t, &url, &cause), 0);
+	CHECK_STR(url, "https://idp.test/mint/https%3A%2F%2Fapi.tb.test/"
+	    "prj_1?purpose=ci");
+	free(url);
+	url = NULL;
+
+#define DOTS(tm, aud, proj, purp, want) do {				\
+	struct mint_target tt = { aud, proj, purp, NULL, 0 };		\
+	int rc_;							\
+									\
+	url = cause = NULL;						\
+	rc_ = mint_endpoint_url(tm, &tt, &url, &cause);			\
+	CHECK_INT(rc_, want);						\
+	if (rc_ != (want))						\
+		fprintf(stderr, "  %s with %s %s %s: %s\n", tm, aud,	\
+		    proj ? proj : "-", purp ? purp : "-",		\
+		    url ? url : cause);					\
+	if (rc_ != 0)							\
+		CHECK(cause != NULL && strstr(cause, "\"") != NULL);	\
+	free(url);							\
+	free(cause);							\
+} while (0)
+	DOTS(tmpl, "..", "..", NULL, AUTHD_E_BAD_REQUEST);
+	DOTS(tmpl, "https://api", "..", NULL, AUTHD_E_BAD_REQUEST);
+	DOTS(tmpl, "..", "prj_1", NULL, AUTHD_E_BAD_REQUEST);
+	DOTS(tmpl, ".", "prj_1", NULL, AUTHD_E_BAD_REQUEST);
+	DOTS(tmpl, "a", ".", NULL, AUTHD_E_BAD_REQUEST);
+	DOTS("https://idp.test/mint/{project}", "a", "..", NULL,
+	    AUTHD_E_BAD_REQUEST);
+	/* A segment the template and the value make together. */
+	DOTS("https://idp.test/mint/.{project}", "a", ".", NULL,
+	    AUTHD_E_BAD_REQUEST);
+	DOTS("https://idp.test/mint/{project}./x", "a", ".", NULL,
+	    AUTHD_E_BAD_REQUEST);
+	/* Not dot segments: more dots, dots inside, the query. */
+	DOTS(tmpl, "...", "a..b", "..", 0);
+	DOTS(tmpl, ".a", "b.", "", 0);
+	DOTS("https://idp.test/mint/{project}#..", "a", "p", NULL, 0);
+	DOTS("https://idp.test/m?x={project}", "a", "..", NULL, 0);
+	/* '/' in a value is encoded: never a segment boundary. */
+	DOTS(tmpl, "../..", "./..", NULL, 0);
+#undef DOTS
+}
+
 int
 main(void)
 {
@@ -249,6 +303,7 @@ main(void)
 	test_claim_types();
 	test_standard_scopes();
 	test_times();
+	test_endpoint_url();
 	CHECK(mint_covers_project("project:prj_abc tb:read", NULL, "prj_abc",
 	    t));
 	CHECK(!mint_covers_project("project:prj_abc", NULL, "prj_abcd", t));
