@@ -409,6 +409,7 @@ mint_token_done_cb(const struct http_result *res, void *arg)
 	rc = oauth_parse_token_reply(res->status, res->body, res->body_len,
 	    &t, &oerr, &cause);
 	if (rc != 0) {
+		oauth_tokens_clear(&t);	/* no refresh token here */
 		if (rc > 0)
 			rc = AUTHD_E_IDP_BAD_REPLY;
 		mint_job_end(j, rc, cause);

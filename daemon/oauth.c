@@ -252,7 +252,6 @@ oauth_json_parse(const char *text, size_t len)
 	return j;
 }
 
-
 int
 oauth_parse_meta(const char *body, size_t len, const char *expected,
     struct oauth_meta *m, char **cause)
@@ -496,6 +495,7 @@ int
 oauth_parse_token_reply(long status, const char *body, size_t len,
     struct oauth_tokens *t, struct oauth_error *oerr, char **cause)
 {
+	struct secret	*rt;
 	const char	*s;
 	cJSON		*j;
 	int		 rc, life;
@@ -529,7 +529,11 @@ oauth_parse_token_reply(long status, const char *body, size_t len,
 		xasprintf(cause, "the token endpoint's reply has %s",
 		    t->access_token == NULL ? "no access_token" :
 		    "a negative expires_in");
+		/* Refused, but a rotated refresh token is the caller's. */
+		rt = t->refresh_token;
+		t->refresh_token = NULL;
 		oauth_tokens_clear(t);
+		t->refresh_token = rt;
 		return AUTHD_E_IDP_BAD_REPLY;
 	}
 	return 0;

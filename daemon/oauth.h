@@ -93,6 +93,12 @@ struct oauth_error {
  * Returns 0 (the struct is filled), OAUTH_PENDING or OAUTH_SLOW_DOWN (token
  * endpoint while polling), or a negative enum authd_err with *cause; for an
  * OAuth error reply *oerr holds the provider's code and description.
+ *
+ * A 2xx token reply that is refused (no access_token, a negative
+ * expires_in) may still carry a rotated refresh token, and a provider that
+ * rotates has retired the old one by then: it is left in t->refresh_token
+ * (nothing else is), for the caller to keep or drop. oauth_tokens_clear(t)
+ * is always safe after the call.
  */
 int	oauth_parse_device_reply(long status, const char *body, size_t len,
 	    struct oauth_device *, struct oauth_error *, char **cause);

@@ -240,8 +240,44 @@ def latin1_identity(env):
     check(status_ok()["source"] == "store", "not loaded from the store")
 
 
+def rotated_refresh_no_access(env):
+    """A refresh reply with a rotated refresh token but no access token is
+    an error for the caller, but the new refresh token replaces the old
+    one (which the provider has retired) and is saved: the next refresh
+    sends it, and it survives a restart."""
+    base, log = faultd(env)
+    fault_config(env, "store = file\n[profile rot]\nissuer = %s/rotate\n"
+                 "client_id = x\n" % base)
+    daemon = env.start()
+    rc, _, err = fault_login(env, "rot")
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+    path = record_path(env, "rot")
+    check(json.load(open(path))["refresh_token"] == "rt-1", "login record")
+    # The 30 s access token is within the refresh skew: this refreshes.
+    r = env.tb("--profile", "rot", "token")
+    check(r.returncode != 0 and "access_token" in r.stderr,
+          "a reply without an access token: exit %d: %s" % (r.returncode,
+                                                            r.stderr))
+    wait_for(lambda: json.load(open(path))["refresh_token"] == "rt-2",
+             "the rotated refresh token in the store", timeout=10)
+    r = env.tb("--profile", "rot", "token")
+    check(r.returncode == 0 and r.stdout.strip() == "at-2",
+          "the next refresh: exit %d: %s%s" % (r.returncode, r.stdout,
+                                               r.stderr))
+    sent = [json.loads(line).get("refresh_token") for line in open(log)
+            if '"grant_type": "refresh_token"' in line]
+    check(sent == ["rt-1", "rt-2"], "refresh tokens sent: %s" % sent)
+    wait_for(lambda: json.load(open(path))["refresh_token"] == "rt-3",
+             "rt-3 in the store", timeout=10)
+    daemon.stop()
+    env.start()
+    r = env.tb("--profile", "rot", "token")
+    check(r.returncode == 0 and r.stdout.strip() == "at-2",
+          "after a restart: exit %d: %s" % (r.returncode, r.stderr))
+
+
 TESTS = {f.__name__: f for f in (fault_matrix, tls_and_redirects,
-                                 latin1_identity)}
+                                 latin1_identity, rotated_refresh_no_access)}
 
 if __name__ == "__main__":
     run(TESTS)

@@ -181,6 +181,7 @@ test_token(void)
 		CHECK_STR(e.code, cases[i].code);
 		CHECK(rc > 0 || cause != NULL);
 		CHECK(t.access_token == NULL);
+		oauth_tokens_clear(&t);
 		free(cause);
 	}
 	/* Provider text is made printable. */
@@ -297,6 +298,41 @@ test_token_utf8(void)
 	CHECK_INT(oauth_parse_device_reply(200, S("{\"device_code\":\"dc\","
 	    "\"user_code\":\"AB\xe9" "D\",\"verification_uri\":\"u\","
 	    "\"expires_in\":5}"), &d, &e, &cause), AUTHD_E_IDP_BAD_REPLY);
+	free(cause);
+}
+
+/*
+ * A reply with a rotated refresh token and no access token is an error,
+ * but the provider has retired the old refresh token: the new one is
+ * handed to the caller all the same.
+ */
+static void
+test_token_rotated(void)
+{
+	struct oauth_tokens	 t;
+	struct oauth_error	 e;
+	char			*cause = NULL;
+
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"refresh_token\":"
+	    "\"rt-2\",\"token_type\":\"Bearer\"}"), &t, &e, &cause),
+	    AUTHD_E_IDP_BAD_REPLY);
+	CHECK(cause != NULL && strstr(cause, "access_token") != NULL);
+	CHECK(t.access_token == NULL);
+	CHECK(t.refresh_token != NULL &&
+	    strcmp(t.refresh_token->data, "rt-2") == 0);
+	oauth_tokens_clear(&t);
+	CHECK(t.refresh_token == NULL);
+	free(cause);
+	cause = NULL;
+	/* A negative lifetime: refused, the rotated token kept too. */
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":\"at\","
+	    "\"refresh_token\":\"rt-3\",\"expires_in\":-5}"), &t, &e,
+	    &cause), AUTHD_E_IDP_BAD_REPLY);
+	CHECK(cause != NULL && strstr(cause, "expires_in") != NULL);
+	CHECK(t.access_token == NULL);
+	CHECK(t.refresh_token != NULL &&
+	    strcmp(t.refresh_token->data, "rt-3") == 0);
+	oauth_tokens_clear(&t);
 	free(cause);
 }
 
@@ -434,6 +470,7 @@ main(void)
 	test_identity();
 	test_identity_utf8();
 	test_token_utf8();
+	test_token_rotated();
 	test_times();
 	test_nul();
 	return check_done("test_oauth");
