@@ -82,6 +82,10 @@ struct account {
 void	account_bump(struct account *, const char *why);
 void	account_clear(struct account *);
 void	account_set_store_error(struct account *, int, const char *);
+/*
+ * Expiry of a token: now + expires_in when given (>= 0), else a JWT's exp
+ * (capped at year 9999), else 0 (unknown).
+ */
 time_t	account_expiry(const struct secret *, long expires_in);
 int	account_override_live(struct account *);
 int	account_env_applies(const struct account *);

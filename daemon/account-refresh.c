@@ -214,7 +214,23 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 	}
 	rc = oauth_parse_token_reply(res->status, res->body, res->body_len,
 	    &t, &oerr, &cause);
+	if (rc != 0 && t.refresh_token != NULL) {
+		/*
+		 * A reply we refuse (no access token) that carries a rotated
+		 * refresh token: the provider has retired the old one, so
+		 * the new one replaces it and is saved all the same (the
+		 * next refresh waits for the save). The caller still gets
+		 * the error.
+		 */
+		log_warnx("profile %s: refresh refused (%s), but its rotated "
+		    "refresh token is kept", a->p->name, cause);
+		secret_free(a->refresh_token);
+		a->refresh_token = t.refresh_token;
+		t.refresh_token = NULL;
+		account_save(a, NULL, NULL);
+	}
 	if (rc != 0) {
+		oauth_tokens_clear(&t);
 		if (rc == AUTHD_E_TOKEN_REJECTED || (g == NULL &&
 		    (rc == AUTHD_E_ACCESS_DENIED || rc == AUTHD_E_EXPIRED))) {
 			account_grant_gone(a, oerr.code);

@@ -413,17 +413,15 @@ account_store_error(const struct account *a, const char **cause)
 time_t
 account_expiry(const struct secret *tok, long expires_in)
 {
-	const cJSON	*exp;
-	cJSON		*claims;
-	time_t		 when = 0;
+	cJSON	*claims;
+	time_t	 when;
 
+	/* expires_in is bounded (oauth_lifetime): no overflow. */
 	if (expires_in >= 0)
 		return time(NULL) + expires_in;
 	claims = jwt_peek_claims(tok->data, tok->len);
-	exp = claims != NULL ? cJSON_GetObjectItemCaseSensitive(claims,
-	    "exp") : NULL;
-	if (cJSON_IsNumber(exp) && exp->valuedouble > 0)
-		when = (time_t)exp->valuedouble;
+	when = oauth_json_time(claims != NULL ?
+	    cJSON_GetObjectItemCaseSensitive(claims, "exp") : NULL);
 	cJSON_Delete(claims);
 	return when;
 }
@@ -469,7 +467,7 @@ account_merge_userinfo(struct account *a, const char *body, size_t len)
 	cJSON		*claims, *extra;
 	const cJSON	*sub, *j;
 
-	claims = cJSON_ParseWithLength(body, len);
+	claims = oauth_json_parse(body, len);
 	extra = oauth_identity_from_claims(claims);
 	cJSON_Delete(claims);
 	if (extra == NULL)

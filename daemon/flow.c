@@ -329,6 +329,8 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 	}
 	rc = oauth_parse_token_reply(res->status, res->body, res->body_len,
 	    &t, &oerr, &cause);
+	if (rc != 0)
+		oauth_tokens_clear(&t);	/* no login to keep one for */
 	switch (rc) {
 	case 0:
 		/* Done: never poll this code again (it would be reuse). */

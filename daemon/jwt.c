@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 
 #include "error.h"
+#include "oauth.h"
 #include "xmalloc.h"
 
 #define JWT_LEEWAY	60	/* seconds of clock skew tolerated */
@@ -101,12 +102,9 @@ jwt_peek_segment(const char *tok, size_t len, int which)
 	}
 	if ((seg = jwt_b64url_decode(p, (size_t)(q - p), &slen)) == NULL)
 		return NULL;
-	j = cJSON_ParseWithLength((const char *)seg, slen);
+	/* An object, with no NUL: "aud":"api\u0000.evil" is not "api". */
+	j = oauth_json_parse((const char *)seg, slen);
 	xfreezero(seg, (size_t)(q - p) * 3 / 4 + 4);
-	if (j != NULL && !cJSON_IsObject(j)) {
-		cJSON_Delete(j);
-		return NULL;
-	}
 	return j;
 }
 
@@ -126,15 +124,24 @@ int
 jwt_has_audience(const cJSON *claims, const char *audience)
 {
 	const cJSON	*aud, *e;
+	int		 found = 0;
 
+	/*
+	 * RFC 7519 4.1.3: a string or an array of strings. cJSON walks an
+	 * object's members like an array's elements: an object is neither.
+	 */
 	aud = cJSON_GetObjectItemCaseSensitive(claims, "aud");
 	if (cJSON_IsString(aud))
 		return strcmp(aud->valuestring, audience) == 0;
+	if (!cJSON_IsArray(aud))
+		return 0;
 	cJSON_ArrayForEach(e, aud) {
-		if (cJSON_IsString(e) && strcmp(e->valuestring, audience) == 0)
-			return 1;
+		if (!cJSON_IsString(e))
+			return 0;	/* malformed: no match at all */
+		if (strcmp(e->valuestring, audience) == 0)
+			found = 1;
 	}
-	return 0;
+	return found;
 }
 
 /* EVP digest for RS256/384/512; NULL for anything else. */
@@ -197,7 +204,7 @@ jwt_verify(const char *tok, size_t len, const char *alg, const char *pem,
 	const cJSON	*h, *c;
 	cJSON		*hdr = NULL, *claims = NULL;
 	const EVP_MD	*md;
-	time_t		 now = time(NULL);
+	time_t		 now = time(NULL), exp;
 	int		 rc = AUTHD_E_IDP_BAD_REPLY;
 
 	/* The shape check first: no parser sees a malformed token. */
@@ -220,8 +227,9 @@ jwt_verify(const char *tok, size_t len, const char *alg, const char *pem,
 		    "the issuer's key");
 		goto out;
 	}
-	c = cJSON_GetObjectItemCaseSensitive(claims, "exp");
-	if (!cJSON_IsNumber(c) || c->valuedouble + JWT_LEEWAY < (double)now) {
+	/* A time_t, capped at year 9999: never a double cast unchecked. */
+	exp = oauth_json_time(cJSON_GetObjectItemCaseSensitive(claims, "exp"));
+	if (exp == 0 || exp + JWT_LEEWAY < now) {
 		xasprintf(cause, "the token has expired (or has no exp)");
 		goto out;
 	}

@@ -22,9 +22,16 @@
  * (libjwt 1.10 overflows a heap buffer on empty segments.)
  */
 int	jwt_shape_ok(const char *tok, size_t len);
-/* The payload as a JSON object, unverified; NULL when malformed. */
+/*
+ * The payload as a JSON object, unverified; NULL when malformed or when
+ * it holds a NUL (a \u0000 escape, which cJSON's C strings would cut).
+ */
 cJSON	*jwt_peek_claims(const char *tok, size_t len);
-/* Does an "aud" claim (a string or an array) contain audience? */
+/*
+ * Does the "aud" claim contain audience? Only a string or an array of
+ * strings (RFC 7519 4.1.3) can: never an object, nor an array with a
+ * member of another type.
+ */
 int	jwt_has_audience(const cJSON *claims, const char *audience);
 /* The header as a JSON object, unverified; NULL when malformed. */
 cJSON	*jwt_peek_header(const char *tok, size_t len);

@@ -118,20 +118,57 @@ mint_fill(const char *tmpl, const char *project)
 	return s;
 }
 
-/* One scope entry (or claim value) covers project? */
+/*
+ * The standard OpenID Connect scopes (OIDC Core 5.4 and 11): the login
+ * asks for them, a refresh may echo them; never a project's grant.
+ */
 static int
-mint_entry_covers(const char *v, size_t n, const char *project,
-    const char *filled)
+mint_standard_scope(const char *v, size_t n)
 {
-	size_t	pl = strlen(project);
+	static const char	*std[] = { "openid", "profile", "email",
+				    "address", "phone", "offline_access" };
+	size_t			 i;
 
-	if (n == strlen(filled) && strncmp(v, filled, n) == 0)
-		return 1;
-	if (n == pl && strncmp(v, project, n) == 0)
+	for (i = 0; i < sizeof std / sizeof std[0]; i++) {
+		if (strlen(std[i]) == n && strncmp(v, std[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The scope entry that grants project: the entry of the template that
+ * holds {project} ("project:{project}" of "project:{project} tb:read"),
+ * filled. NULL when the template has none.
+ */
+static char *
+mint_project_entry(const char *tmpl, const char *project)
+{
+	const char	*p = strstr(tmpl, "{project}"), *b, *e;
+	char		*s;
+
+	if (p == NULL)
+		return NULL;
+	for (b = p; b > tmpl && b[-1] != ' '; b--)
+		;
+	e = p + strlen("{project}");
+	xasprintf(&s, "%.*s%s%.*s", (int)(p - b), b, project,
+	    (int)strcspn(e, " "), e);
+	return s;
+}
+
+/* A projects/project claim value names project? */
+static int
+mint_claim_covers(const char *v, const char *project, const char *entry)
+{
+	size_t	n = strlen(v), pl = strlen(project);
+
+	if (strcmp(v, project) == 0 || (entry != NULL &&
+	    strcmp(v, entry) == 0))
 		return 1;
 	/* ".../PROJECT", never a prefix or substring. */
 	return n > pl && v[n - pl - 1] == '/' &&
-	    strncmp(v + n - pl, project, pl) == 0;
+	    strcmp(v + n - pl, project) == 0;
 }
 
 int
@@ -140,35 +177,49 @@ mint_covers_project(const char *scope, const cJSON *claims,
 {
 	const cJSON	*j, *e;
 	const char	*p, *q;
-	char		*filled;
-	int		 ok = 0;
+	char		*entry;
+	size_t		 n;
+	int		 ok = 0, all;
 
 	if (project == NULL || *project == '\0')
 		return 1;
-	filled = mint_fill(project_scope != NULL ? project_scope :
+	entry = mint_project_entry(project_scope != NULL ? project_scope :
 	    PROFILE_PROJECT_SCOPE, project);
-	for (p = scope; p != NULL && *p != '\0' && !ok; p = q) {
+	/*
+	 * The scope: only the template's entry, filled, covers; a bare
+	 * project id there may be any scope the login holds (a project
+	 * named "openid" is not granted by the login's "openid").
+	 */
+	for (p = scope; entry != NULL && p != NULL && *p != '\0' && !ok;
+	    p = q) {
 		while (*p == ' ')
 			p++;
 		q = p + strcspn(p, " ");
-		if (q > p)
-			ok = mint_entry_covers(p, (size_t)(q - p), project,
-			    filled);
+		n = (size_t)(q - p);
+		ok = n > 0 && n == strlen(entry) &&
+		    strncmp(p, entry, n) == 0 && !mint_standard_scope(p, n);
 	}
 	if (!ok && claims != NULL) {
+		/* "projects": an array of strings, nothing else. */
 		j = cJSON_GetObjectItemCaseSensitive(claims, "projects");
-		cJSON_ArrayForEach(e, j) {
-			if (cJSON_IsString(e) && mint_entry_covers(
-			    e->valuestring, strlen(e->valuestring), project,
-			    filled))
-				ok = 1;
+		if (cJSON_IsArray(j)) {
+			all = 1;
+			cJSON_ArrayForEach(e, j) {
+				if (!cJSON_IsString(e))
+					all = 0;
+				else if (mint_claim_covers(e->valuestring,
+				    project, entry))
+					ok = 1;
+			}
+			ok = ok && all;
 		}
+		/* "project": a string. */
 		j = cJSON_GetObjectItemCaseSensitive(claims, "project");
-		if (cJSON_IsString(j) && mint_entry_covers(j->valuestring,
-		    strlen(j->valuestring), project, filled))
+		if (!ok && cJSON_IsString(j) &&
+		    mint_claim_covers(j->valuestring, project, entry))
 			ok = 1;
 	}
-	free(filled);
+	free(entry);
 	return ok;
 }
 
@@ -176,6 +227,21 @@ int
 mint_has_audience(const cJSON *claims, const char *audience)
 {
 	return jwt_has_audience(claims, audience);
+}
+
+time_t
+mint_expiry(const cJSON *claims, long expires_in, time_t now)
+{
+	const cJSON	*exp;
+	time_t		 when = 0;
+
+	/* Capped at year 9999; expires_in is bounded by its parser. */
+	exp = claims != NULL ? cJSON_GetObjectItemCaseSensitive(claims,
+	    "exp") : NULL;
+	when = oauth_json_time(exp);
+	if (expires_in >= 0 && (when == 0 || now + expires_in < when))
+		when = now + expires_in;
+	return when;
 }
 
 /*
@@ -188,11 +254,10 @@ mint_check(struct mint_job *j)
 	struct mint_entry	*e = j->e;
 	const struct profile	*p = account_profile(e->acct);
 	struct secret		*tok = j->token;
-	const cJSON		*exp, *sc;
+	const cJSON		*sc;
 	cJSON			*claims = NULL;
 	const char		*scope = j->scope;
 	char			*why = NULL;
-	time_t			 when = 0;
 
 	if (jwt_shape_ok(tok->data, tok->len))
 		claims = jwt_peek_claims(tok->data, tok->len);
@@ -208,9 +273,6 @@ mint_check(struct mint_job *j)
 			xasprintf(&why, "the identity provider returned a "
 			    "token that does not cover project %s",
 			    e->project);
-		exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
-		if (cJSON_IsNumber(exp) && exp->valuedouble > 0)
-			when = (time_t)exp->valuedouble;
 	} else if (e->project != NULL && j->scope != NULL &&
 	    !mint_covers_project(j->scope, NULL, e->project,
 	    p->project_scope))
@@ -224,10 +286,7 @@ mint_check(struct mint_job *j)
 		free(why);
 		return;
 	}
-	if (j->expires_in >= 0 && (when == 0 ||
-	    time(NULL) + j->expires_in < when))
-		when = time(NULL) + j->expires_in;
-	j->expires_at = when;
+	j->expires_at = mint_expiry(claims, j->expires_in, time(NULL));
 	if (scope != j->scope) {
 		free(j->scope);
 		j->scope = xstrdup(scope);
@@ -350,6 +409,7 @@ mint_token_done_cb(const struct http_result *res, void *arg)
 	rc = oauth_parse_token_reply(res->status, res->body, res->body_len,
 	    &t, &oerr, &cause);
 	if (rc != 0) {
+		oauth_tokens_clear(&t);	/* no refresh token here */
 		if (rc > 0)
 			rc = AUTHD_E_IDP_BAD_REPLY;
 		mint_job_end(j, rc, cause);
@@ -362,6 +422,65 @@ mint_token_done_cb(const struct http_result *res, void *arg)
 	oauth_tokens_clear(&t);
 }
 
+/* A token we hand out as is: printable ASCII, no space, quote or '\\'. */
+static int
+mint_token_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > JWT_MAX_LEN)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s <= ' ' || *s > '~' || *s == '"' || *s == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+int
+mint_endpoint_reply(const char *body, size_t len, time_t now,
+    struct secret **tok, long *expires_in, char **cause)
+{
+	const cJSON	*tk, *at;
+	cJSON		*o;
+	time_t		 when;
+
+	*tok = NULL;
+	*expires_in = -1;
+	o = oauth_json_parse(body, len);
+	tk = cJSON_GetObjectItemCaseSensitive(o, "token");
+	if (!cJSON_IsString(tk) || !mint_token_ok(tk->valuestring)) {
+		cJSON_Delete(o);
+		xasprintf(cause, "the mint endpoint's reply has no usable "
+		    "\"token\"");
+		return AUTHD_E_IDP_BAD_REPLY;
+	}
+	/*
+	 * Doubles, never cast unchecked: expires_in negative is refused,
+	 * too long is unknown (the JWT's exp decides); expires_at is capped
+	 * at year 9999 and must be ahead.
+	 */
+	if (oauth_lifetime(cJSON_GetObjectItemCaseSensitive(o, "expires_in"),
+	    expires_in) != 0) {
+		cJSON_Delete(o);
+		xasprintf(cause, "the mint endpoint's reply has a negative "
+		    "expires_in");
+		return AUTHD_E_IDP_BAD_REPLY;
+	}
+	at = cJSON_GetObjectItemCaseSensitive(o, "expires_at");
+	if (*expires_in < 0 && cJSON_IsNumber(at)) {
+		if ((when = oauth_json_time(at)) <= now) {
+			cJSON_Delete(o);
+			xasprintf(cause, "the mint endpoint's token has "
+			    "already expired (expires_at)");
+			return AUTHD_E_IDP_BAD_REPLY;
+		}
+		if (when - now <= OAUTH_MAX_LIFETIME)
+			*expires_in = (long)(when - now);
+	}
+	*tok = secret_new_str(tk->valuestring);
+	cJSON_Delete(o);
+	return 0;
+}
+
 /* A mint endpoint's reply: {"token": ..., "expires_in"|"expires_at"}. */
 static void
 mint_endpoint_done_cb(const struct http_result *res, void *arg)
@@ -369,10 +488,9 @@ mint_endpoint_done_cb(const struct http_result *res, void *arg)
 	struct mint_job		*j = arg;
 	struct oauth_tokens	 t;
 	struct oauth_error	 oerr;
-	const cJSON		*tk, *in, *at;
-	cJSON			*o;
+	struct secret		*tok;
 	char			*cause = NULL;
-	long			 expires_in = -1;
+	long			 expires_in;
 	int			 rc;
 
 	j->req = NULL;
@@ -393,24 +511,13 @@ mint_endpoint_done_cb(const struct http_result *res, void *arg)
 		free(cause);
 		return;
 	}
-	o = cJSON_ParseWithLength(res->body, res->body_len);
-	tk = cJSON_GetObjectItemCaseSensitive(o, "token");
-	if (!cJSON_IsString(tk) || tk->valuestring[0] == '\0' ||
-	    strlen(tk->valuestring) > JWT_MAX_LEN ||
-	    strpbrk(tk->valuestring, " \t\r\n\"") != NULL) {
-		cJSON_Delete(o);
-		mint_job_end(j, AUTHD_E_IDP_BAD_REPLY, "the mint endpoint's "
-		    "reply has no usable \"token\"");
+	if ((rc = mint_endpoint_reply(res->body, res->body_len, time(NULL),
+	    &tok, &expires_in, &cause)) != 0) {
+		mint_job_end(j, rc, cause);
+		free(cause);
 		return;
 	}
-	in = cJSON_GetObjectItemCaseSensitive(o, "expires_in");
-	at = cJSON_GetObjectItemCaseSensitive(o, "expires_at");
-	if (cJSON_IsNumber(in))
-		expires_in = (long)in->valuedouble;
-	else if (cJSON_IsNumber(at))
-		expires_in = (long)(at->valuedouble - (double)time(NULL));
-	mint_accept(j, secret_new_str(tk->valuestring), expires_in, NULL);
-	cJSON_Delete(o);
+	mint_accept(j, tok, expires_in, NULL);
 }
 
 /* Percent-encode a path segment. */
@@ -439,26 +546,53 @@ mint_escape(char **out, size_t *len, size_t *cap, const char *s)
 	(*out)[*len] = '\0';
 }
 
-/* mint_endpoint with {audience}, {project}, {purpose} filled, encoded. */
-static char *
-mint_endpoint_url(const struct mint_entry *e)
+/*
+ * The first dot segment ("." or "..") of a URL's path, or NULL. HTTP
+ * clients (libcurl too) and servers resolve them (RFC 3986 5.2.4): the
+ * user's bearer token would go to another path.
+ */
+static const char *
+mint_dot_segment(const char *url)
 {
-	const char	*t = account_profile(e->acct)->mint_endpoint, *p;
-	char		*out;
-	size_t		 len = 0, cap = strlen(t) + 64;
+	const char	*p;
+	size_t		 n;
 
+	p = strstr(url, "://");
+	p = p != NULL ? p + 3 : url;
+	p += strcspn(p, "/?#");			/* past the authority */
+	while (*p == '/') {
+		p++;
+		n = strcspn(p, "/?#");
+		if (n == 1 && p[0] == '.')
+			return ".";
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return "..";
+		p += n;
+	}
+	return NULL;
+}
+
+int
+mint_endpoint_url(const char *tmpl, const struct mint_target *t, char **url,
+    char **cause)
+{
+	const char	*p, *dots;
+	char		*out;
+	size_t		 len = 0, cap = strlen(tmpl) + 64;
+
+	*url = NULL;
 	out = xmalloc(cap);
 	out[0] = '\0';
-	for (p = t; *p != '\0'; ) {
+	for (p = tmpl; *p != '\0'; ) {
 		if (strncmp(p, "{audience}", 10) == 0) {
-			mint_escape(&out, &len, &cap, e->audience);
+			mint_escape(&out, &len, &cap, t->audience);
 			p += 10;
 		} else if (strncmp(p, "{project}", 9) == 0) {
-			mint_escape(&out, &len, &cap, e->project ? e->project :
+			mint_escape(&out, &len, &cap, t->project ? t->project :
 			    "");
 			p += 9;
 		} else if (strncmp(p, "{purpose}", 9) == 0) {
-			mint_escape(&out, &len, &cap, e->purpose ? e->purpose :
+			mint_escape(&out, &len, &cap, t->purpose ? t->purpose :
 			    "");
 			p += 9;
 		} else {
@@ -470,7 +604,20 @@ mint_endpoint_url(const struct mint_entry *e)
 			out[len] = '\0';
 		}
 	}
-	return out;
+	/*
+	 * '.' is unreserved, so it is not encoded; "%2E" would not do, as
+	 * many servers decode it before resolving. A dot segment is refused.
+	 */
+	if ((dots = mint_dot_segment(out)) != NULL) {
+		xasprintf(cause, "the mint endpoint's path would have a \"%s\" "
+		    "segment, which would send your token to another path: "
+		    "the audience, project and purpose may not be \".\" or "
+		    "\"..\" with mint = endpoint", dots);
+		free(out);
+		return AUTHD_E_BAD_REQUEST;
+	}
+	*url = out;
+	return 0;
 }
 
 static void
@@ -481,8 +628,14 @@ mint_by_endpoint(struct mint_job *j, const struct secret *user)
 				    e->purpose, e->scope, 0 };
 	cJSON			*body;
 	char			*url, *text, *cause = NULL;
+	int			 rc;
 
-	url = mint_endpoint_url(e);
+	if ((rc = mint_endpoint_url(account_profile(e->acct)->mint_endpoint,
+	    &target, &url, &cause)) != 0) {
+		mint_job_end(j, rc, cause);
+		free(cause);
+		return;
+	}
 	j->req = http_req_new(e->m->ad->http, "POST", url, &cause);
 	free(url);
 	if (j->req == NULL) {

@@ -270,21 +270,41 @@ mint_ahead_cb(evutil_socket_t fd, short what, void *arg)
 	mint_job_start(e, 1);
 }
 
-static void
-mint_schedule_ahead(struct mint_entry *e)
+long
+mint_ahead_ms(time_t exp, time_t minted_at, long jitter)
 {
-	struct timeval	tv;
-	long		life, ms;
+	int64_t	life, ms;
 
-	if (e->exp == 0 || (life = (long)(e->exp - e->minted_at)) <= 0)
-		return;
+	/*
+	 * Both in range before the subtraction, and the lifetime bounded
+	 * before it is multiplied: never a signed overflow. A token that
+	 * lives longer than MINT_AHEAD_MAX_LIFE is not refreshed ahead (the
+	 * cache mints again when it has too little left).
+	 */
+	if (exp <= 0 || minted_at <= 0 || exp <= minted_at ||
+	    exp - minted_at > MINT_AHEAD_MAX_LIFE)
+		return 0;
+	if (jitter < 0 || jitter > 50)
+		jitter = 0;
+	life = (int64_t)(exp - minted_at);
 	/*
 	 * At 75-80 % of the lifetime, jittered so tokens do not align, but
 	 * before the cache stops serving it (MINT_MIN_TTL_FLOOR left).
 	 */
-	ms = life * 750 + (long)(arc4random_uniform(51)) * life;
-	if (ms > (life - MINT_MIN_TTL_FLOOR - 2) * 1000L)
-		ms = (life - MINT_MIN_TTL_FLOOR - 2) * 1000L;
+	ms = life * 750 + (int64_t)jitter * life;
+	if (ms > (life - MINT_MIN_TTL_FLOOR - 2) * 1000)
+		ms = (life - MINT_MIN_TTL_FLOOR - 2) * 1000;
+	return ms > 0 ? (long)ms : 0;
+}
+
+static void
+mint_schedule_ahead(struct mint_entry *e)
+{
+	struct timeval	tv;
+	long		ms;
+
+	ms = mint_ahead_ms(e->exp, e->minted_at,
+	    (long)arc4random_uniform(51));
 	if (ms <= 0)
 		return;		/* too short-lived to refresh ahead */
 	tv.tv_sec = ms / 1000;

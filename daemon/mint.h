@@ -11,6 +11,7 @@
 #ifndef AUTHD_MINT_H
 #define AUTHD_MINT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -25,6 +26,8 @@ struct secret;
 
 #define MINT_MAX_ENTRIES	256	/* cached targets, all profiles */
 #define MINT_MIN_TTL_FLOOR	30	/* never serve with less left */
+/* Longer-lived tokens are not refreshed ahead (mint_ahead_ms). */
+#define MINT_AHEAD_MAX_LIFE	(366L * 86400)
 
 /* What a caller asks for. audience is required (the caller resolves the
  * profile's default); the others may be NULL. */
@@ -83,13 +86,53 @@ int		 mint_count(struct mint *, const struct account *);
 void		 mint_forget_stale(struct mint *, const struct account *);
 
 /*
- * Does a token's scope (space-separated) or "projects"/"project" claim
- * cover project? Only as a whole entry, the profile's scope template
- * filled in, or a "/PROJECT" suffix: "prj_abc" never matches "prj_abcd".
+ * Does a minted token cover project? Its scope (space-separated) does
+ * when one entry is the project_scope template's {project} entry filled
+ * in ("project:prj_abc"), and that entry is not a standard OpenID scope
+ * (openid, profile, email, address, phone, offline_access: a login's, not
+ * a project's). Its "projects" claim (an array of strings, nothing else)
+ * or "project" claim (a string) does when a value is the project id, that
+ * filled entry, or ends in "/PROJECT". Never a prefix or substring:
+ * "prj_abc" never matches "prj_abcd".
  */
 int		 mint_covers_project(const char *scope, const cJSON *claims,
 		     const char *project, const char *project_scope);
-/* Does an "aud" claim (string or array) contain audience? */
+/* Does an "aud" claim (a string or an array of strings) hold audience? */
 int		 mint_has_audience(const cJSON *claims, const char *audience);
+
+/*
+ * The pure parts of a mint, exposed for the unit tests (mint-job.c,
+ * mint.c).
+ *
+ * mint_endpoint_url: the profile's mint_endpoint template with
+ * {audience}, {project} and {purpose} filled in, percent-encoded. 0 and
+ * *url (allocated), or AUTHD_E_BAD_REQUEST with *cause when its path
+ * would hold a "." or ".." segment (the values are not encoded: '.' is
+ * unreserved), which clients and servers resolve to another path.
+ */
+int		 mint_endpoint_url(const char *tmpl, const struct mint_target *,
+		     char **url, char **cause);
+/*
+ * A mint endpoint's 2xx reply, {"token": ..., "expires_in" | "expires_at"}:
+ * 0 with *tok (the caller's) and *expires_in (-1: unknown), or an error
+ * with *cause: no usable token (printable ASCII), a NUL in the JSON, a
+ * negative expires_in or an expires_at not ahead of now.
+ */
+int		 mint_endpoint_reply(const char *body, size_t len, time_t now,
+		     struct secret **tok, long *expires_in, char **cause);
+/*
+ * When a minted token expires: the earlier of its claims' exp (claims may
+ * be NULL; capped at year 9999, OAUTH_TIME_MAX) and now + expires_in (-1:
+ * none; at most OAUTH_MAX_LIFETIME); 0 when unknown.
+ */
+time_t		 mint_expiry(const cJSON *claims, long expires_in, time_t now);
+/*
+ * Milliseconds from minting to the refresh-ahead of a token minted at
+ * minted_at that expires at exp (0: unknown), with jitter 0..50 (per
+ * mille of the lifetime); 0 when none is due (unknown expiry, too short
+ * a life, or one longer than MINT_AHEAD_MAX_LIFE). Any time_t in, never
+ * an overflow.
+ */
+long		 mint_ahead_ms(time_t exp, time_t minted_at, long jitter);
 
 #endif /* AUTHD_MINT_H */

@@ -83,7 +83,48 @@ oauth_form_clear(struct oauth_form *f)
 	memset(f, 0, sizeof *f);
 }
 
-/* A string member, bounded and printable (no control characters). */
+/* s is well-formed UTF-8. */
+static int
+oauth_utf8_ok(const char *s)
+{
+	size_t	n;
+
+	while (*s != '\0') {
+		if ((n = text_utf8_len(s)) == 0)
+			return 0;
+		s += n;
+	}
+	return 1;
+}
+
+char *
+oauth_utf8_repair(const char *s)
+{
+	char	*out;
+	size_t	 n, o = 0;
+
+	/* At most three bytes (U+FFFD) for every byte in. */
+	out = xcalloc(strlen(s) + 1, 3);
+	while (*s != '\0') {
+		if ((n = text_utf8_len(s)) != 0) {
+			memcpy(out + o, s, n);
+			s += n;
+			o += n;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			s++;
+			o += 3;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * A string member, bounded, printable (no control characters) and valid
+ * UTF-8: it reaches the wire (tokens, scopes, codes, URLs), where every
+ * string must be UTF-8, so anything else is not taken.
+ */
 static const char *
 oauth_str(const cJSON *o, const char *key, size_t max)
 {
@@ -92,7 +133,7 @@ oauth_str(const cJSON *o, const char *key, size_t max)
 	if (!cJSON_IsString(j) || j->valuestring == NULL)
 		return NULL;
 	if (j->valuestring[0] == '\0' || strlen(j->valuestring) > max ||
-	    !text_printable(j->valuestring))
+	    !text_printable(j->valuestring) || !oauth_utf8_ok(j->valuestring))
 		return NULL;
 	return j->valuestring;
 }
@@ -105,36 +146,105 @@ oauth_dup(const cJSON *o, const char *key, size_t max)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
+/*
+ * A number, or a numeric string (some providers send numbers as
+ * strings): 1 and *d, which may be NaN or infinite (never cast it
+ * unchecked), or 0.
+ */
+static int
+oauth_number(const cJSON *j, double *d)
+{
+	char	*end;
+
+	if (cJSON_IsNumber(j)) {
+		*d = j->valuedouble;
+		return 1;
+	}
+	if (!cJSON_IsString(j) || j->valuestring == NULL)
+		return 0;
+	*d = strtod(j->valuestring, &end);
+	return end != j->valuestring && *end == '\0';
+}
+
 static long
 oauth_long(const cJSON *o, const char *key, long min, long max, long dflt)
 {
-	const cJSON	*j = cJSON_GetObjectItemCaseSensitive(o, key);
-	double		 d;
+	double	d;
 
-	if (cJSON_IsString(j) && j->valuestring != NULL) {
-		/* Some providers send numbers as strings. */
-		char	*end;
-
-		d = strtod(j->valuestring, &end);
-		if (*end != '\0')
-			return dflt;
-	} else if (cJSON_IsNumber(j))
-		d = j->valuedouble;
-	else
+	if (!oauth_number(cJSON_GetObjectItemCaseSensitive(o, key), &d))
 		return dflt;
+	/* NaN fails both comparisons. */
 	if (!(d >= (double)min && d <= (double)max))
 		return dflt;
 	return (long)d;
 }
 
-static cJSON *
-oauth_parse_json(const char *body, size_t len)
+int
+oauth_lifetime(const cJSON *j, long *out)
+{
+	double	d;
+
+	*out = -1;
+	if (!oauth_number(j, &d) || d != d)
+		return 0;
+	if (d < 0)
+		return AUTHD_E_IDP_BAD_REPLY;
+	if (d <= (double)OAUTH_MAX_LIFETIME)
+		*out = (long)d;
+	return 0;
+}
+
+time_t
+oauth_json_time(const cJSON *j)
+{
+	double	d;
+
+	if (!cJSON_IsNumber(j))
+		return 0;
+	d = j->valuedouble;
+	if (!(d >= 1))
+		return 0;		/* also NaN */
+	if (d >= (double)OAUTH_TIME_MAX)
+		return OAUTH_TIME_MAX;	/* also +inf */
+	return (time_t)d;
+}
+
+/*
+ * A NUL in JSON text: a raw NUL byte, or a \u0000 escape inside a string
+ * (a key or a value); "\\u0000" is an escaped backslash, not one.
+ */
+static int
+oauth_json_has_nul(const char *s, size_t len)
+{
+	size_t	i;
+	int	in_str = 0;
+
+	if (memchr(s, '\0', len) != NULL)
+		return 1;
+	for (i = 0; i < len; i++) {
+		if (!in_str) {
+			in_str = s[i] == '"';
+			continue;
+		}
+		if (s[i] == '"')
+			in_str = 0;
+		else if (s[i] == '\\') {
+			if (len - i > 5 && strncmp(s + i + 1, "u0000", 5) == 0)
+				return 1;
+			i++;		/* the escaped character */
+		}
+	}
+	return 0;
+}
+
+cJSON *
+oauth_json_parse(const char *text, size_t len)
 {
 	cJSON	*j;
 
-	if (len == 0)
+	if (len == 0 || oauth_json_has_nul(text, len))
 		return NULL;
-	j = cJSON_ParseWithLength(body, len);
+	j = cJSON_ParseWithLength(text, len);
 	if (j != NULL && !cJSON_IsObject(j)) {
 		cJSON_Delete(j);
 		return NULL;
@@ -151,7 +261,7 @@ oauth_parse_meta(const char *body, size_t len, const char *expected,
 	const char	*iss;
 
 	memset(m, 0, sizeof *m);
-	if ((j = oauth_parse_json(body, len)) == NULL) {
+	if ((j = oauth_json_parse(body, len)) == NULL) {
 		xasprintf(cause, "the discovery document is not a JSON object");
 		return AUTHD_E_IDP_BAD_REPLY;
 	}
@@ -375,14 +485,15 @@ oauth_parse_device_reply(long status, const char *body, size_t len,
 
 	memset(dev, 0, sizeof *dev);
 	memset(oerr, 0, sizeof *oerr);
-	j = oauth_parse_json(body, len);
+	j = oauth_json_parse(body, len);
 	if (status < 200 || status > 299) {
 		rc = oauth_parse_error(status, j, oerr, cause);
 		cJSON_Delete(j);
 		return rc > 0 ? AUTHD_E_IDP_BAD_REPLY : rc;
 	}
 	if (j == NULL) {
-		xasprintf(cause, "the device authorization reply is not JSON");
+		xasprintf(cause, "the device authorization reply is not JSON "
+		    "(or holds a NUL character)");
 		return AUTHD_E_IDP_BAD_REPLY;
 	}
 	s = oauth_str(j, "device_code", OAUTH_MAX_TOKEN);
@@ -417,20 +528,22 @@ int
 oauth_parse_token_reply(long status, const char *body, size_t len,
     struct oauth_tokens *t, struct oauth_error *oerr, char **cause)
 {
+	struct secret	*rt;
 	const char	*s;
 	cJSON		*j;
-	int		 rc;
+	int		 rc, life;
 
 	memset(t, 0, sizeof *t);
 	memset(oerr, 0, sizeof *oerr);
-	j = oauth_parse_json(body, len);
+	j = oauth_json_parse(body, len);
 	if (status < 200 || status > 299) {
 		rc = oauth_parse_error(status, j, oerr, cause);
 		cJSON_Delete(j);
 		return rc;
 	}
 	if (j == NULL) {
-		xasprintf(cause, "the token endpoint's reply is not JSON");
+		xasprintf(cause, "the token endpoint's reply is not JSON (or "
+		    "holds a NUL character)");
 		return AUTHD_E_IDP_BAD_REPLY;
 	}
 	if ((s = oauth_str(j, "access_token", OAUTH_MAX_TOKEN)) != NULL)
@@ -439,18 +552,46 @@ oauth_parse_token_reply(long status, const char *body, size_t len,
 		t->refresh_token = secret_new_str(s);
 	if ((s = oauth_str(j, "id_token", OAUTH_MAX_TOKEN)) != NULL)
 		t->id_token = secret_new_str(s);
-	t->expires_in = oauth_long(j, "expires_in", 0, 10L * 365 * 86400, -1);
+	life = oauth_lifetime(cJSON_GetObjectItemCaseSensitive(j,
+	    "expires_in"), &t->expires_in);
 	t->scope = oauth_dup(j, "scope", 4096);
 	t->token_type = oauth_dup(j, "token_type", 64);
 	t->issued_token_type = oauth_dup(j, "issued_token_type", 256);
 	cJSON_Delete(j);
-	if (t->access_token == NULL) {
-		xasprintf(cause, "the token endpoint's reply has no "
-		    "access_token");
+	if (t->access_token == NULL || life != 0) {
+		xasprintf(cause, "the token endpoint's reply has %s",
+		    t->access_token == NULL ? "no access_token" :
+		    "a negative expires_in");
+		/* Refused, but a rotated refresh token is the caller's. */
+		rt = t->refresh_token;
+		t->refresh_token = NULL;
 		oauth_tokens_clear(t);
+		t->refresh_token = rt;
 		return AUTHD_E_IDP_BAD_REPLY;
 	}
 	return 0;
+}
+
+/*
+ * An identity string, for display: bounded, made valid UTF-8 (a Latin-1
+ * name would make every status reply that carries it invalid, for as
+ * long as it is stored), then printable. Allocated, or NULL.
+ */
+static char *
+oauth_claim(const cJSON *j)
+{
+	char	*s;
+
+	if (!cJSON_IsString(j) || j->valuestring == NULL ||
+	    j->valuestring[0] == '\0' ||
+	    strlen(j->valuestring) > OAUTH_MAX_CLAIM)
+		return NULL;
+	s = oauth_utf8_repair(j->valuestring);
+	if (!text_printable(s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
 }
 
 cJSON *
@@ -460,7 +601,7 @@ oauth_identity_from_claims(const cJSON *claims)
 				    "email", "name" };
 	static const char	*lists[] = { "groups", "orgs" };
 	const cJSON		*l, *e;
-	const char		*s;
+	char			*s;
 	cJSON			*id, *arr;
 	size_t			 i;
 	int			 n;
@@ -469,8 +610,11 @@ oauth_identity_from_claims(const cJSON *claims)
 		return NULL;
 	id = cJSON_CreateObject();
 	for (i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-		if ((s = oauth_str(claims, strs[i], OAUTH_MAX_CLAIM)) != NULL)
+		s = oauth_claim(cJSON_GetObjectItemCaseSensitive(claims,
+		    strs[i]));
+		if (s != NULL)
 			cJSON_AddStringToObject(id, strs[i], s);
+		free(s);
 	}
 	for (i = 0; i < sizeof lists / sizeof lists[0]; i++) {
 		l = cJSON_GetObjectItemCaseSensitive(claims, lists[i]);
@@ -479,14 +623,14 @@ oauth_identity_from_claims(const cJSON *claims)
 		arr = cJSON_AddArrayToObject(id, lists[i]);
 		n = 0;
 		cJSON_ArrayForEach(e, l) {
-			if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
-			    strlen(e->valuestring) > OAUTH_MAX_CLAIM ||
-			    !text_printable(e->valuestring))
+			if ((s = oauth_claim(e)) == NULL)
 				continue;
-			if (n++ >= OAUTH_MAX_LIST)
+			if (n++ >= OAUTH_MAX_LIST) {
+				free(s);
 				break;
-			cJSON_AddItemToArray(arr,
-			    cJSON_CreateString(e->valuestring));
+			}
+			cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+			free(s);
 		}
 	}
 	if (cJSON_GetObjectItemCaseSensitive(id, "sub") == NULL) {

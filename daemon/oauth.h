@@ -7,6 +7,7 @@
 #define AUTHD_OAUTH_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -73,7 +74,7 @@ struct oauth_tokens {
 	struct secret	*access_token;
 	struct secret	*refresh_token;		/* may be NULL */
 	struct secret	*id_token;		/* may be NULL */
-	long		 expires_in;		/* -1 when absent */
+	long		 expires_in;		/* -1: absent or unusable */
 	char		*scope;			/* may be NULL */
 	char		*token_type;
 	char		*issued_token_type;	/* may be NULL */
@@ -92,6 +93,12 @@ struct oauth_error {
  * Returns 0 (the struct is filled), OAUTH_PENDING or OAUTH_SLOW_DOWN (token
  * endpoint while polling), or a negative enum authd_err with *cause; for an
  * OAuth error reply *oerr holds the provider's code and description.
+ *
+ * A 2xx token reply that is refused (no access_token, a negative
+ * expires_in) may still carry a rotated refresh token, and a provider that
+ * rotates has retired the old one by then: it is left in t->refresh_token
+ * (nothing else is), for the caller to keep or drop. oauth_tokens_clear(t)
+ * is always safe after the call.
  */
 int	oauth_parse_device_reply(long status, const char *body, size_t len,
 	    struct oauth_device *, struct oauth_error *, char **cause);
@@ -111,5 +118,41 @@ char	*oauth_error_message(const struct oauth_error *, const char *fallback);
  * Returns a new object with the claims present, or NULL.
  */
 cJSON	*oauth_identity_from_claims(const cJSON *claims);
+
+/* ---- JSON from the provider ---- */
+
+/*
+ * Parse provider text (a reply body, a JWT segment) as one JSON object:
+ * NULL when it is not one, and when it holds a NUL byte or a \u0000
+ * escape anywhere. cJSON strings are C strings, so "api\u0000.evil" would
+ * read as "api": such text is refused whole.
+ */
+cJSON	*oauth_json_parse(const char *text, size_t len);
+
+/* The latest time taken from a provider or a record: 9999-12-31 23:59:59. */
+#define OAUTH_TIME_MAX		((time_t)253402300799LL)
+/* The longest lifetime (expires_in) taken: ten years. */
+#define OAUTH_MAX_LIFETIME	(10L * 365 * 86400)
+
+/*
+ * A JSON number of seconds since the epoch (exp, expires_at, a stored
+ * time) as a time_t: capped at OAUTH_TIME_MAX, 0 ("unknown") when it is
+ * not a number or below 1. JSON numbers are doubles: one out of time_t's
+ * range is never cast.
+ */
+time_t	 oauth_json_time(const cJSON *);
+/*
+ * A lifetime in seconds (expires_in), a number or a numeric string: 0 and
+ * *out in 0..OAUTH_MAX_LIFETIME, or -1 when absent, not a number or
+ * longer (unknown: a JWT's exp may tell); AUTHD_E_IDP_BAD_REPLY when
+ * negative.
+ */
+int	 oauth_lifetime(const cJSON *, long *out);
+/*
+ * s with every ill-formed UTF-8 sequence (a Latin-1 byte, an overlong
+ * form, a surrogate) replaced by U+FFFD, one per byte; valid UTF-8 is
+ * kept. Allocated.
+ */
+char	*oauth_utf8_repair(const char *s);
 
 #endif /* AUTHD_OAUTH_H */

@@ -14,6 +14,7 @@
 #include "authd.h"
 #include "error.h"
 #include "log.h"
+#include "oauth.h"
 #include "secret.h"
 #include "store-backend.h"
 #include "worker.h"
@@ -140,17 +141,21 @@ store_record_decode(const char *text, size_t len, char **cause)
 		r->refresh_token = secret_new_str(s);
 	if ((s = store_str(o, "access_token")) != NULL)
 		r->access_token = secret_new_str(s);
-	j = cJSON_GetObjectItemCaseSensitive(o, "access_expires_at");
-	if (cJSON_IsNumber(j) && j->valuedouble > 0)
-		r->access_exp = (time_t)j->valuedouble;
-	j = cJSON_GetObjectItemCaseSensitive(o, "identity");
-	if (cJSON_IsObject(j))
-		r->identity = cJSON_Duplicate(j, 1);
+	/* Doubles in JSON: capped at year 9999, never cast unchecked. */
+	r->access_exp = oauth_json_time(cJSON_GetObjectItemCaseSensitive(o,
+	    "access_expires_at"));
+	/*
+	 * What the status reply shows must be valid UTF-8: an identity or
+	 * scope stored before provider strings were repaired is taken
+	 * through the same filter as a new login's (and only the claims it
+	 * keeps).
+	 */
+	r->identity = oauth_identity_from_claims(
+	    cJSON_GetObjectItemCaseSensitive(o, "identity"));
 	if ((s = store_str(o, "scope")) != NULL)
-		r->scope = xstrdup(s);
-	j = cJSON_GetObjectItemCaseSensitive(o, "login_time");
-	if (cJSON_IsNumber(j) && j->valuedouble > 0)
-		r->login_time = (time_t)j->valuedouble;
+		r->scope = oauth_utf8_repair(s);
+	r->login_time = oauth_json_time(cJSON_GetObjectItemCaseSensitive(o,
+	    "login_time"));
 	cJSON_Delete(o);
 	if (r->refresh_token == NULL && r->access_token == NULL) {
 		store_record_free(r);

@@ -3,6 +3,8 @@
  */
 #include "text.h"
 
+#include <stdint.h>
+
 size_t
 text_control_len(const char *s)
 {
@@ -96,4 +98,38 @@ text_width(const char *s)
 		w++;
 	}
 	return w;
+}
+
+size_t
+text_utf8_len(const char *s)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	uint32_t		 cp;
+	size_t			 n, i;
+
+	if (u[0] == '\0')
+		return 0;
+	if (u[0] < 0x80)
+		return 1;
+	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+		n = 2;
+		cp = u[0] & 0x1f;
+	} else if ((u[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = u[0] & 0x0f;
+	} else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+		n = 4;
+		cp = u[0] & 0x07;
+	} else
+		return 0;
+	/* A NUL is no continuation byte: nothing is read past the end. */
+	for (i = 1; i < n; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (u[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
 }

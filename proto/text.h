@@ -42,4 +42,12 @@ void	text_put(FILE *f, const char *s);
 /* Columns s takes once written by text_put: one per character. */
 size_t	text_width(const char *s);
 
+/*
+ * Bytes of the well-formed UTF-8 character at s (RFC 3629: no overlong
+ * form, no surrogate, nothing above U+10FFFF): 1 to 4, or 0 when s
+ * starts an ill-formed sequence (a Latin-1 byte, say) or is at its
+ * terminating NUL.
+ */
+size_t	text_utf8_len(const char *s);
+
 #endif /* AUTHD_TEXT_H */

@@ -18,12 +18,20 @@ document points at endpoints under the same prefix:
   hugedisco discovery answers a 200 KiB document (its cap is 128 KiB)
   wrongiss  discovery names another issuer
   busy5xx   polls answer 503 with Retry-After: 3, then pending
+  latin1    the first poll logs in; the id_token's and userinfo's names
+            hold a Latin-1 byte (not UTF-8)
+  rotate    the first poll logs in (30 s access token, refresh token
+            rt-1); a refresh with rt-1 answers a rotated refresh token
+            (rt-2) and no access token; one with rt-2 answers at-2 and
+            rt-3; any other refresh is invalid_grant
 
 Usage: python3 faultd.py READY_FILE [LOG_FILE [CERT KEY]]; writes
 {"port": N} to READY_FILE once listening; logs one JSON line per request
-to LOG_FILE. With CERT and KEY (PEM) the same modes are also served over
-TLS on "tls_port", as https://127.0.0.1:TLS_PORT/MODE.
+to LOG_FILE (for rotate, with the form's grant_type and refresh_token:
+its tokens are fakes). With CERT and KEY (PEM) the same modes are also
+served over TLS on "tls_port", as https://127.0.0.1:TLS_PORT/MODE.
 """
+import base64
 import json
 import socket
 import socketserver
@@ -31,6 +39,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qs
 
 
 class Server(socketserver.ThreadingMixIn, HTTPServer):
@@ -48,6 +57,21 @@ def log(entry):
     entry["t"] = time.time() * 1000
     with LOCK, open(LOG, "a") as f:
         f.write(json.dumps(entry) + "\n")
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unsigned_jwt(payload):
+    """An unsigned JWT whose payload is these bytes (not re-encoded)."""
+    return "%s.%s.c2ln" % (b64url(b'{"alg":"none"}'), b64url(payload))
+
+
+# latin1: "Andr\xe9" and "J\xf6rg" in ISO 8859-1, not UTF-8.
+LATIN1_ID = b'{"sub":"s\xe9b","name":"Andr\xe9","aud":"x"}'
+LATIN1_USERINFO = (b'{"sub":"s\xe9b","preferred_username":"J\xf6rg",'
+                   b'"email":"j\xf6rg@example.test","name":"other"}')
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -91,21 +115,30 @@ class Handler(BaseHTTPRequestHandler):
                        "urn:ietf:params:oauth:grant-type:device_code"]}
             if mode == "wrongiss":
                 doc["issuer"] = self.issuer("ok")
+            if mode == "latin1":
+                doc["userinfo_endpoint"] = iss + "/userinfo"
             if mode == "badurl":
                 doc["device_authorization_endpoint"] = \
                     "http://idp.example.com/device"
             elif mode != "lying":
                 doc["device_authorization_endpoint"] = iss + "/device"
             return self.send(200, json.dumps(doc))
+        if mode == "latin1" and parts[-1] == "userinfo":
+            return self.send(200, LATIN1_USERINFO)
         self.send(404, '{"error":"not_found"}')
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(n)
+        form = parse_qs(self.rfile.read(n).decode("latin-1"))
+        grant = form.get("grant_type", [""])[0]
         parts = self.path.split("/")
         mode = parts[1] if len(parts) > 1 else ""
         what = parts[-1]
-        log({"method": "POST", "mode": mode, "path": self.path})
+        entry = {"method": "POST", "mode": mode, "path": self.path}
+        if mode == "rotate":
+            entry["grant_type"] = grant
+            entry["refresh_token"] = form.get("refresh_token", [""])[0]
+        log(entry)
         if what == "device":
             if mode == "5xx":
                 return self.send(503, "<html>upstream down</html>",
@@ -133,6 +166,26 @@ class Handler(BaseHTTPRequestHandler):
                 "verification_uri": iss + "/activate",
                 "expires_in": 20 if mode == "slowdown" else 30,
                 "interval": 1}))
+        if what == "token" and mode == "latin1":
+            return self.send(200, json.dumps({
+                "access_token": "at-latin1", "refresh_token": "rt-latin1",
+                "token_type": "Bearer", "expires_in": 3600,
+                "id_token": unsigned_jwt(LATIN1_ID)}))
+        if what == "token" and mode == "rotate":
+            if grant != "refresh_token":
+                return self.send(200, json.dumps({
+                    "access_token": "at-1", "refresh_token": "rt-1",
+                    "token_type": "Bearer", "expires_in": 30}))
+            rt = form.get("refresh_token", [""])[0]
+            if rt == "rt-1":
+                return self.send(200, json.dumps({
+                    "refresh_token": "rt-2", "token_type": "Bearer"}))
+            if rt == "rt-2":
+                return self.send(200, json.dumps({
+                    "access_token": "at-2", "refresh_token": "rt-3",
+                    "token_type": "Bearer", "expires_in": 3600}))
+            return self.send(400, '{"error":"invalid_grant",'
+                             '"error_description":"rotated out"}')
         if what == "token":
             if mode == "busy5xx":
                 polls = getattr(self.server, "busy_polls", 0) + 1

@@ -40,8 +40,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = size - 1;
 
 	cause = NULL;
-	if (oauth_parse_token_reply(status, body, len, &t, &e, &cause) == 0)
-		oauth_tokens_clear(&t);
+	/* t may hold a refresh token even when the reply is refused. */
+	(void)oauth_parse_token_reply(status, body, len, &t, &e, &cause);
+	oauth_tokens_clear(&t);
 	free(cause);
 	cause = NULL;
 	if (oauth_parse_device_reply(status, body, len, &d, &e, &cause) == 0)
@@ -54,6 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if ((j = cJSON_ParseWithLength(body, len)) != NULL) {
 		id = oauth_identity_from_claims(j);
+		(void)oauth_json_time(cJSON_GetObjectItem(j, "exp"));
 		cJSON_Delete(id);
 		/* A JWK's n and e, as the JWKS code takes them. */
 		if (cJSON_IsString(cJSON_GetObjectItem(j, "n")) &&

@@ -175,7 +175,109 @@ def fault_matrix(env):
     check(daemon.proc.poll() is None, "the daemon died")
 
 
-TESTS = {f.__name__: f for f in (fault_matrix, tls_and_redirects)}
+def fault_config(env, body):
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.ini"), "w") as f:
+        f.write(body)
+
+
+def record_path(env, profile):
+    return os.path.join(env.home, ".state", "authd", profile + ".json")
+
+
+def fault_login(env, profile):
+    lg = Login(env, "--no-browser", "--profile", profile)
+    lg.code()
+    return lg.wait()
+
+
+def latin1_identity(env):
+    """A name that is not UTF-8 (a Latin-1 byte in the id_token's and in
+    userinfo's claims) never breaks the login or status: the identity is
+    stored with U+FFFD in its place, and it stays readable across a
+    restart. A record stored with such a byte by an earlier authd is
+    repaired when read."""
+    base, log = faultd(env)
+    fault_config(env, "store = file\n[profile latin]\nissuer = %s/latin1\n"
+                 "client_id = x\n" % base)
+    daemon = env.start()
+    rc, _, err = fault_login(env, "latin")
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+    bad = "\ufffd"
+
+    def status_ok():
+        r = env.tb("--profile", "latin", "status")
+        check(r.returncode == 0, "tb status exit %d: %s" % (r.returncode,
+                                                             r.stderr))
+        check("Andr" + bad in r.stdout, "the name: %r" % r.stdout)
+        r = env.tb("--profile", "latin", "--json", "status")
+        check(r.returncode == 0, "tb --json status exit %d: %s" % (
+            r.returncode, r.stderr))
+        st = json.loads(r.stdout)
+        check(st["logged_in"] and st["name"] == "Andr" + bad and
+              st["sub"] == "s" + bad + "b" and
+              st["preferred_username"] == "J" + bad + "rg" and
+              st["email"] == "j" + bad + "rg@example.test", st)
+        return st
+    status_ok()
+    # Stored repaired: the record is UTF-8 text.
+    raw = open(record_path(env, "latin"), "rb").read()
+    raw.decode("utf-8")
+    check(b"Andr\xef\xbf\xbd" in raw, "not stored repaired: %r" % raw)
+    daemon.stop()
+    env.start()
+    check(status_ok()["source"] == "store", "not loaded from the store")
+    # A record an earlier authd stored with the raw byte.
+    env.daemons[-1].stop()
+    path = record_path(env, "latin")
+    rec = json.loads(raw)
+    text = json.dumps(rec).replace("Andr\\ufffd", "Andr\udce9")
+    with open(path, "wb") as f:
+        f.write(text.encode("utf-8", "surrogateescape"))
+    check(b"Andr\xe9\"" in open(path, "rb").read(), "fixture")
+    env.start()
+    check(status_ok()["source"] == "store", "not loaded from the store")
+
+
+def rotated_refresh_no_access(env):
+    """A refresh reply with a rotated refresh token but no access token is
+    an error for the caller, but the new refresh token replaces the old
+    one (which the provider has retired) and is saved: the next refresh
+    sends it, and it survives a restart."""
+    base, log = faultd(env)
+    fault_config(env, "store = file\n[profile rot]\nissuer = %s/rotate\n"
+                 "client_id = x\n" % base)
+    daemon = env.start()
+    rc, _, err = fault_login(env, "rot")
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+    path = record_path(env, "rot")
+    check(json.load(open(path))["refresh_token"] == "rt-1", "login record")
+    # The 30 s access token is within the refresh skew: this refreshes.
+    r = env.tb("--profile", "rot", "token")
+    check(r.returncode != 0 and "access_token" in r.stderr,
+          "a reply without an access token: exit %d: %s" % (r.returncode,
+                                                            r.stderr))
+    wait_for(lambda: json.load(open(path))["refresh_token"] == "rt-2",
+             "the rotated refresh token in the store", timeout=10)
+    r = env.tb("--profile", "rot", "token")
+    check(r.returncode == 0 and r.stdout.strip() == "at-2",
+          "the next refresh: exit %d: %s%s" % (r.returncode, r.stdout,
+                                               r.stderr))
+    sent = [json.loads(line).get("refresh_token") for line in open(log)
+            if '"grant_type": "refresh_token"' in line]
+    check(sent == ["rt-1", "rt-2"], "refresh tokens sent: %s" % sent)
+    wait_for(lambda: json.load(open(path))["refresh_token"] == "rt-3",
+             "rt-3 in the store", timeout=10)
+    daemon.stop()
+    env.start()
+    r = env.tb("--profile", "rot", "token")
+    check(r.returncode == 0 and r.stdout.strip() == "at-2",
+          "after a restart: exit %d: %s" % (r.returncode, r.stderr))
+
+
+TESTS = {f.__name__: f for f in (fault_matrix, tls_and_redirects,
+                                 latin1_identity, rotated_refresh_no_access)}
 
 if __name__ == "__main__":
     run(TESTS)

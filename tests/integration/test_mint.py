@@ -232,6 +232,39 @@ def endpoint_strategy(env):
         r.returncode, r.stderr))
 
 
+def endpoint_dot_segments(env):
+    """mint = endpoint: "." and ".." as the audience, project or purpose
+    would be dot segments of the URL, which HTTP clients and servers
+    resolve: the user's bearer token would go to another path. They are
+    refused with bad_request before any request is made."""
+    idp = IdP(env, "--interval", "1")
+    config(env, idp, profile_extra="mint = endpoint\nmint_endpoint = "
+           "%s/mint/{audience}/{project}?purpose={purpose}\n" % idp.issuer)
+    env.start()
+    login(env, idp)
+    before = len(idp.entries())
+    for args in (("--audience", "..", "--project", ".."),
+                 ("--project", ".."), ("--audience", "."),
+                 ("--audience", "..", "--project", "prj_123")):
+        r = env.tb("--json", "token", *args)
+        check(r.returncode != 0, "%s: exit 0: %s" % (args, r.stdout))
+        err = json.loads(r.stdout)["error"]
+        check(err["code"] == "bad_request" and ('"."' in err["message"] or
+              '".."' in err["message"]), "%s: %s" % (args, err))
+        r = env.tb("token", *args)
+        check(r.returncode != 0 and "segment" in r.stderr,
+              "%s: unclear error: %s" % (args, r.stderr))
+        after = idp.entries()[before:]
+        check(after == [], "%s: requests were made: %s" % (
+            args, [(e["method"], e["path"]) for e in after]))
+    # Dots inside a value, and in the query, are no segment.
+    j = token(env, "--project", "prj_123", "--purpose", "..")
+    check(j["strategy"] == "endpoint", j)
+    paths = [e["path"] for e in idp.entries()[before:]]
+    check(len(paths) == 1 and paths[0].startswith("/mint/") and
+          paths[0].endswith("/prj_123"), paths)
+
+
 def auto_strategy(env):
     """mint = auto picks token exchange when the issuer advertises it, a
     narrowed refresh when not."""
@@ -409,8 +442,9 @@ def not_logged_in(env):
 
 TESTS = {f.__name__: f for f in (
     exchange_and_cache, single_flight, project_boundary, refresh_strategy,
-    endpoint_strategy, auto_strategy, refresh_ahead, audit_and_canary,
-    not_logged_in, verify_jwt, cache_bound, logout_during_narrowed_mints)}
+    endpoint_strategy, endpoint_dot_segments, auto_strategy, refresh_ahead,
+    audit_and_canary, not_logged_in, verify_jwt, cache_bound,
+    logout_during_narrowed_mints)}
 
 if __name__ == "__main__":
     run(TESTS)

@@ -1,13 +1,130 @@
 /*
  * JWT shape check (the guard in front of libjwt) and unverified claims.
  */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "account-int.h"
 #include "check.h"
 #include "jwtcheck.h"
 #include "msg.h"
+#include "oauth.h"
+#include "secret.h"
 
 #define S(x)	x, strlen(x)
+
+#define HDR	"eyJhbGciOiJub25lIn0."	/* {"alg":"none"} */
+
+/* An unsigned JWT whose payload is the n bytes at payload. */
+static char *
+jwt_of(const char *payload, size_t n)
+{
+	static const char	 b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	const unsigned char	*p = (const unsigned char *)payload;
+	size_t			 i, o;
+	uint32_t		 v;
+	char			*t;
+
+	t = malloc(40 + n * 2);
+	o = strlen(HDR);
+	memcpy(t, HDR, o);
+	for (i = 0; i < n; i += 3) {
+		v = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		t[o++] = b64[(v >> 18) & 63];
+		t[o++] = b64[(v >> 12) & 63];
+		if (i + 1 < n)
+			t[o++] = b64[(v >> 6) & 63];
+		if (i + 2 < n)
+			t[o++] = b64[v & 63];
+	}
+	memcpy(t + o, ".c2ln", 6);
+	return t;
+}
+
+/* account_expiry of a JWT with this payload and expires_in. */
+static time_t
+expiry(const char *payload, long expires_in)
+{
+	char		*t = jwt_of(payload, strlen(payload));
+	struct secret	*s = secret_new_str(t);
+	time_t		 when = account_expiry(s, expires_in);
+
+	secret_free(s);
+	free(t);
+	return when;
+}
+
+/*
+ * A token's exp as a time: a double out of time_t's range is never cast
+ * (undefined behaviour); beyond year 9999 it is capped, not positive is
+ * unknown (0).
+ */
+static void
+test_exp(void)
+{
+	time_t	now = time(NULL);
+
+	CHECK_INT(expiry("{\"exp\":1700000000}", -1), 1700000000);
+	CHECK_INT(expiry("{\"exp\":1e300}", -1), OAUTH_TIME_MAX);
+	CHECK_INT(expiry("{\"exp\":1e999}", -1), OAUTH_TIME_MAX);
+	CHECK_INT(expiry("{\"exp\":9223372036854775807}", -1),
+	    OAUTH_TIME_MAX);
+	CHECK_INT(expiry("{\"exp\":18446744073709551616}", -1),
+	    OAUTH_TIME_MAX);
+	CHECK_INT(expiry("{\"exp\":-1e300}", -1), 0);
+	CHECK_INT(expiry("{\"exp\":-1e999}", -1), 0);
+	CHECK_INT(expiry("{\"exp\":\"1700000000\"}", -1), 0);
+	CHECK_INT(expiry("{}", -1), 0);
+	/* expires_in wins (it is bounded when parsed). */
+	CHECK(expiry("{\"exp\":1e300}", 60) >= now + 60);
+	CHECK(expiry("{\"exp\":1e300}", 60) <= time(NULL) + 60);
+}
+
+/*
+ * A NUL in a payload (a raw byte, or the \u0000 escape) refuses the
+ * token: cJSON strings are C strings, "api\u0000.evil" would read "api".
+ */
+static void
+test_nul(void)
+{
+	static const char	 raw[] = "{\"aud\":\"api\0.evil\"}";
+	char			*t;
+	cJSON			*c;
+
+	t = jwt_of(S("{\"aud\":\"api\\u0000.evil\"}"));
+	c = jwt_peek_claims(S(t));
+	CHECK(c == NULL);
+	CHECK(c == NULL || !jwt_has_audience(c, "api"));
+	cJSON_Delete(c);
+	free(t);
+	t = jwt_of(raw, sizeof raw - 1);
+	c = jwt_peek_claims(S(t));
+	CHECK(c == NULL);
+	cJSON_Delete(c);
+	free(t);
+	t = jwt_of(S("{\"sub\":\"a\\u0000b\"}"));
+	c = jwt_peek_header(S(t));	/* the header is fine */
+	CHECK(c != NULL);
+	cJSON_Delete(c);
+	c = jwt_peek_claims(S(t));
+	CHECK(c == NULL);
+	cJSON_Delete(c);
+	free(t);
+	/* \u0001 is no NUL; an escaped backslash before u0000 neither. */
+	t = jwt_of(S("{\"sub\":\"a\\u0001b\",\"x\":\"\\\\u0000\"}"));
+	c = jwt_peek_claims(S(t));
+	CHECK(c != NULL);
+	cJSON_Delete(c);
+	free(t);
+}
 
 int
 main(void)
@@ -48,5 +165,7 @@ main(void)
 	CHECK(jwt_peek_claims(S("eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln")) ==
 	    NULL);
 	CHECK(jwt_peek_claims(S(".e30.")) == NULL);
+	test_exp();
+	test_nul();
 	return check_done("test_jwt");
 }

@@ -71,6 +71,9 @@ static const char JWK_N[] =
 /* Seconds from now for the next tokens' "nbf" claim; 0: none. */
 static long	nbf_in;
 
+/* Claims (JSON) the next tokens get instead of iss, aud, exp; NULL: none. */
+static const char *grants_json;
+
 /* A token signed by libjwt; alg "RS256", "HS256" (key = PUB) or "none". */
 static char *
 mint(const char *alg, const char *iss, const char *aud, long exp_in)
@@ -80,10 +83,14 @@ mint(const char *alg, const char *iss, const char *aud, long exp_in)
 	jwt_alg_t	 a = jwt_str_alg(alg);
 
 	jwt_new(&j);
-	jwt_add_grant(j, "iss", iss);
-	jwt_add_grant(j, "aud", aud);
 	jwt_add_grant(j, "sub", "alice");
-	jwt_add_grant_int(j, "exp", (long)time(NULL) + exp_in);
+	if (grants_json != NULL)
+		jwt_add_grants_json(j, grants_json);
+	else {
+		jwt_add_grant(j, "iss", iss);
+		jwt_add_grant(j, "aud", aud);
+		jwt_add_grant_int(j, "exp", (long)time(NULL) + exp_in);
+	}
 	if (nbf_in != 0)
 		jwt_add_grant_int(j, "nbf", (long)time(NULL) + nbf_in);
 	if (a == JWT_ALG_RS256)
@@ -151,6 +158,33 @@ main(void)
 	CHECK_INT(verify(t, pem, pl), 0);
 	free(t);
 	nbf_in = 0;
+
+	/*
+	 * exp out of time_t's range: far future is capped (valid), far past
+	 * expired; never cast. "aud" only as a string or an array of
+	 * strings (a NUL in a claim: test_jwt.c, libjwt cannot sign one).
+	 */
+	grants_json = "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\","
+	    "\"exp\":1e300}";
+	t = mint("RS256", ISS, AUD, 0);
+	CHECK_INT(verify(t, pem, pl), 0);
+	free(t);
+	grants_json = "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\","
+	    "\"exp\":-1e300}";
+	t = mint("RS256", ISS, AUD, 0);
+	CHECK_INT(verify(t, pem, pl), AUTHD_E_IDP_BAD_REPLY);
+	free(t);
+	grants_json = "{\"iss\":\"" ISS "\",\"aud\":{\"a\":\"" AUD "\"},"
+	    "\"exp\":4000000000}";
+	t = mint("RS256", ISS, AUD, 0);
+	CHECK_INT(verify(t, pem, pl), AUTHD_E_IDP_BAD_REPLY);
+	free(t);
+	grants_json = "{\"iss\":\"" ISS "\",\"aud\":[\"" AUD "\",1],"
+	    "\"exp\":4000000000}";
+	t = mint("RS256", ISS, AUD, 0);
+	CHECK_INT(verify(t, pem, pl), AUTHD_E_IDP_BAD_REPLY);
+	free(t);
+	grants_json = NULL;
 
 	/* Algorithm confusion: HS256 keyed with the public PEM. */
 	t = mint("HS256", ISS, AUD, 300);

@@ -3,11 +3,295 @@
  * entry, the filled template, a claim value or a "/X" suffix; audiences
  * as a string or in an array.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "check.h"
+#include "error.h"
+#include "jwtcheck.h"
 #include "mint.h"
 #include "msg.h"
+#include "oauth.h"
+#include "secret.h"
+
+#define S(x)	x, strlen(x)
+
+#define HDR	"eyJhbGciOiJub25lIn0."	/* {"alg":"none"} */
+
+/* An unsigned JWT whose payload is the given JSON text. */
+static char *
+jwt_of(const char *payload)
+{
+	static const char	 b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	const unsigned char	*p = (const unsigned char *)payload;
+	size_t			 n = strlen(payload), i, o;
+	uint32_t		 v;
+	char			*t;
+
+	t = malloc(40 + n * 2);
+	o = strlen(HDR);
+	memcpy(t, HDR, o);
+	for (i = 0; i < n; i += 3) {
+		v = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		t[o++] = b64[(v >> 18) & 63];
+		t[o++] = b64[(v >> 12) & 63];
+		if (i + 1 < n)
+			t[o++] = b64[(v >> 6) & 63];
+		if (i + 2 < n)
+			t[o++] = b64[v & 63];
+	}
+	memcpy(t + o, ".c2ln", 6);
+	return t;
+}
+
+/* The claims of an unsigned JWT with this payload (NULL: refused). */
+static cJSON *
+claims_of(const char *payload)
+{
+	char	*t = jwt_of(payload);
+	cJSON	*c = jwt_peek_claims(t, strlen(t));
+
+	free(t);
+	return c;
+}
+
+/*
+ * Only the types RFC 7519 allows: "aud" a string or an array of strings,
+ * "projects" an array of strings, "project" a string. An object's members
+ * are not an array's elements; a NUL (\u0000) in a claim refuses the
+ * token, or "api\u0000.evil" would read as "api".
+ */
+static void
+test_claim_types(void)
+{
+	const char	*t = "project:{project}";
+	cJSON		*c;
+
+	c = claims_of("{\"aud\":{\"x\":\"https://a\"},"
+	    "\"projects\":{\"x\":\"prj_1\"},\"project\":[\"prj_2\"]}");
+	CHECK(c != NULL);
+	CHECK(!mint_has_audience(c, "https://a"));
+	CHECK(!mint_covers_project(NULL, c, "prj_1", t));
+	CHECK(!mint_covers_project(NULL, c, "prj_2", t));
+	cJSON_Delete(c);
+	/* An array with a member of another type is malformed. */
+	c = claims_of("{\"aud\":[\"https://a\",7],"
+	    "\"projects\":[\"prj_1\",{}]}");
+	CHECK(!mint_has_audience(c, "https://a"));
+	CHECK(!mint_covers_project(NULL, c, "prj_1", t));
+	cJSON_Delete(c);
+	c = claims_of("{\"aud\":[[\"https://a\"]],"
+	    "\"projects\":[[\"prj_1\"]]}");
+	CHECK(!mint_has_audience(c, "https://a"));
+	CHECK(!mint_covers_project(NULL, c, "prj_1", t));
+	cJSON_Delete(c);
+
+	/* Embedded NULs: the whole token is refused. */
+	c = claims_of("{\"aud\":\"api\\u0000.evil\"}");
+	CHECK(c == NULL);
+	CHECK(c == NULL || !mint_has_audience(c, "api"));
+	cJSON_Delete(c);
+	c = claims_of("{\"aud\":[\"https://a\\u0000x\"],"
+	    "\"projects\":[\"prj_1\\u0000/x\"]}");
+	CHECK(c == NULL);
+	CHECK(c == NULL || !mint_covers_project(NULL, c, "prj_1", t));
+	cJSON_Delete(c);
+	c = claims_of("{\"scope\":\"project:prj_1\\u0000 x\"}");
+	CHECK(c == NULL);
+	cJSON_Delete(c);
+	/* An escaped backslash before "u0000" is no NUL. */
+	c = claims_of("{\"aud\":\"a\\\\u0000\"}");
+	CHECK(c != NULL && mint_has_audience(c, "a\\u0000"));
+	cJSON_Delete(c);
+}
+
+/*
+ * A project is covered by the token's own grant: the filled project_scope
+ * template in its scope, or its projects/project claims. The standard
+ * OpenID scopes of the login (openid, profile, ...) never cover a project
+ * named like them, whatever the template.
+ */
+static void
+test_standard_scopes(void)
+{
+	static const char	*std[] = { "openid", "profile", "email",
+				    "address", "phone", "offline_access" };
+	const char		*t = "project:{project}";
+	char			 scope[128];
+	cJSON			*c;
+	size_t			 i;
+
+	for (i = 0; i < sizeof std / sizeof std[0]; i++) {
+		snprintf(scope, sizeof scope, "openid offline_access %s "
+		    "profile", std[i]);
+		CHECK(!mint_covers_project(scope, NULL, std[i], t));
+		CHECK(!mint_covers_project(scope, NULL, std[i], "{project}"));
+		if (mint_covers_project(scope, NULL, std[i], "{project}"))
+			fprintf(stderr, "  project %s covered by '%s'\n",
+			    std[i], scope);
+	}
+	/* The filled template covers, a bare project id in the scope not. */
+	CHECK(mint_covers_project("openid project:openid", NULL, "openid", t));
+	CHECK(!mint_covers_project("openid api", NULL, "api", t));
+	CHECK(mint_covers_project("openid api", NULL, "api", "{project}"));
+	/* A template of several entries: its {project} entry is the one. */
+	CHECK(mint_covers_project("tb:read project:p1", NULL, "p1",
+	    "project:{project} tb:read"));
+	CHECK(!mint_covers_project("tb:read", NULL, "p1",
+	    "project:{project} tb:read"));
+	/* A claim names the project: even one named like a scope. */
+	c = cJSON_Parse("{\"projects\":[\"openid\"]}");
+	CHECK(mint_covers_project("openid", c, "openid", t));
+	cJSON_Delete(c);
+}
+
+/*
+ * Far-future, negative and non-finite times never reach integer
+ * arithmetic: exp is capped at year 9999 (OAUTH_TIME_MAX), a negative
+ * lifetime is refused, and refresh-ahead is not computed for a lifetime
+ * whose milliseconds would overflow (UBSan stopped at life * 750).
+ */
+static void
+test_times(void)
+{
+	time_t		 now = 1700000000;
+	struct secret	*tok;
+	char		*cause;
+	long		 in;
+	long		 ms;
+	cJSON		*c;
+
+	/* The refresh-ahead delay. */
+	ms = mint_ahead_ms(now + 100, now, 0);
+	CHECK_INT(ms, (100 - MINT_MIN_TTL_FLOOR - 2) * 1000L);
+	ms = mint_ahead_ms(now + 3600, now, 50);
+	CHECK_INT(ms, 3600L * 800);
+	CHECK_INT(mint_ahead_ms(0, now, 0), 0);
+	CHECK_INT(mint_ahead_ms(now - 5, now, 0), 0);
+	CHECK_INT(mint_ahead_ms(now + 10, now, 0), 0);
+	ms = mint_ahead_ms((time_t)INT64_MAX, now, 50);
+	CHECK(ms >= 0 && ms <= 366L * 86400 * 1000);
+	ms = mint_ahead_ms((time_t)INT64_MIN, now, 50);
+	CHECK_INT(ms, 0);
+	ms = mint_ahead_ms(OAUTH_TIME_MAX, now, 50);
+	CHECK(ms >= 0 && ms <= 366L * 86400 * 1000);
+	ms = mint_ahead_ms(now + 3600, (time_t)INT64_MIN, 50);
+	CHECK(ms >= 0 && ms <= 366L * 86400 * 1000);
+
+	/* A minted JWT's exp. */
+	c = cJSON_Parse("{\"exp\":1e300}");
+	CHECK_INT(mint_expiry(c, -1, now), OAUTH_TIME_MAX);
+	CHECK_INT(mint_expiry(c, 60, now), now + 60);
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"exp\":-1e300}");
+	CHECK_INT(mint_expiry(c, -1, now), 0);
+	CHECK_INT(mint_expiry(c, 60, now), now + 60);
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"exp\":1e999}");
+	CHECK_INT(mint_expiry(c, -1, now), OAUTH_TIME_MAX);
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"exp\":9223372036854775807}");
+	CHECK_INT(mint_expiry(c, -1, now), OAUTH_TIME_MAX);
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"exp\":1700003600}");
+	CHECK_INT(mint_expiry(c, -1, now), 1700003600);
+	CHECK_INT(mint_expiry(c, 60, now), now + 60);
+	CHECK_INT(mint_expiry(c, 7200, now), 1700003600);
+	cJSON_Delete(c);
+	CHECK_INT(mint_expiry(NULL, -1, now), 0);
+
+	/* A mint endpoint's expires_in and expires_at. */
+#define EP(body, want_rc, want_in) do {					\
+	cause = NULL;							\
+	tok = NULL;							\
+	in = -2;							\
+	CHECK_INT(mint_endpoint_reply(S(body), now, &tok, &in, &cause),	\
+	    want_rc);							\
+	if ((want_rc) == 0)						\
+		CHECK_INT(in, want_in);					\
+	CHECK((tok != NULL) == ((want_rc) == 0));			\
+	secret_free(tok);						\
+	free(cause);							\
+} while (0)
+	EP("{\"token\":\"t\",\"expires_in\":300}", 0, 300);
+	EP("{\"token\":\"t\",\"expires_in\":1e300}", 0, -1);
+	EP("{\"token\":\"t\",\"expires_in\":1e999}", 0, -1);
+	EP("{\"token\":\"t\",\"expires_in\":-5}", AUTHD_E_IDP_BAD_REPLY, 0);
+	EP("{\"token\":\"t\",\"expires_in\":-1e300}", AUTHD_E_IDP_BAD_REPLY,
+	    0);
+	EP("{\"token\":\"t\",\"expires_at\":1700000300}", 0, 300);
+	EP("{\"token\":\"t\",\"expires_at\":1e300}", 0, -1);
+	EP("{\"token\":\"t\",\"expires_at\":-1e300}", AUTHD_E_IDP_BAD_REPLY,
+	    0);
+	EP("{\"token\":\"t\",\"expires_at\":1699999999}",
+	    AUTHD_E_IDP_BAD_REPLY, 0);
+	EP("{\"token\":\"t\"}", 0, -1);
+	EP("{\"token\":\"t\\u0000x\"}", AUTHD_E_IDP_BAD_REPLY, 0);
+	EP("{\"token\":\"t\xe9\"}", AUTHD_E_IDP_BAD_REPLY, 0);
+#undef EP
+}
+
+/* The mint endpoint's URL: no dot segment, whatever the request. */
+static void
+test_endpoint_url(void)
+{
+	struct mint_target	 t = { "https://api.tb.test", "prj_1", "ci",
+				    NULL, 0 };
+	const char		*tmpl = "https://idp.test/mint/{audience}/"
+				    "{project}?purpose={purpose}";
+	char			*url = NULL, *cause = NULL;
+
+	CHECK_INT(mint_endpoint_url(tmpl, &t, &url, &cause), 0);
+	CHECK_STR(url, "https://idp.test/mint/https%3A%2F%2Fapi.tb.test/"
+	    "prj_1?purpose=ci");
+	free(url);
+	url = NULL;
+
+#define DOTS(tm, aud, proj, purp, want) do {				\
+	struct mint_target tt = { aud, proj, purp, NULL, 0 };		\
+	int rc_;							\
+									\
+	url = cause = NULL;						\
+	rc_ = mint_endpoint_url(tm, &tt, &url, &cause);			\
+	CHECK_INT(rc_, want);						\
+	if (rc_ != (want))						\
+		fprintf(stderr, "  %s with %s %s %s: %s\n", tm, aud,	\
+		    proj ? proj : "-", purp ? purp : "-",		\
+		    url ? url : cause);					\
+	if (rc_ != 0)							\
+		CHECK(cause != NULL && strstr(cause, "\"") != NULL);	\
+	free(url);							\
+	free(cause);							\
+} while (0)
+	DOTS(tmpl, "..", "..", NULL, AUTHD_E_BAD_REQUEST);
+	DOTS(tmpl, "https://api", "..", NULL, AUTHD_E_BAD_REQUEST);
+	DOTS(tmpl, "..", "prj_1", NULL, AUTHD_E_BAD_REQUEST);
+	DOTS(tmpl, ".", "prj_1", NULL, AUTHD_E_BAD_REQUEST);
+	DOTS(tmpl, "a", ".", NULL, AUTHD_E_BAD_REQUEST);
+	DOTS("https://idp.test/mint/{project}", "a", "..", NULL,
+	    AUTHD_E_BAD_REQUEST);
+	/* A segment the template and the value make together. */
+	DOTS("https://idp.test/mint/.{project}", "a", ".", NULL,
+	    AUTHD_E_BAD_REQUEST);
+	DOTS("https://idp.test/mint/{project}./x", "a", ".", NULL,
+	    AUTHD_E_BAD_REQUEST);
+	/* Not dot segments: more dots, dots inside, the query. */
+	DOTS(tmpl, "...", "a..b", "..", 0);
+	DOTS(tmpl, ".a", "b.", "", 0);
+	DOTS("https://idp.test/mint/{project}#..", "a", "p", NULL, 0);
+	DOTS("https://idp.test/m?x={project}", "a", "..", NULL, 0);
+	/* '/' in a value is encoded: never a segment boundary. */
+	DOTS(tmpl, "../..", "./..", NULL, 0);
+#undef DOTS
+}
 
 int
 main(void)
@@ -16,15 +300,22 @@ main(void)
 	const char *t = "project:{project}";
 
 	msg_init();
+	test_claim_types();
+	test_standard_scopes();
+	test_times();
+	test_endpoint_url();
 	CHECK(mint_covers_project("project:prj_abc tb:read", NULL, "prj_abc",
 	    t));
 	CHECK(!mint_covers_project("project:prj_abc", NULL, "prj_abcd", t));
 	CHECK(!mint_covers_project("project:prj_abcd", NULL, "prj_abc", t));
 	CHECK(!mint_covers_project("project:prj_ab", NULL, "prj_abc", t));
 	CHECK(!mint_covers_project("xproject:prj_abc", NULL, "prj_abc", t));
-	CHECK(mint_covers_project("prj_abc", NULL, "prj_abc", t));
-	CHECK(mint_covers_project("https://api/projects/prj_abc", NULL,
+	/* A bare id or a URL in the scope is not the template's entry. */
+	CHECK(!mint_covers_project("prj_abc", NULL, "prj_abc", t));
+	CHECK(!mint_covers_project("https://api/projects/prj_abc", NULL,
 	    "prj_abc", t));
+	CHECK(mint_covers_project("https://api/projects/prj_abc", NULL,
+	    "prj_abc", "https://api/projects/{project}"));
 	CHECK(!mint_covers_project("https://api/projects/xprj_abc", NULL,
 	    "prj_abc", t));
 	CHECK(!mint_covers_project("https://api/projects/prj_abc/x", NULL,

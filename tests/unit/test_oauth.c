@@ -2,6 +2,7 @@
  * OAuth parsing and building: forms, discovery, device and token replies
  * with every error shape the test provider produces, identity claims.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,6 +215,7 @@ test_token(void)
 		CHECK_STR(e.code, cases[i].code);
 		CHECK(rc > 0 || cause != NULL);
 		CHECK(t.access_token == NULL);
+		oauth_tokens_clear(&t);
 		free(cause);
 	}
 	/* Provider text is made printable. */
@@ -245,6 +247,252 @@ test_identity(void)
 	CHECK(oauth_identity_from_claims(NULL) == NULL);
 }
 
+/* s as JSON text is valid UTF-8 (what a frame needs). */
+static int
+valid_json_text(const cJSON *j)
+{
+	char	*s = cJSON_PrintUnformatted(j);
+	int	 ok = s != NULL && msg_valid_utf8(s, strlen(s));
+
+	cJSON_free(s);
+	return ok;
+}
+
+#define FFFD	"\xef\xbf\xbd"
+
+/*
+ * One non-UTF-8 byte from the provider (a Latin-1 name) must not reach
+ * the identity: it is stored, and the status reply must be valid UTF-8.
+ * Ill-formed sequences become U+FFFD; valid UTF-8 is kept.
+ */
+static void
+test_identity_utf8(void)
+{
+	static const char	 body[] = "{\"sub\":\"s\xe9" "b\","
+	    "\"name\":\"Andr\xe9 M\xfcller\",\"preferred_username\":"
+	    "\"J\xc3\xb6rg\",\"email\":\"\xc0\xaf@\xed\xa0\x80.x\","
+	    "\"groups\":[\"g\xff\",\"ok\",\"\xe2\x82\"],"
+	    "\"orgs\":[\"\xf8\x88\x80\x80\x80\"]}";
+	cJSON			*c, *id, *g;
+
+	c = cJSON_ParseWithLength(body, sizeof body - 1);
+	CHECK(c != NULL);
+	id = oauth_identity_from_claims(c);
+	CHECK(id != NULL);
+	if (id == NULL) {
+		cJSON_Delete(c);
+		return;
+	}
+	CHECK_STR(cJSON_GetObjectItem(id, "sub")->valuestring, "s" FFFD "b");
+	CHECK_STR(cJSON_GetObjectItem(id, "name")->valuestring,
+	    "Andr" FFFD " M" FFFD "ller");
+	CHECK_STR(cJSON_GetObjectItem(id, "preferred_username")->valuestring,
+	    "J\xc3\xb6rg");
+	/* An overlong '/', a surrogate: each byte replaced. */
+	CHECK_STR(cJSON_GetObjectItem(id, "email")->valuestring,
+	    FFFD FFFD "@" FFFD FFFD FFFD ".x");
+	g = cJSON_GetObjectItem(id, "groups");
+	CHECK_INT(cJSON_GetArraySize(g), 3);
+	CHECK_STR(cJSON_GetArrayItem(g, 0)->valuestring, "g" FFFD);
+	CHECK_STR(cJSON_GetArrayItem(g, 1)->valuestring, "ok");
+	CHECK_STR(cJSON_GetArrayItem(g, 2)->valuestring, FFFD FFFD);
+	CHECK(valid_json_text(id));
+	cJSON_Delete(id);
+	cJSON_Delete(c);
+
+	/* A C1 control written as valid UTF-8 is still refused. */
+	c = cJSON_Parse("{\"sub\":\"a\",\"name\":\"x\\u009b2J\"}");
+	id = oauth_identity_from_claims(c);
+	CHECK(id != NULL && cJSON_GetObjectItem(id, "name") == NULL);
+	cJSON_Delete(id);
+	cJSON_Delete(c);
+}
+
+/*
+ * Strings that are not identity (tokens, scopes, URLs, codes) reach the
+ * wire too: they must be valid UTF-8, or they are not taken.
+ */
+static void
+test_token_utf8(void)
+{
+	struct oauth_tokens	 t;
+	struct oauth_device	 d;
+	struct oauth_error	 e;
+	char			*cause = NULL;
+
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":\"at\","
+	    "\"scope\":\"openid caf\xe9\"}"), &t, &e, &cause), 0);
+	CHECK(t.scope == NULL);
+	oauth_tokens_clear(&t);
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":"
+	    "\"a\xe9t\"}"), &t, &e, &cause), AUTHD_E_IDP_BAD_REPLY);
+	oauth_tokens_clear(&t);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_device_reply(200, S("{\"device_code\":\"dc\","
+	    "\"user_code\":\"AB\xe9" "D\",\"verification_uri\":\"u\","
+	    "\"expires_in\":5}"), &d, &e, &cause), AUTHD_E_IDP_BAD_REPLY);
+	free(cause);
+}
+
+/*
+ * A reply with a rotated refresh token and no access token is an error,
+ * but the provider has retired the old refresh token: the new one is
+ * handed to the caller all the same.
+ */
+static void
+test_token_rotated(void)
+{
+	struct oauth_tokens	 t;
+	struct oauth_error	 e;
+	char			*cause = NULL;
+
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"refresh_token\":"
+	    "\"rt-2\",\"token_type\":\"Bearer\"}"), &t, &e, &cause),
+	    AUTHD_E_IDP_BAD_REPLY);
+	CHECK(cause != NULL && strstr(cause, "access_token") != NULL);
+	CHECK(t.access_token == NULL);
+	CHECK(t.refresh_token != NULL &&
+	    strcmp(t.refresh_token->data, "rt-2") == 0);
+	oauth_tokens_clear(&t);
+	CHECK(t.refresh_token == NULL);
+	free(cause);
+	cause = NULL;
+	/* A negative lifetime: refused, the rotated token kept too. */
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":\"at\","
+	    "\"refresh_token\":\"rt-3\",\"expires_in\":-5}"), &t, &e,
+	    &cause), AUTHD_E_IDP_BAD_REPLY);
+	CHECK(cause != NULL && strstr(cause, "expires_in") != NULL);
+	CHECK(t.access_token == NULL);
+	CHECK(t.refresh_token != NULL &&
+	    strcmp(t.refresh_token->data, "rt-3") == 0);
+	oauth_tokens_clear(&t);
+	free(cause);
+}
+
+/*
+ * Lifetimes and times from the provider: JSON numbers are doubles, and a
+ * double out of an integer's range must never be cast to it (undefined
+ * behaviour). Out of range is "unknown"; negative is refused.
+ */
+static void
+test_times(void)
+{
+	static const struct {
+		const char	*json;
+		int		 rc;
+		long		 expires_in;
+	} cases[] = {
+		{ "3600", 0, 3600 },
+		{ "0", 0, 0 },
+		{ "\"600\"", 0, 600 },
+		{ "1e300", 0, -1 },
+		{ "-1e300", AUTHD_E_IDP_BAD_REPLY, 0 },
+		{ "1e999", 0, -1 },		/* inf for cJSON */
+		{ "-1e999", AUTHD_E_IDP_BAD_REPLY, 0 },
+		{ "9223372036854775807", 0, -1 },
+		{ "\"1e300\"", 0, -1 },
+		{ "\"nan\"", 0, -1 },
+		{ "\"inf\"", 0, -1 },
+		{ "\"-inf\"", AUTHD_E_IDP_BAD_REPLY, 0 },
+		{ "\"\"", 0, -1 },
+		{ "\"12abc\"", 0, -1 },
+		{ "-5", AUTHD_E_IDP_BAD_REPLY, 0 },
+		{ "\"-5\"", AUTHD_E_IDP_BAD_REPLY, 0 },
+		{ "null", 0, -1 },
+		{ "[1]", 0, -1 },
+	};
+	struct oauth_tokens	 t;
+	struct oauth_error	 e;
+	char			*body, *cause;
+	cJSON			*j;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cause = NULL;
+		if (asprintf(&body, "{\"access_token\":\"at\","
+		    "\"expires_in\":%s}", cases[i].json) < 0)
+			abort();
+		rc = oauth_parse_token_reply(200, body, strlen(body), &t, &e,
+		    &cause);
+		if (rc != cases[i].rc || (rc == 0 &&
+		    t.expires_in != cases[i].expires_in))
+			fprintf(stderr, "expires_in %s\n", cases[i].json);
+		CHECK_INT(rc, cases[i].rc);
+		if (rc == 0)
+			CHECK_INT(t.expires_in, cases[i].expires_in);
+		oauth_tokens_clear(&t);
+		free(cause);
+		free(body);
+	}
+
+	/* Times (exp, expires_at, stored times): capped at year 9999. */
+	j = cJSON_CreateNumber(1700000000);
+	CHECK_INT(oauth_json_time(j), 1700000000);
+	cJSON_SetNumberValue(j, 1e300);
+	CHECK_INT(oauth_json_time(j), OAUTH_TIME_MAX);
+	CHECK_INT(OAUTH_TIME_MAX, 253402300799LL);
+	cJSON_SetNumberValue(j, 9.3e18);
+	CHECK_INT(oauth_json_time(j), OAUTH_TIME_MAX);
+	cJSON_SetNumberValue(j, -1e300);
+	CHECK_INT(oauth_json_time(j), 0);
+	cJSON_SetNumberValue(j, -1);
+	CHECK_INT(oauth_json_time(j), 0);
+	cJSON_SetNumberValue(j, 0.5);
+	CHECK_INT(oauth_json_time(j), 0);
+	cJSON_Delete(j);
+	j = cJSON_Parse("[1e999, -1e999, \"1700000000\", null]");
+	CHECK_INT(oauth_json_time(cJSON_GetArrayItem(j, 0)), OAUTH_TIME_MAX);
+	CHECK_INT(oauth_json_time(cJSON_GetArrayItem(j, 1)), 0);
+	CHECK_INT(oauth_json_time(cJSON_GetArrayItem(j, 2)), 0);
+	CHECK_INT(oauth_json_time(cJSON_GetArrayItem(j, 3)), 0);
+	CHECK_INT(oauth_json_time(NULL), 0);
+	cJSON_Delete(j);
+}
+
+/*
+ * cJSON strings are C strings: "\u0000" (or a raw NUL) would cut
+ * "project:p\u0000 x" to "project:p". Provider JSON holding one is
+ * refused whole; an escaped backslash before "u0000" is not one.
+ */
+static void
+test_nul(void)
+{
+	struct oauth_tokens	 t;
+	struct oauth_error	 e;
+	char			*cause = NULL;
+	cJSON			*j;
+
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":\"at\","
+	    "\"scope\":\"project:p\\u0000 other\"}"), &t, &e, &cause),
+	    AUTHD_E_IDP_BAD_REPLY);
+	oauth_tokens_clear(&t);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_token_reply(200, "{\"access_token\":\"a\0b\"}",
+	    22, &t, &e, &cause), AUTHD_E_IDP_BAD_REPLY);
+	oauth_tokens_clear(&t);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":\"at\","
+	    "\"scope\":\"a\\\\u0000\"}"), &t, &e, &cause), 0);
+	CHECK_STR(t.scope, "a\\u0000");
+	oauth_tokens_clear(&t);
+
+	CHECK((j = oauth_json_parse(S("{\"a\":\"x\\u0000y\"}"))) == NULL);
+	cJSON_Delete(j);
+	CHECK((j = oauth_json_parse(S("{\"a\\u0000b\":1}"))) == NULL);
+	cJSON_Delete(j);
+	CHECK((j = oauth_json_parse(S("{\"a\":\"x\\u0001y\"}"))) != NULL);
+	cJSON_Delete(j);
+	CHECK((j = oauth_json_parse(S("{\"a\":\"\\\"\\u0000\"}"))) ==
+	    NULL);
+	cJSON_Delete(j);
+	CHECK((j = oauth_json_parse(S("[1]"))) == NULL);
+	cJSON_Delete(j);
+}
+
 int
 main(void)
 {
@@ -254,5 +502,10 @@ main(void)
 	test_device();
 	test_token();
 	test_identity();
+	test_identity_utf8();
+	test_token_utf8();
+	test_token_rotated();
+	test_times();
+	test_nul();
 	return check_done("test_oauth");
 }

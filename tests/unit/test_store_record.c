@@ -3,6 +3,7 @@
  * store_record_decode, store.c): round trip, the version, fields that are
  * missing or of the wrong type, and the tokens only where they belong.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -271,6 +272,80 @@ test_wrong_types(void)
 	store_record_free(d);
 }
 
+/*
+ * A record written before identity strings were made valid UTF-8 may hold
+ * a Latin-1 byte: the status reply built from it must still be valid
+ * UTF-8, so the strings are repaired (U+FFFD) when the record is read.
+ */
+static void
+test_not_utf8(void)
+{
+	struct store_record	*d;
+	char			*cause = NULL, *s;
+	static const char	 text[] = "{\"v\":1," BASE "," TOKEN ","
+	    "\"identity\":{\"sub\":\"alice\",\"name\":\"Andr\xe9\","
+	    "\"groups\":[\"d\xe9v\"],\"email\":\"a@x\"},"
+	    "\"scope\":\"openid caf\xe9\"}";
+
+	d = store_record_decode(text, sizeof text - 1, &cause);
+	CHECK(d != NULL && cause == NULL);
+	if (d == NULL)
+		return;
+	CHECK(d->identity != NULL);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(d->identity,
+	    "name")), "Andr\xef\xbf\xbd");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(d->identity, "groups"), 0)),
+	    "d\xef\xbf\xbdv");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(d->identity,
+	    "email")), "a@x");
+	CHECK_STR(d->scope, "openid caf\xef\xbf\xbd");
+	s = store_record_encode(d);
+	CHECK(msg_valid_utf8(s, strlen(s)));
+	xfreezero(s, strlen(s));
+	store_record_free(d);
+}
+
+/*
+ * Stored times are doubles in JSON: out of time_t's range they are capped
+ * at year 9999 or dropped, never cast (undefined behaviour).
+ */
+static void
+test_times(void)
+{
+	static const struct {
+		const char	*json;
+		long long	 want;
+	} cases[] = {
+		{ "1700003600", 1700003600 },
+		{ "1e300", 253402300799LL },
+		{ "1e999", 253402300799LL },
+		{ "9223372036854775807", 253402300799LL },
+		{ "-1e300", 0 },
+		{ "-1e999", 0 },
+		{ "0.5", 0 },
+	};
+	struct store_record	*d;
+	char			*text, *cause = NULL;
+	size_t			 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		xasprintf(&text, "{\"v\":1," BASE ",\"access_token\":\"" AT
+		    "\",\"access_expires_at\":%s,\"login_time\":%s}",
+		    cases[i].json, cases[i].json);
+		d = store_record_decode(S(text), &cause);
+		CHECK(d != NULL);
+		if (d != NULL) {
+			if (d->access_exp != cases[i].want)
+				fprintf(stderr, "  times %s\n", cases[i].json);
+			CHECK_INT(d->access_exp, cases[i].want);
+			CHECK_INT(d->login_time, cases[i].want);
+		}
+		store_record_free(d);
+		free(text);
+	}
+}
+
 int
 main(void)
 {
@@ -279,5 +354,7 @@ main(void)
 	test_secrets();
 	test_refused();
 	test_wrong_types();
+	test_not_utf8();
+	test_times();
 	return check_done("test_store_record");
 }

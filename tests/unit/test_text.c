@@ -133,5 +133,25 @@ main(void)
 	CHECK_INT((int)text_width("\x1b"), 1);
 
 	test_invisible();
+	/* Well-formed UTF-8 characters (RFC 3629), and what is not one. */
+	CHECK_INT((int)text_utf8_len(""), 0);
+	CHECK_INT((int)text_utf8_len("a"), 1);
+	CHECK_INT((int)text_utf8_len("\x7f"), 1);
+	CHECK_INT((int)text_utf8_len("\xc3\xa9x"), 2);
+	CHECK_INT((int)text_utf8_len("\xe2\x82\xac"), 3);
+	CHECK_INT((int)text_utf8_len("\xf0\x9f\x98\x80"), 4);
+	CHECK_INT((int)text_utf8_len("\xf4\x8f\xbf\xbf"), 4); /* U+10FFFF */
+	CHECK_INT((int)text_utf8_len("\xe9t\xe9"), 0);	/* Latin-1 */
+	CHECK_INT((int)text_utf8_len("\x80"), 0);	/* continuation */
+	CHECK_INT((int)text_utf8_len("\xc3"), 0);		/* cut short */
+	CHECK_INT((int)text_utf8_len("\xe2\x82"), 0);
+	CHECK_INT((int)text_utf8_len("\xc0\xaf"), 0);	/* overlong */
+	CHECK_INT((int)text_utf8_len("\xc1\xbf"), 0);
+	CHECK_INT((int)text_utf8_len("\xe0\x80\xaf"), 0);
+	CHECK_INT((int)text_utf8_len("\xf0\x80\x80\xaf"), 0);
+	CHECK_INT((int)text_utf8_len("\xed\xa0\x80"), 0);	/* surrogate */
+	CHECK_INT((int)text_utf8_len("\xf4\x90\x80\x80"), 0); /* too big */
+	CHECK_INT((int)text_utf8_len("\xf8\x88\x80\x80\x80"), 0);
+	CHECK_INT((int)text_utf8_len("\xff"), 0);
 	return check_done("test_text");
 }
