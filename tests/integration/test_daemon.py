@@ -651,7 +651,7 @@ def foreign_daemon(env):
     # git's helper too (it speaks through libauthd-client).
     git_helper = os.path.join(os.environ["AUTHD_BUILD_DIR"],
                               "git-credential-tb")
-    r = subprocess.run([git_helper, "get"], input="protocol=https\n"
+    r = subprocess.run([git_helper, "--host", "example.com", "get"], input="protocol=https\n"
                        "host=example.com\n\n", capture_output=True,
                        text=True, timeout=30,
                        env=dict(env.env, AUTHD_SOCK=sock,
