@@ -214,13 +214,19 @@ def file_store_torn(env):
     print("file store: 30 kill -9 cycles, no torn file")
 
 
-def _second_daemon(env, idp, sock, *args):
-    """Start another authd on its own socket; return it once it listens
-    or has exited."""
-    d = daemon_for(env, idp, *args, sock=sock, wait=False)
-    wait_for(lambda: d.proc.poll() is not None or env.connectable(sock),
-             "the second authd to start or refuse", timeout=60)
+def _started(d):
+    """Wait until d has opened its store and serves, or has exited: its
+    socket listens (and is connectable) before the store is opened."""
+    wait_for(lambda: d.proc.poll() is not None or
+             "listening on" in d.log_text(), "authd to start or refuse",
+             timeout=60)
     return d
+
+
+def _second_daemon(env, idp, sock, *args):
+    """Start another authd on its own socket; return it once it serves
+    or has exited."""
+    return _started(daemon_for(env, idp, *args, sock=sock, wait=False))
 
 
 def _refused_for_store(env, d, first, what):
@@ -243,7 +249,7 @@ def store_lock_file(env):
     leaves the first's files alone; the lock file is 0600. A second
     daemon with the memory store (nothing shared) starts."""
     idp = IdP(env, "--interval", "1")
-    d1 = daemon_for(env, idp, "--store", "file")
+    d1 = _started(daemon_for(env, idp, "--store", "file"))
     sdir = os.path.join(env.home, ".state", "authd")
     os.makedirs(sdir, mode=0o700, exist_ok=True)
     # A write in progress of the first daemon (its temporary file).
@@ -290,7 +296,7 @@ def store_lock_secret(env):
     session keyring): the second refuses (exit 4), naming the first."""
     Keyring(env)
     idp = IdP(env, "--interval", "1")
-    d1 = daemon_for(env, idp)
+    d1 = _started(daemon_for(env, idp))
     d2 = _second_daemon(env, idp, os.path.join(env.dir, "two.sock"))
     _refused_for_store(env, d2, d1, "secret-service store")
     lock = os.path.join(env.runtime, "authd", "store-secret-service.lock")
@@ -365,7 +371,8 @@ def store_lock_successor(env):
     d1 = daemon_for(env, idp, "--store", "file")
     login(env, idp)
     # A request whose refresh hangs (the provider is stopped) keeps the
-    # first daemon in its shutdown grace period.
+    # first daemon in its shutdown grace period; there it is stopped
+    # (SIGSTOP) until the successor is seen waiting.
     posts = d1.log_text().count("/token\n")
     os.kill(idp.proc.pid, signal.SIGSTOP)
     try:
@@ -376,21 +383,41 @@ def store_lock_successor(env):
                  "the refresh request")
         d1.proc.send_signal(signal.SIGTERM)
         wait_for(lambda: "shutting down" in d1.log_text(), "the shutdown")
-        check(d1.proc.poll() is None, "the first daemon exited at once")
-        # The socket is free at once (a successor may bind it), the store
-        # only when the first daemon is done.
-        d2 = daemon_for(env, idp, "--store", "file", wait=False)
-        wait_for(lambda: "listening on" in d2.log_text() or
-                 d2.proc.poll() is not None, "the successor to listen",
-                 timeout=60)
+
+        def socket_free():
+            import fcntl
+            fd = os.open(env.sock + ".lock", os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except OSError:
+                return False
+            finally:
+                os.close(fd)
+        wait_for(socket_free, "the first daemon to release its socket")
+        os.kill(d1.pid, signal.SIGSTOP)
+        try:
+            check(d1.proc.poll() is None, "the first daemon exited at "
+                  "once")
+            # The socket is free at once (a successor may bind it), the
+            # store only when the first daemon is done.
+            d2 = daemon_for(env, idp, "--store", "file", wait=False)
+            wait_for(lambda: "waiting for" in d2.log_text() or
+                     d2.proc.poll() is not None, "the successor to wait",
+                     timeout=60)
+            check(d2.proc.poll() is None, "the successor exited %s: %s" %
+                  (d2.proc.returncode, open(d2.log + ".stderr").read()))
+            check("stopping" in d2.log_text(), d2.log_text()[-2000:])
+        finally:
+            os.kill(d1.pid, signal.SIGCONT)
     finally:
         os.kill(idp.proc.pid, signal.SIGCONT)
+    _started(d2)
     check(d2.proc.poll() is None, "the successor exited %s: %s" %
           (d2.proc.returncode, open(d2.log + ".stderr").read()))
-    check(d1.proc.poll() is not None, "the successor ran beside the first")
-    check(d1.proc.returncode == 0, "the first daemon exit %d" %
-          d1.proc.returncode)
-    check("waiting for" in d2.log_text(), "the successor did not wait")
+    # It has released the store: it is leaving, and exits cleanly.
+    rc = d1.proc.wait(timeout=60)
+    check(rc == 0, "the first daemon exit %d" % rc)
     token_ok(env, idp)
     d2.stop()
 
