@@ -283,10 +283,10 @@ store_file_sweep(void *state)
 {
 	struct store_file	*f = state;
 	const char		*dir = f->dir;
-	DIR		*d;
-	struct dirent	*e;
-	char		*p;
-	size_t		 n;
+	DIR			*d;
+	struct dirent		*e;
+	char			*p;
+	size_t			 n;
 
 	if ((d = opendir(dir)) == NULL)
 		return;
