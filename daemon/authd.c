@@ -290,6 +290,8 @@ authd_shutdown(struct authd *ad)
 	if (ad->exiting)
 		return;
 	ad->exiting = 1;
+	/* A successor waits for our store rather than failing. */
+	store_note_holder(ad->store, 1);
 	log_info("shutting down");
 	/* Pending logins end now, with a reason. */
 	flows_cancel(ad, AUTHD_E_SHUTTING_DOWN, "authd is shutting down");
@@ -553,16 +555,25 @@ main(int argc, char **argv)
 		config_free(ad.config);
 		return 1;
 	}
-	if (store_open(&ad, opt_store, &ad.store, &cause) != 0) {
+	/* Before detaching too: a second daemon on our store is refused. */
+	if (store_open(&ad, opt_store, server_path(ad.server), &ad.store,
+	    &cause, &running) != 0) {
 		fprintf(stderr, "authd: %s\n", cause);
+		if (running)
+			fprintf(stderr, "hint: use the daemon that holds it, or "
+			    "stop it first: two daemons on one store undo each "
+			    "other's logins\n");
 		free(cause);
+		audit_close(ad.audit);
 		server_free(ad.server);
 		config_free(ad.config);
-		return 1;
+		return running ? AUTHD_EXIT_STORE_BUSY : 1;
 	}
 
-	if (!foreground && !server_activated(ad.server))
+	if (!foreground && !server_activated(ad.server)) {
 		authd_detach(server_path(ad.server));
+		store_note_holder(ad.store, 0);		/* the child's pid */
+	}
 
 	http_global_init();	/* before any thread starts */
 	/* Threads before the base: the keyring worker posts to the loop. */

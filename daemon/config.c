@@ -57,6 +57,40 @@ config_fail(struct config_parse *cp, const char *key, const char *fmt, ...)
 	return 0;	/* inih records this line as the first error */
 }
 
+/*
+ * Words that mark a key as holding a secret, in any case: client_secret,
+ * and whatever a user may add by mistake (password, api_token, ...). A
+ * line with such a key is never quoted in an error, nor is a key that
+ * holds more words than its name (they may be the value).
+ */
+static const char	*config_secret_words[] = { "secret", "pass", "token",
+			    "key" };
+
+/* 1 when the first n bytes of name say that it holds a secret. */
+static int
+config_secret_name(const char *name, size_t n)
+{
+	size_t	i, j, w;
+
+	for (i = 0; i < sizeof config_secret_words /
+	    sizeof config_secret_words[0]; i++) {
+		w = strlen(config_secret_words[i]);
+		for (j = 0; j + w <= n; j++) {
+			if (strncasecmp(name + j, config_secret_words[i],
+			    w) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* The length of the key at the start of s: up to white space, '=', ':'. */
+static size_t
+config_key_len(const char *s)
+{
+	return strcspn(s, " \t=:");
+}
+
 static int
 config_bool(const char *v, int *out)
 {
@@ -280,6 +314,7 @@ config_long_line(const char *path, char **cause)
 		len = strcspn(buf, "\r\n");
 		if (len >= INI_MAX_LINE - 1) {
 			fclose(f);
+			explicit_bzero(buf, sizeof buf);
 			xasprintf(cause, "%s:%d: line too long (at most %d "
 			    "bytes)", path, n, INI_MAX_LINE - 2);
 			return -1;
@@ -290,6 +325,7 @@ config_long_line(const char *path, char **cause)
 			;
 	}
 	fclose(f);
+	explicit_bzero(buf, sizeof buf);	/* a client_secret's line */
 	return 0;
 }
 
@@ -299,9 +335,19 @@ config_handler(void *user, const char *section, const char *key,
 {
 	struct config_parse	*cp = user;
 	const char		*name;
+	char			 name_buf[64];
+	size_t			 klen;
 
 	if (cp->failed)
 		return 1;	/* report the first mistake only */
+	/* "client_secret hunter2 = x": the words after the name may be it. */
+	klen = config_key_len(key);
+	if (key[klen] != '\0' && config_secret_name(key, klen)) {
+		snprintf(name_buf, sizeof name_buf, "%.*s", (int)klen, key);
+		return config_fail(cp, name_buf, "syntax error: expected "
+		    "'%s = value' (the line is not shown: it holds a secret)",
+		    name_buf);
+	}
 	/* inih calls again for an indented line: it continues a key. */
 	if (config_seen(cp, section, key))
 		return config_fail(cp, key, "'%s' is set twice in [%s] (an "
@@ -343,7 +389,7 @@ static char *
 config_line(const char *path, int n)
 {
 	FILE	*f;
-	char	 buf[512];
+	char	 buf[512], *line;
 	int	 i = 0;
 
 	if ((f = fopen(path, "r")) == NULL)
@@ -352,11 +398,73 @@ config_line(const char *path, int n)
 		if (++i == n) {
 			fclose(f);
 			buf[strcspn(buf, "\r\n")] = '\0';
-			return xstrdup(buf);
+			line = xstrdup(buf);
+			explicit_bzero(buf, sizeof buf);
+			return line;
 		}
 	}
 	fclose(f);
+	explicit_bzero(buf, sizeof buf);
 	return NULL;
+}
+
+/* Free a line of the file: it may hold a secret. */
+static void
+config_line_free(char *line)
+{
+	if (line != NULL)
+		xfreezero(line, strlen(line));
+}
+
+/*
+ * The error for line n, which inih could not parse. The line is quoted,
+ * unless it may hold a secret: it follows a secret's key with an empty
+ * value (the secret wrapped onto the next line), or its first word names
+ * a secret ("client_secret hunter2", the '=' forgotten; only then is that
+ * word shown, as the key), or is one (a lone word).
+ */
+static char *
+config_syntax_error(const char *path, int n, const char *line)
+{
+	const char	*k, *v;
+	char		*prev, *cause;
+	size_t		 klen;
+	int		 wrapped = 0;
+
+	prev = n > 1 ? config_line(path, n - 1) : NULL;
+	k = prev != NULL ? prev + strspn(prev, " \t") : "";
+	klen = config_key_len(k);
+	v = k + klen + strspn(k + klen, " \t");
+	if (klen > 0 && config_secret_name(k, klen) &&
+	    (*v == '=' || *v == ':')) {
+		v += 1 + strspn(v + 1, " \t");
+		wrapped = *v == '\0' || *v == ';' || *v == '#';
+	}
+	if (wrapped) {
+		xasprintf(&cause, "%s:%d: syntax error: expected 'key = value' "
+		    "or '[profile NAME]' (the line is not shown: it may be the "
+		    "value of '%.*s' above it)", path, n, (int)klen, k);
+		config_line_free(prev);
+		return cause;
+	}
+	config_line_free(prev);
+
+	k = line != NULL ? line + strspn(line, " \t") : "";
+	klen = config_key_len(k);
+	v = k + klen + strspn(k + klen, " \t");
+	if (klen > 0 && config_secret_name(k, klen) && *v != '\0')
+		xasprintf(&cause, "%s:%d: key '%.*s': syntax error: expected "
+		    "'%.*s = value' (the line is not shown: it holds a "
+		    "secret)", path, n, (int)klen, k, (int)klen, k);
+	else if (klen > 0 && config_secret_name(k, klen))
+		xasprintf(&cause, "%s:%d: syntax error: expected 'key = value' "
+		    "or '[profile NAME]' (the line is not shown: it may hold "
+		    "a secret)", path, n);
+	else
+		xasprintf(&cause, "%s:%d: syntax error: expected 'key = value' "
+		    "or '[profile NAME]', got '%s'", path, n,
+		    line != NULL ? line : "?");
+	return cause;
 }
 
 /*
@@ -568,10 +676,8 @@ config_load(const char *path, struct config **out, char **cause)
 			xasprintf(cause, "%s:%d: key '%s': %s", c->path, rc,
 			    cp.why_key, cp.why);
 		else
-			xasprintf(cause, "%s:%d: syntax error: expected "
-			    "'key = value' or '[profile NAME]', got '%s'",
-			    c->path, rc, line != NULL ? line : "?");
-		free(line);
+			*cause = config_syntax_error(c->path, rc, line);
+		config_line_free(line);
 		goto fail;
 	}
 	if (config_check(c, cause) != 0 || config_check_mode(c, cause) != 0)

@@ -22,6 +22,7 @@
 #include "authd.h"
 #include "conn.h"
 #include "log.h"
+#include "privdir.h"
 #include "sockpath.h"
 #include "xmalloc.h"
 
@@ -106,41 +107,19 @@ server_take_activated(struct server *s, char **cause)
 	return 1;
 }
 
-/* Make the socket's directory: ours, not writable by others, 0700 if new. */
+/*
+ * The socket's directory: made 0700, or checked and left as it is when it
+ * is not authd's own (privdir.h): authd --socket ~/authd.sock must not
+ * chmod the home directory, nor a root daemon a sticky shared one.
+ */
 static int
 server_make_dir(const char *path, char **cause)
 {
-	char		*copy, *dir;
-	struct stat	 sb;
-	int		 rc = -1;
+	char	*copy;
+	int	 rc;
 
 	copy = xstrdup(path);
-	dir = dirname(copy);
-	if (mkdir(dir, 0700) == 0)
-		log_debug("created %s", dir);
-	else if (errno != EEXIST) {
-		xasprintf(cause, "mkdir %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	if (lstat(dir, &sb) != 0) {
-		xasprintf(cause, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	if (!S_ISDIR(sb.st_mode)) {
-		xasprintf(cause, "%s is not a directory", dir);
-		goto out;
-	}
-	if (sb.st_uid != geteuid()) {
-		xasprintf(cause, "%s belongs to uid %lu, not to us", dir,
-		    (unsigned long)sb.st_uid);
-		goto out;
-	}
-	if ((sb.st_mode & 0077) != 0 && chmod(dir, 0700) != 0) {
-		xasprintf(cause, "chmod %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
+	rc = privdir_make(dirname(copy), "the socket's directory", cause);
 	free(copy);
 	return rc;
 }

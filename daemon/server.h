@@ -1,7 +1,7 @@
 /*
- * The listening socket: bound by us (directory 0700, socket 0600, a lock
- * against a second daemon, stale sockets removed) or passed by systemd
- * socket activation. Accepted connections go to conn.c.
+ * The listening socket: bound by us (in a private directory, privdir.h;
+ * socket 0600, a lock against a second daemon, stale sockets removed) or
+ * passed by systemd socket activation. Accepted connections go to conn.c.
  */
 #ifndef AUTHD_SERVER_H
 #define AUTHD_SERVER_H

@@ -45,6 +45,14 @@ struct store_ops {
 	/* Release what prepare made (loop thread); may be NULL. */
 	void		(*finish)(struct store_job *);
 	void		(*free)(void *state);
+	/*
+	 * The lock file that keeps a second daemon off this store, in *path
+	 * (allocated; NULL: none can be had). Called once at open, before
+	 * start. Returns 0, or -1 with *cause. NULL: the store needs none.
+	 */
+	int		(*lock_path)(void *state, char **path, char **cause);
+	/* Once the lock is held, before any call; may be NULL. */
+	void		(*start)(void *state);
 };
 
 /* Backend state, for the run functions. */

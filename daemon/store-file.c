@@ -257,22 +257,36 @@ store_file_free(void *state)
 	free(f);
 }
 
-static const struct store_ops store_file_ops = {
-	.name = "file",
-	.persistent = 1,
-	.blocking = 1,
-	.run = store_file_run,
-	.free = store_file_free,
-};
-
-/* Temporary files of a writer that died mid-write are garbage. */
-static void
-store_file_sweep(const char *dir)
+/*
+ * The lock: store.lock in the store's directory (made 0700 now if it is
+ * missing), so that every daemon using this directory, on this machine or
+ * another one sharing it (an NFS home), finds it.
+ */
+static int
+store_file_lock_path(void *state, char **path, char **cause)
 {
-	DIR		*d;
-	struct dirent	*e;
-	char		*p;
-	size_t		 n;
+	struct store_file	*f = state;
+
+	if (store_file_mkdirs(f->dir, cause) != 0)
+		return -1;
+	xasprintf(path, "%s/store.lock", f->dir);
+	return 0;
+}
+
+/*
+ * Temporary files of a writer that died mid-write are garbage. Only the
+ * daemon that holds the lock sweeps, so no other daemon's write is in
+ * progress.
+ */
+static void
+store_file_sweep(void *state)
+{
+	struct store_file	*f = state;
+	const char		*dir = f->dir;
+	DIR			*d;
+	struct dirent		*e;
+	char			*p;
+	size_t			 n;
 
 	if ((d = opendir(dir)) == NULL)
 		return;
@@ -288,6 +302,16 @@ store_file_sweep(const char *dir)
 	}
 	closedir(d);
 }
+
+static const struct store_ops store_file_ops = {
+	.name = "file",
+	.persistent = 1,
+	.blocking = 1,
+	.run = store_file_run,
+	.free = store_file_free,
+	.lock_path = store_file_lock_path,
+	.start = store_file_sweep,
+};
 
 int
 store_file_init(struct authd *ad, const struct store_ops **ops, void **state,
@@ -309,7 +333,6 @@ store_file_init(struct authd *ad, const struct store_ops **ops, void **state,
 		free(f);
 		return AUTHD_E_CONFIG;
 	}
-	store_file_sweep(f->dir);
 	*ops = &store_file_ops;
 	*state = f;
 	return 0;

@@ -18,6 +18,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "privdir.h"
 #include "store-backend.h"
 #include "xmalloc.h"
 
@@ -175,6 +176,33 @@ store_secret_free(void *state)
 	secret_service_disconnect();
 }
 
+/*
+ * The lock: one store is the user's session keyring, which belongs to the
+ * login session of this machine, so the lock is per uid in the runtime
+ * directory ($XDG_RUNTIME_DIR/authd/store-secret-service.lock), not per
+ * socket. Without XDG_RUNTIME_DIR there is no such place: no lock.
+ */
+static int
+store_secret_lock_path(void *state, char **path, char **cause)
+{
+	char	*dir;
+
+	(void)state;
+	*path = NULL;
+	if ((dir = privdir_runtime()) == NULL) {
+		log_warnx("XDG_RUNTIME_DIR is not set: nothing keeps a second "
+		    "authd off the Secret Service store");
+		return 0;
+	}
+	if (privdir_make(dir, "authd's runtime directory", cause) != 0) {
+		free(dir);
+		return -1;
+	}
+	xasprintf(path, "%s/store-secret-service.lock", dir);
+	free(dir);
+	return 0;
+}
+
 static const struct store_ops store_secret_ops = {
 	.name = "secret-service",
 	.persistent = 1,
@@ -184,6 +212,7 @@ static const struct store_ops store_secret_ops = {
 	.cancel = store_secret_cancel,
 	.finish = store_secret_finish,
 	.free = store_secret_free,
+	.lock_path = store_secret_lock_path,
 };
 
 int

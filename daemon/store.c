@@ -13,6 +13,7 @@
 
 #include "authd.h"
 #include "error.h"
+#include "lockfile.h"
 #include "log.h"
 #include "oauth.h"
 #include "secret.h"
@@ -26,6 +27,7 @@ struct store {
 	struct authd		*ad;
 	const struct store_ops	*ops;
 	void			*state;
+	struct lockfile		*lock;		/* one daemon per store */
 	TAILQ_HEAD(, store_job)	 jobs;		/* on the worker */
 };
 
@@ -165,14 +167,42 @@ store_record_decode(const char *text, size_t len, char **cause)
 	return r;
 }
 
+/* Take the backend's lock, if it has one; see store_open. */
+static int
+store_lock(struct store *s, const char *sock, char **cause, int *busy)
+{
+	char	*path = NULL, *why = NULL;
+	int	 rc;
+
+	if (s->ops->lock_path == NULL)
+		return 0;
+	if (s->ops->lock_path(s->state, &path, cause) != 0)
+		return AUTHD_E_STORE;
+	if (path == NULL)
+		return 0;
+	rc = lockfile_take(&s->lock, path, sock, &why);
+	if (rc == LOCKFILE_BUSY) {
+		*busy = 1;
+		xasprintf(cause, "the %s store is in use by %s; its lock "
+		    "file is %s", s->ops->name, why, path);
+	} else if (rc != 0)
+		xasprintf(cause, "the %s store: %s", s->ops->name, why);
+	else
+		log_debug("the %s store: locked (%s)", s->ops->name, path);
+	free(why);
+	free(path);
+	return rc != 0 ? AUTHD_E_STORE : 0;
+}
+
 int
-store_open(struct authd *ad, const char *backend, struct store **sp,
-    char **cause)
+store_open(struct authd *ad, const char *backend, const char *sock,
+    struct store **sp, char **cause, int *busy)
 {
 	struct store	*s;
 	int		 rc;
 
 	*sp = NULL;
+	*busy = 0;
 	s = xcalloc(1, sizeof *s);
 	s->ad = ad;
 	TAILQ_INIT(&s->jobs);
@@ -191,8 +221,25 @@ store_open(struct authd *ad, const char *backend, struct store **sp,
 		free(s);
 		return rc;
 	}
+	/* Before start: the file store's sweep must not touch another
+	 * daemon's writes. */
+	if ((rc = store_lock(s, sock, cause, busy)) != 0) {
+		if (s->ops->free != NULL)
+			s->ops->free(s->state);
+		free(s);
+		return rc;
+	}
+	if (s->ops->start != NULL)
+		s->ops->start(s->state);
 	*sp = s;
 	return 0;
+}
+
+void
+store_note_holder(struct store *s, int stopping)
+{
+	if (s != NULL)
+		lockfile_note(s->lock, stopping);
 }
 
 void
@@ -202,6 +249,7 @@ store_free(struct store *s)
 		return;
 	if (s->ops->free != NULL)
 		s->ops->free(s->state);
+	lockfile_free(s->lock);		/* nothing runs on the store now */
 	free(s);
 }
 

@@ -53,11 +53,24 @@ typedef void	(*store_done_fn)(int err, const char *cause,
 
 /*
  * Open the named backend (NULL: the default, secret-service). Returns 0 or
- * an error with *cause; opening never blocks (the backend is checked by the
- * first call).
+ * an error with *cause; opening never blocks on the backend (it is checked
+ * by the first call).
+ *
+ * One store, one daemon: a persistent backend is locked for the daemon's
+ * lifetime (a lock file, lockfile.h: the file store's in its directory,
+ * the Secret Service's in $XDG_RUNTIME_DIR/authd), so that a second daemon
+ * (another socket, an NFS home) cannot undo the first's refresh-token
+ * rotations or sweep its temporary files. sock is the socket we serve,
+ * written in the lock for whoever finds it taken; then *busy is set to 1
+ * and *cause names the holder. A holder that is stopping is waited for.
  */
 int		 store_open(struct authd *, const char *backend,
-		     struct store **, char **cause);
+		     const char *sock, struct store **, char **cause,
+		     int *busy);
+/* Say in the lock who holds it: our pid now (after detaching), and
+ * whether we are stopping (a successor then waits for us). */
+void		 store_note_holder(struct store *, int stopping);
+/* Closes the backend, then releases the lock. */
 void		 store_free(struct store *);
 /* 1 while calls are outstanding (not yet answered). */
 int		 store_busy(const struct store *);

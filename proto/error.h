@@ -80,9 +80,15 @@ enum authd_err {
  * live socket): of several daemons autostarted at once, the losers exit
  * with it, and their clients connect to the winner. Clients test this
  * status, never authd's message. authd's other statuses (authd(8)): 0 ok,
- * 1 error, 2 usage.
+ * 1 error, 2 usage, 4 store in use.
  */
 #define AUTHD_EXIT_RUNNING	3
+/*
+ * authd's exit status when another daemon holds its credential store
+ * (another socket on the same file store or keyring). Not "running": that
+ * daemon does not serve our socket, so a client must not wait for it.
+ */
+#define AUTHD_EXIT_STORE_BUSY	4
 
 struct authd_error_info {
 	enum authd_err	 err;

@@ -13,9 +13,10 @@ import sys
 
 # Lowest first. A module is a file stem; "account" covers account*.c/.h.
 LAYERS = [
-    # the context struct, allocation, logging, secrets, the worker, proto/
+    # the context struct, allocation, logging, secrets, the worker, proto/,
+    # private directories and lock files
     ["authd.h", "xmalloc", "log", "secret", "worker", "error", "msg",
-     "frame", "proto", "text", "sockpath"],
+     "frame", "proto", "text", "sockpath", "privdir", "lockfile"],
     # pure or leaf modules
     ["http", "url", "oauth", "jwtcheck", "jwt", "profile", "store",
      "store-backend", "store-file", "store-memory", "store-secret",

@@ -182,7 +182,56 @@ def profiles_and_reload(env):
     d.stop()
 
 
-TESTS = {f.__name__: f for f in (bad_config, profiles_and_reload)}
+def secret_not_echoed(env):
+    """A line inih cannot parse is quoted in the error, but never one
+    that holds a client_secret (or any secret, password or token): at
+    start (stderr, and tb's autostart message) and on SIGHUP (the log,
+    at debug level), the file, line and key are named and the value is
+    not."""
+    import subprocess
+    canary = "hunter2CANARYsecret"
+    good = ("store = memory\n[profile a]\nissuer = https://idp.test\n"
+            "client_id = x\nclient_secret = %s\n" % canary)
+    for bad, line, key in (
+            (good.replace("client_secret = ", "client_secret "), 5,
+             "client_secret"),
+            (good.replace("client_secret = ", "client_secret =\n"), 6,
+             None),
+            ("store = memory\ntoken %s\n" % canary, 2, "token")):
+        path = write_config(env, bad)
+        r = subprocess.run([os.environ.get("AUTHD_BIN") or os.path.join(
+            os.environ["AUTHD_BUILD_DIR"], "authd"), "--foreground",
+            "--socket", env.sock], env=env.env, capture_output=True,
+            text=True, timeout=20)
+        check(r.returncode == 1, "accepted: %r" % bad)
+        check(canary not in r.stderr + r.stdout, "the secret was echoed: "
+              "%r" % r.stderr)
+        check("%s:%d: " % (path, line) in r.stderr and "not shown" in
+              r.stderr, "no file, line or reason: %r" % r.stderr)
+        if key:
+            check("key '%s'" % key in r.stderr, "no key: %r" % r.stderr)
+        r = env.tb("status")     # autostart fails with the reason
+        check(r.returncode == 4 and "%s:%d: " % (path, line) in r.stderr and
+              canary not in r.stdout + r.stderr, r.stderr)
+    # On SIGHUP the mistake goes to the log, which keeps the old file.
+    path = write_config(env, good)
+    d = env.start()
+    write_config(env, good.replace("client_secret = ", "client_secret "))
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reload failed" in d.log_text(), "the failed reload")
+    log = d.log_text()
+    check("%s:5: key 'client_secret'" % path in log, "the log does not "
+          "name the line and key: %s" % log[-2000:])
+    check(canary not in log, "the secret is in the log: %s" % log[-2000:])
+    check(env.tb("--json", "status").returncode == 3, "the old "
+          "configuration was dropped")
+    d.stop()
+    check(canary not in d.log_text() + open(d.log + ".stderr").read(),
+          "the secret is in the log")
+
+
+TESTS = {f.__name__: f for f in (bad_config, profiles_and_reload,
+                                 secret_not_echoed)}
 
 if __name__ == "__main__":
     run(TESTS)

@@ -185,6 +185,58 @@ def socket_modes(env):
         check("belongs to uid 65534" in err, err)
 
 
+def socket_dir_checked(env):
+    """--socket in a directory authd did not make (authd --socket
+    ~/authd.sock): its mode is never changed. One that others may write,
+    a sticky /tmp-like 1777 one included (as root: the shared /tmp case),
+    is refused with a reason that names it, its owner and mode and what
+    to do, and is left as it was. One authd makes itself is 0700."""
+    # $HOME, 0755 as on most systems.
+    os.chmod(env.home, 0o755)
+    sock = os.path.join(env.home, "authd.sock")
+    d = env.start(sock=sock)
+    mode = stat.S_IMODE(os.lstat(env.home).st_mode)
+    check(mode == 0o755, "authd changed the mode of its socket's directory "
+          "%s from 0755 to %04o" % (env.home, mode))
+    st = os.lstat(sock)
+    check(stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600,
+          "socket mode %o" % st.st_mode)
+    r = env.tb("status", env={"AUTHD_SOCK": sock, "AUTHD_NO_AUTOSTART": "1"})
+    check(r.returncode == 3, "tb status: %d %s" % (r.returncode, r.stderr))
+    d.stop()
+    # Directories others may write: refused, untouched.
+    for name, mode in (("shared", 0o777), ("tmp", 0o1777),
+                       ("group", 0o770), ("sticky-group", 0o1730)):
+        top = os.path.join(env.dir, name)
+        os.mkdir(top)
+        os.chmod(top, mode)
+        sock = os.path.join(top, "socket")
+        d = env.start(sock=sock, wait=False)
+        wait_for(lambda: d.proc.poll() is not None or
+                 env.connectable(sock), "authd to start or refuse")
+        now = stat.S_IMODE(os.lstat(top).st_mode)
+        check(now == mode, "authd changed the mode of %s from %04o to %04o"
+              % (top, mode, now))
+        check(d.proc.poll() is not None, "authd listens in %s (mode %04o)" %
+              (top, mode))
+        err = open(d.log + ".stderr").read()
+        check(d.proc.returncode == 1, "exit %d: %s" % (d.proc.returncode,
+                                                      err))
+        check(top in err and "mode %04o" % mode in err and
+              "owner uid %d" % os.geteuid() in err and
+              "$XDG_RUNTIME_DIR/authd" in err, "no reason: %r" % err)
+        check(os.listdir(top) == [], "left files in %s: %s" %
+              (top, os.listdir(top)))
+    # A directory authd makes is 0700; its parent is left alone.
+    os.chmod(env.dir, 0o755)
+    sock = os.path.join(env.dir, "made", "socket")
+    d = env.start(sock=sock)
+    check(stat.S_IMODE(os.lstat(os.path.dirname(sock)).st_mode) == 0o700,
+          "made directory mode")
+    check(stat.S_IMODE(os.lstat(env.dir).st_mode) == 0o755, "parent mode")
+    d.stop()
+
+
 def _as_nobody_status(sock):
     """Fork, drop to nobody, connect and send a status request."""
     r, w = os.pipe()
@@ -700,9 +752,9 @@ def systemd_units(env):
 
 TESTS = {f.__name__: f for f in (
     status_not_logged_in, status_unconfigured, usage_errors, no_daemon,
-    autostart_race, socket_modes, peer_other_uid, oversized_frame, garbage,
-    protocol, idle_timeout, connection_cap, eval_authd, socket_activation,
-    signals, hardening, foreign_daemon, systemd_units)}
+    autostart_race, socket_modes, socket_dir_checked, peer_other_uid,
+    oversized_frame, garbage, protocol, idle_timeout, connection_cap,
+    eval_authd, socket_activation, signals, hardening, foreign_daemon, systemd_units)}
 
 if __name__ == "__main__":
     run(TESTS)

@@ -9,8 +9,8 @@ import signal
 import stat
 import time
 
-from harness import (IdP, Keyring, Login, TB, Failure, SLOW, check, wait_for,
-                     run)
+from harness import (AUTHD, IdP, Keyring, Login, TB, Failure, SLOW, check,
+                     pid_alive, wait_for, run)
 
 
 def daemon_for(env, idp, *args, **kw):
@@ -212,6 +212,214 @@ def file_store_torn(env):
             if f.endswith(".tmp")]
     check(not left, "temporary files left: %s" % left)
     print("file store: 30 kill -9 cycles, no torn file")
+
+
+def _started(d):
+    """Wait until d has opened its store and serves, or has exited: its
+    socket listens (and is connectable) before the store is opened."""
+    wait_for(lambda: d.proc.poll() is not None or
+             "listening on" in d.log_text(), "authd to start or refuse",
+             timeout=60)
+    return d
+
+
+def _second_daemon(env, idp, sock, *args):
+    """Start another authd on its own socket; return it once it serves
+    or has exited."""
+    return _started(daemon_for(env, idp, *args, sock=sock, wait=False))
+
+
+def _refused_for_store(env, d, first, what):
+    """d exited 4, naming the store and the first daemon (pid, socket)."""
+    err = open(d.log + ".stderr").read()
+    check(d.proc.poll() is not None, "a second authd runs on %s: the "
+          "first (pid %d) holds it" % (what, first.pid))
+    check(d.proc.returncode == 4, "exit %s, expected 4: %s" %
+          (d.proc.returncode, err))
+    check("pid %d" % first.pid in err and first.sock in err,
+          "the first daemon is not named: %r" % err)
+    check(what in err and "hint: " in err, "no reason or hint: %r" % err)
+    check(not env.connectable(d.sock), "the refused daemon left a socket")
+    return err
+
+
+def store_lock_file(env):
+    """Two authd with different sockets on one file store: the second
+    refuses to start (exit 4), naming the first's pid and socket, and
+    leaves the first's files alone; the lock file is 0600. A second
+    daemon with the memory store (nothing shared) starts."""
+    idp = IdP(env, "--interval", "1")
+    d1 = _started(daemon_for(env, idp, "--store", "file"))
+    sdir = os.path.join(env.home, ".state", "authd")
+    os.makedirs(sdir, mode=0o700, exist_ok=True)
+    # A write in progress of the first daemon (its temporary file).
+    tmp = os.path.join(sdir, ".default.json.%d.7.tmp" % d1.pid)
+    with open(tmp, "w") as f:
+        f.write("{}")
+    d2 = _second_daemon(env, idp, os.path.join(env.dir, "two.sock"),
+                        "--store", "file")
+    check(os.path.exists(tmp), "the second daemon's start-up sweep removed "
+          "the first's temporary file")
+    _refused_for_store(env, d2, d1, sdir)
+    os.unlink(tmp)
+    st = os.lstat(os.path.join(sdir, "store.lock"))
+    check(stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600,
+          "lock file mode %o" % st.st_mode)
+    # The first one is unharmed, and once it is gone the store is free.
+    check(status(env)[1]["store"] == "file", "the first daemon")
+    d1.stop()
+    d3 = _second_daemon(env, idp, os.path.join(env.dir, "two.sock"),
+                        "--store", "file")
+    check(d3.proc.poll() is None, "the store stayed locked: %s" %
+          open(d3.log + ".stderr").read())
+    d3.stop()
+    # A symlink where the lock file goes is refused, not followed.
+    lock = os.path.join(sdir, "store.lock")
+    os.unlink(lock)
+    target = os.path.join(env.dir, "lock-target")
+    os.symlink(target, lock)
+    d = _second_daemon(env, idp, env.sock, "--store", "file")
+    check(d.proc.returncode == 1 and not os.path.exists(target),
+          "a symlinked lock file: exit %s, target %s" %
+          (d.proc.returncode, os.path.exists(target)))
+    os.unlink(lock)
+    # The memory store shares nothing: two daemons are fine.
+    d1 = daemon_for(env, idp, "--store", "memory")
+    d2 = daemon_for(env, idp, "--store", "memory",
+                    sock=os.path.join(env.dir, "two.sock"))
+    d2.stop()
+    d1.stop()
+
+
+def store_lock_secret(env):
+    """Two authd with different sockets on one Secret Service (the user's
+    session keyring): the second refuses (exit 4), naming the first."""
+    Keyring(env)
+    idp = IdP(env, "--interval", "1")
+    d1 = _started(daemon_for(env, idp))
+    d2 = _second_daemon(env, idp, os.path.join(env.dir, "two.sock"))
+    _refused_for_store(env, d2, d1, "secret-service store")
+    lock = os.path.join(env.runtime, "authd", "store-secret-service.lock")
+    st = os.lstat(lock)
+    check(stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600,
+          "lock file mode %o" % st.st_mode)
+    check(status(env)[1]["store"] == "secret-service", "the first daemon")
+    # Started detached, the holder named is the daemon, not its parent.
+    d1.stop()
+    r = __import__("subprocess").run(
+        [AUTHD, "--socket", os.path.join(env.dir, "three.sock")],
+        env=dict(env.env, AUTHD_ISSUER=idp.issuer, AUTHD_CLIENT_ID="tb-cli"),
+        capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "detached authd: %s" % r.stderr)
+    pid = int(r.stdout.split("AUTHD_PID=")[1].split(";")[0])
+    try:
+        d4 = _second_daemon(env, idp, os.path.join(env.dir, "four.sock"))
+        err = open(d4.log + ".stderr").read()
+        check(d4.proc.returncode == 4 and "pid %d" % pid in err, err)
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not pid_alive(pid), "the detached authd to exit")
+
+
+def store_shared_rotation(env):
+    """The damage two daemons on one store did: the one holding a
+    rotated-out refresh token had its refresh refused and deleted the
+    record the other had just saved, so the login was lost. Now the
+    second cannot start, and the login survives a rotation by the first
+    and a restart."""
+    env.env["AUTHD_NO_AUTOSTART"] = "1"
+    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    daemon_for(env, idp, "--store", "file")
+    login(env, idp)
+    sock2 = os.path.join(env.dir, "two.sock")
+    d2 = _second_daemon(env, idp, sock2, "--store", "file")
+
+    def loaded():
+        if d2.proc.poll() is not None:
+            return True
+        r = env.tb("--json", "status", env={"AUTHD_SOCK": sock2})
+        try:
+            return json.loads(r.stdout).get("store_state") != "loading"
+        except ValueError:
+            return False
+    wait_for(loaded, "the second daemon to load the stored login",
+             timeout=30)
+    # A rotation by the first daemon (30 s tokens: every token refreshes)...
+    token_ok(env, idp)
+    # ...then a token through the second, if it runs: its refresh token
+    # is the rotated-out one it loaded at start.
+    env.tb("token", env={"AUTHD_SOCK": sock2})
+    path = os.path.join(env.home, ".state", "authd", "default.json")
+    check(os.path.exists(path), "the stored login was deleted by a second "
+          "daemon on the same store")
+    env.daemons[0].stop()
+    daemon_for(env, idp, "--store", "file")
+    token_ok(env, idp)
+    check(len(idp.entries("/device/auth")) == 1, "logged in twice")
+    _refused_for_store(env, d2, env.daemons[0],
+                       os.path.join(env.home, ".state", "authd"))
+
+
+def store_lock_successor(env):
+    """A daemon that is stopping still holds its store until its last
+    save has landed; a successor started meanwhile (tb's autostart after
+    a SIGTERM) waits for it instead of failing, then serves."""
+    env.env["AUTHD_NO_AUTOSTART"] = "1"
+    # No rotation: the provider, stopped below, answers the refresh the
+    # first daemon abandons once it runs again.
+    idp = IdP(env, "--interval", "1", "--at-ttl", "30", "--no-rotate")
+    d1 = daemon_for(env, idp, "--store", "file")
+    login(env, idp)
+    # A request whose refresh hangs (the provider is stopped) keeps the
+    # first daemon in its shutdown grace period; there it is stopped
+    # (SIGSTOP) until the successor is seen waiting.
+    posts = d1.log_text().count("/token\n")
+    os.kill(idp.proc.pid, signal.SIGSTOP)
+    try:
+        p = __import__("subprocess").Popen(
+            [TB, "token"], env=env.env, stdout=-3, stderr=-3)
+        env.procs.append(p)
+        wait_for(lambda: d1.log_text().count("/token\n") > posts,
+                 "the refresh request")
+        d1.proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: "shutting down" in d1.log_text(), "the shutdown")
+
+        def socket_free():
+            import fcntl
+            fd = os.open(env.sock + ".lock", os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except OSError:
+                return False
+            finally:
+                os.close(fd)
+        wait_for(socket_free, "the first daemon to release its socket")
+        os.kill(d1.pid, signal.SIGSTOP)
+        try:
+            check(d1.proc.poll() is None, "the first daemon exited at "
+                  "once")
+            # The socket is free at once (a successor may bind it), the
+            # store only when the first daemon is done.
+            d2 = daemon_for(env, idp, "--store", "file", wait=False)
+            wait_for(lambda: "waiting for" in d2.log_text() or
+                     d2.proc.poll() is not None, "the successor to wait",
+                     timeout=60)
+            check(d2.proc.poll() is None, "the successor exited %s: %s" %
+                  (d2.proc.returncode, open(d2.log + ".stderr").read()))
+            check("stopping" in d2.log_text(), d2.log_text()[-2000:])
+        finally:
+            os.kill(d1.pid, signal.SIGCONT)
+    finally:
+        os.kill(idp.proc.pid, signal.SIGCONT)
+    _started(d2)
+    check(d2.proc.poll() is None, "the successor exited %s: %s" %
+          (d2.proc.returncode, open(d2.log + ".stderr").read()))
+    # It has released the store: it is leaving, and exits cleanly.
+    rc = d1.proc.wait(timeout=60)
+    check(rc == 0, "the first daemon exit %d" % rc)
+    token_ok(env, idp)
+    d2.stop()
 
 
 def _durable_rotations(env, store="secret-service"):
@@ -470,7 +678,8 @@ def canary_not_logged(env):
 TESTS = {f.__name__: f for f in (
     keyring_restart, keyring_locked, no_secret_service, keyring_hung,
     file_store, file_store_torn, rotation_kill_loop, canary_not_logged,
-    crash_loop, crash_loop_grace, sigterm_rotation_loop)}
+    crash_loop, crash_loop_grace, sigterm_rotation_loop, store_lock_file,
+    store_lock_secret, store_shared_rotation, store_lock_successor)}
 
 if __name__ == "__main__":
     run(TESTS)

@@ -262,6 +262,77 @@ test_secret(void)
 	free(path);
 }
 
+/*
+ * Lines that inih cannot parse are quoted in the error, except when they
+ * may hold a secret: a line whose key names a secret, password or token,
+ * and a line right after such a key with an empty value (a wrapped
+ * secret). Those name the key and say the line is not shown.
+ */
+static void
+test_secret_syntax(void)
+{
+	char	*line, *text;
+
+#define HIDDEN	" (the line is not shown: it holds a secret)"
+	/* The '=' forgotten. */
+	check_error("secret-noeq.ini", PROFILE "client_secret " SECRET "\n",
+	    0600, 4, "key 'client_secret': syntax error: expected "
+	    "'client_secret = value'" HIDDEN);
+	check_error("secret-noeq-top.ini", "password " SECRET "\n" PROFILE,
+	    0600, 1, "key 'password': syntax error: expected "
+	    "'password = value'" HIDDEN);
+	check_error("secret-noeq-case.ini", PROFILE "Refresh_Token\t" SECRET
+	    "\n", 0600, 4, "key 'Refresh_Token': syntax error: expected "
+	    "'Refresh_Token = value'" HIDDEN);
+	/* Indented, with no key above it to continue. */
+	check_error("secret-noeq-indent.ini", "  client_secret " SECRET "\n",
+	    0600, 1, "key 'client_secret': syntax error: expected "
+	    "'client_secret = value'" HIDDEN);
+	/* Words between the key and the '=': inih's key would hold them. */
+	check_error("secret-words.ini", PROFILE "client_secret " SECRET
+	    " = x\n", 0600, 4, "key 'client_secret': syntax error: expected "
+	    "'client_secret = value'" HIDDEN);
+	/* The secret wrapped onto the next line. */
+	check_error("secret-wrapped.ini", PROFILE "client_secret =\n" SECRET
+	    "\n", 0600, 5, "syntax error: expected 'key = value' or "
+	    "'[profile NAME]' (the line is not shown: it may be the value of "
+	    "'client_secret' above it)");
+	/* A lone word that looks like a secret (a pasted token, say). */
+	check_error("secret-alone.ini", PROFILE "scope = a\n"
+	    "hunter2-token-CANARY\n", 0600, 5, "syntax error: expected "
+	    "'key = value' or '[profile NAME]' (the line is not shown: it may "
+	    "hold a secret)");
+	/* A wrapped secret that looks like a key name itself. */
+	check_error("secret-wrapped-key.ini", PROFILE "client_secret =\n"
+	    "secret-CANARY\n", 0600, 5, "syntax error: expected 'key = value' "
+	    "or '[profile NAME]' (the line is not shown: it may be the value "
+	    "of 'client_secret' above it)");
+	/* Other lines are still quoted. */
+	check_error("noeq.ini", PROFILE "scope profile\n", 0600, 4,
+	    "syntax error: expected 'key = value' or '[profile NAME]', got "
+	    "'scope profile'");
+	/* Other mistakes on or after a secret's line never show it. */
+	check_error("secret-value.ini", PROFILE "client_secret = " SECRET
+	    "\nmint = bogus\n", 0600, 5, "key 'mint': unknown mint 'bogus' "
+	    "(use auto, token-exchange, refresh, endpoint or none)");
+	check_error("secret-unknown.ini", PROFILE "api_token = " SECRET "\n",
+	    0600, 4, "key 'api_token': unknown key 'api_token' in "
+	    "[profile work]");
+	line = xmalloc(INI_MAX_LINE + 2);
+	memset(line, 'x', INI_MAX_LINE);
+	memcpy(line, "client_secret = " SECRET,
+	    strlen("client_secret = " SECRET));
+	line[INI_MAX_LINE] = '\n';
+	line[INI_MAX_LINE + 1] = '\0';
+	xasprintf(&text, PROFILE "%s", line);
+	free(line);
+	xasprintf(&line, "line too long (at most %d bytes)", INI_MAX_LINE - 2);
+	check_error("secret-long.ini", text, 0600, 4, line);
+	free(line);
+	free(text);
+#undef HIDDEN
+}
+
 int
 main(void)
 {
@@ -282,6 +353,7 @@ main(void)
 	test_verification_hosts();
 	test_long_line();
 	test_secret();
+	test_secret_syntax();
 
 	xasprintf(&missing, "%s/missing.ini", dir);
 	xasprintf(&want, "%s: No such file or directory", missing);
