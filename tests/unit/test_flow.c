@@ -54,6 +54,7 @@ struct waiter {
 };
 
 static struct authd	 ad;
+static int		 store_busy_flag;
 static struct account	*acct;
 static struct oauth_meta meta;
 static int		 ends;		/* the login's end callbacks */
@@ -160,7 +161,8 @@ setup(void)
 	ad.worker = worker;
 	ad.http = http_new(ad.base);
 	ad.disco = disco_new(ad.base, ad.http);
-	if (store_open(&ad, "memory", &ad.store, &cause) != 0)
+	if (store_open(&ad, "memory", NULL, &ad.store, &cause,
+	    &store_busy_flag) != 0)
 		fatalx("store_open: %s", cause);
 	ad.profiles = profiles_new();
 	p = profile_new(PROFILE_DEFAULT);
