@@ -14,6 +14,9 @@
 #include <openssl/evp.h>
 
 #include "disco.h"
+#include "store.h"
+#include "profile.h"
+#include "authd.h"
 #include "error.h"
 #include "http.h"
 #include "url.h"
@@ -636,4 +639,35 @@ fake_net_reset(void)
 	}
 	fake_nreqs = fake_ndiscos = 0;
 	return open;
+}
+
+/* ---- the daemon's context ---- */
+
+struct profile *
+fake_authd_init(struct authd *ad, const char *issuer, const char *client_id)
+{
+	struct event_base	*base = ad->base;
+	struct worker		*worker = ad->worker;
+	struct profile		*p;
+	char			*cause = NULL;
+	int			 busy;
+
+	memset(ad, 0, sizeof *ad);
+	TAILQ_INIT(&ad->conns);
+	TAILQ_INIT(&ad->accounts);
+	TAILQ_INIT(&ad->flows);
+	ad->max_conns = AUTHD_MAX_CONNS;
+	ad->idle_timeout = AUTHD_IDLE_TIMEOUT;
+	ad->base = base;
+	ad->worker = worker;
+	ad->http = http_new(ad->base);
+	ad->disco = disco_new(ad->base, ad->http);
+	if (store_open(ad, "memory", NULL, &ad->store, &cause, &busy) != 0)
+		fatalx("store_open: %s", cause);
+	ad->profiles = profiles_new();
+	p = profile_new(PROFILE_DEFAULT);
+	p->issuer = xstrdup(issuer);
+	p->client_id = xstrdup(client_id);
+	profiles_add(ad->profiles, p);
+	return p;
 }

@@ -29,6 +29,8 @@ struct event_base;
 struct http_req;
 struct disco_waiter;
 struct oauth_meta;
+struct authd;
+struct profile;
 
 /* What became of a request or a lookup. */
 #define FAKE_NEW	0	/* made, not submitted (requests only) */
@@ -126,6 +128,14 @@ struct fake_disco *fake_wait_disco(struct event_base *, long ms);
  * Forget every record. Returns how many requests and lookups the code
  * under test still holds open (0 after a clean teardown).
  */
+/*
+ * A daemon's worth of context in *ad, as authd.c's main builds it, keeping
+ * ad's event base and worker (the process's): fake http and discovery,
+ * the memory store, and one profile "default" for issuer and client_id
+ * (returned; the caller makes its account).
+ */
+struct profile	*fake_authd_init(struct authd *, const char *issuer,
+		     const char *client_id);
 int		 fake_net_reset(void);
 
 #endif /* AUTHD_FAKE_NET_H */

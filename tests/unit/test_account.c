@@ -66,7 +66,6 @@ struct load {
 };
 
 static struct authd	 ad;
-static int		 store_busy_flag;
 static struct account	*acct;
 static struct oauth_meta meta;
 static int		 answers;	/* token waiters answered */
@@ -180,35 +179,15 @@ flag_set(void *arg)
 }
 
 /*
- * A daemon's worth of context, as authd.c's main builds it, for each case;
+ * A daemon's worth of context (fake_authd_init) for each case;
  * the event base and the worker thread are the process's (main).
  */
 static void
 setup(void)
 {
-	struct event_base	*base = ad.base;
-	struct worker		*worker = ad.worker;
 	struct profile		*p;
-	char			*cause = NULL;
 
-	memset(&ad, 0, sizeof ad);
-	TAILQ_INIT(&ad.conns);
-	TAILQ_INIT(&ad.accounts);
-	TAILQ_INIT(&ad.flows);
-	ad.max_conns = AUTHD_MAX_CONNS;
-	ad.idle_timeout = AUTHD_IDLE_TIMEOUT;
-	ad.base = base;
-	ad.worker = worker;
-	ad.http = http_new(ad.base);
-	ad.disco = disco_new(ad.base, ad.http);
-	if (store_open(&ad, "memory", NULL, &ad.store, &cause,
-	    &store_busy_flag) != 0)
-		fatalx("store_open: %s", cause);
-	ad.profiles = profiles_new();
-	p = profile_new(PROFILE_DEFAULT);
-	p->issuer = xstrdup(ISSUER);
-	p->client_id = xstrdup(CLIENT_ID);
-	profiles_add(ad.profiles, p);
+	p = fake_authd_init(&ad, ISSUER, CLIENT_ID);
 	acct = account_get(&ad, p);
 	CHECK(account_loading(acct));
 	CHECK(fake_run_until(ad.base, loaded, NULL, WAIT_MS));

@@ -16,44 +16,13 @@
 
 #define S(x)	x, strlen(x)
 
-#define HDR	"eyJhbGciOiJub25lIn0."	/* {"alg":"none"} */
-
-/* An unsigned JWT whose payload is the n bytes at payload. */
-static char *
-jwt_of(const char *payload, size_t n)
-{
-	static const char	 b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
-	const unsigned char	*p = (const unsigned char *)payload;
-	size_t			 i, o;
-	uint32_t		 v;
-	char			*t;
-
-	t = malloc(40 + n * 2);
-	o = strlen(HDR);
-	memcpy(t, HDR, o);
-	for (i = 0; i < n; i += 3) {
-		v = (uint32_t)p[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		t[o++] = b64[(v >> 18) & 63];
-		t[o++] = b64[(v >> 12) & 63];
-		if (i + 1 < n)
-			t[o++] = b64[(v >> 6) & 63];
-		if (i + 2 < n)
-			t[o++] = b64[v & 63];
-	}
-	memcpy(t + o, ".c2ln", 6);
-	return t;
-}
+#include "unsigned_jwt.h"
 
 /* account_expiry of a JWT with this payload and expires_in. */
 static time_t
 expiry(const char *payload, long expires_in)
 {
-	char		*t = jwt_of(payload, strlen(payload));
+	char		*t = jwt_of(payload);
 	struct secret	*s = secret_new_str(t);
 	time_t		 when = account_expiry(s, expires_in);
 
@@ -99,18 +68,18 @@ test_nul(void)
 	char			*t;
 	cJSON			*c;
 
-	t = jwt_of(S("{\"aud\":\"api\\u0000.evil\"}"));
+	t = jwt_of_bytes(S("{\"aud\":\"api\\u0000.evil\"}"));
 	c = jwt_peek_claims(S(t));
 	CHECK(c == NULL);
 	CHECK(c == NULL || !jwt_has_audience(c, "api"));
 	cJSON_Delete(c);
 	free(t);
-	t = jwt_of(raw, sizeof raw - 1);
+	t = jwt_of_bytes(raw, sizeof raw - 1);
 	c = jwt_peek_claims(S(t));
 	CHECK(c == NULL);
 	cJSON_Delete(c);
 	free(t);
-	t = jwt_of(S("{\"sub\":\"a\\u0000b\"}"));
+	t = jwt_of_bytes(S("{\"sub\":\"a\\u0000b\"}"));
 	c = jwt_peek_header(S(t));	/* the header is fine */
 	CHECK(c != NULL);
 	cJSON_Delete(c);
@@ -119,7 +88,7 @@ test_nul(void)
 	cJSON_Delete(c);
 	free(t);
 	/* \u0001 is no NUL; an escaped backslash before u0000 neither. */
-	t = jwt_of(S("{\"sub\":\"a\\u0001b\",\"x\":\"\\\\u0000\"}"));
+	t = jwt_of_bytes(S("{\"sub\":\"a\\u0001b\",\"x\":\"\\\\u0000\"}"));
 	c = jwt_peek_claims(S(t));
 	CHECK(c != NULL);
 	cJSON_Delete(c);
