@@ -105,8 +105,7 @@ connect_until(const char *path, int64_t deadline)
 	}
 }
 
-/* authd next to tb (build tree, same prefix), else from $PATH. */
-static void
+void
 connect_find_authd(char *buf, size_t len)
 {
 	char	 self[PATH_MAX], *slash;
@@ -219,6 +218,13 @@ int
 connect_open(struct connect **cp, const char *path, int timeout_ms,
     char **cause)
 {
+	return connect_open_flags(cp, path, timeout_ms, 0, cause);
+}
+
+int
+connect_open_flags(struct connect **cp, const char *path, int timeout_ms,
+    int flags, char **cause)
+{
 	struct connect	*c;
 	const char	*why, *env;
 	char		*started = NULL;
@@ -245,6 +251,11 @@ connect_open(struct connect **cp, const char *path, int timeout_ms,
 	if (fd == -1 && (errno == ENOENT || errno == ECONNREFUSED)) {
 		env = getenv("AUTHD_NO_AUTOSTART");
 		autostart = env == NULL || strcmp(env, "1") != 0;
+		if (flags & CONNECT_NO_AUTOSTART) {
+			asprintf(cause, "no authd listens on %s", c->path);
+			free(c);
+			return AUTHD_E_UNREACHABLE;
+		}
 		if (!autostart) {
 			asprintf(cause, "cannot reach authd at %s: %s "
 			    "(autostart is off: AUTHD_NO_AUTOSTART=1)",

@@ -27,6 +27,16 @@ typedef void	(*connect_event_fn)(const char *event, const cJSON *data,
  */
 int	connect_open(struct connect **, const char *path, int timeout_ms,
 	    char **cause);
+/* connect_open, with flags: */
+#define CONNECT_NO_AUTOSTART	0x1	/* nothing listens: unreachable */
+int	connect_open_flags(struct connect **, const char *path,
+	    int timeout_ms, int flags, char **cause);
+/*
+ * The authd to run (autostart, tb profile): the one next to the running
+ * executable (build tree, same prefix) when there is one, else "authd",
+ * for $PATH.
+ */
+void	connect_find_authd(char *buf, size_t len);
 /*
  * Send op with args (ownership taken) and wait up to timeout_ms (-1: no
  * limit) for the final reply, which fills *reply (release it with

@@ -180,7 +180,7 @@ tb_status_run(struct tb *tb, int argc, char **argv)
 	const cJSON		*res;
 	const char		*profile, *issuer;
 	const cJSON		*e;
-	char			 msg[512];
+	char			 msg[512], hint[256];
 	int			 ch, status;
 
 	opterr = 0;
@@ -232,10 +232,11 @@ tb_status_run(struct tb *tb, int argc, char **argv)
 		if (!tb_status_bool(res, "configured")) {
 			snprintf(msg, sizeof msg, "not logged in: profile '%s' "
 			    "has no identity provider configured", profile);
-			output_error(0, AUTHD_E_NOT_LOGGED_IN, msg,
-			    "set AUTHD_ISSUER and AUTHD_CLIENT_ID for authd "
-			    "(or add a [profile] to config.ini), then run "
-			    "'tb login'");
+			snprintf(hint, sizeof hint, "add it with 'tb profile "
+			    "add %s --issuer URL --client-id ID' (or set "
+			    "AUTHD_ISSUER and AUTHD_CLIENT_ID for authd), then "
+			    "run 'tb login'", profile);
+			output_error(0, AUTHD_E_NOT_LOGGED_IN, msg, hint);
 		} else if (tb_status_str(res, "store_state") != NULL &&
 		    strcmp(tb_status_str(res, "store_state"), "loading") == 0) {
 			snprintf(msg, sizeof msg, "cannot tell yet whether you "

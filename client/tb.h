@@ -90,5 +90,6 @@ extern const struct tb_cmd	tb_cmd_exec;
 extern const struct tb_cmd	tb_cmd_list;
 extern const struct tb_cmd	tb_cmd_logout;
 extern const struct tb_cmd	tb_cmd_kube;
+extern const struct tb_cmd	tb_cmd_profile;
 
 #endif /* AUTHD_TB_H */

@@ -53,6 +53,7 @@ authd_usage(FILE *f)
 "             [--log-file FILE] [--idle-timeout SECONDS]\n"
 "             [--max-connections N] [--store secret-service|file|memory]\n"
 "             [--version] [--help]\n"
+"       authd --check-config [--config FILE]\n"
 "\n"
 "The per-user OAuth token broker. Without --foreground it detaches and\n"
 "prints shell commands that set AUTHD_SOCK, so that 'eval \"$(authd)\"'\n"
@@ -70,6 +71,8 @@ authd_usage(FILE *f)
 "      --max-connections N  connection limit (default %d)\n"
 "      --store BACKEND      where credentials are kept: secret-service\n"
 "                           (the keyring; default), file or memory\n"
+"      --check-config       read the configuration as a start would, print\n"
+"                           its first mistake and exit 1, or exit 0\n"
 "  -V, --version            print the version and exit\n"
 "  -h, --help               print this help and exit\n"
 "\n"
@@ -306,6 +309,38 @@ authd_shutdown(struct authd *ad)
 		event_base_loopbreak(ad->base);
 }
 
+/*
+ * --check-config: the configuration as a start reads it (the file's modes
+ * included, and the issuers' URL rule), and nothing else: no socket, no
+ * store, no log. Silent when it is good (exit 0); else its first mistake
+ * on stderr (exit 1). tb profile checks each file it writes this way.
+ */
+static int
+authd_check_config(const char *path)
+{
+	struct config	*c;
+	struct profile	*p;
+	char		*cause = NULL;
+	int		 rc = 0;
+
+	if (config_load(path, &c, &cause) != 0) {
+		fprintf(stderr, "authd: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	PROFILES_FOREACH(p, c->profiles) {
+		if (url_check(p->issuer, &cause) != 0) {
+			fprintf(stderr, "authd: profile %s: issuer: %s\n",
+			    p->name, cause);
+			free(cause);
+			rc = 1;
+			break;
+		}
+	}
+	config_free(c);
+	return rc;
+}
+
 static int
 authd_streq(const char *a, const char *b)
 {
@@ -396,6 +431,7 @@ main(int argc, char **argv)
 		{ "max-connections",	required_argument,	NULL, 'M' },
 		{ "store",		required_argument,	NULL, 'S' },
 		{ "config",		required_argument,	NULL, 'c' },
+		{ "check-config",	no_argument,		NULL, 'K' },
 		{ "version",		no_argument,		NULL, 'V' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL,			0,			NULL, 0 }
@@ -409,6 +445,7 @@ main(int argc, char **argv)
 	struct profile	*p;
 	char		 path[SOCKPATH_MAX + 1], *cause = NULL;
 	int		 foreground = 0, level = -1, ch, i, running, rc;
+	int		 check_config = 0;
 
 	memset(&ad, 0, sizeof ad);
 	TAILQ_INIT(&ad.conns);
@@ -428,6 +465,9 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			ad.config_path = optarg;
+			break;
+		case 'K':
+			check_config = 1;
 			break;
 		case 'l':
 			if ((level = log_level_parse(optarg)) == -1) {
@@ -483,6 +523,10 @@ main(int argc, char **argv)
 		    argv[optind]);
 		authd_usage(stderr);
 		return 2;
+	}
+	if (check_config) {
+		msg_init();
+		return authd_check_config(ad.config_path);
 	}
 
 	authd_harden();

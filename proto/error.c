@@ -122,12 +122,13 @@ static const struct authd_error_info authd_errors[] = {
 	  TB_EXIT_USAGE },
 	{ AUTHD_E_UNKNOWN_PROFILE, "unknown_profile",
 	  "no such profile",
-	  "profiles are [profile NAME] sections of config.ini",
+	  "see 'tb profile list'; add one with 'tb profile add'",
 	  TB_EXIT_USAGE },
 	{ AUTHD_E_NOT_CONFIGURED, "not_configured",
 	  "no identity provider is configured",
-	  "set AUTHD_ISSUER and AUTHD_CLIENT_ID for authd, or add a "
-	  "[profile NAME] section to config.ini", TB_EXIT_ERROR },
+	  "add a profile with 'tb profile add NAME --issuer URL --client-id "
+	  "ID', or set AUTHD_ISSUER and AUTHD_CLIENT_ID for authd",
+	  TB_EXIT_ERROR },
 	{ AUTHD_E_CONFIG, "config_error",
 	  "invalid configuration", NULL, TB_EXIT_ERROR },
 	{ AUTHD_E_LIMIT, "limit_reached",

@@ -74,13 +74,15 @@ def status_unconfigured(env):
 def usage_errors(env):
     for argv, code in ((["frobnicate"], 2), (["--bogus"], 2),
                        (["status", "extra"], 2), (["status", "--nope"], 2),
-                       ([], 2), (["--profile", "a/b", "status"], 2)):
+                       ([], 2), (["--profile", "a/b", "status"], 2),
+                       (["profile"], 2), (["profile", "frob"], 2)):
         r = env.tb(*argv)
         check(r.returncode == code, "%s: exit %d" % (argv, r.returncode))
         check(r.stderr.startswith("tb: ") or r.stderr.startswith("usage:"),
               "%s: %r" % (argv, r.stderr))
     for argv in (["--help"], ["help"], ["help", "status"],
-                 ["status", "--help"], ["--version"]):
+                 ["status", "--help"], ["--version"], ["help", "profile"],
+                 ["profile", "add", "--help"]):
         r = env.tb(*argv)
         check(r.returncode == 0 and r.stdout, "%s: exit %d" %
               (argv, r.returncode))
