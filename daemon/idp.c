@@ -45,6 +45,11 @@ idp_post_form(struct authd *ad, const struct profile *p, const char *url,
 	}
 	http_req_set_body(r, "application/x-www-form-urlencoded", f->buf,
 	    f->len);
+	/*
+	 * JSON, always: GitHub answers its OAuth endpoints form-encoded
+	 * unless asked for JSON.
+	 */
+	http_req_set_header(r, "Accept", "application/json");
 	oauth_form_clear(f);
 	return r;
 }
