@@ -286,6 +286,13 @@ disco_flush(struct disco *d)
 	(void)d;
 }
 
+void
+disco_configure(struct disco *d, struct profiles *ps)
+{
+	(void)d;
+	(void)ps;
+}
+
 struct disco_waiter *
 disco_get(struct disco *d, const char *issuer, disco_fn fn, void *arg)
 {
