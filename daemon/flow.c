@@ -317,9 +317,10 @@ flow_poll_failed(struct flow *f, int err, const char *why, long retry_after)
  * Entra's Conditional Access blocks the device code flow with AADSTS53003
  * (a policy on authentication flows) or AADSTS50005 (a policy on device
  * platforms: the device code flow reports "unknown"). The provider's
- * words do not say what the user can do: the message does.
+ * words do not say what the user can do: the message does. 1 when it is
+ * such a block: the organisation's policy denies the login.
  */
-static void
+static int
 flow_blocked_hint(char **msg, const struct oauth_error *oerr)
 {
 	const char	*what;
@@ -333,13 +334,14 @@ flow_blocked_hint(char **msg, const struct oauth_error *oerr)
 		    "restricts device platforms, and the device code flow "
 		    "reports an unknown one";
 	else
-		return;
+		return 0;
 	xasprintf(&s, "%s; the device code flow is blocked by Conditional "
 	    "Access: %s. Ask your administrator to allow the device code flow "
 	    "for this application, or sign in with another grant (a browser "
 	    "login)", *msg != NULL ? *msg : "login refused", what);
 	free(*msg);
 	*msg = s;
+	return 1;
 }
 
 static void
@@ -404,7 +406,8 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 	default:
 		break;
 	}
-	flow_blocked_hint(&cause, &oerr);
+	if (flow_blocked_hint(&cause, &oerr))
+		rc = AUTHD_E_ACCESS_DENIED;
 	log_warnx("profile %s: login failed: %s", account_name(f->acct), cause);
 	flow_finish(f, rc > 0 ? AUTHD_E_IDP_BAD_REPLY : rc, cause);
 	free(cause);
@@ -604,7 +607,8 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 	rc = oauth_parse_device_reply(res->status, res->body, res->body_len,
 	    &f->dev, &oerr, &cause);
 	if (rc != 0) {
-		flow_blocked_hint(&cause, &oerr);
+		if (flow_blocked_hint(&cause, &oerr))
+			rc = AUTHD_E_ACCESS_DENIED;
 		log_warnx("profile %s: device authorization failed: %s",
 		    account_name(f->acct), cause);
 		flow_finish(f, rc, cause);

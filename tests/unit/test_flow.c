@@ -766,7 +766,8 @@ test_entra_errors(void)
 	    "\"error_description\":\"AADSTS53003: Access has been blocked by "
 	    "Conditional Access policies.\",\"error_codes\":[53003]}");
 	CHECK_INT(w1.done, 1);
-	CHECK_INT(w1.err, AUTHD_E_TOKEN_REJECTED);
+	/* The organisation's policy denies it. */
+	CHECK_INT(w1.err, AUTHD_E_ACCESS_DENIED);
 	CHECK(w1.message != NULL && strstr(w1.message, "AADSTS53003") != NULL);
 	CHECK(w1.message != NULL && strstr(w1.message, "the device code flow "
 	    "is blocked by Conditional Access") != NULL);
