@@ -300,10 +300,11 @@ def bare400_refresh(env):
     check(r.stdout.startswith("{"), r.stderr)
 
 
-def keycloak_preset(env):
-    """A standards-following provider (Keycloak's, Okta's presets): the
-    preset with its issuer pointed at the test provider discovers
-    everything, mints by token exchange (mint = auto) and revokes."""
+def discovery_presets(env):
+    """The standards-following providers (the keycloak and okta presets):
+    with its issuer pointed at the test provider, each discovers
+    everything and logs in; keycloak's mints by token exchange (mint =
+    auto) and revokes at logout; okta's serves its user token."""
     idp = IdP(env, "--interval", "1")
     config(env, "[profile kc]\nprovider = keycloak\nclient_id = tb-cli\n"
            "issuer = %s\naudience = https://api.tb.test\n"
@@ -322,11 +323,18 @@ def keycloak_preset(env):
           claims(j["token"])["aud"] == "https://api.tb.test", j)
     rc, out = logout(env, "kc")
     check(rc == 0 and out["revocation"] == "revoked", out)
+    lg = Login(env, "--no-browser", "--profile", "okta")
+    uri, code = lg.code()
+    idp.approve(uri, code=code)
+    rc, _, err = lg.wait()
+    check(rc == 0, "okta login: %s" % err)
+    check(token(env, "okta") != "", "okta's user token")
+    check(status(env, "okta")["preferred_username"] == "alice", "identity")
 
 
 TESTS = {f.__name__: f for f in (github_preset, google_preset, entra_preset,
                                  auth0_preset, gitlab_preset,
-                                 bare400_refresh, keycloak_preset)}
+                                 bare400_refresh, discovery_presets)}
 
 if __name__ == "__main__":
     run(TESTS)
