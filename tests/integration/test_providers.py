@@ -293,6 +293,7 @@ def bare400_refresh(env):
     d = env.start()
     login(env, "b")
     r = env.tb("--profile", "b", "token")
+    print("bare 400 -> exit %d: %s" % (r.returncode, r.stderr.strip()))
     check(r.returncode != 0 and "HTTP 400" in r.stderr, "exit %d: %s" % (
         r.returncode, r.stderr))
     check(d.proc.poll() is None, "the daemon died")
