@@ -406,8 +406,14 @@ disco_get(struct disco *d, const char *issuer, disco_fn fn, void *arg)
 	w->arg = arg;
 	TAILQ_INSERT_TAIL(&e->waiters, w, entry);
 
-	/* Everything a login needs is configured: answer from it. */
-	if (disco_conf_complete(conf) && !e->have && e->req == NULL) {
+	/*
+	 * Everything a login needs is configured: answer from it (an entry
+	 * a reload left behind, still busy then, follows the configuration
+	 * of now).
+	 */
+	if (e->configured && !disco_conf_complete(conf))
+		e->have = e->configured = 0;
+	if (disco_conf_complete(conf) && !e->configured && e->req == NULL) {
 		oauth_meta_clear(&e->meta);
 		e->meta.issuer = xstrdup(issuer);
 		disco_merge(conf, &e->meta);
