@@ -380,6 +380,7 @@ authd_reload(struct authd *ad)
 	ad->config = c;
 	ad->profiles = c->profiles;
 	disco_flush(ad->disco);
+	disco_configure(ad->disco, ad->profiles);
 	/*
 	 * New profiles load; a profile moved to another issuer or client
 	 * starts over (its pending login ends first); changed mint rules
@@ -633,6 +634,7 @@ main(int argc, char **argv)
 
 	ad.http = http_new(ad.base);
 	ad.disco = disco_new(ad.base, ad.http);
+	disco_configure(ad.disco, ad.profiles);
 	ad.mint = mint_new(&ad);
 	ad.jwks = jwks_new(&ad);
 	ad.worker = worker_start(ad.base);

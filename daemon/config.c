@@ -18,6 +18,8 @@
 #include "http.h"
 #include "url.h"
 #include "msg.h"
+#include "oauth.h"
+#include "preset.h"
 #include "profile.h"
 #include "secret.h"
 #include "xmalloc.h"
@@ -212,6 +214,39 @@ config_verification_hosts(struct config_parse *cp, const char *key,
 	return 1;
 }
 
+/*
+ * A value that fills a preset's issuer template (tenant, domain, realm):
+ * host-name characters only (domain: host[:port]), so the URL it makes
+ * is what it looks like.
+ */
+static int
+config_placeholder(struct config_parse *cp, const char *key, const char *v,
+    char **out)
+{
+	char	host[256];
+	int	port;
+	size_t	i;
+
+	if (*v == '\0' || strlen(v) > 128)
+		return config_fail(cp, key, "%s is empty or too long", key);
+	if (strcmp(key, "domain") == 0) {
+		if (url_parse_host_port(v, host, sizeof host, &port) != 0)
+			return config_fail(cp, key, "'%s' is not a host[:port] "
+			    "(no scheme, user, path or spaces)", v);
+	} else {
+		for (i = 0; v[i] != '\0'; i++) {
+			if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' &&
+			    v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') ||
+			    v[i] == '.' || v[i] == '-' || v[i] == '_'))
+				return config_fail(cp, key, "'%s' is not a %s "
+				    "(letters, digits, '.', '-', '_')", v, key);
+		}
+	}
+	free(*out);
+	*out = xstrdup(v);
+	return 1;
+}
+
 static int
 config_profile_key(struct config_parse *cp, const char *key, const char *v)
 {
@@ -219,11 +254,40 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 				    "refresh", "endpoint", "none" };
 	struct profile		*p = cp->cur;
 	size_t			 i;
+	char			*why = NULL;
+	int			 ep;
 
-	if (strcmp(key, "issuer") == 0)
+	if (strcmp(key, "issuer") == 0) {
+		p->set |= PROFILE_SET_ISSUER;
 		return config_url(cp, key, v, &p->issuer);
+	}
 	if (strcmp(key, "mint_endpoint") == 0)
 		return config_url(cp, key, v, &p->mint_endpoint);
+	if ((ep = profile_endpoint_index(key)) != -1)
+		return config_url(cp, key, v, &p->endpoint[ep]);
+	if (strcmp(key, "provider") == 0) {
+		if ((p->provider = preset_find(v)) == -1)
+			return config_fail(cp, key, "unknown provider '%s' "
+			    "(use %s)", v, preset_names());
+		return 1;
+	}
+	if (strcmp(key, "tenant") == 0)
+		return config_placeholder(cp, key, v, &p->tenant);
+	if (strcmp(key, "domain") == 0)
+		return config_placeholder(cp, key, v, &p->domain);
+	if (strcmp(key, "realm") == 0)
+		return config_placeholder(cp, key, v, &p->realm);
+	if (strcmp(key, "device_params") == 0) {
+		if (oauth_form_add_params(NULL, v, &why) != 0) {
+			config_fail(cp, key, "%s", why);
+			free(why);
+			return 0;
+		}
+		free(p->device_params);
+		p->device_params = v[strspn(v, " \t")] != '\0' ?
+		    xstrdup(v) : NULL;
+		return 1;
+	}
 	if (strcmp(key, "client_id") == 0) {
 		if (*v == '\0')
 			return config_fail(cp, key, "client_id is empty");
@@ -235,6 +299,7 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 		if (p->client_auth == PROFILE_AUTH_NONE)
 			p->client_auth = PROFILE_AUTH_BASIC;
 	} else if (strcmp(key, "client_auth") == 0) {
+		p->set |= PROFILE_SET_CLIENT_AUTH;
 		if (strcmp(v, "basic") == 0)
 			p->client_auth = PROFILE_AUTH_BASIC;
 		else if (strcmp(v, "post") == 0)
@@ -245,6 +310,7 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 			return config_fail(cp, key, "unknown client_auth '%s' "
 			    "(use basic, post or none)", v);
 	} else if (strcmp(key, "scope") == 0) {
+		p->set |= PROFILE_SET_SCOPE;
 		free(p->scope);
 		p->scope = xstrdup(v);
 	} else if (strcmp(key, "audience") == 0) {
@@ -260,6 +326,7 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 			    "auto, token-exchange, refresh, endpoint or none)",
 			    v);
 		p->mint = (int)i;
+		p->set |= PROFILE_SET_MINT;
 	} else if (strcmp(key, "project_scope") == 0) {
 		if (strstr(v, "{project}") == NULL)
 			return config_fail(cp, key, "project_scope must "
@@ -267,6 +334,7 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 		free(p->project_scope);
 		p->project_scope = xstrdup(v);
 	} else if (strcmp(key, "verification_hosts") == 0) {
+		p->set |= PROFILE_SET_VERIFICATION_HOSTS;
 		return config_verification_hosts(cp, key, v);
 	} else if (strcmp(key, "verify_jwt") == 0) {
 		if (config_bool(v, &p->verify_jwt) != 0)
@@ -560,18 +628,62 @@ config_where(const struct config *c, const char *name)
 	return where;
 }
 
+/* 1 when two strings are both NULL or equal. */
+static int
+config_same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/*
+ * An issuer's metadata is the issuer's, whichever profile asks (disco.c
+ * keeps one per issuer): profiles of one issuer must agree on it. The
+ * first profile before p with p's issuer that does not, or NULL.
+ */
+static struct profile *
+config_disagrees(struct config *c, struct profile *p)
+{
+	struct profile	*q;
+	int		 i, same;
+
+	PROFILES_FOREACH(q, c->profiles) {
+		if (q == p)
+			break;
+		if (strcmp(q->issuer, p->issuer) != 0)
+			continue;
+		same = (q->quirks & PROFILE_Q_TENANT_ISSUER) ==
+		    (p->quirks & PROFILE_Q_TENANT_ISSUER) &&
+		    config_same(q->tenant, p->tenant);
+		for (i = 0; i < PROFILE_NEP; i++)
+			same = same && config_same(q->endpoint[i],
+			    p->endpoint[i]);
+		if (!same)
+			return q;
+	}
+	return NULL;
+}
+
 /* Whole-profile checks, after the file is read; errors name the header. */
 static int
 config_check(struct config *c, char **cause)
 {
-	struct profile	*p;
+	struct profile	*p, *q;
 	const char	*why;
-	char		*where;
+	char		*where, *msg = NULL;
 
 	PROFILES_FOREACH(p, c->profiles) {
-		if (p->issuer == NULL || p->client_id == NULL)
+		if (p->client_id == NULL)
 			why = "issuer and client_id are required";
-		else if (p->client_auth != PROFILE_AUTH_NONE &&
+		else if (preset_apply(p, &msg) != 0)
+			why = msg;
+		else if ((q = config_disagrees(c, p)) != NULL) {
+			xasprintf(&msg, "issuer %s is also [profile %s]'s, "
+			    "with other endpoints or tenant: the profiles of "
+			    "one issuer share its metadata", p->issuer,
+			    q->name);
+			why = msg;
+		} else if (p->client_auth != PROFILE_AUTH_NONE &&
 		    p->client_secret == NULL)
 			why = "client_auth needs client_secret";
 		else if (p->mint == PROFILE_MINT_ENDPOINT &&
@@ -582,6 +694,7 @@ config_check(struct config *c, char **cause)
 		where = config_where(c, p->name);
 		xasprintf(cause, "%s: [profile %s]: %s", where, p->name, why);
 		free(where);
+		free(msg);
 		return -1;
 	}
 	if (c->default_profile != NULL &&

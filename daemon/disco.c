@@ -15,6 +15,7 @@
 #include "url.h"
 #include "log.h"
 #include "oauth.h"
+#include "profile.h"
 #include "xmalloc.h"
 
 #define DISCO_TTL	3600	/* seconds a document is reused */
@@ -32,11 +33,20 @@ struct disco_waiter {
 	void			*arg;
 };
 
+/* What the configuration says about an issuer. */
+struct disco_conf {
+	TAILQ_ENTRY(disco_conf)	 entry;
+	char			*issuer;
+	char			*endpoint[PROFILE_NEP];
+	char			*tenant;	/* {tenantid} issuers, or NULL */
+};
+
 struct disco_entry {
 	TAILQ_ENTRY(disco_entry) entry;
 	struct disco		*d;
 	char			*issuer;
 	int			 have;		/* meta is valid */
+	int			 configured;	/* meta from the configuration */
 	struct oauth_meta	 meta;
 	time_t			 fetched;
 	struct http_req		*req;		/* fetch in flight */
@@ -49,6 +59,7 @@ struct disco {
 	struct event_base	*base;
 	struct http		*http;
 	TAILQ_HEAD(, disco_entry) entries;
+	TAILQ_HEAD(, disco_conf) confs;
 };
 
 static void	disco_fetch(struct disco_entry *);
@@ -62,7 +73,117 @@ disco_new(struct event_base *base, struct http *http)
 	d->base = base;
 	d->http = http;
 	TAILQ_INIT(&d->entries);
+	TAILQ_INIT(&d->confs);
 	return d;
+}
+
+static void
+disco_conf_free(struct disco_conf *c)
+{
+	int	i;
+
+	free(c->issuer);
+	for (i = 0; i < PROFILE_NEP; i++)
+		free(c->endpoint[i]);
+	free(c->tenant);
+	free(c);
+}
+
+static void
+disco_confs_clear(struct disco *d)
+{
+	struct disco_conf	*c;
+
+	while ((c = TAILQ_FIRST(&d->confs)) != NULL) {
+		TAILQ_REMOVE(&d->confs, c, entry);
+		disco_conf_free(c);
+	}
+}
+
+static struct disco_conf *
+disco_conf_find(struct disco *d, const char *issuer)
+{
+	struct disco_conf	*c;
+
+	TAILQ_FOREACH(c, &d->confs, entry) {
+		if (strcmp(c->issuer, issuer) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+void
+disco_configure(struct disco *d, struct profiles *ps)
+{
+	struct disco_conf	*c;
+	struct profile		*p;
+	int			 i, any;
+
+	disco_confs_clear(d);
+	if (ps == NULL)
+		return;
+	PROFILES_FOREACH(p, ps) {
+		if (p->issuer == NULL || disco_conf_find(d, p->issuer) != NULL)
+			continue;
+		for (i = 0, any = 0; i < PROFILE_NEP; i++)
+			any |= p->endpoint[i] != NULL;
+		if (!any && !(p->quirks & PROFILE_Q_TENANT_ISSUER))
+			continue;
+		c = xcalloc(1, sizeof *c);
+		c->issuer = xstrdup(p->issuer);
+		for (i = 0; i < PROFILE_NEP; i++) {
+			if (p->endpoint[i] != NULL)
+				c->endpoint[i] = xstrdup(p->endpoint[i]);
+		}
+		if ((p->quirks & PROFILE_Q_TENANT_ISSUER) && p->tenant != NULL)
+			c->tenant = xstrdup(p->tenant);
+		TAILQ_INSERT_TAIL(&d->confs, c, entry);
+	}
+}
+
+/* Both endpoints of a login configured: no discovery at all. */
+static int
+disco_conf_complete(const struct disco_conf *c)
+{
+	return c != NULL && c->endpoint[PROFILE_EP_DEVICE] != NULL &&
+	    c->endpoint[PROFILE_EP_TOKEN] != NULL;
+}
+
+static char **
+disco_meta_endpoint(struct oauth_meta *m, int i)
+{
+	switch (i) {
+	case PROFILE_EP_DEVICE:
+		return &m->device_authorization_endpoint;
+	case PROFILE_EP_TOKEN:
+		return &m->token_endpoint;
+	case PROFILE_EP_REVOCATION:
+		return &m->revocation_endpoint;
+	case PROFILE_EP_USERINFO:
+		return &m->userinfo_endpoint;
+	case PROFILE_EP_INTROSPECTION:
+		return &m->introspection_endpoint;
+	default:
+		return &m->jwks_uri;
+	}
+}
+
+/* The configured endpoints over (or instead of) the discovered ones. */
+static void
+disco_merge(const struct disco_conf *c, struct oauth_meta *m)
+{
+	char	**ep;
+	int	  i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < PROFILE_NEP; i++) {
+		if (c->endpoint[i] == NULL)
+			continue;
+		ep = disco_meta_endpoint(m, i);
+		free(*ep);
+		*ep = xstrdup(c->endpoint[i]);
+	}
 }
 
 static void
@@ -89,6 +210,7 @@ disco_free(struct disco *d)
 		return;
 	while ((e = TAILQ_FIRST(&d->entries)) != NULL)
 		disco_entry_free(e);
+	disco_confs_clear(d);
 	free(d);
 }
 
@@ -171,6 +293,7 @@ static void
 disco_done_cb(const struct http_result *res, void *arg)
 {
 	struct disco_entry	*e = arg;
+	struct disco_conf	*conf;
 	char			*cause = NULL;
 	int			 rc;
 
@@ -200,10 +323,13 @@ disco_done_cb(const struct http_result *res, void *arg)
 		return;
 	}
 	oauth_meta_clear(&e->meta);
-	rc = oauth_parse_meta(res->body, res->body_len, e->issuer, &e->meta,
-	    &cause);
-	if (rc == 0)
+	conf = disco_conf_find(e->d, e->issuer);
+	rc = oauth_parse_meta_tenant(res->body, res->body_len, e->issuer,
+	    conf != NULL ? conf->tenant : NULL, &e->meta, &cause);
+	if (rc == 0) {
+		disco_merge(conf, &e->meta);
 		rc = disco_check_endpoints(&e->meta, &cause);
+	}
 	if (rc != 0) {
 		oauth_meta_clear(&e->meta);
 		e->have = 0;
@@ -213,6 +339,7 @@ disco_done_cb(const struct http_result *res, void *arg)
 		return;
 	}
 	e->have = 1;
+	e->configured = 0;
 	e->fetched = time(NULL);
 	log_info("discovered %s (device flow %s, token exchange %s, "
 	    "revocation %s)", e->issuer,
@@ -259,6 +386,7 @@ disco_get(struct disco *d, const char *issuer, disco_fn fn, void *arg)
 {
 	struct disco_entry	*e;
 	struct disco_waiter	*w;
+	struct disco_conf	*conf = disco_conf_find(d, issuer);
 	char			*cause = NULL;
 
 	TAILQ_FOREACH(e, &d->entries, entry) {
@@ -278,7 +406,25 @@ disco_get(struct disco *d, const char *issuer, disco_fn fn, void *arg)
 	w->arg = arg;
 	TAILQ_INSERT_TAIL(&e->waiters, w, entry);
 
-	if ((e->have && time(NULL) - e->fetched < DISCO_TTL) ||
+	/*
+	 * Everything a login needs is configured: answer from it (an entry
+	 * a reload left behind, still busy then, follows the configuration
+	 * of now).
+	 */
+	if (e->configured && !disco_conf_complete(conf))
+		e->have = e->configured = 0;
+	if (disco_conf_complete(conf) && !e->configured && e->req == NULL) {
+		oauth_meta_clear(&e->meta);
+		e->meta.issuer = xstrdup(issuer);
+		disco_merge(conf, &e->meta);
+		e->have = e->configured = 1;
+		e->fetched = time(NULL);
+		log_info("%s: endpoints from the configuration, no discovery "
+		    "(revocation %s)", issuer, e->meta.revocation_endpoint ?
+		    "yes" : "no");
+	}
+	if ((e->have && (e->configured ||
+	    time(NULL) - e->fetched < DISCO_TTL)) ||
 	    (w->err = url_check(issuer, &cause)) != 0) {
 		/* Delivered on the next iteration, like every answer. */
 		w->cause = cause;

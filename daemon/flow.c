@@ -313,6 +313,37 @@ flow_poll_failed(struct flow *f, int err, const char *why, long retry_after)
 	flow_schedule(f, f->backoff);
 }
 
+/*
+ * Entra's Conditional Access blocks the device code flow with AADSTS53003
+ * (a policy on authentication flows) or AADSTS50005 (a policy on device
+ * platforms: the device code flow reports "unknown"). The provider's
+ * words do not say what the user can do: the message does. 1 when it is
+ * such a block: the organisation's policy denies the login.
+ */
+static int
+flow_blocked_hint(char **msg, const struct oauth_error *oerr)
+{
+	const char	*what;
+	char		*s;
+
+	if (strstr(oerr->description, "AADSTS53003") != NULL)
+		what = "a Conditional Access policy of the organisation blocks "
+		    "this sign-in (it may block the device code flow)";
+	else if (strstr(oerr->description, "AADSTS50005") != NULL)
+		what = "a Conditional Access policy of the organisation "
+		    "restricts device platforms, and the device code flow "
+		    "reports an unknown one";
+	else
+		return 0;
+	xasprintf(&s, "%s; the device code flow is blocked by Conditional "
+	    "Access: %s. Ask your administrator to allow the device code flow "
+	    "for this application, or sign in with another grant (a browser "
+	    "login)", *msg != NULL ? *msg : "login refused", what);
+	free(*msg);
+	*msg = s;
+	return 1;
+}
+
 static void
 flow_poll_done_cb(const struct http_result *res, void *arg)
 {
@@ -345,9 +376,16 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 		flow_schedule(f, f->interval);
 		return;
 	case OAUTH_SLOW_DOWN:
-		/* RFC 8628 section 3.5: 5 seconds more, for good. */
+		/*
+		 * RFC 8628 section 3.5: 5 seconds more, for good; or the
+		 * interval the reply names (GitHub's carries one), never
+		 * faster than before.
+		 */
 		f->backoff = 0;
-		f->interval += 5;
+		if (oerr.interval > f->interval)
+			f->interval = oerr.interval;
+		else
+			f->interval += 5;
 		log_info("profile %s: slow_down: polling every %ld s",
 		    account_name(f->acct), f->interval);
 		flow_schedule(f, f->interval);
@@ -368,6 +406,8 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 	default:
 		break;
 	}
+	if (flow_blocked_hint(&cause, &oerr))
+		rc = AUTHD_E_ACCESS_DENIED;
 	log_warnx("profile %s: login failed: %s", account_name(f->acct), cause);
 	flow_finish(f, rc > 0 ? AUTHD_E_IDP_BAD_REPLY : rc, cause);
 	free(cause);
@@ -388,13 +428,35 @@ flow_save(struct flow *f)
 	account_save(f->acct, flow_saved_cb, f);
 }
 
+/* GitHub's REST identity (no OpenID Connect there), as claims. */
+static void
+flow_github_user(struct flow *f, const struct http_result *res)
+{
+	cJSON	*claims;
+	char	*text;
+
+	if ((claims = oauth_github_user(res->body, res->body_len)) == NULL) {
+		log_info("profile %s: GitHub's /user reply has no user id: no "
+		    "identity", account_name(f->acct));
+		return;
+	}
+	if ((text = cJSON_PrintUnformatted(claims)) == NULL)
+		fatalx("cJSON_PrintUnformatted");
+	account_merge_userinfo(f->acct, text, strlen(text));
+	cJSON_free(text);
+	cJSON_Delete(claims);
+}
+
 static void
 flow_userinfo_done_cb(const struct http_result *res, void *arg)
 {
 	struct flow	*f = arg;
 
 	f->req = NULL;
-	if (res->error == 0 && res->status == 200)
+	if (res->error == 0 && res->status == 200 &&
+	    (account_profile(f->acct)->quirks & PROFILE_Q_GITHUB_USER))
+		flow_github_user(f, res);
+	else if (res->error == 0 && res->status == 200)
 		account_merge_userinfo(f->acct, res->body, res->body_len);
 	else
 		log_info("profile %s: userinfo unavailable (%s): identity from "
@@ -428,6 +490,8 @@ flow_userinfo(struct flow *f)
 		return;
 	}
 	http_req_set_bearer(f->req, f->userinfo_token);
+	if (account_profile(f->acct)->quirks & PROFILE_Q_GITHUB_USER)
+		idp_github_headers(f->req);
 	http_req_set_max_body(f->req, 64 * 1024);
 	http_submit(f->req, flow_userinfo_done_cb, f);
 }
@@ -543,6 +607,8 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 	rc = oauth_parse_device_reply(res->status, res->body, res->body_len,
 	    &f->dev, &oerr, &cause);
 	if (rc != 0) {
+		if (flow_blocked_hint(&cause, &oerr))
+			rc = AUTHD_E_ACCESS_DENIED;
 		log_warnx("profile %s: device authorization failed: %s",
 		    account_name(f->acct), cause);
 		flow_finish(f, rc, cause);
@@ -605,8 +671,9 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
     void *arg)
 {
 	struct flow		*f = arg;
+	const struct profile	*p = account_profile(f->acct);
 	struct oauth_form	 form = { 0 };
-	char			*why = NULL;
+	char			*why = NULL, *scope;
 
 	f->dw = NULL;
 	if (err != 0) {
@@ -626,17 +693,28 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 	f->token_endpoint = xstrdup(m->token_endpoint);
 	if (m->userinfo_endpoint != NULL)
 		f->userinfo_endpoint = xstrdup(m->userinfo_endpoint);
-	oauth_form_add(&form, "scope", account_login_scope(f->acct));
+	/* The provider's scopes: GitHub's are not OpenID Connect's. */
+	scope = profile_login_scope(p);
+	if (*scope != '\0')
+		oauth_form_add(&form, "scope", scope);
+	free(scope);
 	/*
 	 * Minting by narrowed refresh needs the audience granted at login
 	 * (RFC 8707): ask for it here, the token request stays plain.
 	 */
-	if (account_profile(f->acct)->mint == PROFILE_MINT_REFRESH &&
-	    account_profile(f->acct)->audience != NULL)
-		oauth_form_add(&form, "resource",
-		    account_profile(f->acct)->audience);
-	f->req = idp_post_form(f->ad, account_profile(f->acct),
-	    m->device_authorization_endpoint, &form, &why);
+	if (p->mint == PROFILE_MINT_REFRESH && p->audience != NULL &&
+	    !oauth_params_have(p->device_params, "resource"))
+		oauth_form_add(&form, "resource", p->audience);
+	/* What the provider needs besides (Auth0's audience). */
+	if (p->device_params != NULL &&
+	    oauth_form_add_params(&form, p->device_params, &why) != 0) {
+		flow_finish(f, AUTHD_E_CONFIG, why);
+		free(why);
+		oauth_form_clear(&form);
+		return;
+	}
+	f->req = idp_post_form(f->ad, p, m->device_authorization_endpoint,
+	    &form, &why);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, why);
 		free(why);

@@ -370,6 +370,24 @@ http_req_add_header(struct http_req *r, const char *name, const char *value)
 }
 
 void
+http_req_set_header(struct http_req *r, const char *name, const char *value)
+{
+	struct curl_slist	*l, *kept = NULL;
+	size_t			 n = strlen(name);
+
+	for (l = r->headers; l != NULL; l = l->next) {
+		if (strncasecmp(l->data, name, n) == 0 && l->data[n] == ':')
+			continue;
+		if ((kept = curl_slist_append(kept, l->data)) == NULL)
+			fatalx("curl_slist_append");
+	}
+	/* The list's strings are freed through the wiping hooks. */
+	curl_slist_free_all(r->headers);
+	r->headers = kept;
+	http_req_add_header(r, name, value);
+}
+
+void
 http_req_set_bearer(struct http_req *r, const struct secret *tok)
 {
 	char	*value;

@@ -54,6 +54,12 @@ void		 http_req_set_body(struct http_req *, const char *content_type,
 		     const void *body, size_t len);
 void		 http_req_add_header(struct http_req *, const char *name,
 		     const char *value);
+/*
+ * Set a header, replacing any earlier one of that name (any case): every
+ * request starts with "Accept: application/json".
+ */
+void		 http_req_set_header(struct http_req *, const char *name,
+		     const char *value);
 void		 http_req_set_bearer(struct http_req *, const struct secret *);
 void		 http_req_set_basic(struct http_req *, const char *user,
 		     const char *password);

@@ -45,8 +45,20 @@ idp_post_form(struct authd *ad, const struct profile *p, const char *url,
 	}
 	http_req_set_body(r, "application/x-www-form-urlencoded", f->buf,
 	    f->len);
+	/*
+	 * JSON, always: GitHub answers its OAuth endpoints form-encoded
+	 * unless asked for JSON.
+	 */
+	http_req_set_header(r, "Accept", "application/json");
 	oauth_form_clear(f);
 	return r;
+}
+
+void
+idp_github_headers(struct http_req *r)
+{
+	http_req_set_header(r, "Accept", "application/vnd.github+json");
+	http_req_set_header(r, "X-GitHub-Api-Version", "2022-11-28");
 }
 
 /* ---- revocation (RFC 7009) ---- */
@@ -170,11 +182,19 @@ idp_revoke_next(struct idp_revoke *v)
 {
 	struct oauth_form	 f = { 0 };
 	char			*cause = NULL;
-	int			 i, failed = -1;
+	int			 i, failed = -1, revoked = 0;
 
 	for (; v->next < 2; v->next++) {
 		if (v->tok[v->next] == NULL)
 			continue;
+		/* Auth0: only refresh tokens can be revoked. */
+		if (v->next == IDP_REVOKE_ACCESS &&
+		    (v->p->quirks & PROFILE_Q_REVOKE_REFRESH_ONLY)) {
+			idp_revoke_set(v, IDP_REVOKE_UNSUPPORTED, xstrdup("the "
+			    "issuer cannot revoke access tokens: it stays valid "
+			    "until it expires"));
+			continue;
+		}
 		oauth_form_add(&f, "token", v->tok[v->next]->data);
 		oauth_form_add(&f, "token_type_hint", idp_token_hint[v->next]);
 		v->req = idp_post_form(v->ad, v->p, v->endpoint, &f, &cause);
@@ -189,9 +209,14 @@ idp_revoke_next(struct idp_revoke *v)
 	for (i = 0; i < 2; i++) {
 		if (v->each[i] == IDP_REVOKE_FAILED)
 			failed = i;
+		if (v->each[i] == IDP_REVOKED)
+			revoked = 1;
 	}
 	if (failed != -1)
 		idp_revoke_done(v, IDP_REVOKE_FAILED, v->each_why[failed]);
+	else if (!revoked)	/* only an access token it cannot revoke */
+		idp_revoke_done(v, IDP_REVOKE_UNSUPPORTED,
+		    v->each_why[IDP_REVOKE_ACCESS]);
 	else
 		idp_revoke_done(v, IDP_REVOKED, NULL);
 }
@@ -346,6 +371,8 @@ idp_check_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 		    &why);
 		if (c->req != NULL)
 			http_req_set_bearer(c->req, c->tok);
+		if (c->req != NULL && (c->p->quirks & PROFILE_Q_GITHUB_USER))
+			idp_github_headers(c->req);
 	} else if (m->introspection_endpoint != NULL) {
 		c->introspect = 1;
 		oauth_form_add(&f, "token", c->tok->data);

@@ -25,6 +25,13 @@ struct idp_check;
 struct http_req	*idp_post_form(struct authd *, const struct profile *,
 		     const char *url, struct oauth_form *, char **cause);
 
+/*
+ * The headers of GitHub's REST API on r (its userinfo stand-in "GET
+ * /user"): its media type and API version. Every request already sends
+ * a User-Agent, which GitHub requires.
+ */
+void		 idp_github_headers(struct http_req *);
+
 /* What became of a token, or of a whole revocation. */
 enum idp_revocation {
 	IDP_REVOKE_NOTHING = 0,	/* nothing to revoke */

@@ -83,6 +83,130 @@ oauth_form_clear(struct oauth_form *f)
 	memset(f, 0, sizeof *f);
 }
 
+/* What authd sends itself: never from a profile's extra parameters. */
+static const char	*oauth_own_params[] = { "client_id", "client_secret",
+			    "scope", "grant_type", "device_code" };
+
+static int
+oauth_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * One "name=value" entry of n bytes at s: name and decoded value into the
+ * buffers (each at least n + 1 bytes). -1 with *cause when malformed.
+ */
+static int
+oauth_param_split(const char *s, size_t n, char *name, char *value,
+    char **cause)
+{
+	size_t	i, k, o = 0;
+	int	hi, lo;
+
+	k = strcspn(s, "=");
+	if (k >= n || k == 0) {
+		xasprintf(cause, "'%.*s' is not name=value", (int)n, s);
+		return -1;
+	}
+	for (i = 0; i < k; i++) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '_' || s[i] == '.' || s[i] == '-')) {
+			xasprintf(cause, "'%.*s' is not a parameter name "
+			    "(letters, digits, '_', '.', '-')", (int)k, s);
+			return -1;
+		}
+	}
+	memcpy(name, s, k);
+	name[k] = '\0';
+	for (i = 0; i < sizeof oauth_own_params / sizeof oauth_own_params[0];
+	    i++) {
+		if (strcmp(name, oauth_own_params[i]) == 0) {
+			xasprintf(cause, "'%s' is sent by authd itself", name);
+			return -1;
+		}
+	}
+	for (i = k + 1; i < n; i++) {
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f) {
+			xasprintf(cause, "the value of '%s' is not printable "
+			    "ASCII (write %%20 for a space)", name);
+			return -1;
+		}
+		if (s[i] != '%') {
+			value[o++] = s[i];
+			continue;
+		}
+		if (i + 2 >= n || (hi = oauth_hexval(s[i + 1])) < 0 ||
+		    (lo = oauth_hexval(s[i + 2])) < 0 || (hi == 0 && lo == 0)) {
+			xasprintf(cause, "the value of '%s' has a '%%' that is "
+			    "not %%XX (write %%25 for '%%')", name);
+			return -1;
+		}
+		value[o++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	value[o] = '\0';
+	return 0;
+}
+
+int
+oauth_form_add_params(struct oauth_form *f, const char *spec, char **cause)
+{
+	struct oauth_form	 tmp = { 0 };
+	const char		*s = spec;
+	char			*name, *value;
+	size_t			 n;
+	int			 rc = 0;
+
+	name = xmalloc(strlen(spec) + 1);
+	value = xmalloc(strlen(spec) + 1);
+	for (s += strspn(s, " \t"); *s != '\0'; s += strspn(s, " \t")) {
+		n = strcspn(s, " \t");
+		if ((rc = oauth_param_split(s, n, name, value, cause)) != 0)
+			break;
+		oauth_form_add(&tmp, name, value);
+		s += n;
+	}
+	if (rc == 0 && f != NULL && tmp.len > 0) {
+		if (f->len > 0) {
+			oauth_form_grow(f, 1);
+			f->buf[f->len++] = '&';
+		}
+		oauth_form_grow(f, tmp.len);
+		memcpy(f->buf + f->len, tmp.buf, tmp.len);
+		f->len += tmp.len;
+		f->buf[f->len] = '\0';
+	}
+	oauth_form_clear(&tmp);
+	free(name);
+	free(value);
+	return rc;
+}
+
+int
+oauth_params_have(const char *spec, const char *name)
+{
+	size_t	n, k = strlen(name);
+
+	if (spec == NULL)
+		return 0;
+	for (spec += strspn(spec, " \t"); *spec != '\0';
+	    spec += strspn(spec, " \t")) {
+		n = strcspn(spec, " \t");
+		if (n > k && strncmp(spec, name, k) == 0 && spec[k] == '=')
+			return 1;
+		spec += n;
+	}
+	return 0;
+}
+
 /* s is well-formed UTF-8. */
 static int
 oauth_utf8_ok(const char *s)
@@ -252,9 +376,37 @@ oauth_json_parse(const char *text, size_t len)
 	return j;
 }
 
+#define OAUTH_TENANT_SLOT	"{tenantid}"
+
+int
+oauth_issuer_match(const char *doc, const char *expected, const char *tenant)
+{
+	const char	*slot;
+	size_t		 pre, tlen, slen = strlen(OAUTH_TENANT_SLOT);
+
+	if (strcmp(doc, expected) == 0)
+		return 1;
+	if (tenant == NULL || *tenant == '\0' ||
+	    (slot = strstr(doc, OAUTH_TENANT_SLOT)) == NULL)
+		return 0;
+	pre = (size_t)(slot - doc);
+	tlen = strlen(tenant);
+	return strlen(expected) == strlen(doc) - slen + tlen &&
+	    strncmp(expected, doc, pre) == 0 &&
+	    strncmp(expected + pre, tenant, tlen) == 0 &&
+	    strcmp(expected + pre + tlen, slot + slen) == 0;
+}
+
 int
 oauth_parse_meta(const char *body, size_t len, const char *expected,
     struct oauth_meta *m, char **cause)
+{
+	return oauth_parse_meta_tenant(body, len, expected, NULL, m, cause);
+}
+
+int
+oauth_parse_meta_tenant(const char *body, size_t len, const char *expected,
+    const char *tenant, struct oauth_meta *m, char **cause)
 {
 	const cJSON	*g, *e;
 	cJSON		*j;
@@ -266,13 +418,21 @@ oauth_parse_meta(const char *body, size_t len, const char *expected,
 		return AUTHD_E_IDP_BAD_REPLY;
 	}
 	iss = oauth_str(j, "issuer", OAUTH_MAX_URL);
-	if (iss == NULL || strcmp(iss, expected) != 0) {
-		xasprintf(cause, "the discovery document names issuer '%s', "
-		    "not '%s'", iss != NULL ? iss : "(none)", expected);
+	if (iss == NULL || !oauth_issuer_match(iss, expected, tenant)) {
+		if (tenant != NULL)
+			xasprintf(cause, "the discovery document names issuer "
+			    "'%s', not '%s' (nor a template that tenant '%s' "
+			    "fills to it)", iss != NULL ? iss : "(none)",
+			    expected, tenant);
+		else
+			xasprintf(cause, "the discovery document names issuer "
+			    "'%s', not '%s'", iss != NULL ? iss : "(none)",
+			    expected);
 		cJSON_Delete(j);
 		return AUTHD_E_IDP_BAD_REPLY;
 	}
-	m->issuer = xstrdup(iss);
+	/* The profile's issuer stays its identity, template or not. */
+	m->issuer = xstrdup(expected);
 	m->device_authorization_endpoint = oauth_dup(j,
 	    "device_authorization_endpoint", OAUTH_MAX_URL);
 	m->token_endpoint = oauth_dup(j, "token_endpoint", OAUTH_MAX_URL);
@@ -406,9 +566,27 @@ oauth_parse_error(long status, const cJSON *j, struct oauth_error *oerr,
     char **cause)
 {
 	const cJSON	*c, *d;
+	const char	*code;
 	int		 err;
 
 	c = j != NULL ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+	/*
+	 * The error member decides, not the status: a pending code is
+	 * pending whether it came with 400, 428 (Google) or 200 (GitHub).
+	 */
+	if (cJSON_IsString(c) && strcmp(c->valuestring,
+	    "authorization_pending") == 0) {
+		oauth_copy_printable(oerr->code, sizeof oerr->code,
+		    c->valuestring);
+		return OAUTH_PENDING;
+	}
+	if (cJSON_IsString(c) && strcmp(c->valuestring, "slow_down") == 0) {
+		oauth_copy_printable(oerr->code, sizeof oerr->code,
+		    c->valuestring);
+		/* GitHub's reply carries the interval to use from now on. */
+		oerr->interval = oauth_long(j, "interval", 1, 86400, 0);
+		return OAUTH_SLOW_DOWN;
+	}
 	/* Overload and server trouble are transient, whatever the body. */
 	if (status == 429 || status >= 500) {
 		if (cJSON_IsString(c))
@@ -434,14 +612,30 @@ oauth_parse_error(long status, const cJSON *j, struct oauth_error *oerr,
 	if (cJSON_IsString(d))
 		oauth_copy_printable(oerr->description,
 		    sizeof oerr->description, d->valuestring);
-	if (strcmp(c->valuestring, "authorization_pending") == 0)
-		return OAUTH_PENDING;
-	if (strcmp(c->valuestring, "slow_down") == 0)
-		return OAUTH_SLOW_DOWN;
-	err = oauth_error_to_err(c->valuestring);
+	/* Entra's name for RFC 8628's access_denied: the user said no. */
+	code = strcmp(c->valuestring, "authorization_declined") == 0 ?
+	    "access_denied" : c->valuestring;
+	err = oauth_error_to_err(code);
 	*cause = oauth_error_message(oerr,
 	    "the identity provider refused the request");
 	return err;
+}
+
+/*
+ * A 2xx reply that is an error all the same (GitHub answers 200 with an
+ * "error" member): a non-empty "error" string, and no "what" (the member
+ * a success has).
+ */
+static int
+oauth_is_error(const cJSON *j, const char *what)
+{
+	const cJSON	*c;
+
+	if (j == NULL)
+		return 0;
+	c = cJSON_GetObjectItemCaseSensitive(j, "error");
+	return cJSON_IsString(c) && c->valuestring[0] != '\0' &&
+	    cJSON_GetObjectItemCaseSensitive(j, what) == NULL;
 }
 
 /*
@@ -486,9 +680,12 @@ oauth_parse_device_reply(long status, const char *body, size_t len,
 	memset(dev, 0, sizeof *dev);
 	memset(oerr, 0, sizeof *oerr);
 	j = oauth_json_parse(body, len);
-	if (status < 200 || status > 299) {
+	if (status < 200 || status > 299 || oauth_is_error(j, "device_code")) {
 		rc = oauth_parse_error(status, j, oerr, cause);
 		cJSON_Delete(j);
+		if (rc > 0)
+			xasprintf(cause, "the device authorization endpoint "
+			    "answered %s", oerr->code);
 		return rc > 0 ? AUTHD_E_IDP_BAD_REPLY : rc;
 	}
 	if (j == NULL) {
@@ -536,7 +733,7 @@ oauth_parse_token_reply(long status, const char *body, size_t len,
 	memset(t, 0, sizeof *t);
 	memset(oerr, 0, sizeof *oerr);
 	j = oauth_json_parse(body, len);
-	if (status < 200 || status > 299) {
+	if (status < 200 || status > 299 || oauth_is_error(j, "access_token")) {
 		rc = oauth_parse_error(status, j, oerr, cause);
 		cJSON_Delete(j);
 		return rc;
@@ -638,4 +835,46 @@ oauth_identity_from_claims(const cJSON *claims)
 		return NULL;
 	}
 	return id;
+}
+
+cJSON *
+oauth_github_user(const char *body, size_t len)
+{
+	static const struct {
+		const char	*from;
+		const char	*to;
+	} map[] = {
+		{ "login",	"preferred_username" },
+		{ "name",	"name" },
+		{ "email",	"email" },
+	};
+	const cJSON	*id, *v;
+	cJSON		*j, *claims, *out;
+	char		 sub[32];
+	size_t		 i;
+
+	if ((j = oauth_json_parse(body, len)) == NULL)
+		return NULL;
+	id = cJSON_GetObjectItemCaseSensitive(j, "id");
+	/* GitHub's ids are integers; a JSON number is exact up to 2^53. */
+	if (!cJSON_IsNumber(id) || !(id->valuedouble >= 1 &&
+	    id->valuedouble <= 9007199254740992.0) ||
+	    id->valuedouble != (double)(long long)id->valuedouble) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	snprintf(sub, sizeof sub, "%lld", (long long)id->valuedouble);
+	claims = cJSON_CreateObject();
+	cJSON_AddStringToObject(claims, "sub", sub);
+	for (i = 0; i < sizeof map / sizeof map[0]; i++) {
+		v = cJSON_GetObjectItemCaseSensitive(j, map[i].from);
+		if (cJSON_IsString(v))
+			cJSON_AddStringToObject(claims, map[i].to,
+			    v->valuestring);
+	}
+	cJSON_Delete(j);
+	/* The same checks as any identity claim (bounded, printable). */
+	out = oauth_identity_from_claims(claims);
+	cJSON_Delete(claims);
+	return out;
 }

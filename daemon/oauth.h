@@ -34,6 +34,18 @@ struct oauth_form {
 
 void	oauth_form_add(struct oauth_form *, const char *key, const char *value);
 void	oauth_form_clear(struct oauth_form *);
+/*
+ * Add extra parameters written as "name=value" entries separated by
+ * spaces (a profile's device_params): names of letters, digits, '_', '.'
+ * and '-', values printable ASCII in which "%XX" is a byte (so "%20" is a
+ * space). The parameters authd sends itself (client_id, client_secret,
+ * scope, grant_type, device_code) may not be given. With f NULL, only
+ * checks. Returns 0, or -1 with *cause (nothing is added then).
+ */
+int	oauth_form_add_params(struct oauth_form *, const char *spec,
+	    char **cause);
+/* 1 when spec (as above) gives the parameter name. */
+int	oauth_params_have(const char *spec, const char *name);
 
 /* Authorization server metadata (RFC 8414 / OIDC discovery). */
 struct oauth_meta {
@@ -55,6 +67,21 @@ struct oauth_meta {
  */
 int	oauth_parse_meta(const char *body, size_t len,
 	    const char *expected_issuer, struct oauth_meta *, char **cause);
+/*
+ * The same, where the document's issuer may also be a template holding
+ * "{tenantid}" (Entra's multi-tenant metadata) when tenant is not NULL:
+ * it matches when tenant fills it to expected_issuer (see
+ * oauth_issuer_match).
+ */
+int	oauth_parse_meta_tenant(const char *body, size_t len,
+	    const char *expected_issuer, const char *tenant,
+	    struct oauth_meta *, char **cause);
+/*
+ * 1 when a document's issuer names the expected one: equal, or (tenant
+ * not NULL) a template whose "{tenantid}" filled with tenant is equal.
+ */
+int	oauth_issuer_match(const char *doc, const char *expected,
+	    const char *tenant);
 void	oauth_meta_clear(struct oauth_meta *);
 
 /* Device authorization response (RFC 8628 section 3.2). */
@@ -86,13 +113,21 @@ void	oauth_tokens_clear(struct oauth_tokens *);
 struct oauth_error {
 	char	 code[64];
 	char	 description[320];
+	long	 interval;	/* slow_down's new interval (s), or 0 */
 };
 
 /*
  * Parse a reply of the device authorization endpoint or the token endpoint.
  * Returns 0 (the struct is filled), OAUTH_PENDING or OAUTH_SLOW_DOWN (token
  * endpoint while polling), or a negative enum authd_err with *cause; for an
- * OAuth error reply *oerr holds the provider's code and description.
+ * OAuth error reply *oerr holds the provider's code and description (and,
+ * for slow_down, the interval it asks for, when it gives one: GitHub).
+ *
+ * A reply is classified by its "error" member, not by its HTTP status:
+ * GitHub answers 200 with an "error", Google 428 for a pending code, most
+ * providers 400. authorization_pending and slow_down are recognised with
+ * any status; other errors of a 429 or 5xx are transient (AUTHD_E_IDP_HTTP).
+ * Entra's authorization_declined is read as access_denied.
  *
  * A 2xx token reply that is refused (no access_token, a negative
  * expires_in) may still carry a rotated refresh token, and a provider that
@@ -118,6 +153,13 @@ char	*oauth_error_message(const struct oauth_error *, const char *fallback);
  * Returns a new object with the claims present, or NULL.
  */
 cJSON	*oauth_identity_from_claims(const cJSON *claims);
+
+/*
+ * GitHub's REST "GET /user" reply as identity claims: "id" (a number)
+ * becomes sub, "login" preferred_username, with name and email. A new
+ * object with at least sub, or NULL.
+ */
+cJSON	*oauth_github_user(const char *body, size_t len);
 
 /* ---- JSON from the provider ---- */
 

@@ -9,6 +9,12 @@
 #include "secret.h"
 #include "xmalloc.h"
 
+static const char	*profile_endpoint_keys[PROFILE_NEP] = {
+	"device_authorization_endpoint", "token_endpoint",
+	"revocation_endpoint", "userinfo_endpoint", "introspection_endpoint",
+	"jwks_uri"
+};
+
 struct profiles {
 	TAILQ_HEAD(, profile)	 list;
 	int			 count;
@@ -41,6 +47,8 @@ profile_new(const char *name)
 void
 profile_free(struct profile *p)
 {
+	int	i;
+
 	if (p == NULL)
 		return;
 	free(p->name);
@@ -52,6 +60,13 @@ profile_free(struct profile *p)
 	free(p->project_scope);
 	free(p->mint_endpoint);
 	free(p->verification_hosts);
+	for (i = 0; i < PROFILE_NEP; i++)
+		free(p->endpoint[i]);
+	free(p->device_params);
+	free(p->tenant);
+	free(p->domain);
+	free(p->realm);
+	free(p->scope_base);
 	free(p);
 }
 
@@ -65,6 +80,7 @@ struct profile *
 profile_dup(const struct profile *p)
 {
 	struct profile	*c;
+	int		 i;
 
 	c = xcalloc(1, sizeof *c);
 	c->name = profile_strdup(p->name);
@@ -80,6 +96,16 @@ profile_dup(const struct profile *p)
 	c->mint_endpoint = profile_strdup(p->mint_endpoint);
 	c->verify_jwt = p->verify_jwt;
 	c->verification_hosts = profile_strdup(p->verification_hosts);
+	for (i = 0; i < PROFILE_NEP; i++)
+		c->endpoint[i] = profile_strdup(p->endpoint[i]);
+	c->device_params = profile_strdup(p->device_params);
+	c->provider = p->provider;
+	c->tenant = profile_strdup(p->tenant);
+	c->domain = profile_strdup(p->domain);
+	c->realm = profile_strdup(p->realm);
+	c->scope_base = profile_strdup(p->scope_base);
+	c->quirks = p->quirks;
+	c->set = p->set;
 	return c;
 }
 
@@ -175,4 +201,37 @@ profile_mint_name(int mint)
 				    "endpoint", "none" };
 
 	return mint >= 0 && mint <= PROFILE_MINT_NONE ? names[mint] : "?";
+}
+
+const char *
+profile_endpoint_key(int i)
+{
+	return i >= 0 && i < PROFILE_NEP ? profile_endpoint_keys[i] : NULL;
+}
+
+int
+profile_endpoint_index(const char *key)
+{
+	int	i;
+
+	for (i = 0; i < PROFILE_NEP; i++) {
+		if (strcmp(profile_endpoint_keys[i], key) == 0)
+			return i;
+	}
+	return -1;
+}
+
+char *
+profile_login_scope(const struct profile *p)
+{
+	const char	*base = p->scope_base != NULL ? p->scope_base :
+			    PROFILE_SCOPE_BASE;
+	const char	*extra = p->scope != NULL ? p->scope : "";
+	char		*s;
+
+	if (*base != '\0' && *extra != '\0')
+		xasprintf(&s, "%s %s", base, extra);
+	else
+		s = xstrdup(*base != '\0' ? base : extra);
+	return s;
 }

@@ -27,6 +27,42 @@
 #define PROFILE_AUTH_BASIC	1
 #define PROFILE_AUTH_POST	2
 
+/*
+ * Endpoints a profile may set instead of (or over) discovery, by their
+ * RFC 8414 names: profile_endpoint_key(i) is the key of endpoint[i].
+ */
+#define PROFILE_EP_DEVICE		0	/* device_authorization_endpoint */
+#define PROFILE_EP_TOKEN		1	/* token_endpoint */
+#define PROFILE_EP_REVOCATION		2	/* revocation_endpoint */
+#define PROFILE_EP_USERINFO		3	/* userinfo_endpoint */
+#define PROFILE_EP_INTROSPECTION	4	/* introspection_endpoint */
+#define PROFILE_EP_JWKS			5	/* jwks_uri */
+#define PROFILE_NEP			6
+
+/* Scopes a login asks for before the profile's own (unless a preset says). */
+#define PROFILE_SCOPE_BASE	"openid offline_access"
+
+/*
+ * Provider quirks (preset.c sets them; see docs/PROVIDERS.md):
+ * GITHUB_USER: the identity is GitHub's REST "GET /user" at the userinfo
+ *   endpoint (login, id, name, email), asked with GitHub's media type;
+ * TENANT_ISSUER: a discovery document may name its issuer as a template
+ *   with "{tenantid}" (Entra's multi-tenant metadata), which matches when
+ *   the profile's tenant fills it to the configured issuer;
+ * REVOKE_REFRESH_ONLY: only the refresh token is revoked at logout (the
+ *   provider cannot revoke access tokens: Auth0).
+ */
+#define PROFILE_Q_GITHUB_USER		0x1
+#define PROFILE_Q_TENANT_ISSUER		0x2
+#define PROFILE_Q_REVOKE_REFRESH_ONLY	0x4
+
+/* Which settings the configuration gave (a preset fills in the others). */
+#define PROFILE_SET_ISSUER		0x01
+#define PROFILE_SET_SCOPE		0x02
+#define PROFILE_SET_MINT		0x04
+#define PROFILE_SET_CLIENT_AUTH		0x08
+#define PROFILE_SET_VERIFICATION_HOSTS	0x10
+
 struct secret;
 
 struct profile {
@@ -48,6 +84,22 @@ struct profile {
 	 * NULL: only the issuer's own origin.
 	 */
 	char			*verification_hosts;
+	/* Endpoints from the configuration (or a preset), or NULL. */
+	char			*endpoint[PROFILE_NEP];
+	/*
+	 * Extra form parameters of the device authorization request, as
+	 * "name=value" entries separated by single spaces, values with
+	 * %XX escapes (oauth_form_add_params), or NULL.
+	 */
+	char			*device_params;
+	int			 provider;	/* PRESET_*, 0: generic */
+	char			*tenant;	/* {tenant}, or NULL */
+	char			*domain;	/* {domain}, or NULL */
+	char			*realm;		/* {realm}, or NULL */
+	/* Scopes before scope; NULL: PROFILE_SCOPE_BASE. */
+	char			*scope_base;
+	int			 quirks;	/* PROFILE_Q_* */
+	int			 set;		/* PROFILE_SET_* */
 };
 
 struct profiles;
@@ -68,6 +120,15 @@ struct profile	*profiles_find(struct profiles *, const char *name);
 int		 profiles_count(const struct profiles *);
 void		 profiles_free(struct profiles *);
 const char	*profile_mint_name(int);
+/* "device_authorization_endpoint", ... for PROFILE_EP_*, or NULL. */
+const char	*profile_endpoint_key(int);
+/* PROFILE_EP_* of a key, or -1. */
+int		 profile_endpoint_index(const char *key);
+/*
+ * The scope of a login: the base ("openid offline_access" unless the
+ * provider's preset says otherwise) and then the profile's. Allocated.
+ */
+char		*profile_login_scope(const struct profile *);
 
 /* Iterate over the profiles (p is a struct profile *). */
 struct profile	*profiles_first(struct profiles *);

@@ -98,8 +98,11 @@ req_logout_revoked(const struct idp_revoke_result *res, void *arg)
 		if (res->each[i] == IDP_REVOKED)
 			cJSON_AddStringToObject(l->revoked, req_logout_hint[i],
 			    "revoked");
-		else if (res->each[i] == IDP_REVOKE_FAILED) {
-			xasprintf(&each, "failed: %s", res->each_why[i]);
+		else if (res->each[i] == IDP_REVOKE_FAILED ||
+		    res->each[i] == IDP_REVOKE_UNSUPPORTED) {
+			xasprintf(&each, "%s: %s",
+			    idp_revocation_name(res->each[i]),
+			    res->each_why[i]);
 			cJSON_AddStringToObject(l->revoked, req_logout_hint[i],
 			    each);
 			free(each);

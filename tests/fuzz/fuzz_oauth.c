@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: identity-provider replies — token and device
- * authorization replies with any HTTP status, discovery documents, JWKS,
- * and the identity claims taken from them.
+ * authorization replies with any HTTP status, discovery documents (also
+ * with a {tenantid} issuer template), JWKS, GitHub's /user, and the
+ * identity claims taken from them; device_params as a profile gives them.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,7 +19,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int		 init;
-	static const long	 statuses[] = { 200, 400, 401, 429, 500, 503 };
+	static const long	 statuses[] = { 200, 400, 401, 428, 429, 503 };
 	struct oauth_tokens	 t;
 	struct oauth_device	 d;
 	struct oauth_error	 e;
@@ -52,6 +53,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (oauth_parse_meta(body, len, "https://idp.test", &m, &cause) == 0)
 		oauth_meta_clear(&m);
 	free(cause);
+	cause = NULL;
+	if (oauth_parse_meta_tenant(body, len, "https://idp.test/common/v2.0",
+	    "common", &m, &cause) == 0)
+		oauth_meta_clear(&m);
+	free(cause);
+	cJSON_Delete(oauth_github_user(body, len));
+	/* The text as a device_params value (a C string: up to a NUL). */
+	if (memchr(body, '\0', len) == NULL) {
+		struct oauth_form	 f = { 0 };
+		char			*spec = strndup(body, len);
+
+		cause = NULL;
+		if (spec != NULL) {
+			(void)oauth_form_add_params(&f, spec, &cause);
+			free(cause);
+			oauth_form_clear(&f);
+			free(spec);
+		}
+	}
 
 	if ((j = cJSON_ParseWithLength(body, len)) != NULL) {
 		id = oauth_identity_from_claims(j);

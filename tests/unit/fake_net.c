@@ -94,6 +94,7 @@ http_req_new(struct http *h, const char *method, const char *url,
 	rec->method = xstrdup(method);
 	rec->url = xstrdup(url);
 	rec->headers = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec->headers, "Accept", "application/json");
 	rec->timeout_ms = HTTP_DEFAULT_TIMEOUT_MS;
 	rec->max_body = HTTP_DEFAULT_MAX_BODY;
 	r = xcalloc(1, sizeof *r);
@@ -185,6 +186,12 @@ http_req_add_header(struct http_req *r, const char *name, const char *value)
 {
 	cJSON_DeleteItemFromObject(r->rec->headers, name);
 	cJSON_AddStringToObject(r->rec->headers, name, value);
+}
+
+void
+http_req_set_header(struct http_req *r, const char *name, const char *value)
+{
+	http_req_add_header(r, name, value);
 }
 
 void
@@ -280,6 +287,13 @@ void
 disco_flush(struct disco *d)
 {
 	(void)d;
+}
+
+void
+disco_configure(struct disco *d, struct profiles *ps)
+{
+	(void)d;
+	(void)ps;
 }
 
 struct disco_waiter *

@@ -333,6 +333,112 @@ test_secret_syntax(void)
 #undef HIDDEN
 }
 
+/*
+ * Endpoints without discovery (RFC 8414 names), extra device parameters,
+ * providers: each URL passes the URL rule at its line, with its key.
+ */
+static void
+test_endpoints(void)
+{
+	struct config	*c;
+	struct profile	*p;
+	int		 i;
+
+	c = check_loads("endpoints.ini", PROFILE
+	    "device_authorization_endpoint = https://idp.example/device\n"
+	    "token_endpoint = https://idp.example/token\n"
+	    "revocation_endpoint = https://idp.example/revoke\n"
+	    "userinfo_endpoint = https://api.idp.example/me\n"
+	    "introspection_endpoint = https://idp.example/introspect\n"
+	    "jwks_uri = https://idp.example/keys\n"
+	    "device_params = audience=https://api.example org=a%20b\n", 0600);
+	CHECK(c != NULL);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL);
+	if (p != NULL) {
+		CHECK_STR(p->endpoint[PROFILE_EP_DEVICE],
+		    "https://idp.example/device");
+		CHECK_STR(p->endpoint[PROFILE_EP_TOKEN],
+		    "https://idp.example/token");
+		CHECK_STR(p->endpoint[PROFILE_EP_REVOCATION],
+		    "https://idp.example/revoke");
+		CHECK_STR(p->endpoint[PROFILE_EP_USERINFO],
+		    "https://api.idp.example/me");
+		CHECK_STR(p->endpoint[PROFILE_EP_INTROSPECTION],
+		    "https://idp.example/introspect");
+		CHECK_STR(p->endpoint[PROFILE_EP_JWKS],
+		    "https://idp.example/keys");
+		CHECK_STR(p->device_params,
+		    "audience=https://api.example org=a%20b");
+		/* The issuer stays the profile's identity. */
+		CHECK_STR(p->issuer, "https://idp.example");
+		CHECK_INT(p->provider, 0);
+	}
+	config_free(c);
+	/* None of them by default. */
+	c = check_loads("no-endpoints.ini", PROFILE, 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	for (i = 0; p != NULL && i < PROFILE_NEP; i++)
+		CHECK(p->endpoint[i] == NULL);
+	CHECK(p != NULL && p->device_params == NULL && p->quirks == 0);
+	config_free(c);
+
+	check_error("ep-http.ini", PROFILE "scope = x\n"
+	    "token_endpoint = http://idp.example/token\n", 0600, 5,
+	    "key 'token_endpoint': refusing http://idp.example/token: only "
+	    "https:// is allowed (plain http:// only to a loopback address)");
+	check_error("ep-jwks.ini", PROFILE "jwks_uri = ftp://idp.example/k\n",
+	    0600, 4, "key 'jwks_uri': refusing ftp://idp.example/k: only "
+	    "https:// is allowed (plain http:// only to a loopback address)");
+	check_error("ep-rel.ini", PROFILE "userinfo_endpoint = /me\n", 0600, 4,
+	    "key 'userinfo_endpoint': malformed URL '/me'");
+	check_error("params.ini", PROFILE "device_params = audience\n", 0600,
+	    4, "key 'device_params': 'audience' is not name=value");
+	check_error("params-own.ini", PROFILE "device_params = scope=all\n",
+	    0600, 4, "key 'device_params': 'scope' is sent by authd itself");
+	check_error("provider.ini", PROFILE "provider = gitbucket\n", 0600, 4,
+	    "key 'provider': unknown provider 'gitbucket' (use generic, github, "
+	    "gitlab, google, microsoft, keycloak, okta or auth0)");
+	check_error("tenant.ini", PROFILE "tenant = a/b\n", 0600, 4,
+	    "key 'tenant': 'a/b' is not a tenant (letters, digits, '.', '-', "
+	    "'_')");
+	check_error("domain.ini", PROFILE "domain = https://x.example\n", 0600,
+	    4, "key 'domain': 'https://x.example' is not a host[:port] (no "
+	    "scheme, user, path or spaces)");
+	/* Whole-profile: a placeholder no template takes. */
+	check_error("tenant-generic.ini", "\n" PROFILE "tenant = common\n",
+	    0600, 2, "[profile work]: tenant is for a provider whose issuer "
+	    "needs one, not for provider = generic");
+	/* Profiles of one issuer share its metadata. */
+	check_error("disagree.ini", PROFILE "[profile b]\n"
+	    "issuer = https://idp.example\nclient_id = other\n"
+	    "token_endpoint = https://idp.example/t2\n", 0600, 4,
+	    "[profile b]: issuer https://idp.example is also [profile work]'s, "
+	    "with other endpoints or tenant: the profiles of one issuer share "
+	    "its metadata");
+	/* A GitHub profile is three lines. */
+	c = check_loads("github.ini", "[profile gh]\nprovider = github\n"
+	    "client_id = Iv1.0123456789abcdef\n", 0600);
+	p = c != NULL ? profiles_find(c->profiles, "gh") : NULL;
+	CHECK(p != NULL && strcmp(p->issuer, "https://github.com") == 0 &&
+	    p->endpoint[PROFILE_EP_TOKEN] != NULL &&
+	    p->quirks == PROFILE_Q_GITHUB_USER);
+	config_free(c);
+	check_error("google.ini", "store = memory\n[profile g]\n"
+	    "provider = google\nclient_id = x\n", 0600, 2,
+	    "[profile g]: provider = google needs client_secret (Google's "
+	    "device flow sends the client secret when polling and "
+	    "refreshing)");
+	check_error("okta.ini", "[profile o]\nprovider = okta\n"
+	    "client_id = x\n", 0600, 1,
+	    "[profile o]: provider = okta needs domain (or issuer)");
+	c = check_loads("agree.ini", PROFILE "token_endpoint = https://t\n"
+	    "[profile b]\nissuer = https://idp.example\nclient_id = other\n"
+	    "token_endpoint = https://t\n", 0600);
+	CHECK(c != NULL && profiles_count(c->profiles) == 2);
+	config_free(c);
+}
+
 int
 main(void)
 {
@@ -354,6 +460,7 @@ main(void)
 	test_long_line();
 	test_secret();
 	test_secret_syntax();
+	test_endpoints();
 
 	xasprintf(&missing, "%s/missing.ini", dir);
 	xasprintf(&want, "%s: No such file or directory", missing);

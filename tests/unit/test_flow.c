@@ -54,6 +54,8 @@ struct waiter {
 };
 
 static struct authd	 ad;
+/* Applied to the profile before its account is made, when set. */
+static void		(*tweak)(struct profile *);
 static struct account	*acct;
 static struct oauth_meta meta;
 static int		 ends;		/* the login's end callbacks */
@@ -148,6 +150,8 @@ setup(void)
 	struct profile		*p;
 
 	p = fake_authd_init(&ad, ISSUER, CLIENT_ID);
+	if (tweak != NULL)
+		tweak(p);
 	acct = account_get(&ad, p);
 	CHECK(fake_run_until(ad.base, loaded, NULL, WAIT_MS));
 	ends = dones = dones_at_end = 0;
@@ -686,6 +690,155 @@ test_expired(void)
 	teardown();
 }
 
+/*
+ * GitHub's slow_down comes in a 200 with the interval to use: it is taken
+ * (not 1 + 5 s); one below the current interval is not (5 s more instead).
+ */
+static void
+test_slow_down_interval(void)
+{
+	struct waiter	 w1 = { 0 }, w2 = { 0 };
+	struct timespec	 t;
+	struct fake_req	*r;
+
+	setup();
+	start_login(&w1, 30, &t);
+	r = next_poll(&t);
+	fake_req_answer(r, 200, "{\"error\":\"slow_down\",\"interval\":3,"
+	    "\"error_description\":\"Too many requests\"}");
+	w2.fw = flow_wait(&ad, acct, &ops, &w2);
+	check_code(NEED(w2.code, "code event"), 30, 3);
+	waiter_clear(&w2);
+	r = NEED(fake_wait_req(ad.base, 3000 + WAIT_MS), "poll");
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	/* Google's 428 for a pending code: pending, not a failure. */
+	fake_req_answer(r, 428, "{\"error\":\"authorization_pending\"}");
+	CHECK_INT(w1.nother, 0);
+	CHECK(flow_pending(&ad, acct));
+	r = NEED(fake_wait_req(ad.base, 3000 + WAIT_MS), "poll");
+	CHECK(fake_ms_between(&t, &r->submitted) >= 2950);
+	fake_req_answer(r, 200, "{\"error\":\"slow_down\",\"interval\":1}");
+	w2.fw = flow_wait(&ad, acct, &ops, &w2);
+	check_code(NEED(w2.code, "code event"), 30, 8);
+	CHECK_INT(flow_cancel(&ad, acct, AUTHD_E_CANCELLED, "stop"), 1);
+	waiter_clear(&w1);
+	waiter_clear(&w2);
+	teardown();
+}
+
+/*
+ * Entra's Conditional Access block (AADSTS53003) and a declined login
+ * (authorization_declined): the message says what to do, the decline is
+ * a denial.
+ */
+static void
+test_entra_errors(void)
+{
+	struct waiter	 w1 = { 0 };
+	struct timespec	 t;
+	struct fake_req	*r;
+
+	setup();
+	start_login(&w1, 10, &t);
+	r = next_poll(&t);
+	fake_req_answer(r, 400, "{\"error\":\"invalid_grant\","
+	    "\"error_description\":\"AADSTS53003: Access has been blocked by "
+	    "Conditional Access policies.\",\"error_codes\":[53003]}");
+	CHECK_INT(w1.done, 1);
+	/* The organisation's policy denies it. */
+	CHECK_INT(w1.err, AUTHD_E_ACCESS_DENIED);
+	CHECK(w1.message != NULL && strstr(w1.message, "AADSTS53003") != NULL);
+	CHECK(w1.message != NULL && strstr(w1.message, "the device code flow "
+	    "is blocked by Conditional Access") != NULL);
+	CHECK(w1.message != NULL && strstr(w1.message, "administrator") !=
+	    NULL);
+	waiter_clear(&w1);
+	teardown();
+
+	setup();
+	start_login(&w1, 10, &t);
+	r = next_poll(&t);
+	fake_req_answer(r, 400, "{\"error\":\"authorization_declined\","
+	    "\"error_description\":\"AADSTS70000: the user declined\"}");
+	CHECK_INT(w1.done, 1);
+	CHECK_INT(w1.err, AUTHD_E_ACCESS_DENIED);
+	CHECK(w1.message != NULL && strstr(w1.message, "the login was denied")
+	    != NULL && strstr(w1.message, "authorization_declined") != NULL);
+	CHECK(strstr(w1.message, "Conditional Access") == NULL);
+	waiter_clear(&w1);
+	teardown();
+}
+
+static void
+github_profile(struct profile *p)
+{
+	p->quirks = PROFILE_Q_GITHUB_USER;
+	p->scope_base = xstrdup("");
+	free(p->scope);
+	p->scope = xstrdup("read:user");
+	p->device_params = xstrdup("repository_id=42");
+}
+
+/*
+ * GitHub: its own scopes only, the extra device parameters, a token with
+ * no expiry and no refresh token, and the identity from the REST "GET
+ * /user" with GitHub's headers.
+ */
+static void
+test_github(void)
+{
+	struct waiter		 w1 = { 0 };
+	struct fake_disco	*d;
+	struct fake_req		*r;
+	struct timespec		 t;
+	const struct secret	*tok;
+	const cJSON		*id;
+	time_t			 exp;
+
+	tweak = github_profile;
+	setup();
+	tweak = NULL;
+	w1.fw = flow_wait(&ad, acct, &ops, &w1);
+	d = NEED(fake_wait_disco(ad.base, WAIT_MS), "discovery");
+	fake_disco_answer(d, &meta);
+	r = NEED(fake_req_pending(), "device authorization request");
+	CHECK_STR(fake_req_form(r, "scope"), "read:user");
+	CHECK_STR(fake_req_form(r, "repository_id"), "42");
+	CHECK_STR(fake_req_header(r, "Accept"), "application/json");
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	fake_req_answer(r, 200, "{\"device_code\":\"" DEVICE_CODE "\","
+	    "\"user_code\":\"" USER_CODE "\",\"verification_uri\":\""
+	    VERIFY_URI "\",\"expires_in\":\"900\",\"interval\":1}");
+	r = next_poll(&t);
+	CHECK_STR(fake_req_header(r, "Accept"), "application/json");
+	CHECK(fake_req_form(r, "repository_id") == NULL);
+	fake_req_answer(r, 200, "{\"access_token\":\"gho_x\","
+	    "\"token_type\":\"bearer\",\"scope\":\"read:user\"}");
+	r = NEED(fake_req_pending(), "GET /user");
+	CHECK_STR(r->method, "GET");
+	CHECK_STR(fake_req_header(r, "Accept"), "application/vnd.github+json");
+	CHECK_STR(fake_req_header(r, "X-GitHub-Api-Version"), "2022-11-28");
+	CHECK_STR(fake_req_header(r, "Authorization"), "Bearer gho_x");
+	fake_req_answer(r, 200, "{\"login\":\"octocat\",\"id\":583231,"
+	    "\"name\":\"The Octocat\",\"email\":\"octo@github.test\"}");
+	CHECK(fake_run_until(ad.base, waiter_done, &w1, WAIT_MS));
+	CHECK_INT(w1.err, 0);
+	id = account_identity(acct);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(id, "sub")),
+	    "583231");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(id,
+	    "preferred_username")), "octocat");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(id, "email")),
+	    "octo@github.test");
+	/* No expiry: served as it is, until revoked. */
+	CHECK(!account_refreshable(acct));
+	CHECK_INT(account_token_now(acct, &tok, &exp), 0);
+	CHECK_STR(tok->data, "gho_x");
+	CHECK_INT(exp, 0);
+	waiter_clear(&w1);
+	teardown();
+}
+
 int
 main(void)
 {
@@ -704,6 +857,9 @@ main(void)
 	test_join_and_cancel();
 	test_expired();
 	test_reentrant();
+	test_slow_down_interval();
+	test_entra_errors();
+	test_github();
 	oauth_meta_clear(&meta);
 	worker_stop(ad.worker);
 	event_base_free(ad.base);

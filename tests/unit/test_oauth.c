@@ -493,10 +493,225 @@ test_nul(void)
 	cJSON_Delete(j);
 }
 
+/*
+ * Provider quirks (docs/PROVIDERS.md): replies are classified by their
+ * "error" member, whatever the status (GitHub's 200, Google's 428);
+ * GitHub's slow_down carries the new interval; Entra's
+ * authorization_declined is a denial; numbers may be strings.
+ */
+static void
+test_provider_replies(void)
+{
+	struct oauth_tokens	 t;
+	struct oauth_device	 d;
+	struct oauth_error	 e;
+	char			*cause = NULL;
+	static const struct {
+		long		 status;
+		const char	*body;
+		int		 rc;
+		long		 interval;
+	} cases[] = {
+		/* GitHub: errors in 200 replies. */
+		{ 200, "{\"error\":\"authorization_pending\","
+		  "\"error_description\":\"pending\",\"error_uri\":\"x\"}",
+		  OAUTH_PENDING, 0 },
+		{ 200, "{\"error\":\"slow_down\",\"interval\":10}",
+		  OAUTH_SLOW_DOWN, 10 },
+		{ 200, "{\"error\":\"slow_down\",\"interval\":\"15\"}",
+		  OAUTH_SLOW_DOWN, 15 },
+		{ 400, "{\"error\":\"slow_down\"}", OAUTH_SLOW_DOWN, 0 },
+		{ 400, "{\"error\":\"slow_down\",\"interval\":-3}",
+		  OAUTH_SLOW_DOWN, 0 },
+		{ 200, "{\"error\":\"access_denied\"}",
+		  AUTHD_E_ACCESS_DENIED, 0 },
+		{ 200, "{\"error\":\"expired_token\"}", AUTHD_E_EXPIRED, 0 },
+		{ 200, "{\"error\":\"device_flow_disabled\"}", AUTHD_E_OAUTH,
+		  0 },
+		/* Google: 428 for a pending code. */
+		{ 428, "{\"error\":\"authorization_pending\"}",
+		  OAUTH_PENDING, 0 },
+		/* Pending is pending, even with 429 or 503. */
+		{ 503, "{\"error\":\"authorization_pending\"}",
+		  OAUTH_PENDING, 0 },
+		{ 503, "{\"error\":\"access_denied\"}", AUTHD_E_IDP_HTTP, 0 },
+		/* Entra. */
+		{ 400, "{\"error\":\"authorization_declined\","
+		  "\"error_description\":\"AADSTS70000: declined\"}",
+		  AUTHD_E_ACCESS_DENIED, 0 },
+		/* A bare 400 (a refresh refused without a word). */
+		{ 400, "", AUTHD_E_IDP_BAD_REPLY, 0 },
+	};
+	size_t	i;
+	int	rc;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cause = NULL;
+		rc = oauth_parse_token_reply(cases[i].status, cases[i].body,
+		    strlen(cases[i].body), &t, &e, &cause);
+		if (rc != cases[i].rc || e.interval != cases[i].interval)
+			fprintf(stderr, "provider case %zu\n", i);
+		CHECK_INT(rc, cases[i].rc);
+		CHECK_INT(e.interval, cases[i].interval);
+		CHECK(t.access_token == NULL);
+		oauth_tokens_clear(&t);
+		free(cause);
+	}
+	/* The message keeps the provider's own code. */
+	cause = NULL;
+	oauth_parse_token_reply(400, S("{\"error\":\"authorization_declined\""
+	    "}"), &t, &e, &cause);
+	CHECK_STR(e.code, "authorization_declined");
+	CHECK(cause != NULL && strstr(cause, "authorization_declined") != NULL);
+	free(cause);
+	/* A success with an "error" member too is still a success. */
+	cause = NULL;
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":\"gho_x\","
+	    "\"token_type\":\"bearer\",\"scope\":\"read:user\","
+	    "\"error\":\"\"}"), &t, &e, &cause), 0);
+	/* GitHub: no expiry, no refresh token. */
+	CHECK_INT(t.expires_in, -1);
+	CHECK(t.refresh_token == NULL);
+	oauth_tokens_clear(&t);
+	/* Entra v1: numbers as strings. */
+	CHECK_INT(oauth_parse_token_reply(200, S("{\"access_token\":\"a\","
+	    "\"expires_in\":\"3599\",\"expires_on\":\"1700000000\"}"), &t,
+	    &e, &cause), 0);
+	CHECK_INT(t.expires_in, 3599);
+	oauth_tokens_clear(&t);
+
+	/* The device endpoint: a 200 error is an error too. */
+	cause = NULL;
+	CHECK_INT(oauth_parse_device_reply(200, S("{\"error\":"
+	    "\"unauthorized_client\",\"error_description\":\"no device "
+	    "flow\"}"), &d, &e, &cause), AUTHD_E_ACCESS_DENIED);
+	CHECK(cause != NULL && strstr(cause, "no device flow") != NULL);
+	free(cause);
+	cause = NULL;
+	/* Google's verification_url, Entra's string numbers, no complete. */
+	CHECK_INT(oauth_parse_device_reply(200, S("{\"device_code\":\"dc\","
+	    "\"user_code\":\"GQVQ-JKEC\",\"verification_url\":"
+	    "\"https://www.google.com/device\",\"expires_in\":\"1800\","
+	    "\"interval\":\"5\",\"message\":\"To sign in, ...\"}"), &d, &e,
+	    &cause), 0);
+	CHECK_STR(d.verification_uri, "https://www.google.com/device");
+	CHECK_INT(d.expires_in, 1800);
+	CHECK_INT(d.interval, 5);
+	oauth_device_clear(&d);
+}
+
+/* Entra's multi-tenant metadata names its issuer as a template. */
+static void
+test_issuer_template(void)
+{
+	struct oauth_meta	 m;
+	char			*cause = NULL;
+	const char		*doc = "{\"issuer\":"
+	    "\"https://login.microsoftonline.com/{tenantid}/v2.0\","
+	    "\"token_endpoint\":\"https://login.microsoftonline.com/common/"
+	    "oauth2/v2.0/token\"}";
+	const char		*common =
+	    "https://login.microsoftonline.com/common/v2.0";
+
+	CHECK(oauth_issuer_match("https://a.test", "https://a.test", NULL));
+	CHECK(!oauth_issuer_match("https://a.test/{tenantid}",
+	    "https://a.test/x", NULL));
+	CHECK(oauth_issuer_match("https://a.test/{tenantid}/v2.0",
+	    "https://a.test/common/v2.0", "common"));
+	CHECK(oauth_issuer_match("https://a.test/{tenantid}/v2.0",
+	    "https://a.test/{tenantid}/v2.0", "common"));
+	CHECK(!oauth_issuer_match("https://a.test/{tenantid}/v2.0",
+	    "https://a.test/organizations/v2.0", "common"));
+	CHECK(!oauth_issuer_match("https://a.test/{tenantid}/v2.0",
+	    "https://a.test/common/v2.0x", "common"));
+	CHECK(!oauth_issuer_match("https://a.test/{tenantid}/v2.0",
+	    "https://b.test/common/v2.0", "common"));
+	CHECK(!oauth_issuer_match("https://a.test/{tenantid}/v2.0",
+	    "https://a.test/common/v2.0", ""));
+
+	/* Without the quirk the template is another issuer. */
+	CHECK_INT(oauth_parse_meta(S(doc), common, &m, &cause),
+	    AUTHD_E_IDP_BAD_REPLY);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_meta_tenant(S(doc), common, "common", &m, &cause),
+	    0);
+	/* The profile's issuer stays the identity. */
+	CHECK_STR(m.issuer, common);
+	oauth_meta_clear(&m);
+	CHECK_INT(oauth_parse_meta_tenant(S(doc), common, "consumers", &m,
+	    &cause), AUTHD_E_IDP_BAD_REPLY);
+	CHECK(cause != NULL && strstr(cause, "consumers") != NULL);
+	free(cause);
+}
+
+/* device_params: "name=value" entries with %XX in values. */
+static void
+test_params(void)
+{
+	struct oauth_form	 f = { 0 };
+	char			*cause = NULL;
+	static const char	*bad[] = { "audience", "=x", "a b=c",
+				    "scope=x", "client_id=y", "a=%2", "a=%zz",
+				    "a=%00", "a?b=1", "device_code=d" };
+	size_t			 i;
+
+	oauth_form_add(&f, "scope", "openid");
+	CHECK_INT(oauth_form_add_params(&f, "  audience=https://api.example"
+	    "  organization=org_1 note=a%20b%25 empty= ", &cause), 0);
+	CHECK_STR(f.buf, "scope=openid&audience=https%3A%2F%2Fapi.example"
+	    "&organization=org_1&note=a+b%25&empty=");
+	oauth_form_clear(&f);
+	CHECK_INT(oauth_form_add_params(&f, "", &cause), 0);
+	CHECK(f.buf == NULL);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cause = NULL;
+		if (oauth_form_add_params(NULL, bad[i], &cause) != -1)
+			fprintf(stderr, "params '%s'\n", bad[i]);
+		CHECK(cause != NULL);
+		free(cause);
+	}
+	cause = NULL;
+	CHECK_INT(oauth_form_add_params(&f, "a=1 scope=2", &cause), -1);
+	CHECK(f.buf == NULL);	/* nothing added */
+	CHECK(cause != NULL && strstr(cause, "'scope'") != NULL);
+	free(cause);
+	CHECK(oauth_params_have("audience=x resource=y", "resource"));
+	CHECK(!oauth_params_have("audience=x resourcex=y", "resource"));
+	CHECK(!oauth_params_have(NULL, "resource"));
+}
+
+/* GitHub's REST identity as claims. */
+static void
+test_github_user(void)
+{
+	cJSON	*c;
+
+	c = oauth_github_user(S("{\"login\":\"octocat\",\"id\":583231,"
+	    "\"name\":\"The Octocat\",\"email\":null,\"type\":\"User\"}"));
+	CHECK(c != NULL);
+	CHECK_STR(cJSON_GetObjectItem(c, "sub")->valuestring, "583231");
+	CHECK_STR(cJSON_GetObjectItem(c, "preferred_username")->valuestring,
+	    "octocat");
+	CHECK_STR(cJSON_GetObjectItem(c, "name")->valuestring, "The Octocat");
+	CHECK(cJSON_GetObjectItem(c, "email") == NULL);
+	cJSON_Delete(c);
+	CHECK(oauth_github_user(S("{\"login\":\"x\"}")) == NULL);
+	CHECK(oauth_github_user(S("{\"id\":\"5\"}")) == NULL);
+	CHECK(oauth_github_user(S("{\"id\":1.5}")) == NULL);
+	CHECK(oauth_github_user(S("{\"id\":-1}")) == NULL);
+	CHECK(oauth_github_user(S("{\"id\":1e300}")) == NULL);
+	CHECK(oauth_github_user(S("<html>")) == NULL);
+}
+
 int
 main(void)
 {
 	msg_init();
+	test_provider_replies();
+	test_issuer_template();
+	test_params();
+	test_github_user();
 	test_form();
 	test_meta();
 	test_device();
