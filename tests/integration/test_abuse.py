@@ -7,8 +7,8 @@ import socket
 import struct
 import time
 
-from harness import (IdP, Login, Failure, MAX_FRAME, check, encode, run,
-                     wait_for)
+from harness import (IdP, Login, Conn, Failure, MAX_FRAME, check, encode,
+                     run, wait_for)
 
 
 def _login_and_mint(env):
@@ -95,7 +95,9 @@ def pending_memory(env):
     pad = [0] * 32000
     conns = []
     for _ in range(40):
-        c = env.conn()
+        # Parsing 2 MiB of frames per connection is slow under ASan or
+        # valgrind on a busy machine: a generous reply deadline.
+        c = Conn(env.sock, timeout=120)
         frames = []
         for i in range(1, 33):
             frame = encode({"v": 1, "id": i, "op": "login",

@@ -643,8 +643,12 @@ def _crash_loop(env, grace):
               "the rotation-to-write gap" % (
                   " under valgrind" if slow > 1 else "", cycles, logouts,
                   gap))
-    # Under valgrind the store's write takes longer: more kills land in it.
-    check(gap < cycles / (5 if slow == 1 else 2), "too many losses: %d of %d"
+    # Under valgrind (and, less, ASan on a busy machine) the store's write
+    # takes longer: more kills land in it. Every loss was checked above to
+    # be one of them; the bound only says the loop is not mostly losses.
+    bound = 2 if slow > 1 else 3 if os.environ.get(
+        "AUTHD_SANITIZER_LOG_DIR") else 5
+    check(gap < cycles / bound, "too many losses: %d of %d"
           % (gap, cycles))
     rec = json.load(open(os.path.join(env.home, ".state", "authd",
                                       "default.json")))
