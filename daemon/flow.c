@@ -18,6 +18,7 @@
 #include "url.h"
 #include "idp.h"
 #include "log.h"
+#include "mint.h"
 #include "oauth.h"
 #include "profile.h"
 #include "secret.h"
@@ -628,11 +629,13 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 		f->userinfo_endpoint = xstrdup(m->userinfo_endpoint);
 	oauth_form_add(&form, "scope", account_login_scope(f->acct));
 	/*
-	 * Minting by narrowed refresh needs the audience granted at login
-	 * (RFC 8707): ask for it here, the token request stays plain.
+	 * Minting by narrowed refresh (mint = refresh, or auto with a
+	 * provider that does not offer token exchange) needs the audience
+	 * granted at login (RFC 8707): ask for it here, the token request
+	 * stays plain.
 	 */
-	if (account_profile(f->acct)->mint == PROFILE_MINT_REFRESH &&
-	    account_profile(f->acct)->audience != NULL)
+	if (mint_resolve(account_profile(f->acct)->mint, m) ==
+	    PROFILE_MINT_REFRESH && account_profile(f->acct)->audience != NULL)
 		oauth_form_add(&form, "resource",
 		    account_profile(f->acct)->audience);
 	f->req = idp_post_form(f->ad, account_profile(f->acct),

@@ -67,7 +67,7 @@ mint_entry_free(struct mint_entry *e)
 	while ((w = TAILQ_FIRST(&e->waiters)) != NULL) {
 		TAILQ_REMOVE(&e->waiters, w, entry);
 		w->fn(AUTHD_E_SHUTTING_DOWN, "the token cache entry was "
-		    "dropped", NULL, w->arg);
+		    "dropped", NULL, NULL, w->arg);
 		free(w);
 	}
 	if (e->ahead != NULL)
@@ -402,7 +402,8 @@ mint_install(struct mint_entry *e, struct mint_job *j)
 }
 
 void
-mint_finish(struct mint_entry *e, int err, const char *cause)
+mint_finish(struct mint_entry *e, int err, const char *cause,
+    const char *hint)
 {
 	struct mint_job		*j = e->job;
 	struct mint_waiter	*w;
@@ -439,9 +440,9 @@ mint_finish(struct mint_entry *e, int err, const char *cause)
 			e->last_used = time(NULL);
 			e->serves++;
 			mint_result(e, 0, &res);
-			w->fn(0, NULL, &res, w->arg);
+			w->fn(0, NULL, NULL, &res, w->arg);
 		} else
-			w->fn(err, cause, NULL, w->arg);
+			w->fn(err, cause, hint, NULL, w->arg);
 		free(w);
 	}
 }

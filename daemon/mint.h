@@ -22,6 +22,7 @@ struct authd;
 struct mint;
 struct mint_entry;
 struct mint_waiter;
+struct oauth_meta;
 struct secret;
 
 #define MINT_MAX_ENTRIES	256	/* cached targets, all profiles */
@@ -55,7 +56,8 @@ struct mint_result {
 	int			 cached;	/* served from the cache */
 };
 
-typedef void	(*mint_fn)(int err, const char *cause,
+/* On error, hint (may be NULL: the error's usual one) says what to do. */
+typedef void	(*mint_fn)(int err, const char *cause, const char *hint,
 		    const struct mint_result *, void *arg);
 
 struct mint	*mint_new(struct authd *);
@@ -99,6 +101,22 @@ int		 mint_covers_project(const char *scope, const cJSON *claims,
 		     const char *project, const char *project_scope);
 /* Does an "aud" claim (a string or an array of strings) hold audience? */
 int		 mint_has_audience(const cJSON *claims, const char *audience);
+
+/*
+ * The strategy a profile's mint setting (PROFILE_MINT_*) comes to with
+ * this provider: auto is token exchange when discovery lists its grant,
+ * else a narrowed refresh. The login asks for the profile's audience as
+ * its resource (RFC 8707) when this is PROFILE_MINT_REFRESH (flow.c).
+ */
+int		 mint_resolve(int mint, const struct oauth_meta *);
+/*
+ * Does the provider offer the grant that strategy needs? 0 when it does,
+ * or when discovery does not list grant_types_supported (nothing is
+ * known: it is tried); else AUTHD_E_IDP_UNSUPPORTED with *cause
+ * (allocated: what is missing) and *hint (static: what to set).
+ */
+int		 mint_offered(int mint, const struct oauth_meta *, char **cause,
+		     const char **hint);
 
 /*
  * The pure parts of a mint, exposed for the unit tests (mint-job.c,

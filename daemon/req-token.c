@@ -151,13 +151,12 @@ req_token_wait_free(struct req_token_wait *tw)
 }
 
 static void
-req_token_minted(int err, const char *cause, const struct mint_result *m,
-    void *arg)
+req_token_minted(int err, const char *cause, const char *hint,
+    const struct mint_result *m, void *arg)
 {
 	struct req_token_wait	*tw = arg;
 	struct req		*r = tw->r;
 	struct mint_target	 t = tw->t;
-	const char		*hint = NULL;
 
 	req_set_cancel(r, NULL, NULL);
 	t.audience = tw->audience;
@@ -166,7 +165,7 @@ req_token_minted(int err, const char *cause, const struct mint_result *m,
 		req_token_wait_free(tw);
 		return;
 	}
-	switch (err) {
+	switch (hint != NULL ? 0 : err) {
 	case AUTHD_E_NOT_LOGGED_IN:
 	case AUTHD_E_TOKEN_REJECTED:
 		hint = "run 'tb login'";

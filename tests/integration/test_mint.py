@@ -265,25 +265,71 @@ def endpoint_dot_segments(env):
           paths[0].endswith("/prj_123"), paths)
 
 
+def device_requests(idp):
+    return [e for e in idp.entries("/device/auth")]
+
+
 def auto_strategy(env):
-    """mint = auto picks token exchange when the issuer advertises it, a
-    narrowed refresh when not."""
+    """mint = auto picks token exchange when the issuer advertises it (the
+    login then asks for no resource), a narrowed refresh when not: the
+    login then asks for the profile's audience as its resource (RFC 8707),
+    so the narrowed refreshes are granted it, and project tokens are
+    minted."""
     idp = IdP(env, "--interval", "1")
     config(env, idp)
     d = env.start()
     login(env, idp)
     check(token(env, "--project", "prj_123")["strategy"] ==
           "token-exchange", "auto with token exchange")
+    dev = device_requests(idp)
+    check(len(dev) == 1 and "resource" not in dev[0], dev)
     d.stop()
     idp2 = IdP(env, "--interval", "1", "--no-token-exchange", name="idp2")
-    config(env, idp2, profile_extra="scope = profile email project:prj_123"
-           "\n")
+    config(env, idp2, profile_extra="scope = profile email project:prj_123 "
+           "project:prj_456\n")
     env.start()
-    # Without an audience at login, resource was not granted: the IdP
-    # refuses, and says why.
     login(env, idp2)
+    dev = device_requests(idp2)
+    check(len(dev) == 1 and dev[0].get("resource") == API, dev)
+    for p in ("prj_123", "prj_456"):
+        j = token(env, "--project", p)
+        c = claims(j["token"])
+        check(j["strategy"] == "refresh" and c["aud"] == API and
+              c["scope"].split() == ["project:" + p], (j, c))
+    check(token(env, "--project", "prj_123")["cached"], "not cached")
+    check(idp2.entries("/token", TX) == [], "a token exchange was tried")
+    # The user's own token still refreshes (rotation respected).
+    r = env.tb("token")
+    check(r.returncode == 0 and idp2.userinfo(r.stdout.strip())[0] == 200,
+          "user token after narrowed refreshes: %s" % r.stderr)
+    r = env.tb("token", "--project", "prj_789")
+    check(r.returncode == 5, "not a member: exit %d" % r.returncode)
+
+
+def exchange_not_offered(env):
+    """mint = token-exchange with a provider whose discovery lists its
+    grants without RFC 8693's fails at once, naming what is missing and
+    what to set; no token exchange is sent."""
+    idp = IdP(env, "--interval", "1", "--no-token-exchange")
+    config(env, idp, profile_extra="mint = token-exchange\n")
+    d = env.start()
+    login(env, idp)
+    r = env.tb("token", "--project", "prj_123")
+    check(r.returncode == 1 and "does not offer token exchange" in r.stderr
+          and "grant_types_supported" in r.stderr and TX in r.stderr and
+          "hint: set mint = refresh or mint = endpoint" in r.stderr and
+          "proxy" not in r.stderr and "unexpected" not in r.stderr,
+          "exit %d: %s" % (r.returncode, r.stderr))
     r = env.tb("--json", "token", "--project", "prj_123")
-    check(r.returncode == 5 and "invalid_target" in r.stdout, r.stdout)
+    e = json.loads(r.stdout)["error"]
+    check(e["code"] == "idp_unsupported", e)
+    check(idp.entries("/token", TX) == [], "a token exchange was sent: %s" %
+          idp.entries("/token", TX))
+    check("cannot mint: the identity provider does not offer token "
+          "exchange" in d.log_text(), "not logged")
+    # The login asked for no resource: token exchange was configured.
+    dev = device_requests(idp)
+    check(len(dev) == 1 and "resource" not in dev[0], dev)
 
 
 def refresh_ahead(env):
@@ -442,9 +488,9 @@ def not_logged_in(env):
 
 TESTS = {f.__name__: f for f in (
     exchange_and_cache, single_flight, project_boundary, refresh_strategy,
-    endpoint_strategy, endpoint_dot_segments, auto_strategy, refresh_ahead,
-    audit_and_canary, not_logged_in, verify_jwt, cache_bound,
-    logout_during_narrowed_mints)}
+    endpoint_strategy, endpoint_dot_segments, auto_strategy,
+    exchange_not_offered, refresh_ahead, audit_and_canary, not_logged_in,
+    verify_jwt, cache_bound, logout_during_narrowed_mints)}
 
 if __name__ == "__main__":
     run(TESTS)

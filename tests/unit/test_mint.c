@@ -15,6 +15,7 @@
 #include "mint.h"
 #include "msg.h"
 #include "oauth.h"
+#include "profile.h"
 #include "secret.h"
 
 #define S(x)	x, strlen(x)
@@ -293,6 +294,66 @@ test_endpoint_url(void)
 #undef DOTS
 }
 
+/*
+ * The strategy from what discovery advertises: auto is token exchange
+ * only when its grant is listed; a strategy whose grant is not listed
+ * fails at once, saying what is missing and what to set; nothing listed
+ * is tried.
+ */
+static void
+test_capabilities(void)
+{
+	struct oauth_meta	 m;
+	const char		*hint;
+	char			*cause;
+
+	memset(&m, 0, sizeof m);
+	m.grants_listed = 1;
+	m.grants = OAUTH_GRANT_DEVICE | OAUTH_GRANT_REFRESH;
+	CHECK_INT(mint_resolve(PROFILE_MINT_AUTO, &m), PROFILE_MINT_REFRESH);
+	CHECK_INT(mint_resolve(PROFILE_MINT_TOKEN_EXCHANGE, &m),
+	    PROFILE_MINT_TOKEN_EXCHANGE);
+	CHECK_INT(mint_resolve(PROFILE_MINT_ENDPOINT, &m),
+	    PROFILE_MINT_ENDPOINT);
+	CHECK_INT(mint_offered(PROFILE_MINT_AUTO, &m, &cause, &hint), 0);
+	CHECK(cause == NULL && hint == NULL);
+	CHECK_INT(mint_offered(PROFILE_MINT_TOKEN_EXCHANGE, &m, &cause, &hint),
+	    AUTHD_E_IDP_UNSUPPORTED);
+	CHECK(strstr(cause, "does not offer token exchange") != NULL &&
+	    strstr(cause, "grant_types_supported") != NULL &&
+	    strstr(cause, OAUTH_GRANT_TYPE_TOKEN_EXCHANGE) != NULL);
+	CHECK(strstr(hint, "mint = refresh") != NULL &&
+	    strstr(hint, "mint = endpoint") != NULL);
+	free(cause);
+	CHECK_INT(mint_offered(PROFILE_MINT_ENDPOINT, &m, &cause, &hint), 0);
+
+	m.grants |= OAUTH_GRANT_TOKEN_EXCHANGE;
+	CHECK_INT(mint_resolve(PROFILE_MINT_AUTO, &m),
+	    PROFILE_MINT_TOKEN_EXCHANGE);
+	CHECK_INT(mint_offered(PROFILE_MINT_TOKEN_EXCHANGE, &m, &cause, &hint),
+	    0);
+
+	/* Neither grant: auto can only be told to use an endpoint. */
+	m.grants = OAUTH_GRANT_DEVICE;
+	CHECK_INT(mint_offered(PROFILE_MINT_AUTO, &m, &cause, &hint),
+	    AUTHD_E_IDP_UNSUPPORTED);
+	CHECK(strstr(cause, "neither") != NULL &&
+	    strstr(hint, "mint = endpoint") != NULL);
+	free(cause);
+	CHECK_INT(mint_offered(PROFILE_MINT_REFRESH, &m, &cause, &hint),
+	    AUTHD_E_IDP_UNSUPPORTED);
+	CHECK(strstr(cause, "lacks refresh_token") != NULL);
+	free(cause);
+
+	/* Nothing listed: nothing known, everything is tried. */
+	m.grants_listed = 0;
+	m.grants = 0;
+	CHECK_INT(mint_resolve(PROFILE_MINT_AUTO, &m), PROFILE_MINT_REFRESH);
+	CHECK_INT(mint_offered(PROFILE_MINT_TOKEN_EXCHANGE, &m, &cause, &hint),
+	    0);
+	CHECK_INT(mint_offered(PROFILE_MINT_AUTO, &m, &cause, &hint), 0);
+}
+
 int
 main(void)
 {
@@ -300,6 +361,7 @@ main(void)
 	const char *t = "project:{project}";
 
 	msg_init();
+	test_capabilities();
 	test_claim_types();
 	test_standard_scopes();
 	test_times();
