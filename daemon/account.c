@@ -32,21 +32,27 @@ account_streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+static int
+account_same_secret(const struct profile *a, const struct profile *b)
+{
+	const struct secret	*sa = a->client_secret, *sb = b->client_secret;
+
+	if (sa == NULL || sb == NULL)
+		return sa == sb;
+	return sa->len == sb->len && memcmp(sa->data, sb->data, sa->len) == 0;
+}
+
 /* Do two versions of a profile mint the same way? */
 static int
 account_same_rules(const struct profile *a, const struct profile *b)
 {
-	const struct secret	*sa = a->client_secret, *sb = b->client_secret;
-
 	if (a->mint != b->mint || a->verify_jwt != b->verify_jwt ||
 	    a->client_auth != b->client_auth ||
 	    !account_streq(a->audience, b->audience) ||
 	    !account_streq(a->project_scope, b->project_scope) ||
 	    !account_streq(a->mint_endpoint, b->mint_endpoint))
 		return 0;
-	if (sa == NULL || sb == NULL)
-		return sa == sb;
-	return sa->len == sb->len && memcmp(sa->data, sb->data, sa->len) == 0;
+	return account_same_secret(a, b);
 }
 
 void
@@ -118,6 +124,7 @@ account_clear(struct account *a)
 	secret_free(a->access_token);
 	secret_free(a->refresh_token);
 	a->access_token = a->refresh_token = NULL;
+	a->refresh_accepted = 0;
 	a->access_exp = 0;
 	cJSON_Delete(a->identity);
 	a->identity = NULL;
@@ -177,6 +184,9 @@ account_update(struct authd *ad, const struct profile *p)
 		account_bump(a, "AUTHD_TOKEN applies or not");
 		return ACCOUNT_RULES;
 	}
+	if (a->p->client_auth != p->client_auth ||
+	    !account_same_secret(a->p, p))
+		a->refresh_accepted = 0;	/* not yet with the new one */
 	account_set_profile(a, p);
 	log_info("profile %s: mint rules changed: tokens minted under the "
 	    "old ones are no longer served", p->name);
@@ -444,6 +454,7 @@ account_set_login(struct account *a, struct oauth_tokens *t)
 	a->access_exp = account_expiry(t->access_token, t->expires_in);
 	a->access_token = t->access_token;
 	a->refresh_token = t->refresh_token;
+	a->refresh_accepted = a->refresh_token != NULL;
 	t->access_token = t->refresh_token = NULL;
 	if (t->id_token != NULL)
 		claims = jwt_peek_claims(t->id_token->data, t->id_token->len);
