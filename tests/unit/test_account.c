@@ -420,6 +420,95 @@ test_refused(void)
 }
 
 /*
+ * A refresh answered 400 or 401 without an OAuth error is a refused grant
+ * (logged out, the stored item deleted) when the provider accepted the
+ * refresh token before under this client authentication. A 5xx, an HTML
+ * page (a proxy's?), another 4xx, or a refresh token not yet accepted
+ * under a new client secret: an error, and the login stays.
+ */
+static void
+test_bare_refusal(void)
+{
+	static const struct {
+		long		 status;
+		const char	*body;
+		int		 err;
+		int		 gone;
+	} cases[] = {
+		{ 400, "", AUTHD_E_TOKEN_REJECTED, 1 },
+		{ 401, "", AUTHD_E_TOKEN_REJECTED, 1 },
+		{ 400, "Bad Request", AUTHD_E_TOKEN_REJECTED, 1 },
+		{ 400, "{\"error_description\":\"no\"}", AUTHD_E_TOKEN_REJECTED,
+		  1 },
+		{ 400, "<html>Bad Request</html>", AUTHD_E_IDP_NOT_JSON, 0 },
+		{ 503, "", AUTHD_E_IDP_HTTP, 0 },
+		{ 502, "<html>bad gateway</html>", AUTHD_E_IDP_HTTP, 0 },
+		{ 403, "", AUTHD_E_IDP_BAD_REPLY, 0 },
+	};
+	struct tw		 w = { 0 };
+	struct fake_req		*r;
+	struct store_record	*rec;
+	struct profile		*p;
+	size_t			 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		setup();
+		login("at-0", 0, "rt-0", "u-1");
+		save_and_wait();
+		account_wait(acct, tw_cb, &w);
+		r = refresh_req("rt-0");
+		fake_req_answer(r, cases[i].status, cases[i].body);
+		CHECK(fake_run_until(ad.base, tw_done, &w, WAIT_MS));
+		if (w.err != cases[i].err)
+			fprintf(stderr, "case %zu\n", i);
+		CHECK_INT(w.err, cases[i].err);
+		CHECK(w.cause != NULL);
+		CHECK_INT(account_logged_in(acct), !cases[i].gone);
+		rec = stored();
+		CHECK((rec == NULL) == cases[i].gone);
+		store_record_free(rec);
+		tw_clear(&w);
+		teardown();
+	}
+
+	/*
+	 * Another client secret: the refresh token is not yet accepted under
+	 * it, so a bare 401 is an error; once a refresh succeeds, it is.
+	 */
+	setup();
+	login("at-0", 0, "rt-0", "u-1");
+	save_and_wait();
+	p = profile_dup(account_profile(acct));
+	p->client_secret = secret_new_str("new-secret");
+	p->client_auth = PROFILE_AUTH_POST;
+	CHECK_INT(account_update(&ad, p), ACCOUNT_RULES);
+	profile_free(p);
+	account_wait(acct, tw_cb, &w);
+	r = refresh_req("rt-0");
+	CHECK_STR(fake_req_form(r, "client_secret"), "new-secret");
+	fake_req_answer(r, 401, "");
+	CHECK(fake_run_until(ad.base, tw_done, &w, WAIT_MS));
+	CHECK_INT(w.err, AUTHD_E_IDP_BAD_REPLY);
+	CHECK(account_logged_in(acct));
+	tw_clear(&w);
+	account_wait(acct, tw_cb, &w);
+	r = refresh_req("rt-0");
+	fake_req_answer(r, 200, "{\"access_token\":\"at-1\",\"refresh_token\":"
+	    "\"rt-1\",\"token_type\":\"Bearer\",\"expires_in\":0}");
+	CHECK(fake_run_until(ad.base, tw_done, &w, WAIT_MS));
+	CHECK_INT(w.err, 0);
+	tw_clear(&w);
+	account_wait(acct, tw_cb, &w);
+	r = refresh_req("rt-1");
+	fake_req_answer(r, 401, "");
+	CHECK(fake_run_until(ad.base, tw_done, &w, WAIT_MS));
+	CHECK_INT(w.err, AUTHD_E_TOKEN_REJECTED);
+	CHECK(!account_logged_in(acct));
+	tw_clear(&w);
+	teardown();
+}
+
+/*
  * The provider unreachable: a token still valid (if short) is served;
  * an expired one gets the waiters the transport error, and the login
  * stays (the refresh token may work later).
@@ -681,6 +770,7 @@ main(void)
 	fake_meta_init(&meta, ISSUER);
 	test_one_refresh();
 	test_refused();
+	test_bare_refusal();
 	test_unreachable();
 	test_narrow_queues();
 	test_narrow_override();
