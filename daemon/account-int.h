@@ -48,6 +48,7 @@ struct account {
 	 * tokens mean logged out. */
 	struct secret		*access_token;
 	time_t			 access_exp;	/* 0: unknown */
+	long			 access_life;	/* its lifetime, 0: unknown */
 	struct secret		*refresh_token;
 	/*
 	 * The provider accepted refresh_token (it issued it, or took it for

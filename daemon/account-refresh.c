@@ -306,6 +306,8 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 	}
 	account_check_subject(a, &t);
 	a->access_exp = account_expiry(t.access_token, t.expires_in);
+	a->access_life = account_lifetime(t.access_token, t.expires_in,
+	    a->access_exp, 1);
 	secret_free(a->access_token);
 	a->access_token = t.access_token;
 	t.access_token = NULL;
@@ -313,8 +315,9 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 		free(a->granted_scope);
 		a->granted_scope = xstrdup(t.scope);
 	}
-	log_info("profile %s: access token refreshed (expires in %ld s)",
-	    a->p->name, t.expires_in);
+	log_info("profile %s: access token refreshed (expires in %ld s, "
+	    "refreshed again with %ld s left)", a->p->name, t.expires_in,
+	    account_refresh_margin(a->access_life));
 	oauth_tokens_clear(&t);
 	account_save_refresh(a);
 }

@@ -126,6 +126,7 @@ account_clear(struct account *a)
 	a->access_token = a->refresh_token = NULL;
 	a->refresh_accepted = 0;
 	a->access_exp = 0;
+	a->access_life = 0;
 	cJSON_Delete(a->identity);
 	a->identity = NULL;
 	free(a->granted_scope);
@@ -436,6 +437,44 @@ account_expiry(const struct secret *tok, long expires_in)
 	return when;
 }
 
+long
+account_lifetime(const struct secret *tok, long expires_in, time_t exp,
+    int received)
+{
+	cJSON	*claims;
+	time_t	 iat;
+	long	 life = 0;
+
+	if (expires_in >= 0)
+		return expires_in;
+	if (exp == 0)
+		return 0;
+	claims = jwt_peek_claims(tok->data, tok->len);
+	iat = oauth_json_time(claims != NULL ?
+	    cJSON_GetObjectItemCaseSensitive(claims, "iat") : NULL);
+	cJSON_Delete(claims);
+	/* Both capped at year 9999: no overflow. */
+	if (iat != 0 && exp > iat && exp - iat <= OAUTH_MAX_LIFETIME)
+		life = (long)(exp - iat);
+	else if (received && exp > time(NULL) &&
+	    exp - time(NULL) <= OAUTH_MAX_LIFETIME)
+		life = (long)(exp - time(NULL));
+	return life;
+}
+
+long
+account_refresh_margin(long life)
+{
+	long	m;
+
+	if (life <= 0)
+		return ACCOUNT_REFRESH_SKEW;
+	m = life / 4;
+	if (m > ACCOUNT_REFRESH_SKEW)
+		m = ACCOUNT_REFRESH_SKEW;
+	return m < ACCOUNT_REFRESH_FLOOR ? ACCOUNT_REFRESH_FLOOR : m;
+}
+
 void
 account_set_store_error(struct account *a, int err, const char *cause)
 {
@@ -452,6 +491,8 @@ account_set_login(struct account *a, struct oauth_tokens *t)
 
 	account_clear(a);
 	a->access_exp = account_expiry(t->access_token, t->expires_in);
+	a->access_life = account_lifetime(t->access_token, t->expires_in,
+	    a->access_exp, 1);
 	a->access_token = t->access_token;
 	a->refresh_token = t->refresh_token;
 	a->refresh_accepted = a->refresh_token != NULL;
@@ -578,7 +619,8 @@ account_token_now(struct account *a, const struct secret **tok, time_t *exp)
 	if (a->access_token == NULL && a->refresh_token == NULL)
 		return account_absent_err(a);
 	if (a->access_token != NULL && (a->access_exp == 0 ||
-	    a->access_exp - time(NULL) >= ACCOUNT_REFRESH_SKEW)) {
+	    a->access_exp - time(NULL) >=
+	    account_refresh_margin(a->access_life))) {
 		*tok = a->access_token;
 		*exp = a->access_exp;
 		return 0;

@@ -167,12 +167,26 @@ mint_entry_get(struct mint *m, struct account *a, const struct mint_target *t)
 	return e;
 }
 
-/* Usable for a caller needing max(min_ttl, 30 s) left? */
+long
+mint_serve_floor(time_t exp, time_t minted_at)
+{
+	time_t	life;
+
+	if (exp <= 0 || minted_at <= 0 || exp <= minted_at)
+		return MINT_MIN_TTL_FLOOR;
+	life = exp - minted_at;
+	if (life / 4 >= MINT_MIN_TTL_FLOOR)
+		return MINT_MIN_TTL_FLOOR;
+	return life / 4 < MINT_MIN_TTL_LEAST ? MINT_MIN_TTL_LEAST :
+	    (long)(life / 4);
+}
+
+/* Usable for a caller needing max(min_ttl, the token's floor) left? */
 static int
 mint_usable(const struct mint_entry *e, long min_ttl)
 {
-	long	need = min_ttl > MINT_MIN_TTL_FLOOR ? min_ttl :
-		    MINT_MIN_TTL_FLOOR;
+	long	floor = mint_serve_floor(e->exp, e->minted_at);
+	long	need = min_ttl > floor ? min_ttl : floor;
 
 	if (e->token == NULL)
 		return 0;
@@ -289,11 +303,11 @@ mint_ahead_ms(time_t exp, time_t minted_at, long jitter)
 	life = (int64_t)(exp - minted_at);
 	/*
 	 * At 75-80 % of the lifetime, jittered so tokens do not align, but
-	 * before the cache stops serving it (MINT_MIN_TTL_FLOOR left).
+	 * before the cache stops serving it (its floor left, and 2 s).
 	 */
 	ms = life * 750 + (int64_t)jitter * life;
-	if (ms > (life - MINT_MIN_TTL_FLOOR - 2) * 1000)
-		ms = (life - MINT_MIN_TTL_FLOOR - 2) * 1000;
+	if (ms > (life - mint_serve_floor(exp, minted_at) - 2) * 1000)
+		ms = (life - mint_serve_floor(exp, minted_at) - 2) * 1000;
 	return ms > 0 ? (long)ms : 0;
 }
 

@@ -26,7 +26,14 @@ struct oauth_meta;
 struct secret;
 
 #define MINT_MAX_ENTRIES	256	/* cached targets, all profiles */
-#define MINT_MIN_TTL_FLOOR	30	/* never serve with less left */
+/*
+ * Never serve a token with less than its floor left: a quarter of its
+ * lifetime, at most MINT_MIN_TTL_FLOOR, at least MINT_MIN_TTL_LEAST
+ * (MINT_MIN_TTL_FLOOR when the lifetime is not known); a caller's
+ * min_ttl raises it (mint_serve_floor).
+ */
+#define MINT_MIN_TTL_FLOOR	30
+#define MINT_MIN_TTL_LEAST	5
 /* Longer-lived tokens are not refreshed ahead (mint_ahead_ms). */
 #define MINT_AHEAD_MAX_LIFE	(366L * 86400)
 
@@ -152,5 +159,12 @@ time_t		 mint_expiry(const cJSON *claims, long expires_in, time_t now);
  * an overflow.
  */
 long		 mint_ahead_ms(time_t exp, time_t minted_at, long jitter);
+/*
+ * The least a token minted at minted_at that expires at exp (0: unknown)
+ * must have left to be served: a quarter of its lifetime within
+ * MINT_MIN_TTL_LEAST..MINT_MIN_TTL_FLOOR, MINT_MIN_TTL_FLOOR when the
+ * lifetime is unknown. A 45 s token is served for 34 s, not 15.
+ */
+long		 mint_serve_floor(time_t exp, time_t minted_at);
 
 #endif /* AUTHD_MINT_H */

@@ -20,7 +20,7 @@ document points at endpoints under the same prefix:
   busy5xx   polls answer 503 with Retry-After: 3, then pending
   latin1    the first poll logs in; the id_token's and userinfo's names
             hold a Latin-1 byte (not UTF-8)
-  rotate    the first poll logs in (30 s access token, refresh token
+  rotate    the first poll logs in (4 s access token, refresh token
             rt-1); a refresh with rt-1 answers a rotated refresh token
             (rt-2) and no access token; one with rt-2 answers at-2 and
             rt-3; any other refresh is invalid_grant
@@ -230,7 +230,7 @@ class Handler(BaseHTTPRequestHandler):
             if grant != "refresh_token":
                 return self.send(200, json.dumps({
                     "access_token": "at-1", "refresh_token": "rt-1",
-                    "token_type": "Bearer", "expires_in": 30}))
+                    "token_type": "Bearer", "expires_in": 4}))
             rt = form.get("refresh_token", [""])[0]
             if rt == "rt-1":
                 return self.send(200, json.dumps({

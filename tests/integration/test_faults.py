@@ -253,7 +253,7 @@ def rotated_refresh_no_access(env):
     check(rc == 0, "tb login exit %d: %s" % (rc, err))
     path = record_path(env, "rot")
     check(json.load(open(path))["refresh_token"] == "rt-1", "login record")
-    # The 30 s access token is within the refresh skew: this refreshes.
+    # The 4 s access token is within its refresh margin: this refreshes.
     r = env.tb("--profile", "rot", "token")
     check(r.returncode != 0 and "access_token" in r.stderr,
           "a reply without an access token: exit %d: %s" % (r.returncode,

@@ -361,6 +361,65 @@ def refresh_ahead(env):
           ahead[0]["result"] == "ok", mints)
 
 
+def short_lifetimes(env):
+    """The refresh margin and the serve floor follow the token's lifetime
+    (a quarter of it, within 5..60 s and 5..30 s): 45 s user tokens are
+    not refreshed on every call (several tb token in a row make one
+    refresh, when the token is near its end), and a 45 s minted token is
+    served for 34 s, not 15; --min-ttl still asks for more."""
+    idp = IdP(env, "--interval", "1", "--at-ttl", "45", "--exchange-ttl",
+              "45")
+    config(env, idp)
+    d = env.start()
+    login(env, idp)
+    logged_in = time.time()
+
+    def refreshes():
+        return idp.entries("/token", "refresh_token")
+    first = token(env, "--project", "prj_123")
+    minted = time.time()
+    users = set()
+    for _ in range(5):
+        r = env.tb("token")
+        check(r.returncode == 0, r.stderr)
+        users.add(r.stdout.strip())
+    check(refreshes() == [] and len(users) == 1, "a fresh 45 s token was "
+          "refreshed: %d refreshes for 5 calls" % len(refreshes()))
+
+    # 16 s on, a 45 s token has 29 s left: under the old fixed 30 s floor
+    # it was minted again, now it is served (its floor is 11 s).
+    wait_for(lambda: time.time() >= minted + 16, "16 s", timeout=30,
+             interval=0.1)
+    j = token(env, "--project", "prj_123")
+    check(j["cached"] and j["token"] == first["token"],
+          "a 45 s token with 29 s left was not served: %s" % j["cached"])
+    check(len(exchanges(idp)) == 1, "exchanges: %d" % len(exchanges(idp)))
+    # A caller that needs more than is left gets a new one.
+    j = token(env, "--project", "prj_123", "--min-ttl", "40")
+    check(not j["cached"] and j["token"] != first["token"],
+          "--min-ttl 40 served a token with under 30 s left")
+    check(len(exchanges(idp)) == 2, "exchanges: %d" % len(exchanges(idp)))
+
+    # The user token: refreshed once, when under 11 s are left (34 s on).
+    def one_refresh():
+        r = env.tb("token")
+        check(r.returncode == 0, r.stderr)
+        users.add(r.stdout.strip())
+        return len(refreshes()) > 0
+    wait_for(one_refresh, "the user token's refresh", timeout=45,
+             interval=0.5)
+    check(time.time() >= logged_in + 33, "refreshed %.1f s after the login "
+          "(its margin is 11 s of 45)" % (time.time() - logged_in))
+    for _ in range(4):
+        r = env.tb("token")
+        check(r.returncode == 0, r.stderr)
+        users.add(r.stdout.strip())
+    check(len(refreshes()) == 1 and len(users) == 2,
+          "%d refreshes, %d user tokens" % (len(refreshes()), len(users)))
+    check("refreshed again with 11 s left" in d.log_text(), "margin not "
+          "logged")
+
+
 def audit_and_canary(env):
     """The audit log records serves and denials with the caller, and no
     token appears in the daemon's debug log, the audit log, tb list or tb
@@ -489,8 +548,8 @@ def not_logged_in(env):
 TESTS = {f.__name__: f for f in (
     exchange_and_cache, single_flight, project_boundary, refresh_strategy,
     endpoint_strategy, endpoint_dot_segments, auto_strategy,
-    exchange_not_offered, refresh_ahead, audit_and_canary, not_logged_in,
-    verify_jwt, cache_bound, logout_during_narrowed_mints)}
+    exchange_not_offered, refresh_ahead, short_lifetimes, audit_and_canary,
+    not_logged_in, verify_jwt, cache_bound, logout_during_narrowed_mints)}
 
 if __name__ == "__main__":
     run(TESTS)

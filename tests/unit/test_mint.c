@@ -172,12 +172,29 @@ test_times(void)
 
 	/* The refresh-ahead delay. */
 	ms = mint_ahead_ms(now + 100, now, 0);
-	CHECK_INT(ms, (100 - MINT_MIN_TTL_FLOOR - 2) * 1000L);
+	CHECK_INT(ms, (100 - 25 - 2) * 1000L);		/* floor 25 s */
 	ms = mint_ahead_ms(now + 3600, now, 50);
 	CHECK_INT(ms, 3600L * 800);
 	CHECK_INT(mint_ahead_ms(0, now, 0), 0);
 	CHECK_INT(mint_ahead_ms(now - 5, now, 0), 0);
-	CHECK_INT(mint_ahead_ms(now + 10, now, 0), 0);
+	/* Short lives: ahead of the floor, never at or after it. */
+	CHECK_INT(mint_ahead_ms(now + 45, now, 0), (45 - 11 - 2) * 1000L);
+	CHECK_INT(mint_ahead_ms(now + 10, now, 0), (10 - 5 - 2) * 1000L);
+	CHECK_INT(mint_ahead_ms(now + 7, now, 0), 0);
+	CHECK_INT(mint_ahead_ms(now + 2, now, 0), 0);
+
+	/* The serve floor: a quarter of the life, within 5..30 s. */
+	CHECK_INT(mint_serve_floor(now + 45, now), 11);
+	CHECK_INT(mint_serve_floor(now + 120, now), 30);
+	CHECK_INT(mint_serve_floor(now + 3600, now), MINT_MIN_TTL_FLOOR);
+	CHECK_INT(mint_serve_floor(now + 12, now), MINT_MIN_TTL_LEAST);
+	CHECK_INT(mint_serve_floor(now + 1, now), MINT_MIN_TTL_LEAST);
+	CHECK_INT(mint_serve_floor(0, now), MINT_MIN_TTL_FLOOR);
+	CHECK_INT(mint_serve_floor(now, now), MINT_MIN_TTL_FLOOR);
+	CHECK_INT(mint_serve_floor(now + 45, 0), MINT_MIN_TTL_FLOOR);
+	CHECK_INT(mint_serve_floor((time_t)INT64_MAX, now),
+	    MINT_MIN_TTL_FLOOR);
+	CHECK_INT(mint_serve_floor(OAUTH_TIME_MAX, 1), MINT_MIN_TTL_FLOOR);
 	ms = mint_ahead_ms((time_t)INT64_MAX, now, 50);
 	CHECK(ms >= 0 && ms <= 366L * 86400 * 1000);
 	ms = mint_ahead_ms((time_t)INT64_MIN, now, 50);
