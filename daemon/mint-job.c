@@ -821,18 +821,19 @@ mint_offered(int mint, const struct oauth_meta *m, char **cause,
 	case PROFILE_MINT_REFRESH:
 		if (m->grants & OAUTH_GRANT_REFRESH)
 			return 0;
-		xasprintf(cause, "the identity provider offers neither token "
-		    "exchange nor the refresh_token grant (grant_types_"
-		    "supported in its discovery lists neither)");
-		*hint = mint == PROFILE_MINT_AUTO ? "set mint = endpoint (with "
-		    "a mint_endpoint) in the profile (config.ini)" :
-		    "set mint = token-exchange or mint = endpoint in the "
-		    "profile (config.ini)";
-		if (mint != PROFILE_MINT_AUTO) {
-			free(*cause);
+		if (mint == PROFILE_MINT_AUTO) {
+			xasprintf(cause, "the identity provider offers neither "
+			    "token exchange nor the refresh_token grant "
+			    "(grant_types_supported in its discovery lists "
+			    "neither)");
+			*hint = "set mint = endpoint (with a mint_endpoint) in "
+			    "the profile (config.ini)";
+		} else {
 			xasprintf(cause, "the identity provider does not offer "
 			    "the refresh_token grant (grant_types_supported in "
 			    "its discovery lacks refresh_token)");
+			*hint = "set mint = token-exchange or mint = endpoint "
+			    "in the profile (config.ini)";
 		}
 		return AUTHD_E_IDP_UNSUPPORTED;
 	}
