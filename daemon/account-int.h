@@ -48,7 +48,14 @@ struct account {
 	 * tokens mean logged out. */
 	struct secret		*access_token;
 	time_t			 access_exp;	/* 0: unknown */
+	long			 access_life;	/* its lifetime, 0: unknown */
 	struct secret		*refresh_token;
+	/*
+	 * The provider accepted refresh_token (it issued it, or took it for
+	 * a refresh) under the current client authentication: a bare
+	 * 400/401 to a refresh with it is then a refused grant.
+	 */
+	int			 refresh_accepted;
 	cJSON			*identity;	/* claims; NULL when none */
 	char			*granted_scope;
 	time_t			 login_time;

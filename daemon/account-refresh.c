@@ -149,6 +149,22 @@ account_grant_gone(struct account *a, const char *code)
 		    NULL);
 }
 
+/*
+ * A refresh answered 400 or 401 with no OAuth error (nothing, text, or
+ * JSON without "error"; not an HTML page, which may be a proxy's), with
+ * a refresh token the provider issued or took before under this client
+ * authentication: the provider refuses the grant without saying why.
+ * Transport errors, 429 and 5xx never are (another code than
+ * AUTHD_E_IDP_BAD_REPLY).
+ */
+static int
+account_bare_refusal(const struct account *a, long status, int rc,
+    const struct oauth_error *oerr)
+{
+	return a->refresh_accepted && (status == 400 || status == 401) &&
+	    rc == AUTHD_E_IDP_BAD_REPLY && oerr->code[0] == '\0';
+}
+
 /* A refresh reply may carry an id_token: another subject is a new login. */
 static void
 account_check_subject(struct account *a, const struct oauth_tokens *t)
@@ -207,8 +223,12 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 			    "current token until it expires", a->p->name,
 			    res->errmsg);
 			account_refresh_end(a, NULL, 0, NULL);
-		} else
+		} else {
+			log_warnx("profile %s: %s failed: %s", a->p->name,
+			    g != NULL ? "narrowed refresh" : "refresh",
+			    res->errmsg);
 			account_refresh_end(a, g, res->error, cause);
+		}
 		free(cause);
 		return;
 	}
@@ -231,13 +251,34 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 	}
 	if (rc != 0) {
 		oauth_tokens_clear(&t);
-		if (rc == AUTHD_E_TOKEN_REJECTED || (g == NULL &&
+		if (g == NULL && account_bare_refusal(a, res->status, rc,
+		    &oerr)) {
+			free(cause);
+			xasprintf(&cause, "HTTP %ld without an OAuth error",
+			    res->status);
+			account_grant_gone(a, cause);
+			free(cause);
+			xasprintf(&cause, "the identity provider no longer "
+			    "accepts your login (it refused the refresh with "
+			    "HTTP %ld, without saying why)", res->status);
+			rc = AUTHD_E_TOKEN_REJECTED;
+		} else if (rc == AUTHD_E_TOKEN_REJECTED || (g == NULL &&
 		    (rc == AUTHD_E_ACCESS_DENIED || rc == AUTHD_E_EXPIRED))) {
 			account_grant_gone(a, oerr.code);
 			free(cause);
 			cause = oauth_error_message(&oerr, "the identity "
 			    "provider no longer accepts your login");
 			rc = AUTHD_E_TOKEN_REJECTED;
+		} else {
+			if (rc == AUTHD_E_UNAUTHORIZED_CLIENT) {
+				free(cause);
+				cause = oauth_refusal_message(&oerr, g != NULL ?
+				    "the refresh_token grant narrowed to a "
+				    "resource (RFC 8707)" :
+				    "the refresh_token grant");
+			}
+			log_warnx("profile %s: %s failed: %s", a->p->name,
+			    g != NULL ? "narrowed refresh" : "refresh", cause);
 		}
 		if (rc > 0)
 			rc = AUTHD_E_IDP_BAD_REPLY;
@@ -245,6 +286,7 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 		free(cause);
 		return;
 	}
+	a->refresh_accepted = 1;
 	/*
 	 * The rotated refresh token replaces the old one (which the provider
 	 * has just retired) and is saved before anything uses it.
@@ -264,6 +306,8 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 	}
 	account_check_subject(a, &t);
 	a->access_exp = account_expiry(t.access_token, t.expires_in);
+	a->access_life = account_lifetime(t.access_token, t.expires_in,
+	    a->access_exp, 1);
 	secret_free(a->access_token);
 	a->access_token = t.access_token;
 	t.access_token = NULL;
@@ -271,8 +315,9 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 		free(a->granted_scope);
 		a->granted_scope = xstrdup(t.scope);
 	}
-	log_info("profile %s: access token refreshed (expires in %ld s)",
-	    a->p->name, t.expires_in);
+	log_info("profile %s: access token refreshed (expires in %ld s, "
+	    "refreshed again with %ld s left)", a->p->name, t.expires_in,
+	    account_refresh_margin(a->access_life));
 	oauth_tokens_clear(&t);
 	account_save_refresh(a);
 }
@@ -287,6 +332,9 @@ account_refresh_disco_cb(int err, const char *cause,
 	char			*why = NULL;
 
 	a->refresh_dw = NULL;
+	if (err != 0)
+		log_warnx("profile %s: %s failed: %s", a->p->name, g != NULL ?
+		    "narrowed refresh" : "refresh", cause);
 	if (err != 0 || a->refresh_token == NULL) {
 		a->grant = NULL;
 		account_refresh_end(a, g, err != 0 ? err :

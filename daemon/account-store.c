@@ -128,8 +128,13 @@ account_loaded_cb(int err, const char *cause, struct store_record *rec,
 	    strcmp(rec->client_id, a->p->client_id) == 0) {
 		a->access_token = rec->access_token;
 		a->refresh_token = rec->refresh_token;
+		/* Stored after the provider issued it. */
+		a->refresh_accepted = a->refresh_token != NULL;
 		rec->access_token = rec->refresh_token = NULL;
 		a->access_exp = rec->access_exp;
+		a->access_life = a->access_token != NULL ?
+		    account_lifetime(a->access_token, -1, a->access_exp, 0) :
+		    0;
 		a->identity = rec->identity;
 		rec->identity = NULL;
 		a->granted_scope = rec->scope;

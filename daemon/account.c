@@ -32,21 +32,27 @@ account_streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+static int
+account_same_secret(const struct profile *a, const struct profile *b)
+{
+	const struct secret	*sa = a->client_secret, *sb = b->client_secret;
+
+	if (sa == NULL || sb == NULL)
+		return sa == sb;
+	return sa->len == sb->len && memcmp(sa->data, sb->data, sa->len) == 0;
+}
+
 /* Do two versions of a profile mint the same way? */
 static int
 account_same_rules(const struct profile *a, const struct profile *b)
 {
-	const struct secret	*sa = a->client_secret, *sb = b->client_secret;
-
 	if (a->mint != b->mint || a->verify_jwt != b->verify_jwt ||
 	    a->client_auth != b->client_auth ||
 	    !account_streq(a->audience, b->audience) ||
 	    !account_streq(a->project_scope, b->project_scope) ||
 	    !account_streq(a->mint_endpoint, b->mint_endpoint))
 		return 0;
-	if (sa == NULL || sb == NULL)
-		return sa == sb;
-	return sa->len == sb->len && memcmp(sa->data, sb->data, sa->len) == 0;
+	return account_same_secret(a, b);
 }
 
 void
@@ -118,7 +124,9 @@ account_clear(struct account *a)
 	secret_free(a->access_token);
 	secret_free(a->refresh_token);
 	a->access_token = a->refresh_token = NULL;
+	a->refresh_accepted = 0;
 	a->access_exp = 0;
+	a->access_life = 0;
 	cJSON_Delete(a->identity);
 	a->identity = NULL;
 	free(a->granted_scope);
@@ -177,6 +185,9 @@ account_update(struct authd *ad, const struct profile *p)
 		account_bump(a, "AUTHD_TOKEN applies or not");
 		return ACCOUNT_RULES;
 	}
+	if (a->p->client_auth != p->client_auth ||
+	    !account_same_secret(a->p, p))
+		a->refresh_accepted = 0;	/* not yet with the new one */
 	account_set_profile(a, p);
 	log_info("profile %s: mint rules changed: tokens minted under the "
 	    "old ones are no longer served", p->name);
@@ -426,6 +437,44 @@ account_expiry(const struct secret *tok, long expires_in)
 	return when;
 }
 
+long
+account_lifetime(const struct secret *tok, long expires_in, time_t exp,
+    int received)
+{
+	cJSON	*claims;
+	time_t	 iat;
+	long	 life = 0;
+
+	if (expires_in >= 0)
+		return expires_in;
+	if (exp == 0)
+		return 0;
+	claims = jwt_peek_claims(tok->data, tok->len);
+	iat = oauth_json_time(claims != NULL ?
+	    cJSON_GetObjectItemCaseSensitive(claims, "iat") : NULL);
+	cJSON_Delete(claims);
+	/* Both capped at year 9999: no overflow. */
+	if (iat != 0 && exp > iat && exp - iat <= OAUTH_MAX_LIFETIME)
+		life = (long)(exp - iat);
+	else if (received && exp > time(NULL) &&
+	    exp - time(NULL) <= OAUTH_MAX_LIFETIME)
+		life = (long)(exp - time(NULL));
+	return life;
+}
+
+long
+account_refresh_margin(long life)
+{
+	long	m;
+
+	if (life <= 0)
+		return ACCOUNT_REFRESH_SKEW;
+	m = life / 4;
+	if (m > ACCOUNT_REFRESH_SKEW)
+		m = ACCOUNT_REFRESH_SKEW;
+	return m < ACCOUNT_REFRESH_FLOOR ? ACCOUNT_REFRESH_FLOOR : m;
+}
+
 void
 account_set_store_error(struct account *a, int err, const char *cause)
 {
@@ -442,8 +491,11 @@ account_set_login(struct account *a, struct oauth_tokens *t)
 
 	account_clear(a);
 	a->access_exp = account_expiry(t->access_token, t->expires_in);
+	a->access_life = account_lifetime(t->access_token, t->expires_in,
+	    a->access_exp, 1);
 	a->access_token = t->access_token;
 	a->refresh_token = t->refresh_token;
+	a->refresh_accepted = a->refresh_token != NULL;
 	t->access_token = t->refresh_token = NULL;
 	if (t->id_token != NULL)
 		claims = jwt_peek_claims(t->id_token->data, t->id_token->len);
@@ -567,7 +619,8 @@ account_token_now(struct account *a, const struct secret **tok, time_t *exp)
 	if (a->access_token == NULL && a->refresh_token == NULL)
 		return account_absent_err(a);
 	if (a->access_token != NULL && (a->access_exp == 0 ||
-	    a->access_exp - time(NULL) >= ACCOUNT_REFRESH_SKEW)) {
+	    a->access_exp - time(NULL) >=
+	    account_refresh_margin(a->access_life))) {
 		*tok = a->access_token;
 		*exp = a->access_exp;
 		return 0;

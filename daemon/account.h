@@ -36,8 +36,14 @@ struct oauth_tokens;
 struct profile;
 struct secret;
 
-/* Refresh the user access token when it has less than this left. */
+/*
+ * Refresh the user access token when it has less than its margin left:
+ * a quarter of its lifetime, at most ACCOUNT_REFRESH_SKEW and at least
+ * ACCOUNT_REFRESH_FLOOR (ACCOUNT_REFRESH_SKEW when the lifetime is not
+ * known). A 45 s token is used for 34 s, not refreshed on every call.
+ */
 #define ACCOUNT_REFRESH_SKEW	60
+#define ACCOUNT_REFRESH_FLOOR	5
 
 /* Where the credential in effect came from. */
 enum account_source {
@@ -149,6 +155,16 @@ void		 account_set_override(struct account *, struct secret *tok);
  */
 int		 account_token_now(struct account *, const struct secret **tok,
 		     time_t *exp);
+/* The refresh margin of a token that lives life seconds (0: unknown). */
+long		 account_refresh_margin(long life);
+/*
+ * The lifetime of a token that expires at exp (0: unknown): expires_in
+ * when given (>= 0), else a JWT's exp - iat, else, for a token just
+ * received, what is left of it; 0 when unknown (a token loaded from the
+ * store, opaque: only exp - iat can tell then).
+ */
+long		 account_lifetime(const struct secret *, long expires_in,
+		     time_t exp, int received);
 /* After a wait ended with 0: the token, even if its lifetime is short. */
 int		 account_token_fresh(struct account *, const struct secret **tok,
 		     time_t *exp);

@@ -18,6 +18,7 @@
 #include "url.h"
 #include "idp.h"
 #include "log.h"
+#include "mint.h"
 #include "oauth.h"
 #include "profile.h"
 #include "secret.h"
@@ -699,10 +700,13 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 		oauth_form_add(&form, "scope", scope);
 	free(scope);
 	/*
-	 * Minting by narrowed refresh needs the audience granted at login
-	 * (RFC 8707): ask for it here, the token request stays plain.
+	 * Minting by narrowed refresh (mint = refresh, or auto with a
+	 * provider that does not offer token exchange) needs the audience
+	 * granted at login (RFC 8707): ask for it here, the token request
+	 * stays plain.
 	 */
-	if (p->mint == PROFILE_MINT_REFRESH && p->audience != NULL &&
+	if (mint_resolve(p->mint, m) == PROFILE_MINT_REFRESH &&
+	    p->audience != NULL &&
 	    !oauth_params_have(p->device_params, "resource"))
 		oauth_form_add(&form, "resource", p->audience);
 	/* What the provider needs besides (Auth0's audience). */

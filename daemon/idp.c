@@ -150,8 +150,6 @@ static void
 idp_revoke_done_cb(const struct http_result *res, void *arg)
 {
 	struct idp_revoke	*v = arg;
-	struct oauth_tokens	 t;
-	struct oauth_error	 e;
 	char			*why = NULL;
 
 	v->req = NULL;
@@ -165,13 +163,9 @@ idp_revoke_done_cb(const struct http_result *res, void *arg)
 		return;
 	} else if (res->status == 503)
 		why = xstrdup("the issuer is unavailable (HTTP 503)");
-	else {
-		oauth_parse_token_reply(res->status, res->body, res->body_len,
-		    &t, &e, &why);
-		oauth_tokens_clear(&t);
-		if (why == NULL)
-			why = xstrdup("refused");
-	}
+	else
+		why = oauth_revoke_refusal(res->status, res->body,
+		    res->body_len, v->p->client_auth == PROFILE_AUTH_NONE);
 	idp_revoke_set(v, IDP_REVOKE_FAILED, why);
 	v->next++;
 	idp_revoke_next(v);

@@ -85,7 +85,11 @@ void	mint_job_free(struct mint_job *);
 /* The strategy's name (for the audit and status), or the profile's. */
 const char *mint_job_strategy(const struct mint_job *);
 
-/* mint.c: the job ended (its result, if any, is in the job). */
-void	mint_finish(struct mint_entry *, int err, const char *cause);
+/*
+ * mint.c: the job ended (its result, if any, is in the job); hint, for an
+ * error, may be NULL.
+ */
+void	mint_finish(struct mint_entry *, int err, const char *cause,
+	    const char *hint);
 
 #endif /* AUTHD_MINT_INT_H */

@@ -37,7 +37,8 @@ static void	mint_refuse(struct mint_job *, const struct secret *);
 
 /*
  * The strategies. needs_meta: the issuer's metadata first (the token
- * endpoint); user_token: the user's access token first (else the
+ * endpoint, and whether the provider offers the grant at all:
+ * mint_offered); user_token: the user's access token first (else the
  * strategy gets NULL and takes what it needs itself).
  */
 struct mint_strategy {
@@ -49,7 +50,7 @@ struct mint_strategy {
 
 static const struct mint_strategy mint_strategies[] = {
 	{ PROFILE_MINT_TOKEN_EXCHANGE,	1, 1, mint_by_exchange },
-	{ PROFILE_MINT_REFRESH,		0, 0, mint_by_refresh },
+	{ PROFILE_MINT_REFRESH,		1, 0, mint_by_refresh },
 	{ PROFILE_MINT_ENDPOINT,	0, 1, mint_by_endpoint },
 	{ PROFILE_MINT_NONE,		0, 0, mint_refuse },
 };
@@ -91,16 +92,24 @@ mint_job_free(struct mint_job *j)
 	free(j);
 }
 
-/* The job ends: the cache takes it from here. */
+/* The job ends, with a hint for its error (NULL: the usual one). */
 static void
-mint_job_end(struct mint_job *j, int err, const char *cause)
+mint_job_fail(struct mint_job *j, int err, const char *cause,
+    const char *hint)
 {
 	j->uw = NULL;
 	j->grant = NULL;
 	j->dw = NULL;
 	j->req = NULL;
 	j->jw = NULL;
-	mint_finish(j->e, err, cause);
+	mint_finish(j->e, err, cause, hint);
+}
+
+/* The job ends: the cache takes it from here. */
+static void
+mint_job_end(struct mint_job *j, int err, const char *cause)
+{
+	mint_job_fail(j, err, cause, NULL);
 }
 
 /* ---- matching a minted token to its target ---- */
@@ -412,6 +421,11 @@ mint_token_done_cb(const struct http_result *res, void *arg)
 		oauth_tokens_clear(&t);	/* no refresh token here */
 		if (rc > 0)
 			rc = AUTHD_E_IDP_BAD_REPLY;
+		if (rc == AUTHD_E_UNAUTHORIZED_CLIENT) {
+			free(cause);
+			cause = oauth_refusal_message(&oerr, "token exchange ("
+			    OAUTH_GRANT_TYPE_TOKEN_EXCHANGE ")");
+		}
 		mint_job_end(j, rc, cause);
 		free(cause);
 		return;
@@ -445,7 +459,12 @@ mint_endpoint_reply(const char *body, size_t len, time_t now,
 
 	*tok = NULL;
 	*expires_in = -1;
-	o = oauth_json_parse(body, len);
+	if ((o = oauth_json_parse(body, len)) == NULL) {
+		xasprintf(cause, "the mint endpoint's reply is not a JSON "
+		    "object%s", oauth_is_html(body, len) ? " (an HTML page)" :
+		    "");
+		return oauth_unparsable(body, len);
+	}
 	tk = cJSON_GetObjectItemCaseSensitive(o, "token");
 	if (!cJSON_IsString(tk) || !mint_token_ok(tk->valuestring)) {
 		cJSON_Delete(o);
@@ -679,6 +698,25 @@ mint_by_exchange(struct mint_job *j, const struct secret *user)
 	http_submit(j->req, mint_token_done_cb, j);
 }
 
+/*
+ * Why a narrowed refresh may be refused its audience (invalid_target):
+ * the login asks for the profile's audience as its resource (RFC 8707)
+ * when minting by refresh, and a refresh narrows only to what the login
+ * was granted.
+ */
+static const char *
+mint_narrow_hint(const struct mint_entry *e)
+{
+	const char	*aud = account_profile(e->acct)->audience;
+
+	if (aud != NULL && strcmp(aud, e->audience) == 0)
+		return "run 'tb login' again: the login asks for the "
+		    "profile's audience, which a narrowed refresh needs";
+	return "mint = refresh can narrow only to the audience the login "
+	    "asked for (the profile's 'audience'): set it, then run "
+	    "'tb login' again";
+}
+
 static void
 mint_narrowed_cb(struct account *a, int err, const char *cause,
     struct oauth_tokens *t, uint64_t gen, void *arg)
@@ -689,6 +727,11 @@ mint_narrowed_cb(struct account *a, int err, const char *cause,
 	(void)a;
 	j->grant = NULL;
 	j->gen = gen;		/* the credential that was narrowed */
+	if (err == AUTHD_E_INVALID_TARGET) {
+		/* A narrowed refresh covers what the login asked for. */
+		mint_job_fail(j, err, cause, mint_narrow_hint(j->e));
+		return;
+	}
 	if (err != 0) {
 		mint_job_end(j, err, cause);
 		return;
@@ -747,21 +790,78 @@ mint_job_run(struct mint_job *j)
 		j->strategy->run(j, NULL);
 }
 
+int
+mint_resolve(int mint, const struct oauth_meta *m)
+{
+	if (mint != PROFILE_MINT_AUTO)
+		return mint;
+	return (m->grants & OAUTH_GRANT_TOKEN_EXCHANGE) ?
+	    PROFILE_MINT_TOKEN_EXCHANGE : PROFILE_MINT_REFRESH;
+}
+
+int
+mint_offered(int mint, const struct oauth_meta *m, char **cause,
+    const char **hint)
+{
+	*cause = NULL;
+	*hint = NULL;
+	/* Without grant_types_supported nothing is known: try. */
+	if (!m->grants_listed)
+		return 0;
+	switch (mint_resolve(mint, m)) {
+	case PROFILE_MINT_TOKEN_EXCHANGE:
+		if (m->grants & OAUTH_GRANT_TOKEN_EXCHANGE)
+			return 0;
+		xasprintf(cause, "the identity provider does not offer token "
+		    "exchange (grant_types_supported in its discovery lacks "
+		    "%s)", OAUTH_GRANT_TYPE_TOKEN_EXCHANGE);
+		*hint = "set mint = refresh or mint = endpoint in the profile "
+		    "(config.ini)";
+		return AUTHD_E_IDP_UNSUPPORTED;
+	case PROFILE_MINT_REFRESH:
+		if (m->grants & OAUTH_GRANT_REFRESH)
+			return 0;
+		if (mint == PROFILE_MINT_AUTO) {
+			xasprintf(cause, "the identity provider offers neither "
+			    "token exchange nor the refresh_token grant "
+			    "(grant_types_supported in its discovery lists "
+			    "neither)");
+			*hint = "set mint = endpoint (with a mint_endpoint) in "
+			    "the profile (config.ini)";
+		} else {
+			xasprintf(cause, "the identity provider does not offer "
+			    "the refresh_token grant (grant_types_supported in "
+			    "its discovery lacks refresh_token)");
+			*hint = "set mint = token-exchange or mint = endpoint "
+			    "in the profile (config.ini)";
+		}
+		return AUTHD_E_IDP_UNSUPPORTED;
+	}
+	return 0;
+}
+
 static void
 mint_disco_cb(int err, const char *cause, const struct oauth_meta *m,
     void *arg)
 {
 	struct mint_job	*j = arg;
 	int		 mint = account_profile(j->e->acct)->mint;
+	const char	*hint;
+	char		*why;
 
 	j->dw = NULL;
 	if (err != 0) {
 		mint_job_end(j, err, cause);
 		return;
 	}
-	if (mint == PROFILE_MINT_AUTO)
-		mint = (m->grants & OAUTH_GRANT_TOKEN_EXCHANGE) ?
-		    PROFILE_MINT_TOKEN_EXCHANGE : PROFILE_MINT_REFRESH;
+	/* Never a request the provider says it does not serve. */
+	if ((err = mint_offered(mint, m, &why, &hint)) != 0) {
+		log_warnx("profile %s: cannot mint: %s", j->e->profile, why);
+		mint_job_fail(j, err, why, hint);
+		free(why);
+		return;
+	}
+	mint = mint_resolve(mint, m);
 	j->strategy = mint_strategy_find(mint);
 	free(j->token_endpoint);
 	j->token_endpoint = xstrdup(m->token_endpoint);

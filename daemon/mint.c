@@ -67,7 +67,7 @@ mint_entry_free(struct mint_entry *e)
 	while ((w = TAILQ_FIRST(&e->waiters)) != NULL) {
 		TAILQ_REMOVE(&e->waiters, w, entry);
 		w->fn(AUTHD_E_SHUTTING_DOWN, "the token cache entry was "
-		    "dropped", NULL, w->arg);
+		    "dropped", NULL, NULL, w->arg);
 		free(w);
 	}
 	if (e->ahead != NULL)
@@ -167,12 +167,26 @@ mint_entry_get(struct mint *m, struct account *a, const struct mint_target *t)
 	return e;
 }
 
-/* Usable for a caller needing max(min_ttl, 30 s) left? */
+long
+mint_serve_floor(time_t exp, time_t minted_at)
+{
+	time_t	life;
+
+	if (exp <= 0 || minted_at <= 0 || exp <= minted_at)
+		return MINT_MIN_TTL_FLOOR;
+	life = exp - minted_at;
+	if (life / 4 >= MINT_MIN_TTL_FLOOR)
+		return MINT_MIN_TTL_FLOOR;
+	return life / 4 < MINT_MIN_TTL_LEAST ? MINT_MIN_TTL_LEAST :
+	    (long)(life / 4);
+}
+
+/* Usable for a caller needing max(min_ttl, the token's floor) left? */
 static int
 mint_usable(const struct mint_entry *e, long min_ttl)
 {
-	long	need = min_ttl > MINT_MIN_TTL_FLOOR ? min_ttl :
-		    MINT_MIN_TTL_FLOOR;
+	long	floor = mint_serve_floor(e->exp, e->minted_at);
+	long	need = min_ttl > floor ? min_ttl : floor;
 
 	if (e->token == NULL)
 		return 0;
@@ -289,11 +303,11 @@ mint_ahead_ms(time_t exp, time_t minted_at, long jitter)
 	life = (int64_t)(exp - minted_at);
 	/*
 	 * At 75-80 % of the lifetime, jittered so tokens do not align, but
-	 * before the cache stops serving it (MINT_MIN_TTL_FLOOR left).
+	 * before the cache stops serving it (its floor left, and 2 s).
 	 */
 	ms = life * 750 + (int64_t)jitter * life;
-	if (ms > (life - MINT_MIN_TTL_FLOOR - 2) * 1000)
-		ms = (life - MINT_MIN_TTL_FLOOR - 2) * 1000;
+	if (ms > (life - mint_serve_floor(exp, minted_at) - 2) * 1000)
+		ms = (life - mint_serve_floor(exp, minted_at) - 2) * 1000;
 	return ms > 0 ? (long)ms : 0;
 }
 
@@ -402,7 +416,8 @@ mint_install(struct mint_entry *e, struct mint_job *j)
 }
 
 void
-mint_finish(struct mint_entry *e, int err, const char *cause)
+mint_finish(struct mint_entry *e, int err, const char *cause,
+    const char *hint)
 {
 	struct mint_job		*j = e->job;
 	struct mint_waiter	*w;
@@ -439,9 +454,9 @@ mint_finish(struct mint_entry *e, int err, const char *cause)
 			e->last_used = time(NULL);
 			e->serves++;
 			mint_result(e, 0, &res);
-			w->fn(0, NULL, &res, w->arg);
+			w->fn(0, NULL, NULL, &res, w->arg);
 		} else
-			w->fn(err, cause, NULL, w->arg);
+			w->fn(err, cause, hint, NULL, w->arg);
 		free(w);
 	}
 }

@@ -22,10 +22,18 @@ struct authd;
 struct mint;
 struct mint_entry;
 struct mint_waiter;
+struct oauth_meta;
 struct secret;
 
 #define MINT_MAX_ENTRIES	256	/* cached targets, all profiles */
-#define MINT_MIN_TTL_FLOOR	30	/* never serve with less left */
+/*
+ * Never serve a token with less than its floor left: a quarter of its
+ * lifetime, at most MINT_MIN_TTL_FLOOR, at least MINT_MIN_TTL_LEAST
+ * (MINT_MIN_TTL_FLOOR when the lifetime is not known); a caller's
+ * min_ttl raises it (mint_serve_floor).
+ */
+#define MINT_MIN_TTL_FLOOR	30
+#define MINT_MIN_TTL_LEAST	5
 /* Longer-lived tokens are not refreshed ahead (mint_ahead_ms). */
 #define MINT_AHEAD_MAX_LIFE	(366L * 86400)
 
@@ -55,7 +63,8 @@ struct mint_result {
 	int			 cached;	/* served from the cache */
 };
 
-typedef void	(*mint_fn)(int err, const char *cause,
+/* On error, hint (may be NULL: the error's usual one) says what to do. */
+typedef void	(*mint_fn)(int err, const char *cause, const char *hint,
 		    const struct mint_result *, void *arg);
 
 struct mint	*mint_new(struct authd *);
@@ -101,6 +110,22 @@ int		 mint_covers_project(const char *scope, const cJSON *claims,
 int		 mint_has_audience(const cJSON *claims, const char *audience);
 
 /*
+ * The strategy a profile's mint setting (PROFILE_MINT_*) comes to with
+ * this provider: auto is token exchange when discovery lists its grant,
+ * else a narrowed refresh. The login asks for the profile's audience as
+ * its resource (RFC 8707) when this is PROFILE_MINT_REFRESH (flow.c).
+ */
+int		 mint_resolve(int mint, const struct oauth_meta *);
+/*
+ * Does the provider offer the grant that strategy needs? 0 when it does,
+ * or when discovery does not list grant_types_supported (nothing is
+ * known: it is tried); else AUTHD_E_IDP_UNSUPPORTED with *cause
+ * (allocated: what is missing) and *hint (static: what to set).
+ */
+int		 mint_offered(int mint, const struct oauth_meta *, char **cause,
+		     const char **hint);
+
+/*
  * The pure parts of a mint, exposed for the unit tests (mint-job.c,
  * mint.c).
  *
@@ -134,5 +159,12 @@ time_t		 mint_expiry(const cJSON *claims, long expires_in, time_t now);
  * an overflow.
  */
 long		 mint_ahead_ms(time_t exp, time_t minted_at, long jitter);
+/*
+ * The least a token minted at minted_at that expires at exp (0: unknown)
+ * must have left to be served: a quarter of its lifetime within
+ * MINT_MIN_TTL_LEAST..MINT_MIN_TTL_FLOOR, MINT_MIN_TTL_FLOOR when the
+ * lifetime is unknown. A 45 s token is served for 34 s, not 15.
+ */
+long		 mint_serve_floor(time_t exp, time_t minted_at);
 
 #endif /* AUTHD_MINT_H */

@@ -414,8 +414,9 @@ oauth_parse_meta_tenant(const char *body, size_t len, const char *expected,
 
 	memset(m, 0, sizeof *m);
 	if ((j = oauth_json_parse(body, len)) == NULL) {
-		xasprintf(cause, "the discovery document is not a JSON object");
-		return AUTHD_E_IDP_BAD_REPLY;
+		xasprintf(cause, "the discovery document is not a JSON object%s",
+		    oauth_is_html(body, len) ? " (an HTML page)" : "");
+		return oauth_unparsable(body, len);
 	}
 	iss = oauth_str(j, "issuer", OAUTH_MAX_URL);
 	if (iss == NULL || !oauth_issuer_match(iss, expected, tenant)) {
@@ -516,7 +517,8 @@ oauth_error_to_err(const char *code)
 		{ "invalid_token",		AUTHD_E_TOKEN_REJECTED },
 		{ "invalid_scope",		AUTHD_E_INVALID_SCOPE },
 		{ "invalid_target",		AUTHD_E_INVALID_TARGET },
-		{ "unauthorized_client",	AUTHD_E_ACCESS_DENIED },
+		{ "unauthorized_client",	AUTHD_E_UNAUTHORIZED_CLIENT },
+		{ "invalid_client",		AUTHD_E_INVALID_CLIENT },
 		{ "unsupported_grant_type",	AUTHD_E_IDP_UNSUPPORTED },
 		{ "temporarily_unavailable",	AUTHD_E_IDP_HTTP },
 		{ "server_error",		AUTHD_E_IDP_HTTP },
@@ -544,6 +546,55 @@ oauth_error_message(const struct oauth_error *e, const char *fallback)
 	return s;
 }
 
+char *
+oauth_refusal_message(const struct oauth_error *e, const char *grant)
+{
+	char	*what, *s;
+
+	if (strcmp(e->code, "unauthorized_client") == 0)
+		xasprintf(&what, "the identity provider does not allow this "
+		    "client to use %s", grant != NULL ? grant : "this grant");
+	else if (strcmp(e->code, "invalid_client") == 0)
+		what = xstrdup("the identity provider does not accept this "
+		    "client (it does not know the client_id, or the client's "
+		    "authentication failed)");
+	else
+		what = xstrdup("the identity provider refused the request");
+	s = oauth_error_message(e, what);
+	free(what);
+	return s;
+}
+
+int
+oauth_is_html(const char *body, size_t len)
+{
+	size_t	i = 0;
+
+	if (len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0)
+		i = 3;		/* a UTF-8 byte order mark */
+	while (i < len && (body[i] == ' ' || body[i] == '\t' ||
+	    body[i] == '\r' || body[i] == '\n'))
+		i++;
+	return i < len && body[i] == '<';
+}
+
+int
+oauth_unparsable(const char *body, size_t len)
+{
+	size_t	i = 0;
+
+	/*
+	 * JSON, even broken or not an object, is the provider's; anything
+	 * else (nothing, a page, text) may well be someone else's.
+	 */
+	while (i < len && (body[i] == ' ' || body[i] == '\t' ||
+	    body[i] == '\r' || body[i] == '\n'))
+		i++;
+	if (i < len && (body[i] == '{' || body[i] == '['))
+		return AUTHD_E_IDP_BAD_REPLY;
+	return AUTHD_E_IDP_NOT_JSON;
+}
+
 /* Copy printable ASCII only: provider text reaches terminals and logs. */
 static void
 oauth_copy_printable(char *dst, size_t dstlen, const char *src)
@@ -559,11 +610,11 @@ oauth_copy_printable(char *dst, size_t dstlen, const char *src)
 
 /*
  * A reply that is not 2xx: an OAuth error object (RFC 6749 section 5.2),
- * or something else (a proxy's page, a 5xx).
+ * or something else (a proxy's page, a 5xx, a bare 400).
  */
 static int
-oauth_parse_error(long status, const cJSON *j, struct oauth_error *oerr,
-    char **cause)
+oauth_parse_error(long status, const char *body, size_t len, const cJSON *j,
+    struct oauth_error *oerr, char **cause)
 {
 	const cJSON	*c, *d;
 	const char	*code;
@@ -597,15 +648,20 @@ oauth_parse_error(long status, const cJSON *j, struct oauth_error *oerr,
 		return AUTHD_E_IDP_HTTP;
 	}
 	if (!cJSON_IsString(c) || c->valuestring[0] == '\0') {
-		if (status >= 500) {
-			xasprintf(cause, "the identity provider failed (HTTP "
-			    "%ld)", status);
-			return AUTHD_E_IDP_HTTP;
+		/*
+		 * No OAuth error. An HTML page is someone else's (a proxy, a
+		 * login portal); a bare status (nothing, text, other JSON)
+		 * is the provider's refusal without a reason.
+		 */
+		if (oauth_is_html(body, len)) {
+			xasprintf(cause, "HTTP %ld with an HTML page instead of "
+			    "an OAuth error", status);
+			return AUTHD_E_IDP_NOT_JSON;
 		}
-		xasprintf(cause, "unexpected HTTP %ld from the identity "
-		    "provider", status);
-		return status == 429 || status >= 500 ? AUTHD_E_IDP_HTTP :
-		    AUTHD_E_IDP_BAD_REPLY;
+		xasprintf(cause, "the identity provider refused the request "
+		    "with HTTP %ld and no OAuth error%s", status,
+		    status == 401 ? " (authentication required)" : "");
+		return AUTHD_E_IDP_BAD_REPLY;
 	}
 	oauth_copy_printable(oerr->code, sizeof oerr->code, c->valuestring);
 	d = cJSON_GetObjectItemCaseSensitive(j, "error_description");
@@ -616,9 +672,42 @@ oauth_parse_error(long status, const cJSON *j, struct oauth_error *oerr,
 	code = strcmp(c->valuestring, "authorization_declined") == 0 ?
 	    "access_denied" : c->valuestring;
 	err = oauth_error_to_err(code);
-	*cause = oauth_error_message(oerr,
-	    "the identity provider refused the request");
+	*cause = oauth_refusal_message(oerr, NULL);
 	return err;
+}
+
+char *
+oauth_revoke_refusal(long status, const char *body, size_t len,
+    int public_client)
+{
+	struct oauth_error	 oerr;
+	cJSON			*j;
+	char			*cause = NULL, *s;
+	int			 rc;
+
+	if (status >= 200 && status <= 299) {
+		xasprintf(&s, "the revocation endpoint answered HTTP %ld, not "
+		    "200", status);
+		return s;
+	}
+	memset(&oerr, 0, sizeof oerr);
+	j = oauth_json_parse(body, len);
+	rc = oauth_parse_error(status, body, len, j, &oerr, &cause);
+	cJSON_Delete(j);
+	/*
+	 * RFC 7009 lets a public client revoke with its client_id alone;
+	 * some providers insist on client authentication all the same.
+	 */
+	if (public_client && (rc == AUTHD_E_INVALID_CLIENT ||
+	    (status == 401 && oerr.code[0] == '\0'))) {
+		free(cause);
+		xasprintf(&s, "the identity provider requires client "
+		    "authentication for revocation (HTTP %ld%s%s), and this "
+		    "profile is a public client (no client_secret)", status,
+		    oerr.code[0] != '\0' ? ", " : "", oerr.code);
+		return s;
+	}
+	return cause != NULL ? cause : xstrdup("refused");
 }
 
 /*
@@ -681,8 +770,13 @@ oauth_parse_device_reply(long status, const char *body, size_t len,
 	memset(oerr, 0, sizeof *oerr);
 	j = oauth_json_parse(body, len);
 	if (status < 200 || status > 299 || oauth_is_error(j, "device_code")) {
-		rc = oauth_parse_error(status, j, oerr, cause);
+		rc = oauth_parse_error(status, body, len, j, oerr, cause);
 		cJSON_Delete(j);
+		if (rc == AUTHD_E_UNAUTHORIZED_CLIENT) {
+			free(*cause);
+			*cause = oauth_refusal_message(oerr, "the device "
+			    "authorization grant (" OAUTH_GRANT_TYPE_DEVICE ")");
+		}
 		if (rc > 0)
 			xasprintf(cause, "the device authorization endpoint "
 			    "answered %s", oerr->code);
@@ -691,7 +785,7 @@ oauth_parse_device_reply(long status, const char *body, size_t len,
 	if (j == NULL) {
 		xasprintf(cause, "the device authorization reply is not JSON "
 		    "(or holds a NUL character)");
-		return AUTHD_E_IDP_BAD_REPLY;
+		return oauth_unparsable(body, len);
 	}
 	s = oauth_str(j, "device_code", OAUTH_MAX_TOKEN);
 	dev->device_code = s != NULL ? secret_new_str(s) : NULL;
@@ -734,14 +828,14 @@ oauth_parse_token_reply(long status, const char *body, size_t len,
 	memset(oerr, 0, sizeof *oerr);
 	j = oauth_json_parse(body, len);
 	if (status < 200 || status > 299 || oauth_is_error(j, "access_token")) {
-		rc = oauth_parse_error(status, j, oerr, cause);
+		rc = oauth_parse_error(status, body, len, j, oerr, cause);
 		cJSON_Delete(j);
 		return rc;
 	}
 	if (j == NULL) {
 		xasprintf(cause, "the token endpoint's reply is not JSON (or "
 		    "holds a NUL character)");
-		return AUTHD_E_IDP_BAD_REPLY;
+		return oauth_unparsable(body, len);
 	}
 	if ((s = oauth_str(j, "access_token", OAUTH_MAX_TOKEN)) != NULL)
 		t->access_token = secret_new_str(s);

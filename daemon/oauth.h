@@ -142,6 +142,28 @@ int	oauth_parse_token_reply(long status, const char *body, size_t len,
 /* Map an OAuth error code to enum authd_err. */
 int	oauth_error_to_err(const char *code);
 /*
+ * The message for an OAuth error reply, naming grant (words for people:
+ * "the device authorization grant (urn:...)"; NULL: "this grant") when
+ * the client may not use it (unauthorized_client). Allocated.
+ */
+char	*oauth_refusal_message(const struct oauth_error *, const char *grant);
+/*
+ * A body that is not the JSON object expected: AUTHD_E_IDP_NOT_JSON when
+ * it is not JSON at all (an HTML page, text, nothing: someone else may be
+ * answering, a proxy or a captive portal), else (an array, broken JSON,
+ * a NUL inside) AUTHD_E_IDP_BAD_REPLY.
+ * oauth_is_html: the body is an HTML (or XML) page.
+ */
+int	oauth_unparsable(const char *body, size_t len);
+/*
+ * Why a revocation endpoint (RFC 7009) refused, from a reply other than
+ * 200; public_client: the profile authenticates with its client_id only.
+ * Allocated.
+ */
+char	*oauth_revoke_refusal(long status, const char *body, size_t len,
+	    int public_client);
+int	oauth_is_html(const char *body, size_t len);
+/*
  * The provider's words, as a message: "DESCRIPTION (CODE)", or the given
  * fallback when the reply had none. Allocated.
  */

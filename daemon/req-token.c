@@ -150,14 +150,32 @@ req_token_wait_free(struct req_token_wait *tw)
 	free(tw);
 }
 
+/* The hint for a failed mint that brought none (NULL: the table's). */
+static const char *
+req_token_mint_hint(int err)
+{
+	switch (err) {
+	case AUTHD_E_NOT_LOGGED_IN:
+	case AUTHD_E_TOKEN_REJECTED:
+		return "run 'tb login'";
+	case AUTHD_E_INVALID_SCOPE:
+	case AUTHD_E_ACCESS_DENIED:
+		return "check that you are a member of the project and may "
+		    "use that scope";
+	case AUTHD_E_INVALID_TARGET:
+		return "check the audience (--audience or 'audience' in the "
+		    "profile)";
+	}
+	return NULL;
+}
+
 static void
-req_token_minted(int err, const char *cause, const struct mint_result *m,
-    void *arg)
+req_token_minted(int err, const char *cause, const char *hint,
+    const struct mint_result *m, void *arg)
 {
 	struct req_token_wait	*tw = arg;
 	struct req		*r = tw->r;
 	struct mint_target	 t = tw->t;
-	const char		*hint = NULL;
 
 	req_set_cancel(r, NULL, NULL);
 	t.audience = tw->audience;
@@ -166,22 +184,8 @@ req_token_minted(int err, const char *cause, const struct mint_result *m,
 		req_token_wait_free(tw);
 		return;
 	}
-	switch (err) {
-	case AUTHD_E_NOT_LOGGED_IN:
-	case AUTHD_E_TOKEN_REJECTED:
-		hint = "run 'tb login'";
-		break;
-	case AUTHD_E_INVALID_SCOPE:
-	case AUTHD_E_ACCESS_DENIED:
-		hint = "check that you are a member of the project and may "
-		    "use that scope";
-		break;
-	case AUTHD_E_INVALID_TARGET:
-		hint = "check the audience (--audience or 'audience' in the "
-		    "profile)";
-		break;
-	}
-	req_token_fail(r, &t, err, hint, cause);
+	req_token_fail(r, &t, err, hint != NULL ? hint :
+	    req_token_mint_hint(err), cause);
 	req_token_wait_free(tw);
 }
 

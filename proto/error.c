@@ -70,9 +70,14 @@ static const struct authd_error_info authd_errors[] = {
 	  "retry later; check the network", TB_EXIT_ERROR },
 	{ AUTHD_E_IDP_HTTP, "idp_error",
 	  "the identity provider returned an error", NULL, TB_EXIT_ERROR },
+	/*
+	 * No hint: most malformed replies come from the provider itself (a
+	 * member missing, a minted token that fails its checks), and the
+	 * message says what. A reply that is not JSON at all is
+	 * idp_not_json, whose hint names the likely cause.
+	 */
 	{ AUTHD_E_IDP_BAD_REPLY, "idp_bad_reply",
-	  "the identity provider sent a malformed reply",
-	  "check the issuer URL; a proxy may be answering instead",
+	  "the identity provider sent a malformed reply", NULL,
 	  TB_EXIT_ERROR },
 	{ AUTHD_E_INSECURE_URL, "insecure_url",
 	  "refusing a non-https URL",
@@ -81,6 +86,10 @@ static const struct authd_error_info authd_errors[] = {
 	{ AUTHD_E_IDP_UNSUPPORTED, "idp_unsupported",
 	  "the identity provider lacks a required feature", NULL,
 	  TB_EXIT_ERROR },
+	{ AUTHD_E_IDP_NOT_JSON, "idp_not_json",
+	  "the identity provider's reply is not JSON",
+	  "check the issuer URL; a proxy or a captive portal may be answering "
+	  "instead of the identity provider", TB_EXIT_ERROR },
 
 	{ AUTHD_E_NOT_LOGGED_IN, "not_logged_in",
 	  "not logged in", "run 'tb login'", TB_EXIT_NOT_LOGGED_IN },
@@ -103,6 +112,15 @@ static const struct authd_error_info authd_errors[] = {
 	  "run 'tb login'", TB_EXIT_NOT_LOGGED_IN },
 	{ AUTHD_E_OAUTH, "oauth_error",
 	  "the identity provider refused the request", NULL, TB_EXIT_ERROR },
+	{ AUTHD_E_UNAUTHORIZED_CLIENT, "unauthorized_client",
+	  "the identity provider does not allow this client that grant",
+	  "the grant named above must be enabled for this client_id at the "
+	  "identity provider: ask its administrator", TB_EXIT_DENIED },
+	{ AUTHD_E_INVALID_CLIENT, "invalid_client",
+	  "the identity provider does not accept this client",
+	  "check client_id, client_secret and client_auth in the profile "
+	  "(config.ini) against the client registered at the identity "
+	  "provider", TB_EXIT_ERROR },
 
 	{ AUTHD_E_STORE_LOCKED, "keyring_locked",
 	  "the keyring is locked",

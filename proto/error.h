@@ -39,6 +39,7 @@ enum authd_err {
 	AUTHD_E_IDP_BAD_REPLY = -43,	/* not the JSON we expected */
 	AUTHD_E_INSECURE_URL = -44,	/* http:// to a non-loopback host */
 	AUTHD_E_IDP_UNSUPPORTED = -45,	/* discovery lacks a needed feature */
+	AUTHD_E_IDP_NOT_JSON = -46,	/* a reply that is not JSON at all */
 
 	/* OAuth: -60 .. -79 */
 	AUTHD_E_NOT_LOGGED_IN = -60,
@@ -49,6 +50,8 @@ enum authd_err {
 	AUTHD_E_CANCELLED = -65,	/* login cancelled */
 	AUTHD_E_TOKEN_REJECTED = -66,	/* the IdP no longer accepts our grant */
 	AUTHD_E_OAUTH = -67,		/* any other OAuth error reply */
+	AUTHD_E_UNAUTHORIZED_CLIENT = -68, /* the client may not use a grant */
+	AUTHD_E_INVALID_CLIENT = -69,	/* client unknown or its auth failed */
 
 	/* Storage: -80 .. -99 */
 	AUTHD_E_STORE_LOCKED = -80,

@@ -20,10 +20,23 @@ document points at endpoints under the same prefix:
   busy5xx   polls answer 503 with Retry-After: 3, then pending
   latin1    the first poll logs in; the id_token's and userinfo's names
             hold a Latin-1 byte (not UTF-8)
-  rotate    the first poll logs in (30 s access token, refresh token
+  rotate    the first poll logs in (4 s access token, refresh token
             rt-1); a refresh with rt-1 answers a rotated refresh token
             (rt-2) and no access token; one with rt-2 answers at-2 and
             rt-3; any other refresh is invalid_grant
+  refuse400 the first poll logs in (2 s access token, a refresh token);
+            every refresh answers a bare 400 (no body); the revocation
+            endpoint answers 200
+  refuse401 the same, the refreshes answer a bare 401, and revocation
+            answers a bare 401 (it wants client authentication)
+  refusehtml the same, the refreshes answer 400 with an HTML page
+  refresh503 the same, the refreshes answer 503 with an HTML page
+  nodevice  device authorization answers 400 unauthorized_client (the
+            client may not use the device grant)
+  badmint   POST .../mint (a mint endpoint) answers 200 with an unsigned
+            JWT for another audience (https://other.test)
+  bare403   POST .../mint answers a bare 403 (no body)
+  html403   POST .../mint answers 403 with an HTML page
 
 Usage: python3 faultd.py READY_FILE [LOG_FILE [CERT KEY]]; writes
 {"port": N} to READY_FILE once listening; logs one JSON line per request
@@ -67,6 +80,15 @@ def unsigned_jwt(payload):
     """An unsigned JWT whose payload is these bytes (not re-encoded)."""
     return "%s.%s.c2ln" % (b64url(b'{"alg":"none"}'), b64url(payload))
 
+
+# Modes whose first poll logs in, and what their refreshes answer.
+REFUSE = {
+    "refuse400": (400, "", "text/plain"),
+    "refuse401": (401, "", "text/plain"),
+    "refusehtml": (400, "<html><body>Bad Request</body></html>",
+                   "text/html"),
+    "refresh503": (503, "<html>upstream down</html>", "text/html"),
+}
 
 # latin1: "Andr\xe9" and "J\xf6rg" in ISO 8859-1, not UTF-8.
 LATIN1_ID = b'{"sub":"s\xe9b","name":"Andr\xe9","aud":"x"}'
@@ -117,6 +139,8 @@ class Handler(BaseHTTPRequestHandler):
                 doc["issuer"] = self.issuer("ok")
             if mode == "latin1":
                 doc["userinfo_endpoint"] = iss + "/userinfo"
+            if mode in REFUSE:
+                doc["revocation_endpoint"] = iss + "/revoke"
             if mode == "badurl":
                 doc["device_authorization_endpoint"] = \
                     "http://idp.example.com/device"
@@ -135,11 +159,35 @@ class Handler(BaseHTTPRequestHandler):
         mode = parts[1] if len(parts) > 1 else ""
         what = parts[-1]
         entry = {"method": "POST", "mode": mode, "path": self.path}
-        if mode == "rotate":
+        if mode == "rotate" or mode in REFUSE:
             entry["grant_type"] = grant
+        if mode == "rotate":
             entry["refresh_token"] = form.get("refresh_token", [""])[0]
         log(entry)
+        if what == "mint":
+            if mode == "badmint":
+                now = int(time.time())
+                tok = unsigned_jwt(json.dumps({
+                    "sub": "alice", "aud": "https://other.test",
+                    "scope": "project:prj_123", "iat": now,
+                    "exp": now + 300}).encode())
+                return self.send(200, json.dumps({"token": tok,
+                                                  "expires_in": 300}))
+            if mode == "bare403":
+                return self.send(403, "", "text/plain")
+            if mode == "html403":
+                return self.send(403, "<!DOCTYPE html><html>Forbidden by "
+                                 "the proxy</html>", "text/html")
+        if what == "revoke" and mode in REFUSE:
+            if mode == "refuse401":
+                return self.send(401, "", "text/plain")
+            return self.send(200, "")
         if what == "device":
+            if mode == "nodevice":
+                return self.send(400, json.dumps({
+                    "error": "unauthorized_client",
+                    "error_description": "The client is not authorized "
+                    "to use the device authorization grant"}))
             if mode == "5xx":
                 return self.send(503, "<html>upstream down</html>",
                                  "text/html")
@@ -171,11 +219,18 @@ class Handler(BaseHTTPRequestHandler):
                 "access_token": "at-latin1", "refresh_token": "rt-latin1",
                 "token_type": "Bearer", "expires_in": 3600,
                 "id_token": unsigned_jwt(LATIN1_ID)}))
+        if what == "token" and mode in REFUSE:
+            if grant != "refresh_token":
+                return self.send(200, json.dumps({
+                    "access_token": "at-" + mode,
+                    "refresh_token": "rt-" + mode,
+                    "token_type": "Bearer", "expires_in": 2}))
+            return self.send(*REFUSE[mode])
         if what == "token" and mode == "rotate":
             if grant != "refresh_token":
                 return self.send(200, json.dumps({
                     "access_token": "at-1", "refresh_token": "rt-1",
-                    "token_type": "Bearer", "expires_in": 30}))
+                    "token_type": "Bearer", "expires_in": 4}))
             rt = form.get("refresh_token", [""])[0]
             if rt == "rt-1":
                 return self.send(200, json.dumps({

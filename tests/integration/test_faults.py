@@ -253,7 +253,7 @@ def rotated_refresh_no_access(env):
     check(rc == 0, "tb login exit %d: %s" % (rc, err))
     path = record_path(env, "rot")
     check(json.load(open(path))["refresh_token"] == "rt-1", "login record")
-    # The 30 s access token is within the refresh skew: this refreshes.
+    # The 4 s access token is within its refresh margin: this refreshes.
     r = env.tb("--profile", "rot", "token")
     check(r.returncode != 0 and "access_token" in r.stderr,
           "a reply without an access token: exit %d: %s" % (r.returncode,
@@ -276,8 +276,167 @@ def rotated_refresh_no_access(env):
           "after a restart: exit %d: %s" % (r.returncode, r.stderr))
 
 
+def warn_lines(daemon, words):
+    return [line for line in daemon.log_text().splitlines()
+            if " warn: " in line and words in line]
+
+
+def refused_refresh(env):
+    """A refresh answered 400 or 401 without an OAuth error, with the
+    refresh token the provider issued at login, is a refused grant: the
+    login is dropped, and tb token (exit 3, hint: run 'tb login'), tb
+    status (exit 3) and tb status --check (exit 3) agree, whichever comes
+    first. A 503 or an HTML page from a proxy never logs the user out.
+    Every refresh failure is logged at warn."""
+    base, log = faultd(env)
+    modes = ("refuse400", "refuse401", "refresh503", "refusehtml")
+    fault_config(env, "store = memory\n" + "".join(
+        "[profile %s]\nissuer = %s/%s\nclient_id = x\n" % (m, base, m)
+        for m in modes))
+    daemon = env.start()
+    for m in modes:
+        rc, _, err = fault_login(env, m)
+        check(rc == 0, "%s: tb login exit %d: %s" % (m, rc, err))
+
+    def token_refused(m):
+        r = env.tb("--profile", m, "token")
+        check(r.returncode == 3 and "no longer accepts your login" in
+              r.stderr and "HTTP %s" % m[-3:] in r.stderr and
+              "hint: run 'tb login'" in r.stderr and "proxy" not in
+              r.stderr, "%s: tb token exit %d: %s" % (m, r.returncode,
+                                                       r.stderr))
+        check(r.stdout == "", "%s: tb token printed %r" % (m, r.stdout))
+
+    def status_out(m):
+        r = env.tb("--profile", m, "status")
+        check(r.returncode == 3 and "not logged in" in r.stderr,
+              "%s: tb status exit %d: %s%s" % (m, r.returncode, r.stdout,
+                                               r.stderr))
+
+    def check_out(m):
+        r = env.tb("--profile", m, "status", "--check")
+        check(r.returncode == 3 and "tb: not " in r.stderr,
+              "%s: tb status --check exit %d: %s%s" % (
+                  m, r.returncode, r.stdout, r.stderr))
+
+    # tb token first.
+    token_refused("refuse400")
+    status_out("refuse400")
+    check_out("refuse400")
+    r = env.tb("--profile", "refuse400", "token")
+    check(r.returncode == 3 and "hint: run 'tb login'" in r.stderr,
+          "refuse400: tb token again: exit %d: %s" % (r.returncode,
+                                                      r.stderr))
+    # tb status --check first: it refreshes, and is refused.
+    check_out("refuse401")
+    status_out("refuse401")
+    r = env.tb("--profile", "refuse401", "token")
+    check(r.returncode == 3 and "hint: run 'tb login'" in r.stderr,
+          "refuse401: tb token exit %d: %s" % (r.returncode, r.stderr))
+    for m, status in (("refuse400", 400), ("refuse401", 401)):
+        check(warn_lines(daemon, "profile %s: refresh refused (HTTP %d "
+                         "without an OAuth error): logged out" % (m, status)),
+              "%s: no warning in the log" % m)
+        refreshes = [json.loads(line) for line in open(log)
+                     if '"%s"' % m in line and "refresh_token" in line]
+        check(len(refreshes) == 1, "%s: %d refreshes: the refused login "
+              "was tried again" % (m, len(refreshes)))
+
+    # A 503 and a proxy's HTML page: errors, the login stays.
+    for m, words in (("refresh503", "HTTP 503"), ("refusehtml", "HTML")):
+        for _ in range(2):
+            r = env.tb("--profile", m, "token")
+            check(r.returncode == 1 and words in r.stderr,
+                  "%s: tb token exit %d: %s" % (m, r.returncode, r.stderr))
+        r = env.tb("--profile", m, "status")
+        check(r.returncode == 0, "%s: logged out by a transient error: "
+              "exit %d: %s" % (m, r.returncode, r.stderr))
+        r = env.tb("--profile", m, "status", "--check")
+        check(r.returncode == 1, "%s: tb status --check exit %d: %s" % (
+            m, r.returncode, r.stderr))
+        check(warn_lines(daemon, "profile %s: refresh failed" % m),
+              "%s: the failure is not logged at warn" % m)
+    r = env.tb("--json", "--profile", "refusehtml", "token")
+    e = json.loads(r.stdout)["error"]
+    check(e["code"] == "idp_not_json" and "proxy" in e.get("hint", ""), e)
+    r = env.tb("--json", "--profile", "refresh503", "token")
+    e = json.loads(r.stdout)["error"]
+    check(e["code"] == "idp_error" and "proxy" not in e.get("hint", ""), e)
+
+
+def hints_where_true(env):
+    """"A proxy may be answering instead" only for a reply that is not JSON
+    at all (an HTML page): not for a minted token authd refuses, nor for a
+    4xx without an OAuth error. unauthorized_client names the grant and
+    says it must be enabled for the client; invalid_client points at the
+    client settings; a public client's refused revocation says the
+    provider wants client authentication."""
+    idp = IdP(env, "--interval", "1")
+    base, log = faultd(env)
+    fault_config(env, "store = memory\n[profile good]\nissuer = %s\n"
+                 "client_id = tb-cli\naudience = https://api.tb.test\n"
+                 "mint = endpoint\nmint_endpoint = %s/{purpose}/mint\n"
+                 "[profile nodevice]\nissuer = %s/nodevice\nclient_id = x\n"
+                 "[profile html]\nissuer = %s/html\nclient_id = x\n"
+                 "[profile stranger]\nissuer = %s\nclient_id = nosuch\n"
+                 "[profile refuse401]\nissuer = %s/refuse401\n"
+                 "client_id = x\n" % (idp.issuer, base, base, base,
+                                      idp.issuer, base))
+    env.start()
+    lg = Login(env, "--no-browser", "--profile", "good")
+    uri, code = lg.code()
+    idp.approve(uri, code=code)
+    check(lg.wait()[0] == 0, "login")
+
+    def tb_err(*args):
+        r = env.tb(*args)
+        j = env.tb("--json", *args)
+        return r.returncode, r.stderr, json.loads(j.stdout)["error"]
+
+    # A minted token authd refuses (another audience), and a bare 403.
+    rc, err, e = tb_err("--profile", "good", "token", "--project",
+                        "prj_123", "--purpose", "badmint")
+    check(rc == 1 and "audience is not https://api.tb.test" in err and
+          "proxy" not in err and e["code"] == "idp_bad_reply", (rc, err, e))
+    rc, err, e = tb_err("--profile", "good", "token", "--project",
+                        "prj_123", "--purpose", "bare403")
+    check(rc == 1 and "HTTP 403" in err and "proxy" not in err and
+          e["code"] == "idp_bad_reply", (rc, err, e))
+    # An HTML page instead of an answer: there it is said.
+    rc, err, e = tb_err("--profile", "good", "token", "--project",
+                        "prj_123", "--purpose", "html403")
+    check(rc == 1 and "HTML" in err and "hint: " in err and "proxy" in err
+          and e["code"] == "idp_not_json", (rc, err, e))
+    rc, err, e = tb_err("--profile", "html", "login", "--no-browser")
+    check(rc == 1 and "proxy" in e.get("hint", "") and
+          e["code"] == "idp_not_json", (rc, err, e))
+
+    # unauthorized_client at the device authorization endpoint.
+    rc, err, e = tb_err("--profile", "nodevice", "login", "--no-browser")
+    check(rc == 5 and e["code"] == "unauthorized_client" and
+          "device authorization grant" in e["message"] and
+          "device_code" in e["message"] and
+          "enabled for this client_id" in e.get("hint", "") and
+          "hint: " in err, (rc, err, e))
+    # invalid_client: the real provider does not know the client.
+    rc, err, e = tb_err("--profile", "stranger", "login", "--no-browser")
+    check(rc == 1 and e["code"] == "invalid_client" and
+          "client_id" in e.get("hint", "") and "hint: " in err,
+          (rc, err, e))
+
+    # A public client whose revocation is refused with a bare 401.
+    rc, _, err = fault_login(env, "refuse401")
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+    r = env.tb("--profile", "refuse401", "logout")
+    check(r.returncode == 1 and "requires client authentication for "
+          "revocation" in r.stderr and "public client" in r.stderr and
+          "unexpected" not in r.stderr, "tb logout exit %d: %s" % (
+              r.returncode, r.stderr))
+
+
 TESTS = {f.__name__: f for f in (fault_matrix, tls_and_redirects,
-                                 latin1_identity, rotated_refresh_no_access)}
+                                 latin1_identity, rotated_refresh_no_access,
+                                 refused_refresh, hints_where_true)}
 
 if __name__ == "__main__":
     run(TESTS)

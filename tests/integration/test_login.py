@@ -696,8 +696,8 @@ def refresh(env):
     """A user token near expiry is refreshed, one refresh at a time; the
     rotated refresh token is used next (reuse would revoke the grant)."""
     import subprocess
-    # 30 s tokens are always within authd's 60 s refresh skew.
-    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    # 4 s tokens are always within authd's refresh margin (5 s at least).
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4")
     daemon_for(env, idp)
     _login(env, idp)
     refreshes = lambda: idp.entries("/token", "refresh_token")
@@ -734,7 +734,7 @@ def refresh(env):
 
 def refresh_revoked(env):
     """A refresh the provider refuses logs the user out with a hint."""
-    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4")
     d = daemon_for(env, idp)
     _login(env, idp)
     check(env.tb("token").returncode == 0, "no token")

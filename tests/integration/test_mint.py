@@ -265,25 +265,71 @@ def endpoint_dot_segments(env):
           paths[0].endswith("/prj_123"), paths)
 
 
+def device_requests(idp):
+    return [e for e in idp.entries("/device/auth")]
+
+
 def auto_strategy(env):
-    """mint = auto picks token exchange when the issuer advertises it, a
-    narrowed refresh when not."""
+    """mint = auto picks token exchange when the issuer advertises it (the
+    login then asks for no resource), a narrowed refresh when not: the
+    login then asks for the profile's audience as its resource (RFC 8707),
+    so the narrowed refreshes are granted it, and project tokens are
+    minted."""
     idp = IdP(env, "--interval", "1")
     config(env, idp)
     d = env.start()
     login(env, idp)
     check(token(env, "--project", "prj_123")["strategy"] ==
           "token-exchange", "auto with token exchange")
+    dev = device_requests(idp)
+    check(len(dev) == 1 and "resource" not in dev[0], dev)
     d.stop()
     idp2 = IdP(env, "--interval", "1", "--no-token-exchange", name="idp2")
-    config(env, idp2, profile_extra="scope = profile email project:prj_123"
-           "\n")
+    config(env, idp2, profile_extra="scope = profile email project:prj_123 "
+           "project:prj_456\n")
     env.start()
-    # Without an audience at login, resource was not granted: the IdP
-    # refuses, and says why.
     login(env, idp2)
+    dev = device_requests(idp2)
+    check(len(dev) == 1 and dev[0].get("resource") == API, dev)
+    for p in ("prj_123", "prj_456"):
+        j = token(env, "--project", p)
+        c = claims(j["token"])
+        check(j["strategy"] == "refresh" and c["aud"] == API and
+              c["scope"].split() == ["project:" + p], (j, c))
+    check(token(env, "--project", "prj_123")["cached"], "not cached")
+    check(idp2.entries("/token", TX) == [], "a token exchange was tried")
+    # The user's own token still refreshes (rotation respected).
+    r = env.tb("token")
+    check(r.returncode == 0 and idp2.userinfo(r.stdout.strip())[0] == 200,
+          "user token after narrowed refreshes: %s" % r.stderr)
+    r = env.tb("token", "--project", "prj_789")
+    check(r.returncode == 5, "not a member: exit %d" % r.returncode)
+
+
+def exchange_not_offered(env):
+    """mint = token-exchange with a provider whose discovery lists its
+    grants without RFC 8693's fails at once, naming what is missing and
+    what to set; no token exchange is sent."""
+    idp = IdP(env, "--interval", "1", "--no-token-exchange")
+    config(env, idp, profile_extra="mint = token-exchange\n")
+    d = env.start()
+    login(env, idp)
+    r = env.tb("token", "--project", "prj_123")
+    check(r.returncode == 1 and "does not offer token exchange" in r.stderr
+          and "grant_types_supported" in r.stderr and TX in r.stderr and
+          "hint: set mint = refresh or mint = endpoint" in r.stderr and
+          "proxy" not in r.stderr and "unexpected" not in r.stderr,
+          "exit %d: %s" % (r.returncode, r.stderr))
     r = env.tb("--json", "token", "--project", "prj_123")
-    check(r.returncode == 5 and "invalid_target" in r.stdout, r.stdout)
+    e = json.loads(r.stdout)["error"]
+    check(e["code"] == "idp_unsupported", e)
+    check(idp.entries("/token", TX) == [], "a token exchange was sent: %s" %
+          idp.entries("/token", TX))
+    check("cannot mint: the identity provider does not offer token "
+          "exchange" in d.log_text(), "not logged")
+    # The login asked for no resource: token exchange was configured.
+    dev = device_requests(idp)
+    check(len(dev) == 1 and "resource" not in dev[0], dev)
 
 
 def refresh_ahead(env):
@@ -313,6 +359,65 @@ def refresh_ahead(env):
     ahead = [m for m in mints if "refresh-ahead" in m["detail"]]
     check(len(ahead) == 1 and ahead[0]["target"]["project"] == "prj_123" and
           ahead[0]["result"] == "ok", mints)
+
+
+def short_lifetimes(env):
+    """The refresh margin and the serve floor follow the token's lifetime
+    (a quarter of it, within 5..60 s and 5..30 s): 45 s user tokens are
+    not refreshed on every call (several tb token in a row make one
+    refresh, when the token is near its end), and a 45 s minted token is
+    served for 34 s, not 15; --min-ttl still asks for more."""
+    idp = IdP(env, "--interval", "1", "--at-ttl", "45", "--exchange-ttl",
+              "45")
+    config(env, idp)
+    d = env.start()
+    login(env, idp)
+    logged_in = time.time()
+
+    def refreshes():
+        return idp.entries("/token", "refresh_token")
+    first = token(env, "--project", "prj_123")
+    minted = time.time()
+    users = set()
+    for _ in range(5):
+        r = env.tb("token")
+        check(r.returncode == 0, r.stderr)
+        users.add(r.stdout.strip())
+    check(refreshes() == [] and len(users) == 1, "a fresh 45 s token was "
+          "refreshed: %d refreshes for 5 calls" % len(refreshes()))
+
+    # 16 s on, a 45 s token has 29 s left: under the old fixed 30 s floor
+    # it was minted again, now it is served (its floor is 11 s).
+    wait_for(lambda: time.time() >= minted + 16, "16 s", timeout=30,
+             interval=0.1)
+    j = token(env, "--project", "prj_123")
+    check(j["cached"] and j["token"] == first["token"],
+          "a 45 s token with 29 s left was not served: %s" % j["cached"])
+    check(len(exchanges(idp)) == 1, "exchanges: %d" % len(exchanges(idp)))
+    # A caller that needs more than is left gets a new one.
+    j = token(env, "--project", "prj_123", "--min-ttl", "40")
+    check(not j["cached"] and j["token"] != first["token"],
+          "--min-ttl 40 served a token with under 30 s left")
+    check(len(exchanges(idp)) == 2, "exchanges: %d" % len(exchanges(idp)))
+
+    # The user token: refreshed once, when under 11 s are left (34 s on).
+    def one_refresh():
+        r = env.tb("token")
+        check(r.returncode == 0, r.stderr)
+        users.add(r.stdout.strip())
+        return len(refreshes()) > 0
+    wait_for(one_refresh, "the user token's refresh", timeout=45,
+             interval=0.5)
+    check(time.time() >= logged_in + 33, "refreshed %.1f s after the login "
+          "(its margin is 11 s of 45)" % (time.time() - logged_in))
+    for _ in range(4):
+        r = env.tb("token")
+        check(r.returncode == 0, r.stderr)
+        users.add(r.stdout.strip())
+    check(len(refreshes()) == 1 and len(users) == 2,
+          "%d refreshes, %d user tokens" % (len(refreshes()), len(users)))
+    check("refreshed again with 11 s left" in d.log_text(), "margin not "
+          "logged")
 
 
 def audit_and_canary(env):
@@ -442,9 +547,9 @@ def not_logged_in(env):
 
 TESTS = {f.__name__: f for f in (
     exchange_and_cache, single_flight, project_boundary, refresh_strategy,
-    endpoint_strategy, endpoint_dot_segments, auto_strategy, refresh_ahead,
-    audit_and_canary, not_logged_in, verify_jwt, cache_bound,
-    logout_during_narrowed_mints)}
+    endpoint_strategy, endpoint_dot_segments, auto_strategy,
+    exchange_not_offered, refresh_ahead, short_lifetimes, audit_and_canary,
+    not_logged_in, verify_jwt, cache_bound, logout_during_narrowed_mints)}
 
 if __name__ == "__main__":
     run(TESTS)

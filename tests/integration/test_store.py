@@ -47,7 +47,7 @@ def keyring_restart(env):
     """Login is kept in the keyring: kill -9, restart, no new login; with
     rotation on, the stored refresh token still refreshes."""
     kr = Keyring(env)
-    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4")
     d = daemon_for(env, idp)
     err = login(env, idp)
     check("not persisted" not in err, err)
@@ -149,7 +149,7 @@ def keyring_hung(env):
 
 def file_store(env):
     """--store file: 0600 file in a 0700 dir; survives kill -9."""
-    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4")
     d = daemon_for(env, idp, "--store", "file")
     err = login(env, idp)
     check("not persisted" not in err, err)
@@ -189,14 +189,14 @@ def file_store(env):
 def file_store_torn(env):
     """kill -9 in the middle of writes never leaves a torn file."""
     env.env["AUTHD_NO_AUTOSTART"] = "1"
-    idp = IdP(env, "--interval", "1", "--at-ttl", "30", "--no-rotate")
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4", "--no-rotate")
     daemon_for(env, idp, "--store", "file")
     login(env, idp)
     path = os.path.join(env.home, ".state", "authd", "default.json")
     rnd = random.Random(1234)
     for cycle in range(30):
         d = env.daemons[-1]
-        # Every tb token refreshes (30 s tokens) and so rewrites the file.
+        # Every tb token refreshes (4 s tokens) and so rewrites the file.
         procs = [__import__("subprocess").Popen(
             [TB, "token"], env=env.env, stdout=-3, stderr=-3)
             for _ in range(3)]
@@ -328,7 +328,7 @@ def store_shared_rotation(env):
     second cannot start, and the login survives a rotation by the first
     and a restart."""
     env.env["AUTHD_NO_AUTOSTART"] = "1"
-    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4")
     daemon_for(env, idp, "--store", "file")
     login(env, idp)
     sock2 = os.path.join(env.dir, "two.sock")
@@ -344,7 +344,7 @@ def store_shared_rotation(env):
             return False
     wait_for(loaded, "the second daemon to load the stored login",
              timeout=30)
-    # A rotation by the first daemon (30 s tokens: every token refreshes)...
+    # A rotation by the first daemon (4 s tokens: every token refreshes)...
     token_ok(env, idp)
     # ...then a token through the second, if it runs: its refresh token
     # is the rotated-out one it loaded at start.
@@ -367,7 +367,7 @@ def store_lock_successor(env):
     env.env["AUTHD_NO_AUTOSTART"] = "1"
     # No rotation: the provider, stopped below, answers the refresh the
     # first daemon abandons once it runs again.
-    idp = IdP(env, "--interval", "1", "--at-ttl", "30", "--no-rotate")
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4", "--no-rotate")
     d1 = daemon_for(env, idp, "--store", "file")
     login(env, idp)
     # A request whose refresh hangs (the provider is stopped) keeps the
@@ -467,7 +467,7 @@ def rotation_kill_loop(env):
     import subprocess
     env.env["AUTHD_NO_AUTOSTART"] = "1"
     Keyring(env)
-    idp = IdP(env, "--interval", "1", "--at-ttl", "30")
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4")
     daemon_for(env, idp)
     login(env, idp)
     rnd = random.Random(4321)
@@ -516,7 +516,7 @@ def sigterm_rotation_loop(env):
     import subprocess
     env.env["AUTHD_NO_AUTOSTART"] = "1"
     Keyring(env)
-    idp = IdP(env, "--interval", "1", "--at-ttl", "30",
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4",
               "--refresh-delay-ms", "150")
     daemon_for(env, idp)
     login(env, idp)
@@ -575,7 +575,7 @@ def crash_loop_grace(env):
 def _crash_loop(env, grace):
     import subprocess
     env.env["AUTHD_NO_AUTOSTART"] = "1"
-    idp = IdP(env, "--interval", "1", "--at-ttl", "30",
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4",
               *(("--rt-grace", str(grace)) if grace else ()))
     cfg = os.path.join(env.home, ".config", "authd")
     os.makedirs(cfg)
@@ -660,7 +660,7 @@ def canary_not_logged(env):
     status or tb list output."""
     import urllib.request
     kr = Keyring(env)
-    idp = IdP(env, "--interval", "1", "--at-ttl", "30", "--canary",
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4", "--canary",
               "CANARYtok")
     # The canary is in device codes too (authd's login below gets one).
     with urllib.request.urlopen(idp.issuer + "/device/auth", timeout=10,

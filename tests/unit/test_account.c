@@ -353,6 +353,57 @@ test_one_refresh(void)
 	teardown();
 }
 
+/*
+ * The refresh margin follows the token's lifetime: a quarter of it,
+ * within 5..60 s; 60 s when unknown. A 45 s token is served until 11 s
+ * are left, not refreshed on every call.
+ */
+static void
+test_margin(void)
+{
+	const struct secret	*tok;
+	struct secret		*jwt;
+	char			*claims, *s;
+	time_t			 exp, now = time(NULL);
+
+	CHECK_INT(account_refresh_margin(0), ACCOUNT_REFRESH_SKEW);
+	CHECK_INT(account_refresh_margin(-3), ACCOUNT_REFRESH_SKEW);
+	CHECK_INT(account_refresh_margin(45), 11);
+	CHECK_INT(account_refresh_margin(300), 60);
+	CHECK_INT(account_refresh_margin(3600), 60);
+	CHECK_INT(account_refresh_margin(12), ACCOUNT_REFRESH_FLOOR);
+	CHECK_INT(account_refresh_margin(4), ACCOUNT_REFRESH_FLOOR);
+
+	/* The lifetime: expires_in, else exp - iat, else what is left. */
+	xasprintf(&claims, "{\"iat\":%lld,\"exp\":%lld}",
+	    (long long)now - 100, (long long)now + 45);
+	s = fake_jwt(claims);
+	jwt = secret_new_str(s);
+	CHECK_INT(account_lifetime(jwt, 30, now + 30, 1), 30);
+	CHECK_INT(account_lifetime(jwt, -1, now + 45, 0), 145);
+	CHECK_INT(account_lifetime(jwt, -1, 0, 1), 0);
+	secret_free(jwt);
+	free(s);
+	free(claims);
+	jwt = secret_new_str("opaque");
+	CHECK_INT(account_lifetime(jwt, -1, now + 45, 0), 0);
+	CHECK(account_lifetime(jwt, -1, now + 45, 1) >= 44);
+	secret_free(jwt);
+
+	/* A fresh 45 s token is served, one with 10 s left is not. */
+	setup();
+	login("at-45", 45, "rt-0", "u-1");
+	CHECK_INT(account_token_now(acct, &tok, &exp), 0);
+	CHECK_STR(tok->data, "at-45");
+	login("at-10", 10, "rt-0", "u-1");
+	CHECK_INT(account_token_now(acct, &tok, &exp), 0);	/* 10/4 < 5 */
+	login("at-4", 4, "rt-0", "u-1");
+	CHECK_INT(account_token_now(acct, &tok, &exp), ACCOUNT_WAIT);
+	login("at-3600", 3600, "rt-0", "u-1");
+	CHECK_INT(account_token_now(acct, &tok, &exp), 0);
+	teardown();
+}
+
 /* invalid_grant: logged out, the stored item deleted, waiters told. */
 static void
 test_refused(void)
@@ -399,6 +450,95 @@ test_refused(void)
 }
 
 /*
+ * A refresh answered 400 or 401 without an OAuth error is a refused grant
+ * (logged out, the stored item deleted) when the provider accepted the
+ * refresh token before under this client authentication. A 5xx, an HTML
+ * page (a proxy's?), another 4xx, or a refresh token not yet accepted
+ * under a new client secret: an error, and the login stays.
+ */
+static void
+test_bare_refusal(void)
+{
+	static const struct {
+		long		 status;
+		const char	*body;
+		int		 err;
+		int		 gone;
+	} cases[] = {
+		{ 400, "", AUTHD_E_TOKEN_REJECTED, 1 },
+		{ 401, "", AUTHD_E_TOKEN_REJECTED, 1 },
+		{ 400, "Bad Request", AUTHD_E_TOKEN_REJECTED, 1 },
+		{ 400, "{\"error_description\":\"no\"}", AUTHD_E_TOKEN_REJECTED,
+		  1 },
+		{ 400, "<html>Bad Request</html>", AUTHD_E_IDP_NOT_JSON, 0 },
+		{ 503, "", AUTHD_E_IDP_HTTP, 0 },
+		{ 502, "<html>bad gateway</html>", AUTHD_E_IDP_HTTP, 0 },
+		{ 403, "", AUTHD_E_IDP_BAD_REPLY, 0 },
+	};
+	struct tw		 w = { 0 };
+	struct fake_req		*r;
+	struct store_record	*rec;
+	struct profile		*p;
+	size_t			 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		setup();
+		login("at-0", 0, "rt-0", "u-1");
+		save_and_wait();
+		account_wait(acct, tw_cb, &w);
+		r = refresh_req("rt-0");
+		fake_req_answer(r, cases[i].status, cases[i].body);
+		CHECK(fake_run_until(ad.base, tw_done, &w, WAIT_MS));
+		if (w.err != cases[i].err)
+			fprintf(stderr, "case %zu\n", i);
+		CHECK_INT(w.err, cases[i].err);
+		CHECK(w.cause != NULL);
+		CHECK_INT(account_logged_in(acct), !cases[i].gone);
+		rec = stored();
+		CHECK((rec == NULL) == cases[i].gone);
+		store_record_free(rec);
+		tw_clear(&w);
+		teardown();
+	}
+
+	/*
+	 * Another client secret: the refresh token is not yet accepted under
+	 * it, so a bare 401 is an error; once a refresh succeeds, it is.
+	 */
+	setup();
+	login("at-0", 0, "rt-0", "u-1");
+	save_and_wait();
+	p = profile_dup(account_profile(acct));
+	p->client_secret = secret_new_str("new-secret");
+	p->client_auth = PROFILE_AUTH_POST;
+	CHECK_INT(account_update(&ad, p), ACCOUNT_RULES);
+	profile_free(p);
+	account_wait(acct, tw_cb, &w);
+	r = refresh_req("rt-0");
+	CHECK_STR(fake_req_form(r, "client_secret"), "new-secret");
+	fake_req_answer(r, 401, "");
+	CHECK(fake_run_until(ad.base, tw_done, &w, WAIT_MS));
+	CHECK_INT(w.err, AUTHD_E_IDP_BAD_REPLY);
+	CHECK(account_logged_in(acct));
+	tw_clear(&w);
+	account_wait(acct, tw_cb, &w);
+	r = refresh_req("rt-0");
+	fake_req_answer(r, 200, "{\"access_token\":\"at-1\",\"refresh_token\":"
+	    "\"rt-1\",\"token_type\":\"Bearer\",\"expires_in\":0}");
+	CHECK(fake_run_until(ad.base, tw_done, &w, WAIT_MS));
+	CHECK_INT(w.err, 0);
+	tw_clear(&w);
+	account_wait(acct, tw_cb, &w);
+	r = refresh_req("rt-1");
+	fake_req_answer(r, 401, "");
+	CHECK(fake_run_until(ad.base, tw_done, &w, WAIT_MS));
+	CHECK_INT(w.err, AUTHD_E_TOKEN_REJECTED);
+	CHECK(!account_logged_in(acct));
+	tw_clear(&w);
+	teardown();
+}
+
+/*
  * The provider unreachable: a token still valid (if short) is served;
  * an expired one gets the waiters the transport error, and the login
  * stays (the refresh token may work later).
@@ -409,11 +549,17 @@ test_unreachable(void)
 	struct tw		 w1 = { 0 };
 	struct fake_req		*r;
 	const struct secret	*tok;
-	time_t			 exp;
+	time_t			 exp, now = time(NULL);
 	uint64_t		 gen;
+	char			*claims, *at0;
 
 	setup();
-	login("at-0", 30, "rt-0", "u-1");	/* inside the refresh skew */
+	/* A 400 s JWT with 30 s left: inside its 60 s refresh margin. */
+	xasprintf(&claims, "{\"iat\":%lld,\"exp\":%lld}",
+	    (long long)now - 370, (long long)now + 30);
+	at0 = fake_jwt(claims);
+	free(claims);
+	login(at0, -1, "rt-0", "u-1");
 	gen = account_generation(acct);
 	CHECK_INT(account_token_now(acct, &tok, &exp), ACCOUNT_WAIT);
 	account_wait(acct, tw_cb, &w1);
@@ -421,7 +567,8 @@ test_unreachable(void)
 	fake_req_fail(r, AUTHD_E_IDP_UNREACHABLE, "connection refused");
 	CHECK(fake_run_until(ad.base, tw_done, &w1, WAIT_MS));
 	CHECK_INT(w1.err, 0);
-	CHECK_STR(w1.token, "at-0");
+	CHECK_STR(w1.token, at0);
+	free(at0);
 	CHECK(account_logged_in(acct));
 	CHECK(account_refreshable(acct));
 	CHECK(account_generation(acct) == gen);
@@ -543,7 +690,10 @@ test_narrow_override(void)
 	teardown();
 }
 
-/* Refresh the (expired) user token; the reply's id_token names sub. */
+/*
+ * Refresh the (expired) user token; the reply's id_token names sub, and
+ * its 4 s access token is within its refresh margin (5 s at least).
+ */
 static void
 refresh_as(const char *rt, const char *new_at, const char *new_rt,
     const char *sub)
@@ -557,7 +707,7 @@ refresh_as(const char *rt, const char *new_at, const char *new_rt,
 	xasprintf(&claims, "{\"iss\":\"" ISSUER "\",\"sub\":\"%s\"}", sub);
 	idt = fake_jwt(claims);
 	xasprintf(&body, "{\"access_token\":\"%s\",\"refresh_token\":\"%s\","
-	    "\"id_token\":\"%s\",\"expires_in\":30}", new_at, new_rt, idt);
+	    "\"id_token\":\"%s\",\"expires_in\":4}", new_at, new_rt, idt);
 	fake_req_answer(r, 200, body);
 	CHECK(fake_run_until(ad.base, tw_done, &w1, WAIT_MS));
 	CHECK_INT(w1.err, 0);
@@ -658,8 +808,10 @@ main(void)
 		fatalx("event_base_new");
 	ad.worker = worker_start(ad.base);
 	fake_meta_init(&meta, ISSUER);
+	test_margin();
 	test_one_refresh();
 	test_refused();
+	test_bare_refusal();
 	test_unreachable();
 	test_narrow_queues();
 	test_narrow_override();

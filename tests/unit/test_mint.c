@@ -15,6 +15,7 @@
 #include "mint.h"
 #include "msg.h"
 #include "oauth.h"
+#include "profile.h"
 #include "secret.h"
 
 #define S(x)	x, strlen(x)
@@ -140,12 +141,29 @@ test_times(void)
 
 	/* The refresh-ahead delay. */
 	ms = mint_ahead_ms(now + 100, now, 0);
-	CHECK_INT(ms, (100 - MINT_MIN_TTL_FLOOR - 2) * 1000L);
+	CHECK_INT(ms, (100 - 25 - 2) * 1000L);		/* floor 25 s */
 	ms = mint_ahead_ms(now + 3600, now, 50);
 	CHECK_INT(ms, 3600L * 800);
 	CHECK_INT(mint_ahead_ms(0, now, 0), 0);
 	CHECK_INT(mint_ahead_ms(now - 5, now, 0), 0);
-	CHECK_INT(mint_ahead_ms(now + 10, now, 0), 0);
+	/* Short lives: ahead of the floor, never at or after it. */
+	CHECK_INT(mint_ahead_ms(now + 45, now, 0), (45 - 11 - 2) * 1000L);
+	CHECK_INT(mint_ahead_ms(now + 10, now, 0), (10 - 5 - 2) * 1000L);
+	CHECK_INT(mint_ahead_ms(now + 7, now, 0), 0);
+	CHECK_INT(mint_ahead_ms(now + 2, now, 0), 0);
+
+	/* The serve floor: a quarter of the life, within 5..30 s. */
+	CHECK_INT(mint_serve_floor(now + 45, now), 11);
+	CHECK_INT(mint_serve_floor(now + 120, now), 30);
+	CHECK_INT(mint_serve_floor(now + 3600, now), MINT_MIN_TTL_FLOOR);
+	CHECK_INT(mint_serve_floor(now + 12, now), MINT_MIN_TTL_LEAST);
+	CHECK_INT(mint_serve_floor(now + 1, now), MINT_MIN_TTL_LEAST);
+	CHECK_INT(mint_serve_floor(0, now), MINT_MIN_TTL_FLOOR);
+	CHECK_INT(mint_serve_floor(now, now), MINT_MIN_TTL_FLOOR);
+	CHECK_INT(mint_serve_floor(now + 45, 0), MINT_MIN_TTL_FLOOR);
+	CHECK_INT(mint_serve_floor((time_t)INT64_MAX, now),
+	    MINT_MIN_TTL_FLOOR);
+	CHECK_INT(mint_serve_floor(OAUTH_TIME_MAX, 1), MINT_MIN_TTL_FLOOR);
 	ms = mint_ahead_ms((time_t)INT64_MAX, now, 50);
 	CHECK(ms >= 0 && ms <= 366L * 86400 * 1000);
 	ms = mint_ahead_ms((time_t)INT64_MIN, now, 50);
@@ -262,6 +280,66 @@ test_endpoint_url(void)
 #undef DOTS
 }
 
+/*
+ * The strategy from what discovery advertises: auto is token exchange
+ * only when its grant is listed; a strategy whose grant is not listed
+ * fails at once, saying what is missing and what to set; nothing listed
+ * is tried.
+ */
+static void
+test_capabilities(void)
+{
+	struct oauth_meta	 m;
+	const char		*hint;
+	char			*cause;
+
+	memset(&m, 0, sizeof m);
+	m.grants_listed = 1;
+	m.grants = OAUTH_GRANT_DEVICE | OAUTH_GRANT_REFRESH;
+	CHECK_INT(mint_resolve(PROFILE_MINT_AUTO, &m), PROFILE_MINT_REFRESH);
+	CHECK_INT(mint_resolve(PROFILE_MINT_TOKEN_EXCHANGE, &m),
+	    PROFILE_MINT_TOKEN_EXCHANGE);
+	CHECK_INT(mint_resolve(PROFILE_MINT_ENDPOINT, &m),
+	    PROFILE_MINT_ENDPOINT);
+	CHECK_INT(mint_offered(PROFILE_MINT_AUTO, &m, &cause, &hint), 0);
+	CHECK(cause == NULL && hint == NULL);
+	CHECK_INT(mint_offered(PROFILE_MINT_TOKEN_EXCHANGE, &m, &cause, &hint),
+	    AUTHD_E_IDP_UNSUPPORTED);
+	CHECK(strstr(cause, "does not offer token exchange") != NULL &&
+	    strstr(cause, "grant_types_supported") != NULL &&
+	    strstr(cause, OAUTH_GRANT_TYPE_TOKEN_EXCHANGE) != NULL);
+	CHECK(strstr(hint, "mint = refresh") != NULL &&
+	    strstr(hint, "mint = endpoint") != NULL);
+	free(cause);
+	CHECK_INT(mint_offered(PROFILE_MINT_ENDPOINT, &m, &cause, &hint), 0);
+
+	m.grants |= OAUTH_GRANT_TOKEN_EXCHANGE;
+	CHECK_INT(mint_resolve(PROFILE_MINT_AUTO, &m),
+	    PROFILE_MINT_TOKEN_EXCHANGE);
+	CHECK_INT(mint_offered(PROFILE_MINT_TOKEN_EXCHANGE, &m, &cause, &hint),
+	    0);
+
+	/* Neither grant: auto can only be told to use an endpoint. */
+	m.grants = OAUTH_GRANT_DEVICE;
+	CHECK_INT(mint_offered(PROFILE_MINT_AUTO, &m, &cause, &hint),
+	    AUTHD_E_IDP_UNSUPPORTED);
+	CHECK(strstr(cause, "neither") != NULL &&
+	    strstr(hint, "mint = endpoint") != NULL);
+	free(cause);
+	CHECK_INT(mint_offered(PROFILE_MINT_REFRESH, &m, &cause, &hint),
+	    AUTHD_E_IDP_UNSUPPORTED);
+	CHECK(strstr(cause, "lacks refresh_token") != NULL);
+	free(cause);
+
+	/* Nothing listed: nothing known, everything is tried. */
+	m.grants_listed = 0;
+	m.grants = 0;
+	CHECK_INT(mint_resolve(PROFILE_MINT_AUTO, &m), PROFILE_MINT_REFRESH);
+	CHECK_INT(mint_offered(PROFILE_MINT_TOKEN_EXCHANGE, &m, &cause, &hint),
+	    0);
+	CHECK_INT(mint_offered(PROFILE_MINT_AUTO, &m, &cause, &hint), 0);
+}
+
 int
 main(void)
 {
@@ -269,6 +347,7 @@ main(void)
 	const char *t = "project:{project}";
 
 	msg_init();
+	test_capabilities();
 	test_claim_types();
 	test_standard_scopes();
 	test_times();

@@ -59,6 +59,11 @@ test_meta(void)
 	free(cause);
 	cause = NULL;
 	CHECK_INT(oauth_parse_meta(S("<html>"), "https://idp.test", &m,
+	    &cause), AUTHD_E_IDP_NOT_JSON);
+	CHECK(strstr(cause, "HTML") != NULL);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(oauth_parse_meta(S("[\"issuer\"]"), "https://idp.test", &m,
 	    &cause), AUTHD_E_IDP_BAD_REPLY);
 	free(cause);
 	cause = NULL;
@@ -139,9 +144,35 @@ test_device(void)
 	oauth_device_clear(&d);
 	CHECK_INT(oauth_parse_device_reply(401, S("{\"error\":"
 	    "\"invalid_client\",\"error_description\":\"client authentication "
-	    "failed\"}"), &d, &e, &cause), AUTHD_E_OAUTH);
+	    "failed\"}"), &d, &e, &cause), AUTHD_E_INVALID_CLIENT);
 	CHECK_STR(e.code, "invalid_client");
 	CHECK(strstr(cause, "client authentication failed") != NULL);
+	free(cause);
+	/* unauthorized_client here is about the device grant: named. */
+	cause = NULL;
+	CHECK_INT(oauth_parse_device_reply(400, S("{\"error\":"
+	    "\"unauthorized_client\"}"), &d, &e, &cause),
+	    AUTHD_E_UNAUTHORIZED_CLIENT);
+	CHECK(strstr(cause, "device authorization grant (urn:ietf:params:"
+	    "oauth:grant-type:device_code)") != NULL);
+	free(cause);
+	/* A refused revocation: a public client is told why. */
+	cause = oauth_revoke_refusal(401, S(""), 1);
+	CHECK(strstr(cause, "requires client authentication for revocation")
+	    != NULL && strstr(cause, "public client") != NULL);
+	free(cause);
+	cause = oauth_revoke_refusal(401, S("{\"error\":\"invalid_client\"}"),
+	    1);
+	CHECK(strstr(cause, "requires client authentication") != NULL &&
+	    strstr(cause, "invalid_client") != NULL);
+	free(cause);
+	cause = oauth_revoke_refusal(401, S(""), 0);
+	CHECK(strstr(cause, "HTTP 401") != NULL &&
+	    strstr(cause, "public client") == NULL);
+	free(cause);
+	cause = oauth_revoke_refusal(400, S("{\"error\":"
+	    "\"unsupported_token_type\"}"), 1);
+	CHECK(strstr(cause, "unsupported_token_type") != NULL);
 	free(cause);
 }
 
@@ -179,8 +210,20 @@ test_token(void)
 		{ 503, "<html>busy</html>", AUTHD_E_IDP_HTTP, "" },
 		{ 429, "", AUTHD_E_IDP_HTTP, "" },
 		{ 404, "not found", AUTHD_E_IDP_BAD_REPLY, "" },
-		{ 200, "<html>proxy login page</html>", AUTHD_E_IDP_BAD_REPLY,
+		{ 400, "", AUTHD_E_IDP_BAD_REPLY, "" },
+		{ 401, "", AUTHD_E_IDP_BAD_REPLY, "" },
+		{ 400, "{\"error_description\":\"x\"}", AUTHD_E_IDP_BAD_REPLY,
 		  "" },
+		{ 403, " <!DOCTYPE html><html>proxy</html>",
+		  AUTHD_E_IDP_NOT_JSON, "" },
+		{ 400, "{\"error\":\"unauthorized_client\"}",
+		  AUTHD_E_UNAUTHORIZED_CLIENT, "unauthorized_client" },
+		{ 401, "{\"error\":\"invalid_client\"}",
+		  AUTHD_E_INVALID_CLIENT, "invalid_client" },
+		{ 200, "<html>proxy login page</html>", AUTHD_E_IDP_NOT_JSON,
+		  "" },
+		{ 200, "", AUTHD_E_IDP_NOT_JSON, "" },
+		{ 200, "{\"access_tok", AUTHD_E_IDP_BAD_REPLY, "" },
 		{ 200, "{\"token_type\":\"Bearer\"}", AUTHD_E_IDP_BAD_REPLY,
 		  "" },
 		{ 200, "[1]", AUTHD_E_IDP_BAD_REPLY, "" },
