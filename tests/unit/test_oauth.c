@@ -627,7 +627,7 @@ test_provider_replies(void)
 	cause = NULL;
 	CHECK_INT(oauth_parse_device_reply(200, S("{\"error\":"
 	    "\"unauthorized_client\",\"error_description\":\"no device "
-	    "flow\"}"), &d, &e, &cause), AUTHD_E_ACCESS_DENIED);
+	    "flow\"}"), &d, &e, &cause), AUTHD_E_UNAUTHORIZED_CLIENT);
 	CHECK(cause != NULL && strstr(cause, "no device flow") != NULL);
 	free(cause);
 	cause = NULL;
