@@ -17,7 +17,7 @@ these tests are about; tests/idp plays it with a real browser).
             /github/login/oauth/access_token, /github/user
   google    no discovery needed (fixed endpoints); "verification_url";
             the client secret required in the form at the token endpoint
-            (invalid_client otherwise); 428 for a pending code; a 30 s
+            (invalid_client otherwise); 428 for a pending code; a 4 s
             access token, a refresh that brings no new refresh token;
             POST /google/revoke
             endpoints: /google/device/code, /google/token,
@@ -33,9 +33,9 @@ these tests are about; tests/idp plays it with a real browser).
             at the device request (opaque without one); rotating refresh
             tokens; /auth0/oauth/revoke takes refresh tokens only
   gitlab    discovery at /gitlab; invalid_scope for "offline_access";
-            2-hour tokens (30 s here), refresh rotating (the old one
+            2-hour tokens (4 s here), refresh rotating (the old one
             invalid); POST /gitlab/oauth/revoke answers {}
-  bare400   discovery at /bare400; a login with a 30 s access token; a
+  bare400   discovery at /bare400; a login with a 4 s access token; a
             refresh refused with a bare HTTP 400 (no body)
 
 Approval: polls 1 and 2 of a device code are pending (github: pending,
@@ -306,7 +306,7 @@ class Handler(BaseHTTPRequestHandler):
                                    "error_description":
                                    "Precondition Required"})
         return self.send(200, {
-            "access_token": "ya29.google-at-1", "expires_in": 30,
+            "access_token": "ya29.google-at-1", "expires_in": 4,
             "refresh_token": "1//google-rt", "token_type": "Bearer",
             "scope": "openid https://www.googleapis.com/auth/userinfo.email",
             "id_token": unsigned_jwt({
@@ -369,7 +369,7 @@ class Handler(BaseHTTPRequestHandler):
                 "error_codes": [70016]})
         return self.send(200, {
             "token_type": "Bearer", "scope": "profile email openid",
-            "expires_in": "30", "ext_expires_in": "30",
+            "expires_in": "4", "ext_expires_in": "4",
             "access_token": "entra-at-1", "refresh_token": "entra-rt-1",
             "id_token": unsigned_jwt({
                 "iss": self.base() + "/entra/9188040d/v2.0",
@@ -419,7 +419,7 @@ class Handler(BaseHTTPRequestHandler):
         ROTATION["auth0"] = 1
         return self.send(200, {
             "access_token": self.auth0_access(1),
-            "refresh_token": "auth0-rt-1", "expires_in": 30,
+            "refresh_token": "auth0-rt-1", "expires_in": 4,
             "token_type": "Bearer", "scope": "openid profile offline_access",
             "id_token": unsigned_jwt({
                 "iss": self.base() + "/auth0/", "sub": "auth0|alice",
@@ -478,7 +478,7 @@ class Handler(BaseHTTPRequestHandler):
         ROTATION["gitlab"] = 1
         return self.send(200, {
             "access_token": "glpat-at-1", "refresh_token": "glrt-1",
-            "expires_in": 30, "token_type": "Bearer",
+            "expires_in": 4, "token_type": "Bearer",
             "scope": "openid profile email read_user",
             "created_at": int(time.time()),
             "id_token": unsigned_jwt({"iss": self.base() + "/gitlab",
@@ -502,7 +502,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(400, {"error": "authorization_pending"})
         return self.send(200, {
             "access_token": "bare-at-1", "refresh_token": "bare-rt-1",
-            "expires_in": 30, "token_type": "Bearer"})
+            "expires_in": 4, "token_type": "Bearer"})
 
 
 def main():

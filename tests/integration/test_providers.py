@@ -155,7 +155,7 @@ def github_preset(env):
 def google_preset(env):
     """Google: fixed endpoints (no discovery), verification_url, the
     client secret in the form of every token request (client_auth post),
-    428 for a pending code; the 30 s token is refreshed (no new refresh
+    428 for a pending code; the 4 s token is refreshed (no new refresh
     token), the login revoked at logout."""
     base, log = personalities(env)
     g = base + "/google"
@@ -221,7 +221,7 @@ def entra_preset(env):
     dev = requests(log, "/entra/common/oauth2/v2.0/devicecode")[0]
     check(dev["form"]["scope"] == "openid offline_access profile email",
           dev)
-    # "expires_in": "30": refreshed now, without RFC 8707's resource.
+    # "expires_in": "4": refreshed now, without RFC 8707's resource.
     check(token(env, "ms") == "entra-at-2", "refreshed token")
     ref = [x for x in requests(log, "/entra/common/oauth2/v2.0/token") if
            x["form"]["grant_type"] == "refresh_token"]
@@ -251,7 +251,7 @@ def auth0_preset(env):
     dev = requests(log, "/auth0/oauth/device/code")[0]
     check(dev["form"]["audience"] == "https://api.tb.test" and
           dev["form"]["scope"] == "openid offline_access profile email", dev)
-    tok = token(env, "a0")     # 30 s: refreshed
+    tok = token(env, "a0")     # 4 s: refreshed
     c = claims(tok)
     check(c["aud"] == ["https://api.tb.test"] and c["n"] == 2, c)
     check(token(env, "a0") == tok, "served again")
