@@ -625,7 +625,8 @@ class Fuzzer:
                 if g.chance(0.5):
                     a.append(("read", r.choice((0, 0.01, 0.05))))
         elif style == "pipeline":
-            n = r.choice((8, 31, 32, 33, 40, 45))
+            n = r.choice((8, INFLIGHT_CAP - 1, INFLIGHT_CAP,
+                          INFLIGHT_CAP + 1, 40, 45))
             pad = r.choice((0, 0, 0, 1000, 60000))
             ops = [g.op(pending=g.chance(0.8)) for _ in range(n)]
             data = b"".join(req(op, pad) for op in ops)
