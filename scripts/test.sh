@@ -2,7 +2,9 @@
 # The whole test suite, from a fresh clone: installs what it needs, then
 #   1. a normal build, every label (unit, integration, security, lint);
 #   2. an ASan+UBSan build, every label again;
-#   3. the libFuzzer targets (clang, ASan+UBSan), each for a bounded time.
+#   3. the fuzz build (clang, ASan+UBSan): the libFuzzer targets, each for a
+#      bounded time, and the socket fuzzer (tests/fuzz/sockfuzz.py: the real
+#      authd fed random frame sequences; it prints its seed).
 # Usage: scripts/test.sh [--quick]   (--quick: step 1 only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,9 +46,10 @@ figures build-asan
 printf 'ASan+UBSan: %s tests passed: no sanitizer report (leaks included)\n' \
 	"$(cd build-asan && ctest -N -LE bench | sed -n 's/^Total Tests: //p')"
 
-step "fuzzers (${AUTHD_FUZZ_SECONDS:-30} s each)"
+step "fuzzers (${AUTHD_FUZZ_SECONDS:-30} s each, then the socket fuzzer)"
 CC=clang cmake -S . -B build-fuzz -DAUTHD_FUZZ=ON -DAUTHD_SANITIZE=ON \
 	-DAUTHD_FUZZ_SECONDS="${AUTHD_FUZZ_SECONDS:-30}" "${werror[@]}" >/dev/null
+# Every target: the fuzz targets, and authd and tb for fuzz_socket.
 cmake --build build-fuzz -j"$jobs"
 (cd build-fuzz && ctest --output-on-failure -L fuzz -V |
-	grep -E 'executions|passed|failed|Test|ERROR|SUMMARY|==[0-9]+==|#[0-9]+ 0x')
+	grep -E 'executions|passed|failed|FAIL|sockfuzz|Test|ERROR|SUMMARY|==[0-9]+==|#[0-9]+ 0x')
