@@ -274,6 +274,9 @@ def peer_other_uid(env):
     """A peer with another uid is refused by SO_PEERCRED; ours is served."""
     need(os.geteuid() == 0, "root, to drop a child to nobody")
     d = env.start()
+    # Served once its start is over: the store's lock directory (the
+    # socket's, $XDG_RUNTIME_DIR/authd) is made private after the bind.
+    check(env.tb("status").returncode == 3, "not serving")
     # Only the filesystem protects a 0700/0600 socket; open it up so the
     # daemon's own uid check is what refuses the peer.
     os.chmod(env.dir, 0o711)
