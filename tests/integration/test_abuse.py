@@ -79,9 +79,9 @@ def _rss_kib(pid):
 
 def pending_memory(env):
     """Requests that stay in flight keep no parsed frame, and their frames'
-    bytes are bounded for all clients together: 40 connections pipelining
+    bytes are bounded for all clients together: 12 connections pipelining
     32 logins each, every frame padded to 64 KiB with a 32,000-element
-    array (80 MiB sent, 2.5 GiB as parsed trees), leave authd's memory
+    array (24 MiB sent, 0.9 GiB as parsed trees), leave authd's memory
     bounded; past the bound a request gets `busy`; others are served."""
     idp = IdP(env, "--interval", "1")
     d = os.path.join(env.home, ".config", "authd")
@@ -94,7 +94,7 @@ def pending_memory(env):
     before = _rss_kib(daemon.pid)
     pad = [0] * 32000
     conns = []
-    for _ in range(40):
+    for _ in range(12):
         # Parsing 2 MiB of frames per connection is slow under ASan or
         # valgrind on a busy machine: a generous reply deadline.
         c = Conn(env.sock, timeout=120)
@@ -125,10 +125,10 @@ def pending_memory(env):
     grown = _rss_kib(daemon.pid) - before
     print("pending requests: %d in flight, %d busy, RSS +%d KiB" %
           (pending, busy, grown))
-    check(pending + busy == 40 * 32, "replies: %d" % (pending + busy))
+    check(pending + busy == 12 * 32, "replies: %d" % (pending + busy))
     # authd's bound: 8 MiB of frames in flight.
     most = 8 * 1024 * 1024 // (len(frames[0]) - 4)
-    check(0 < pending <= most and busy == 40 * 32 - pending,
+    check(0 < pending <= most and busy == 12 * 32 - pending,
           "%d in flight (at most %d), %d busy" % (pending, most, busy))
     check(grown < 64 * 1024, "RSS grew by %d KiB" % grown)
     r = env.tb("--json", "status")
