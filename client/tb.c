@@ -34,6 +34,7 @@ static const struct tb_cmd *const tb_cmds[] = {
 	&tb_cmd_list,
 	&tb_cmd_kube,
 	&tb_cmd_profile,
+	&tb_cmd_doctor,
 	&tb_cmd_help,
 	NULL
 };

@@ -91,5 +91,6 @@ extern const struct tb_cmd	tb_cmd_list;
 extern const struct tb_cmd	tb_cmd_logout;
 extern const struct tb_cmd	tb_cmd_kube;
 extern const struct tb_cmd	tb_cmd_profile;
+extern const struct tb_cmd	tb_cmd_doctor;
 
 #endif /* AUTHD_TB_H */

@@ -34,6 +34,7 @@ extern const struct req_entry	req_token_entry;
 extern const struct req_entry	req_set_token_entry;
 extern const struct req_entry	req_list_entry;
 extern const struct req_entry	req_logout_entry;
+extern const struct req_entry	req_doctor_entry;
 
 static const struct req_entry *const req_entries[] = {
 	&req_hello_entry,
@@ -44,6 +45,7 @@ static const struct req_entry *const req_entries[] = {
 	&req_set_token_entry,
 	&req_list_entry,
 	&req_logout_entry,
+	&req_doctor_entry,
 	NULL
 };
 

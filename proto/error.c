@@ -90,6 +90,11 @@ static const struct authd_error_info authd_errors[] = {
 	  "the identity provider's reply is not JSON",
 	  "check the issuer URL; a proxy or a captive portal may be answering "
 	  "instead of the identity provider", TB_EXIT_ERROR },
+	{ AUTHD_E_CLOCK_SKEW, "clock_skew",
+	  "this machine's clock is far from the identity provider's",
+	  "set the clock right: 'timedatectl set-ntp true' (or start chrony "
+	  "or ntpd); tokens are checked against their issue and expiry times",
+	  TB_EXIT_ERROR },
 
 	{ AUTHD_E_NOT_LOGGED_IN, "not_logged_in",
 	  "not logged in", "run 'tb login'", TB_EXIT_NOT_LOGGED_IN },

@@ -40,6 +40,7 @@ enum authd_err {
 	AUTHD_E_INSECURE_URL = -44,	/* http:// to a non-loopback host */
 	AUTHD_E_IDP_UNSUPPORTED = -45,	/* discovery lacks a needed feature */
 	AUTHD_E_IDP_NOT_JSON = -46,	/* a reply that is not JSON at all */
+	AUTHD_E_CLOCK_SKEW = -47,	/* our clock is far from the provider's */
 
 	/* OAuth: -60 .. -79 */
 	AUTHD_E_NOT_LOGGED_IN = -60,

@@ -27,6 +27,7 @@
 #define PROTO_OP_SET_TOKEN	"set_token"
 #define PROTO_OP_LIST		"list"
 #define PROTO_OP_LOGOUT		"logout"
+#define PROTO_OP_DOCTOR		"doctor"
 
 /* Longest token accepted from a client. */
 #define PROTO_MAX_TOKEN		16384

@@ -24,7 +24,7 @@ const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FI
     [--verification-uri TEMPLATE] [--complete-uri TEMPLATE]
     [--no-token-exchange] [--exchange-delay-ms N] [--refresh-delay-ms N]
     [--slow-down N] [--no-rotate] [--rt-grace S] [--jwks-file FILE] [--state FILE]
-    [--canary STRING]
+    [--canary STRING] [--clock-offset S]
     [--resource URL]...`;
 
 // ---------------------------------------------------------------- command line
@@ -93,6 +93,9 @@ function parseArgs(argv) {
       case '--refresh-delay-ms': o.refreshDelayMs = num(a, v(), 0); break;
       case '--jwks-file': o.jwksFile = v(); break;
       case '--state': o.stateFile = v(); break;
+      // --clock-offset S: every reply's Date header S seconds off (a provider
+      // whose clock, or ours, is wrong: tb doctor's clock check).
+      case '--clock-offset': o.clockOffset = Number.parseInt(v(), 10); if (!Number.isSafeInteger(o.clockOffset)) die('--clock-offset needs an integer'); break;
       case '--canary':
         o.canary = v();
         if (!/^[A-Za-z0-9._~-]{1,64}$/.test(o.canary)) {
@@ -924,7 +927,11 @@ async function main() {
     }
   });
 
-  server.on('request', provider.callback());
+  const handle = provider.callback();
+  server.on('request', opt.clockOffset ? (req, res) => {
+    res.setHeader('Date', new Date(Date.now() + opt.clockOffset * 1000).toUTCString());
+    handle(req, res);
+  } : handle);
 
   const ready = JSON.stringify({ issuer, port, pid: process.pid });
   if (opt.readyFile) {
