@@ -35,6 +35,7 @@ static const struct tb_cmd *const tb_cmds[] = {
 	&tb_cmd_kube,
 	&tb_cmd_profile,
 	&tb_cmd_doctor,
+	&tb_cmd_forward,
 	&tb_cmd_help,
 	NULL
 };

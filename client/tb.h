@@ -92,5 +92,6 @@ extern const struct tb_cmd	tb_cmd_logout;
 extern const struct tb_cmd	tb_cmd_kube;
 extern const struct tb_cmd	tb_cmd_profile;
 extern const struct tb_cmd	tb_cmd_doctor;
+extern const struct tb_cmd	tb_cmd_forward;
 
 #endif /* AUTHD_TB_H */

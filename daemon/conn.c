@@ -45,6 +45,7 @@ struct conn {
 	int			 peer_looked;	/* exe and unit looked up */
 	char			*peer_exe;
 	char			*peer_unit;
+	struct forward		*fwd;		/* a forwarded socket's, or NULL */
 };
 
 static void	conn_read_cb(struct bufferevent *, void *);
@@ -64,6 +65,13 @@ conn_arm_timer(struct conn *c, int seconds)
 void
 conn_accept(struct authd *ad, evutil_socket_t fd)
 {
+	conn_accept_forward(ad, fd, NULL);
+}
+
+void
+conn_accept_forward(struct authd *ad, evutil_socket_t fd,
+    struct forward *fwd)
+{
 	struct conn	*c;
 	struct ucred	 uc;
 	socklen_t	 len = sizeof uc;
@@ -71,6 +79,7 @@ conn_accept(struct authd *ad, evutil_socket_t fd)
 
 	c = xcalloc(1, sizeof *c);
 	c->ad = ad;
+	c->fwd = fwd;
 	c->refs = 1;
 	c->serial = ++ad->next_serial;
 	TAILQ_INIT(&c->reqs);
@@ -496,6 +505,26 @@ conn_shutdown_all(struct authd *ad)
 		next = TAILQ_NEXT(c, entry);
 		if (c->nreqs == 0)
 			conn_fail(c, AUTHD_E_SHUTTING_DOWN, NULL);
+	}
+}
+
+struct forward *
+conn_forward(const struct conn *c)
+{
+	return c->fwd;
+}
+
+void
+conn_close_forward(struct authd *ad, const struct forward *f)
+{
+	struct conn	*c;
+
+again:
+	TAILQ_FOREACH(c, &ad->conns, entry) {
+		if (c->fwd == f) {
+			conn_close(c);	/* off the list: look again */
+			goto again;
+		}
 	}
 }
 

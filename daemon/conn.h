@@ -17,6 +17,7 @@
 
 struct authd;
 struct conn;
+struct forward;
 struct req;
 
 struct conn_peer {
@@ -27,6 +28,13 @@ struct conn_peer {
 
 /* Take over fd from accept(): check the peer, then serve it. */
 void	conn_accept(struct authd *, evutil_socket_t fd);
+/* The same for a forwarded socket's connection (forward.h). */
+void	conn_accept_forward(struct authd *, evutil_socket_t fd,
+	    struct forward *);
+/* The forward a connection came through, or NULL (authd's own socket). */
+struct forward *conn_forward(const struct conn *);
+/* Close the connections of a forward that ends. */
+void	conn_close_forward(struct authd *, const struct forward *);
 
 /* Queue a message (takes ownership of msg; wiped after sending). */
 void	conn_send(struct conn *, cJSON *msg);

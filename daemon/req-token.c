@@ -13,6 +13,7 @@
 #include "authd.h"
 #include "conn.h"
 #include "error.h"
+#include "forward.h"
 #include "mint.h"
 #include "msg.h"
 #include "profile.h"
@@ -98,7 +99,17 @@ static void
 req_token_mint_send(struct req *r, const struct mint_target *t,
     const struct mint_result *m)
 {
-	cJSON	*res = cJSON_CreateObject();
+	struct forward	*fwd = conn_forward(r->conn);
+	const char	*why;
+	char		 buf[256];
+	cJSON		*res;
+
+	if (fwd != NULL && forward_allows_expiry(fwd, m->expires_at, buf,
+	    sizeof buf, &why) != 0) {
+		req_token_fail(r, t, AUTHD_E_FORWARD_DENIED, NULL, why);
+		return;
+	}
+	res = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(res, "profile", r->profile_name);
 	cJSON_AddStringToObject(res, "token", m->token->data);
@@ -243,6 +254,30 @@ req_token_parse(struct req *r, struct req_token_args *ta)
 	return 0;
 }
 
+/*
+ * Through a forwarded socket: only what its rule allows (forward.h), the
+ * audience defaulting to the rule's. 0, or -1 after the refusal.
+ */
+static int
+req_token_forwarded(struct req *r, struct req_token_args *ta)
+{
+	struct forward	*fwd = conn_forward(r->conn);
+	const char	*why;
+	char		 buf[256];
+
+	if (fwd == NULL)
+		return 0;
+	if (ta->project_token && ta->t.audience == NULL)
+		ta->t.audience = forward_rule(fwd)->audience;
+	if (forward_allows(fwd, r->profile_name, ta->project_token, &ta->t,
+	    buf, sizeof buf, &why) != 0) {
+		req_token_fail(r, ta->project_token ? &ta->t : NULL,
+		    AUTHD_E_FORWARD_DENIED, NULL, why);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 req_token_project(struct req *r, struct account *a, struct mint_target *t)
 {
@@ -308,6 +343,8 @@ req_token(struct req *r)
 
 	if (req_token_parse(r, &ta) != 0)
 		return REQ_DONE;
+	if (req_token_forwarded(r, &ta) != 0)
+		return REQ_DONE;
 	if (r->profile == NULL && ad->env_token != NULL &&
 	    !ta.project_token) {
 		/* AUTHD_TOKEN needs no identity provider (CI). */
@@ -356,7 +393,7 @@ req_token(struct req *r)
 
 const struct req_entry req_token_entry = {
 	.name = PROTO_OP_TOKEN,
-	.flags = REQ_PROFILE | REQ_ASYNC,
+	.flags = REQ_PROFILE | REQ_ASYNC | REQ_FORWARD,
 	.handler = req_token,
 };
 static int

@@ -126,6 +126,11 @@ static const struct authd_error_info authd_errors[] = {
 	  "check client_id, client_secret and client_auth in the profile "
 	  "(config.ini) against the client registered at the identity "
 	  "provider", TB_EXIT_ERROR },
+	{ AUTHD_E_FORWARD_DENIED, "forward_denied",
+	  "not allowed through this forwarded socket",
+	  "a forwarded socket (tb forward) serves only the project tokens its "
+	  "owner allowed; ask on the machine that runs authd for anything "
+	  "else", TB_EXIT_DENIED },
 
 	{ AUTHD_E_STORE_LOCKED, "keyring_locked",
 	  "the keyring is locked",

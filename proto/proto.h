@@ -28,6 +28,7 @@
 #define PROTO_OP_LIST		"list"
 #define PROTO_OP_LOGOUT		"logout"
 #define PROTO_OP_DOCTOR		"doctor"
+#define PROTO_OP_FORWARD	"forward"
 
 /* Longest token accepted from a client. */
 #define PROTO_MAX_TOKEN		16384

@@ -11,6 +11,7 @@ pkgs=(
 	systemd valgrind openssl python3 curl
 	clang libclang-rt-14-dev
 	nodejs npm chromium
+	openssh-server openssh-client
 )
 
 missing=()

@@ -25,7 +25,7 @@ LAYERS = [
     ["idp"],
     ["account"],
     ["flow", "mint"],
-    ["req", "conn", "server"],
+    ["req", "conn", "server", "forward"],
     ["authd.c"],
 ]
 
