@@ -36,6 +36,7 @@ static const struct tb_cmd *const tb_cmds[] = {
 	&tb_cmd_profile,
 	&tb_cmd_doctor,
 	&tb_cmd_forward,
+	&tb_cmd_policy,
 	&tb_cmd_help,
 	NULL
 };

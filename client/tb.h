@@ -93,5 +93,6 @@ extern const struct tb_cmd	tb_cmd_kube;
 extern const struct tb_cmd	tb_cmd_profile;
 extern const struct tb_cmd	tb_cmd_doctor;
 extern const struct tb_cmd	tb_cmd_forward;
+extern const struct tb_cmd	tb_cmd_policy;
 
 #endif /* AUTHD_TB_H */

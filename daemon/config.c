@@ -34,6 +34,7 @@ struct config_parse {
 	int		 nseen;
 	struct config	*cfg;
 	struct profile	*cur;		/* the section's profile */
+	struct policy	*cur_policy;	/* or the section's policy */
 	char		 cur_section[128];
 	int		 failed;
 	char		*why;		/* the first error, without location */
@@ -154,10 +155,55 @@ config_top(struct config_parse *cp, const char *key, const char *v)
 			    getenv("HOME") : "", v + 1);
 		else
 			c->audit_log = xstrdup(v);
+	} else if (strcmp(key, "default_policy") == 0) {
+		if (strcmp(v, "allow") == 0)
+			c->policies.deflt = POLICY_DEFAULT_ALLOW;
+		else if (strcmp(v, "deny") == 0)
+			c->policies.deflt = POLICY_DEFAULT_DENY;
+		else
+			return config_fail(cp, key, "default_policy is allow "
+			    "or deny");
 	} else
 		return config_fail(cp, key, "unknown key '%s' (outside any "
-		    "[profile] section: default_profile, store, audit_log)",
-		    key);
+		    "[profile] section: default_profile, store, audit_log, "
+		    "default_policy)", key);
+	return 1;
+}
+
+#define CONFIG_POLICY_PREFIX	"policy "
+
+/* A key of a [policy NAME] section (policy.h). */
+static int
+config_policy_key(struct config_parse *cp, const char *section,
+    const char *key, const char *value)
+{
+	const char	*name = section + strlen(CONFIG_POLICY_PREFIX);
+	const char	*why;
+	char		 buf[80];
+	size_t		 n;
+	struct policy	*p;
+
+	while (*name == ' ' || *name == '"')
+		name++;
+	if (cp->cur_policy == NULL || strcmp(cp->cur_section, section) != 0) {
+		snprintf(buf, sizeof buf, "%s", name);
+		n = strlen(buf);
+		while (n > 0 && (buf[n - 1] == '"' || buf[n - 1] == ' '))
+			buf[--n] = '\0';
+		if (!msg_valid_name(buf))
+			return config_fail(cp, key, "[%s]: policy names are "
+			    "letters, digits, '.', '_' and '-'", section);
+		for (p = cp->cfg->policies.head; p != NULL; p = p->next)
+			if (strcmp(p->name, buf) == 0)
+				return config_fail(cp, key, "[policy %s] "
+				    "appears twice", buf);
+		cp->cur_policy = policies_add(&cp->cfg->policies, buf, 0);
+		cp->cur = NULL;
+		snprintf(cp->cur_section, sizeof cp->cur_section, "%s",
+		    section);
+	}
+	if (policy_set(cp->cur_policy, key, value, &why) != 0)
+		return config_fail(cp, key, "[%s]: %s: %s", section, key, why);
 	return 1;
 }
 
@@ -423,10 +469,13 @@ config_handler(void *user, const char *section, const char *key,
 		    *section ? section : "top level");
 	if (*section == '\0')
 		return config_top(cp, key, value);
+	if (strncmp(section, CONFIG_POLICY_PREFIX,
+	    strlen(CONFIG_POLICY_PREFIX)) == 0)
+		return config_policy_key(cp, section, key, value);
 	if (strncmp(section, CONFIG_SECTION_PREFIX,
 	    strlen(CONFIG_SECTION_PREFIX)) != 0)
 		return config_fail(cp, key, "unknown section [%s] (profiles "
-		    "are [profile NAME])", section);
+		    "are [profile NAME], rules [policy NAME])", section);
 	name = section + strlen(CONFIG_SECTION_PREFIX);
 	while (*name == ' ' || *name == '"')
 		name++;
@@ -445,6 +494,7 @@ config_handler(void *user, const char *section, const char *key,
 			return config_fail(cp, key, "[profile %s] appears "
 			    "twice", buf);
 		cp->cur = profile_new(buf);
+		cp->cur_policy = NULL;
 		profiles_add(cp->cfg->profiles, cp->cur);
 		snprintf(cp->cur_section, sizeof cp->cur_section, "%s",
 		    section);
@@ -669,6 +719,7 @@ static int
 config_check(struct config *c, char **cause)
 {
 	struct profile	*p, *q;
+	struct policy	*pol;
 	const char	*why;
 	char		*where, *msg = NULL;
 
@@ -696,6 +747,13 @@ config_check(struct config *c, char **cause)
 		free(where);
 		free(msg);
 		return -1;
+	}
+	for (pol = c->policies.head; pol != NULL; pol = pol->next) {
+		if ((why = policy_check(pol)) != NULL) {
+			xasprintf(cause, "%s: [policy %s]: %s", c->path,
+			    pol->name, why);
+			return -1;
+		}
 	}
 	if (c->default_profile != NULL &&
 	    profiles_find(c->profiles, c->default_profile) == NULL) {
@@ -747,6 +805,7 @@ config_load(const char *path, struct config **out, char **cause)
 
 	*out = NULL;
 	c = xcalloc(1, sizeof *c);
+	policies_init(&c->policies);
 	if (path == NULL) {
 		dflt = config_default_path();
 		if (dflt == NULL || stat(dflt, &sb) != 0) {
@@ -814,6 +873,7 @@ config_free(struct config *c)
 	free(c->store);
 	free(c->audit_log);
 	profiles_free(c->profiles);
+	policies_clear(&c->policies);
 	free(c);
 }
 

@@ -13,6 +13,7 @@
 #include "authd.h"
 #include "conn.h"
 #include "error.h"
+#include "config.h"
 #include "forward.h"
 #include "mint.h"
 #include "msg.h"
@@ -39,11 +40,18 @@ req_token_audit(struct req *r, const struct mint_target *t,
 	    mint_target_json(t, 1) : NULL, result, detail);
 }
 
+static int	req_token_policy_expiry(struct req *,
+		    const struct mint_target *, time_t);
+
 static void
 req_token_send(struct req *r, const char *profile, const struct secret *tok,
     time_t exp)
 {
-	cJSON	*res = cJSON_CreateObject();
+	cJSON	*res;
+
+	if (req_token_policy_expiry(r, NULL, exp) != 0)
+		return;
+	res = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(res, "profile", profile);
 	cJSON_AddStringToObject(res, "token", tok->data);
@@ -95,6 +103,33 @@ req_token_gone(struct req *r, void *arg)
 	account_waiter_cancel(arg);
 }
 
+/* The [policy] rule that governs the caller, or NULL (none or no rules). */
+static const struct policy *
+req_token_rule(struct req *r)
+{
+	struct authd	*ad = conn_authd(r->conn);
+	const char	*by;
+
+	if (ad->config == NULL || ad->config->policies.count == 0)
+		return NULL;
+	return policy_find(&ad->config->policies,
+	    conn_policy_caller(r->conn), &by);
+}
+
+/* May a token that expires at exp go to this caller? 0, or -1 refused. */
+static int
+req_token_policy_expiry(struct req *r, const struct mint_target *t,
+    time_t exp)
+{
+	char	buf[256];
+
+	if (policy_allows_expiry(req_token_rule(r), exp, buf,
+	    sizeof buf) == 0)
+		return 0;
+	req_token_fail(r, t, AUTHD_E_POLICY_DENIED, NULL, buf);
+	return -1;
+}
+
 static void
 req_token_mint_send(struct req *r, const struct mint_target *t,
     const struct mint_result *m)
@@ -109,6 +144,8 @@ req_token_mint_send(struct req *r, const struct mint_target *t,
 		req_token_fail(r, t, AUTHD_E_FORWARD_DENIED, NULL, why);
 		return;
 	}
+	if (req_token_policy_expiry(r, t, m->expires_at) != 0)
+		return;
 	res = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(res, "profile", r->profile_name);
@@ -278,6 +315,34 @@ req_token_forwarded(struct req *r, struct req_token_args *ta)
 	return 0;
 }
 
+/*
+ * The [policy] rules (policy.h): may this caller get this token? The
+ * audience of a project token defaults to the profile's. 0, or -1 after
+ * the refusal (audited as a deny naming the rule).
+ */
+static int
+req_token_policy(struct req *r, struct req_token_args *ta)
+{
+	struct authd		*ad = conn_authd(r->conn);
+	const struct policy	*p;
+	const char		*audience = ta->t.audience, *by;
+	char			 buf[256];
+
+	if (ad->config == NULL || ad->config->policies.count == 0)
+		return 0;
+	p = policy_find(&ad->config->policies, conn_policy_caller(r->conn),
+	    &by);
+	if (audience == NULL && r->profile != NULL)
+		audience = r->profile->audience;
+	if (policy_allows(&ad->config->policies, p, r->profile_name,
+	    ta->project_token, audience, ta->t.project, buf,
+	    sizeof buf) == 0)
+		return 0;
+	req_token_fail(r, ta->project_token ? &ta->t : NULL,
+	    AUTHD_E_POLICY_DENIED, NULL, buf);
+	return -1;
+}
+
 static int
 req_token_project(struct req *r, struct account *a, struct mint_target *t)
 {
@@ -343,7 +408,8 @@ req_token(struct req *r)
 
 	if (req_token_parse(r, &ta) != 0)
 		return REQ_DONE;
-	if (req_token_forwarded(r, &ta) != 0)
+	if (req_token_forwarded(r, &ta) != 0 ||
+	    req_token_policy(r, &ta) != 0)
 		return REQ_DONE;
 	if (r->profile == NULL && ad->env_token != NULL &&
 	    !ta.project_token) {

@@ -37,6 +37,7 @@ extern const struct req_entry	req_list_entry;
 extern const struct req_entry	req_logout_entry;
 extern const struct req_entry	req_doctor_entry;
 extern const struct req_entry	req_forward_entry;
+extern const struct req_entry	req_policy_explain_entry;
 
 static const struct req_entry *const req_entries[] = {
 	&req_hello_entry,
@@ -49,6 +50,7 @@ static const struct req_entry *const req_entries[] = {
 	&req_logout_entry,
 	&req_doctor_entry,
 	&req_forward_entry,
+	&req_policy_explain_entry,
 	NULL
 };
 

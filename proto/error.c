@@ -131,6 +131,10 @@ static const struct authd_error_info authd_errors[] = {
 	  "a forwarded socket (tb forward) serves only the project tokens its "
 	  "owner allowed; ask on the machine that runs authd for anything "
 	  "else", TB_EXIT_DENIED },
+	{ AUTHD_E_POLICY_DENIED, "policy_denied",
+	  "a [policy] rule of authd's configuration does not allow this",
+	  "see which rule applies and why: tb policy explain --pid PID (or "
+	  "--exe PATH)", TB_EXIT_DENIED },
 
 	{ AUTHD_E_STORE_LOCKED, "keyring_locked",
 	  "the keyring is locked",

@@ -54,6 +54,7 @@ enum authd_err {
 	AUTHD_E_UNAUTHORIZED_CLIENT = -68, /* the client may not use a grant */
 	AUTHD_E_INVALID_CLIENT = -69,	/* client unknown or its auth failed */
 	AUTHD_E_FORWARD_DENIED = -70,	/* not allowed through a forward */
+	AUTHD_E_POLICY_DENIED = -71,	/* a [policy] rule does not allow it */
 
 	/* Storage: -80 .. -99 */
 	AUTHD_E_STORE_LOCKED = -80,

@@ -29,6 +29,7 @@
 #define PROTO_OP_LOGOUT		"logout"
 #define PROTO_OP_DOCTOR		"doctor"
 #define PROTO_OP_FORWARD	"forward"
+#define PROTO_OP_POLICY_EXPLAIN	"policy_explain"
 
 /* Longest token accepted from a client. */
 #define PROTO_MAX_TOKEN		16384

@@ -99,7 +99,7 @@ test_keys(void)
 	check_error("unknown-top.ini", "default_profile = work\nstroe = file\n"
 	    PROFILE, 0600, 2,
 	    "key 'stroe': unknown key 'stroe' (outside any [profile] "
-	    "section: default_profile, store, audit_log)");
+	    "section: default_profile, store, audit_log, default_policy)");
 	check_error("twice.ini", PROFILE "scope = a\nissuer = https://b.example\n",
 	    0600, 5, "key 'issuer': 'issuer' is set twice in [profile work] "
 	    "(an indented line continues the line above it)");
