@@ -174,7 +174,7 @@ account_check_subject(struct account *a, const struct oauth_tokens *t)
 
 	if (t->id_token == NULL || a->identity == NULL)
 		return;
-	claims = jwt_peek_claims(t->id_token->data, t->id_token->len);
+	claims = jwt_id_claims(t->id_token->data, t->id_token->len);
 	id = oauth_identity_from_claims(claims);
 	cJSON_Delete(claims);
 	if (id == NULL)

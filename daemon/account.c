@@ -498,7 +498,7 @@ account_set_login(struct account *a, struct oauth_tokens *t)
 	a->refresh_accepted = a->refresh_token != NULL;
 	t->access_token = t->refresh_token = NULL;
 	if (t->id_token != NULL)
-		claims = jwt_peek_claims(t->id_token->data, t->id_token->len);
+		claims = jwt_id_claims(t->id_token->data, t->id_token->len);
 	a->identity = oauth_identity_from_claims(claims);
 	cJSON_Delete(claims);
 	a->granted_scope = t->scope != NULL ? xstrdup(t->scope) : NULL;
