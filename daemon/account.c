@@ -311,11 +311,18 @@ account_override_live(struct account *a)
 }
 
 int
+account_reasserts(const struct account *a)
+{
+	return a->p->grant == PROFILE_GRANT_JWT_BEARER &&
+	    a->access_token != NULL;
+}
+
+int
 account_logged_in(const struct account *a)
 {
 	if (a->override != NULL || account_env_applies(a))
 		return 1;
-	if (a->refresh_token != NULL)
+	if (a->refresh_token != NULL || account_reasserts(a))
 		return 1;
 	/* An access token alone counts until it expires. */
 	return a->access_token != NULL && (a->access_exp == 0 ||
@@ -377,7 +384,7 @@ account_has_credential(const struct account *a)
 int
 account_refreshable(const struct account *a)
 {
-	return a->refresh_token != NULL;
+	return a->refresh_token != NULL || account_reasserts(a);
 }
 
 const char *

@@ -118,9 +118,9 @@ static const struct authd_error_info authd_errors[] = {
 	  "identity provider: ask its administrator", TB_EXIT_DENIED },
 	{ AUTHD_E_INVALID_CLIENT, "invalid_client",
 	  "the identity provider does not accept this client",
-	  "check client_id, client_secret and client_auth in the profile "
-	  "(config.ini) against the client registered at the identity "
-	  "provider", TB_EXIT_ERROR },
+	  "check client_id, client_auth and client_secret (or client_key) in "
+	  "the profile (config.ini) against the client registered at the "
+	  "identity provider", TB_EXIT_ERROR },
 
 	{ AUTHD_E_STORE_LOCKED, "keyring_locked",
 	  "the keyring is locked",
