@@ -68,6 +68,12 @@ jwt_shape_ok(const char *tok, size_t len)
 	    seglen[0] % 4 != 1 && seglen[1] % 4 != 1 && seglen[2] % 4 != 1;
 }
 
+int
+jwt_signed_shape_ok(const char *tok, size_t len)
+{
+	return jwt_shape_ok(tok, len) && tok[len - 1] != '.';
+}
+
 /* Decode base64url (no padding) into a new buffer; NULL on error. */
 static uint8_t *
 jwt_b64url_decode(const char *s, size_t len, size_t *outlen)
@@ -235,7 +241,8 @@ jwt_libjwt_claims(const char *tok, size_t len, const char *alg,
 	cJSON	*claims;
 	int	 rc;
 
-	if (!jwt_shape_ok(tok, len) || pem_len > INT32_MAX)
+	if (!(pem != NULL ? jwt_signed_shape_ok(tok, len) :
+	    jwt_shape_ok(tok, len)) || pem_len > INT32_MAX)
 		return NULL;
 	copy = xstrndup(tok, len);	/* libjwt wants a C string */
 	rc = jwt_decode(&j, copy, (const unsigned char *)pem,

@@ -25,6 +25,12 @@
  */
 int	jwt_shape_ok(const char *tok, size_t len);
 /*
+ * The same, and the signature segment is not empty either: what libjwt
+ * 1.10 may verify (an empty RSA or EC signature segment is decoded into a
+ * malloc(0) buffer and written past it).
+ */
+int	jwt_signed_shape_ok(const char *tok, size_t len);
+/*
  * The payload as a JSON object, unverified; NULL when malformed or when
  * it holds a NUL (a \u0000 escape, which cJSON's C strings would cut).
  */

@@ -66,7 +66,8 @@ def login_device(env, idp, user="alice"):
 
 def private_key_jwt(env):
     """client_auth = private_key_jwt: the device authorization, every
-    poll, the refreshes and both revocations at logout authenticate with
+    poll, the refreshes, a token exchange and both revocations at logout
+    authenticate with
     a new RS256 client assertion (the provider's log says private_key_jwt
     for each); the key never shows in logs, audit, status or list."""
     key, pub, text = new_key(env, "client")
@@ -75,7 +76,8 @@ def private_key_jwt(env):
     audit = os.path.join(env.dir, "audit.log")
     config(env, "store = file\naudit_log = %s\n[profile default]\n"
            "issuer = %s\nclient_id = tb-pkjwt\nclient_key = %s\n"
-           "client_key_id = k1\n" % (audit, idp.issuer, key))
+           "client_key_id = k1\naudience = https://api.tb.test\n"
+           "mint = token-exchange\n" % (audit, idp.issuer, key))
     d = env.start()
     shown = login_device(env, idp)
     # 4 s tokens: each tb token refreshes (the margin is longer).
@@ -84,6 +86,9 @@ def private_key_jwt(env):
     check(t1.returncode == 0 and t2.returncode == 0, t1.stderr + t2.stderr)
     check(t1.stdout != t2.stdout, "the token was not refreshed")
     check(idp.userinfo(t2.stdout.strip())[0] == 200, "token refused")
+    # Token exchange (a project token) authenticates the same way.
+    r = env.tb("token", "--project", "prj_123")
+    check(r.returncode == 0, r.stderr)
     outs = [env.tb("status"), env.tb("--json", "status"),
             env.tb("--json", "list")]
     check(json.loads(outs[1].stdout)["logged_in"] is True, outs[1].stdout)
@@ -104,7 +109,9 @@ def private_key_jwt(env):
              if e["status"] == 200}
     for k in (("/device/auth", None),
               ("/token", "urn:ietf:params:oauth:grant-type:device_code"),
-              ("/token", "refresh_token"), ("/token/revocation", None)):
+              ("/token", "refresh_token"),
+              ("/token", "urn:ietf:params:oauth:grant-type:token-exchange"),
+              ("/token/revocation", None)):
         check(k in kinds, "no successful %s %s: %s" % (k + (sent,)))
     revs = idp.entries("/token/revocation")
     check([e.get("token_type_hint") for e in revs] ==

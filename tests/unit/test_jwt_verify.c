@@ -560,6 +560,18 @@ main(void)
 	CHECK_INT(verify("eyJhbGciOiJSUzI1NiJ9..", pem, pl),
 	    AUTHD_E_IDP_BAD_REPLY);
 	CHECK_INT(verify(".e30.", pem, pl), AUTHD_E_IDP_BAD_REPLY);
+	/*
+	 * An empty signature: libjwt 1.10 would decode it into malloc(0)
+	 * and write past it (valgrind: base64_decode_block); it never gets
+	 * there.
+	 */
+	t = mint("RS256", ISS, AUD, 300);
+	CHECK(jwt_signed_shape_ok(t, strlen(t)));
+	strrchr(t, '.')[1] = '\0';
+	CHECK(jwt_shape_ok(t, strlen(t)));
+	CHECK(!jwt_signed_shape_ok(t, strlen(t)));
+	CHECK_INT(verify(t, pem, pl), AUTHD_E_IDP_BAD_REPLY);
+	free(t);
 
 	/* Malformed JWKs. */
 	CHECK(jwks_rsa_pem("AQAB", "AQAB", &pl) == NULL);	/* too short */
