@@ -221,6 +221,8 @@ def jwt_bearer_login(env):
     check("JWT-bearer assertion" in d.log_text(), "no re-assertion logged")
     outs = [env.tb("status"), env.tb("--json", "status"),
             env.tb("--json", "list"), r]
+    check(all(o.returncode == 0 for o in outs[:3]) and
+          "robot-1" in outs[0].stdout, outs[0].stdout + outs[0].stderr)
     r = env.tb("logout")
     check(r.returncode == 0, r.stderr)
     check(idp.userinfo(t2.stdout.strip())[0] == 401, "still valid")
