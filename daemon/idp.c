@@ -34,6 +34,14 @@ idp_post_form(struct authd *ad, const struct profile *p,
 	struct secret	*assertion = NULL;
 
 	if (p->client_auth == PROFILE_AUTH_PRIVATE_KEY_JWT &&
+	    p->client_key == NULL) {
+		/* config.c never lets this happen. */
+		xasprintf(cause, "profile %s: client_auth = private_key_jwt "
+		    "but no client_key is loaded", p->name);
+		oauth_form_clear(f);
+		return NULL;
+	}
+	if (p->client_auth == PROFILE_AUTH_PRIVATE_KEY_JWT &&
 	    (assertion = jws_assertion(p->client_key, p->client_id,
 	    p->client_id, token_endpoint != NULL ? token_endpoint : p->issuer,
 	    cause)) == NULL) {
@@ -83,6 +91,12 @@ idp_post_assertion(struct authd *ad, const struct profile *p,
 	struct secret		*assertion;
 	char			*scope;
 
+	if (p->assertion_key == NULL || p->assertion_subject == NULL) {
+		/* config.c never lets this happen. */
+		xasprintf(cause, "profile %s: grant = jwt-bearer but no "
+		    "assertion_key or assertion_subject", p->name);
+		return NULL;
+	}
 	assertion = jws_assertion(p->assertion_key, p->client_id,
 	    p->assertion_subject, p->assertion_audience != NULL ?
 	    p->assertion_audience : token_endpoint, cause);
