@@ -16,6 +16,7 @@
 
 #include "authd.h"
 #include "http.h"
+#include "jws.h"
 #include "url.h"
 #include "msg.h"
 #include "oauth.h"
@@ -118,6 +119,45 @@ config_url(struct config_parse *cp, const char *key, const char *v,
 		config_fail(cp, key, "%s", cause);
 		free(cause);
 		return 0;
+	}
+	free(*out);
+	*out = xstrdup(v);
+	return 1;
+}
+
+/* A file's path: absolute, or "~/..." under $HOME. */
+static int
+config_path(struct config_parse *cp, const char *key, const char *v,
+    char **out)
+{
+	const char	*home = getenv("HOME");
+
+	if (v[0] != '/' && !(strncmp(v, "~/", 2) == 0 && home != NULL &&
+	    home[0] == '/'))
+		return config_fail(cp, key, "%s needs an absolute path (or "
+		    "~/...)", key);
+	free(*out);
+	if (v[0] == '~')
+		xasprintf(out, "%s%s", home, v + 1);
+	else
+		*out = xstrdup(v);
+	return 1;
+}
+
+/* A one-line value of printable ASCII, 1..max bytes (a key id, a sub). */
+static int
+config_word(struct config_parse *cp, const char *key, const char *v,
+    size_t max, char **out)
+{
+	size_t	i;
+
+	if (*v == '\0' || strlen(v) > max)
+		return config_fail(cp, key, "%s is empty or longer than %zu "
+		    "bytes", key, max);
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] < ' ' || v[i] > '~')
+			return config_fail(cp, key, "%s holds a control or "
+			    "non-ASCII character", key);
 	}
 	free(*out);
 	*out = xstrdup(v);
@@ -350,11 +390,34 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 			p->client_auth = PROFILE_AUTH_BASIC;
 		else if (strcmp(v, "post") == 0)
 			p->client_auth = PROFILE_AUTH_POST;
+		else if (strcmp(v, "private_key_jwt") == 0)
+			p->client_auth = PROFILE_AUTH_PRIVATE_KEY_JWT;
 		else if (strcmp(v, "none") == 0)
 			p->client_auth = PROFILE_AUTH_NONE;
 		else
 			return config_fail(cp, key, "unknown client_auth '%s' "
-			    "(use basic, post or none)", v);
+			    "(use basic, post, private_key_jwt or none)", v);
+	} else if (strcmp(key, "client_key") == 0) {
+		/* A key alone means private_key_jwt (as a secret means basic). */
+		if (!(p->set & PROFILE_SET_CLIENT_AUTH) &&
+		    p->client_secret == NULL)
+			p->client_auth = PROFILE_AUTH_PRIVATE_KEY_JWT;
+		return config_path(cp, key, v, &p->client_key_path);
+	} else if (strcmp(key, "client_key_id") == 0) {
+		return config_word(cp, key, v, 256, &p->client_key_id);
+	} else if (strcmp(key, "grant") == 0) {
+		if ((i = (size_t)profile_grant_find(v)) == (size_t)-1)
+			return config_fail(cp, key, "unknown grant '%s' (use "
+			    "device or jwt-bearer)", v);
+		p->grant = (enum profile_grant)i;
+	} else if (strcmp(key, "assertion_key") == 0) {
+		return config_path(cp, key, v, &p->assertion_key_path);
+	} else if (strcmp(key, "assertion_key_id") == 0) {
+		return config_word(cp, key, v, 256, &p->assertion_key_id);
+	} else if (strcmp(key, "assertion_subject") == 0) {
+		return config_word(cp, key, v, 512, &p->assertion_subject);
+	} else if (strcmp(key, "assertion_audience") == 0) {
+		return config_word(cp, key, v, 2048, &p->assertion_audience);
 	} else if (strcmp(key, "scope") == 0) {
 		p->set |= PROFILE_SET_SCOPE;
 		free(p->scope);
@@ -714,6 +777,49 @@ config_disagrees(struct config *c, struct profile *p)
 	return NULL;
 }
 
+/*
+ * The keys of private_key_jwt and of grant = jwt-bearer: the settings that
+ * go together, then each key file read (its rules: jws.h). NULL, or why
+ * not (in *msg when allocated).
+ */
+static const char *
+config_check_keys(struct profile *p, char **msg)
+{
+	char	*cause = NULL;
+
+	if (p->client_auth == PROFILE_AUTH_PRIVATE_KEY_JWT &&
+	    p->client_key_path == NULL)
+		return "client_auth = private_key_jwt needs client_key";
+	if (p->client_key_path != NULL &&
+	    p->client_auth != PROFILE_AUTH_PRIVATE_KEY_JWT)
+		return "client_key is for client_auth = private_key_jwt";
+	if (p->client_key_id != NULL && p->client_key_path == NULL)
+		return "client_key_id needs client_key";
+	if (p->grant == PROFILE_GRANT_JWT_BEARER &&
+	    (p->assertion_key_path == NULL || p->assertion_subject == NULL))
+		return "grant = jwt-bearer needs assertion_key and "
+		    "assertion_subject";
+	if (p->grant != PROFILE_GRANT_JWT_BEARER &&
+	    (p->assertion_key_path != NULL || p->assertion_key_id != NULL ||
+	    p->assertion_subject != NULL || p->assertion_audience != NULL))
+		return "assertion_key, assertion_key_id, assertion_subject and "
+		    "assertion_audience are for grant = jwt-bearer";
+	if (p->client_key_path != NULL && jws_key_load(p->client_key_path,
+	    p->client_key_id, &p->client_key, &cause) != 0) {
+		xasprintf(msg, "client_key %s", cause);
+		free(cause);
+		return *msg;
+	}
+	if (p->assertion_key_path != NULL &&
+	    jws_key_load(p->assertion_key_path, p->assertion_key_id,
+	    &p->assertion_key, &cause) != 0) {
+		xasprintf(msg, "assertion_key %s", cause);
+		free(cause);
+		return *msg;
+	}
+	return NULL;
+}
+
 /* Whole-profile checks, after the file is read; errors name the header. */
 static int
 config_check(struct config *c, char **cause)
@@ -734,13 +840,14 @@ config_check(struct config *c, char **cause)
 			    "one issuer share its metadata", p->issuer,
 			    q->name);
 			why = msg;
-		} else if (p->client_auth != PROFILE_AUTH_NONE &&
+		} else if ((p->client_auth == PROFILE_AUTH_BASIC ||
+		    p->client_auth == PROFILE_AUTH_POST) &&
 		    p->client_secret == NULL)
 			why = "client_auth needs client_secret";
 		else if (p->mint == PROFILE_MINT_ENDPOINT &&
 		    p->mint_endpoint == NULL)
 			why = "mint = endpoint needs mint_endpoint";
-		else
+		else if ((why = config_check_keys(p, &msg)) == NULL)
 			continue;
 		where = config_where(c, p->name);
 		xasprintf(cause, "%s: [profile %s]: %s", where, p->name, why);

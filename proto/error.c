@@ -123,9 +123,9 @@ static const struct authd_error_info authd_errors[] = {
 	  "identity provider: ask its administrator", TB_EXIT_DENIED },
 	{ AUTHD_E_INVALID_CLIENT, "invalid_client",
 	  "the identity provider does not accept this client",
-	  "check client_id, client_secret and client_auth in the profile "
-	  "(config.ini) against the client registered at the identity "
-	  "provider", TB_EXIT_ERROR },
+	  "check client_id, client_auth and client_secret (or client_key) in "
+	  "the profile (config.ini) against the client registered at the "
+	  "identity provider", TB_EXIT_ERROR },
 	{ AUTHD_E_FORWARD_DENIED, "forward_denied",
 	  "not allowed through this forwarded socket",
 	  "a forwarded socket (tb forward) serves only the project tokens its "

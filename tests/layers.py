@@ -18,7 +18,8 @@ LAYERS = [
     ["authd.h", "xmalloc", "log", "secret", "worker", "error", "msg",
      "frame", "proto", "text", "sockpath", "privdir", "lockfile"],
     # pure or leaf modules
-    ["http", "url", "oauth", "jwtcheck", "jwt", "profile", "preset", "policy",
+    ["http", "url", "oauth", "jwtcheck", "jwt", "jws", "profile", "preset",
+     "policy",
      "store", "store-backend", "store-file", "store-memory", "store-secret",
      "audit"],
     ["config", "disco", "jwks"],
