@@ -141,6 +141,8 @@ tb_status_all(struct tb *tb, struct msg_reply *reply)
 		if (!tb_status_bool(p, "logged_in"))
 			status = TB_EXIT_NOT_LOGGED_IN;
 	}
+	if (tb_status_bool(reply->result, "locked"))
+		status = TB_EXIT_DENIED;
 	if (tb->json) {
 		output_json(reply->result);
 		msg_reply_clear(reply);
@@ -157,8 +159,9 @@ tb_status_all(struct tb *tb, struct msg_reply *reply)
 			tb_status_line("issuer", tb_status_str(p, "issuer") ?
 			    tb_status_str(p, "issuer") : "(not configured)");
 			tb_status_line("status", tb_status_bool(p,
-			    "login_pending") ? "login pending" :
-			    "not logged in");
+			    "locked") ? "locked (tb unlock)" :
+			    tb_status_bool(p, "login_pending") ?
+			    "login pending" : "not logged in");
 		}
 	}
 	msg_reply_clear(reply);
@@ -223,8 +226,17 @@ tb_status_run(struct tb *tb, int argc, char **argv)
 		return TB_EXIT_NOT_LOGGED_IN;
 	}
 
+	if (tb_status_bool(res, "locked"))
+		status = TB_EXIT_DENIED;
 	if (tb->json) {
 		output_json(res);
+		msg_reply_clear(&reply);
+		return status;
+	}
+	if (status == TB_EXIT_DENIED) {
+		snprintf(msg, sizeof msg, "authd is locked: it holds and serves "
+		    "no token (profile '%s')", profile);
+		output_error(0, AUTHD_E_LOCKED, msg, NULL);
 		msg_reply_clear(&reply);
 		return status;
 	}
@@ -282,7 +294,8 @@ const struct tb_cmd tb_cmd_status = {
 "--check also asks the identity provider (userinfo or introspection):\n"
 "a rejected login reads as not logged in (exit 3); a provider that cannot\n"
 "be reached is an error (exit 1), never 'not logged in'.\n"
-"Exit status: 0 when logged in, 3 when not, 4 when authd is unreachable.\n"
+"Exit status: 0 when logged in, 3 when not, 4 when authd is unreachable,\n"
+"5 when authd is locked (tb lock; \"locked\": true in the status object).\n"
 "With --json, prints the daemon's status object (see proto/PROTOCOL.md).\n",
 	.run = tb_status_run,
 };

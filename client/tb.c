@@ -37,6 +37,8 @@ static const struct tb_cmd *const tb_cmds[] = {
 	&tb_cmd_doctor,
 	&tb_cmd_forward,
 	&tb_cmd_policy,
+	&tb_cmd_lock,
+	&tb_cmd_unlock,
 	&tb_cmd_help,
 	NULL
 };

@@ -94,5 +94,7 @@ extern const struct tb_cmd	tb_cmd_profile;
 extern const struct tb_cmd	tb_cmd_doctor;
 extern const struct tb_cmd	tb_cmd_forward;
 extern const struct tb_cmd	tb_cmd_policy;
+extern const struct tb_cmd	tb_cmd_lock;
+extern const struct tb_cmd	tb_cmd_unlock;
 
 #endif /* AUTHD_TB_H */

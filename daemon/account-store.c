@@ -116,8 +116,11 @@ account_loaded_cb(int err, const char *cause, struct store_record *rec,
 		    a->p->name, cause);
 	} else
 		account_set_store_error(a, 0, NULL);
-	/* A logout while we loaded: what was loaded is gone. */
-	if (a->drop_load) {
+	/*
+	 * A logout while we loaded: what was loaded is gone. Locked: no
+	 * credential in memory (tb unlock loads it again).
+	 */
+	if (a->drop_load || a->ad->locked) {
 		a->drop_load = 0;
 		store_record_free(rec);
 		rec = NULL;
@@ -156,7 +159,7 @@ account_loaded_cb(int err, const char *cause, struct store_record *rec,
 void
 account_load(struct account *a)
 {
-	if (a->ad->store == NULL)
+	if (a->ad->store == NULL || a->ad->locked)
 		return;
 	a->loading = 1;
 	store_load(a->ad->store, a->p->name, a->p->issuer, account_loaded_cb,

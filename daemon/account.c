@@ -245,6 +245,46 @@ accounts_busy(struct authd *ad, char **what)
 	return n;
 }
 
+void
+accounts_lock(struct authd *ad, char **lost)
+{
+	struct account	*a;
+	char		*s = NULL, *t;
+	int		 forget;
+
+	forget = ad->store != NULL && !store_persistent(ad->store);
+	TAILQ_FOREACH(a, &ad->accounts, entry) {
+		if (forget && account_has_credential(a)) {
+			xasprintf(&t, "%s%s%s", s != NULL ? s : "",
+			    s != NULL ? ", " : "", a->p->name);
+			free(s);
+			s = t;
+		}
+		account_teardown(a, AUTHD_E_LOCKED, "authd was locked");
+		a->load_err = 0;
+		account_set_store_error(a, 0, NULL);
+		if (forget)
+			store_delete(ad->store, a->p->name, a->p->issuer, NULL,
+			    NULL);
+	}
+	if (lost != NULL)
+		*lost = s;
+	else
+		free(s);
+}
+
+void
+accounts_unlock(struct authd *ad)
+{
+	struct account	*a;
+
+	TAILQ_FOREACH(a, &ad->accounts, entry) {
+		/* A load in flight now delivers (see account_loaded_cb). */
+		if (!a->loading)
+			account_load(a);
+	}
+}
+
 /* ---- reading ---- */
 
 const char *

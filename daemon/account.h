@@ -90,6 +90,16 @@ void		 accounts_free(struct authd *);
  * Once authd is exiting no new refresh starts: waiters get shutting_down.
  */
 int		 accounts_busy(struct authd *, char **what);
+/*
+ * tb lock (lock.c, ad->locked already set): every account's work in
+ * flight is answered with AUTHD_E_LOCKED, its credential and override
+ * wiped; no load starts while locked. With a store that is not
+ * persistent (memory) its records are deleted too: *lost (when not
+ * NULL) names those profiles ("a, b"; allocated, NULL when none).
+ */
+void		 accounts_lock(struct authd *, char **lost);
+/* tb unlock (ad->locked cleared): the stored credentials load again. */
+void		 accounts_unlock(struct authd *);
 
 /* ---- reading the state ---- */
 const char	*account_name(const struct account *);

@@ -35,6 +35,7 @@
 #include "url.h"
 #include "jwks.h"
 #include "mint.h"
+#include "lock.h"
 #include "log.h"
 #include "msg.h"
 #include "profile.h"
@@ -642,6 +643,7 @@ main(int argc, char **argv)
 	ad.mint = mint_new(&ad);
 	ad.jwks = jwks_new(&ad);
 	ad.worker = worker_start(ad.base);
+	ad.lock = lock_new(&ad);
 	log_info("credential store: %s", store_backend(ad.store));
 	/* Every profile's credential starts loading now, in the background. */
 	PROFILES_FOREACH(p, ad.profiles)
@@ -665,6 +667,7 @@ main(int argc, char **argv)
 	store_cancel_all(ad.store);
 	worker_stop(ad.worker);		/* delivers finished store calls */
 	event_base_loop(ad.base, EVLOOP_NONBLOCK);	/* deferred work */
+	lock_free(ad.lock);
 	mint_free(ad.mint);
 	jwks_free(ad.jwks);
 	flows_free(&ad);

@@ -37,6 +37,7 @@ struct store;
 struct mint;
 struct audit;
 struct jwks;
+struct lock;
 
 struct authd {
 	struct event_base	*base;
@@ -51,6 +52,9 @@ struct authd {
 	struct mint		*mint;		/* project-token cache */
 	struct jwks		*jwks;		/* issuers' signing keys */
 	struct audit		*audit;		/* NULL: off */
+	struct lock		*lock;		/* tb lock (lock.c) */
+	/* tb lock: no token is served, no credential loaded (lock.c). */
+	int			 locked;
 	struct secret		*env_token;	/* AUTHD_TOKEN, or NULL */
 	TAILQ_HEAD(, account)	 accounts;	/* per-profile state */
 	TAILQ_HEAD(, flow)	 flows;		/* pending logins (flow.c) */

@@ -926,11 +926,16 @@ flows_cancel(struct authd *ad, int err, const char *message)
 }
 
 void
-flows_free(struct authd *ad)
+flows_abort(struct authd *ad, int err, const char *message)
 {
 	struct flow	*f;
 
 	while ((f = TAILQ_FIRST(&ad->flows)) != NULL)
-		flow_abort(ad, f->acct, AUTHD_E_SHUTTING_DOWN,
-		    "authd is shutting down");
+		flow_abort(ad, f->acct, err, message);
+}
+
+void
+flows_free(struct authd *ad)
+{
+	flows_abort(ad, AUTHD_E_SHUTTING_DOWN, "authd is shutting down");
 }

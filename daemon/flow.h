@@ -64,6 +64,8 @@ void		 flow_abort(struct authd *, struct account *, int err,
 /* Cancel every pending login (shutdown). */
 void		 flows_cancel(struct authd *, int err, const char *message);
 /* Every flow, at exit. */
+/* Every pending login ends with err (tb lock). */
+void		 flows_abort(struct authd *, int err, const char *message);
 void		 flows_free(struct authd *);
 
 #endif /* AUTHD_FLOW_H */

@@ -58,7 +58,7 @@ mint_forget_token(struct mint_entry *e)
 }
 
 static void
-mint_entry_free(struct mint_entry *e)
+mint_entry_drop(struct mint_entry *e, int err, const char *cause)
 {
 	struct mint_waiter	*w;
 
@@ -66,8 +66,7 @@ mint_entry_free(struct mint_entry *e)
 	e->job = NULL;
 	while ((w = TAILQ_FIRST(&e->waiters)) != NULL) {
 		TAILQ_REMOVE(&e->waiters, w, entry);
-		w->fn(AUTHD_E_SHUTTING_DOWN, "the token cache entry was "
-		    "dropped", NULL, NULL, w->arg);
+		w->fn(err, cause, NULL, NULL, w->arg);
 		free(w);
 	}
 	if (e->ahead != NULL)
@@ -84,6 +83,22 @@ mint_entry_free(struct mint_entry *e)
 	free(e->scope);
 	free(e->granted_scope);
 	free(e);
+}
+
+static void
+mint_entry_free(struct mint_entry *e)
+{
+	mint_entry_drop(e, AUTHD_E_SHUTTING_DOWN, "the token cache entry was "
+	    "dropped");
+}
+
+void
+mint_drop_all(struct mint *m, int err, const char *cause)
+{
+	struct mint_entry	*e;
+
+	while ((e = TAILQ_FIRST(&m->lru)) != NULL)
+		mint_entry_drop(e, err, cause);
 }
 
 void

@@ -93,6 +93,11 @@ int		 mint_count(struct mint *, const struct account *);
  * never be served; this frees their memory now.
  */
 void		 mint_forget_stale(struct mint *, const struct account *);
+/*
+ * tb lock: every entry dropped, its token wiped, its mint in flight
+ * stopped, whoever waits answered with err.
+ */
+void		 mint_drop_all(struct mint *, int err, const char *cause);
 
 /*
  * Does a minted token cover project? Its scope (space-separated) does

@@ -437,6 +437,6 @@ req_doctor(struct req *r)
 
 const struct req_entry req_doctor_entry = {
 	.name = PROTO_OP_DOCTOR,
-	.flags = REQ_PROFILE | REQ_ASYNC,
+	.flags = REQ_PROFILE | REQ_ASYNC | REQ_SECRET,
 	.handler = req_doctor,
 };

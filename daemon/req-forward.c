@@ -151,6 +151,6 @@ req_forward(struct req *r)
 
 const struct req_entry req_forward_entry = {
 	.name = PROTO_OP_FORWARD,
-	.flags = REQ_PROFILE | REQ_ASYNC,
+	.flags = REQ_PROFILE | REQ_ASYNC | REQ_SECRET,
 	.handler = req_forward,
 };

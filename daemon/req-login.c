@@ -74,7 +74,7 @@ req_login(struct req *r)
 
 const struct req_entry req_login_entry = {
 	.name = PROTO_OP_LOGIN,
-	.flags = REQ_PROFILE | REQ_ASYNC,
+	.flags = REQ_PROFILE | REQ_ASYNC | REQ_SECRET,
 	.handler = req_login,
 };
 

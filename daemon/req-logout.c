@@ -229,6 +229,6 @@ req_logout_start(struct req_logout *l)
 
 const struct req_entry req_logout_entry = {
 	.name = PROTO_OP_LOGOUT,
-	.flags = REQ_PROFILE | REQ_ASYNC,
+	.flags = REQ_PROFILE | REQ_ASYNC | REQ_SECRET,
 	.handler = req_logout,
 };

@@ -70,6 +70,7 @@ req_status_json(struct authd *ad, struct account *a)
 	cJSON_AddStringToObject(o, "client_id", account_client_id(a));
 	cJSON_AddBoolToObject(o, "logged_in", account_logged_in(a));
 	cJSON_AddBoolToObject(o, "login_pending", flow_pending(ad, a));
+	cJSON_AddBoolToObject(o, "locked", ad->locked);
 	if (account_logged_in(a)) {
 		cJSON_AddStringToObject(o, "source", account_source_name(src));
 		/* Identity only when authenticated (SPEC.md section 3). */
@@ -236,6 +237,7 @@ req_status_unconfigured(struct authd *ad, const char *name)
 	if (ad->env_token != NULL)
 		cJSON_AddStringToObject(res, "source", "environment");
 	cJSON_AddBoolToObject(res, "login_pending", 0);
+	cJSON_AddBoolToObject(res, "locked", ad->locked);
 	cJSON_AddStringToObject(res, "store", store_backend(ad->store));
 	cJSON_AddBoolToObject(res, "persisted", 0);
 	cJSON_AddStringToObject(res, "store_state", "ok");
@@ -257,6 +259,7 @@ req_status(struct req *r)
 		return AUTHD_E_BAD_REQUEST;
 	if (all) {
 		res = cJSON_CreateObject();
+		cJSON_AddBoolToObject(res, "locked", ad->locked);
 		arr = cJSON_AddArrayToObject(res, "profiles");
 		PROFILES_FOREACH(p, ad->profiles)
 			cJSON_AddItemToArray(arr, req_status_json(ad,

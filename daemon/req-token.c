@@ -459,7 +459,7 @@ req_token(struct req *r)
 
 const struct req_entry req_token_entry = {
 	.name = PROTO_OP_TOKEN,
-	.flags = REQ_PROFILE | REQ_ASYNC | REQ_FORWARD,
+	.flags = REQ_PROFILE | REQ_ASYNC | REQ_FORWARD | REQ_SECRET,
 	.handler = req_token,
 };
 static int
@@ -493,6 +493,6 @@ req_set_token(struct req *r)
 
 const struct req_entry req_set_token_entry = {
 	.name = PROTO_OP_SET_TOKEN,
-	.flags = REQ_PROFILE,
+	.flags = REQ_PROFILE | REQ_SECRET,
 	.handler = req_set_token,
 };

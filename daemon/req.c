@@ -38,6 +38,8 @@ extern const struct req_entry	req_logout_entry;
 extern const struct req_entry	req_doctor_entry;
 extern const struct req_entry	req_forward_entry;
 extern const struct req_entry	req_policy_explain_entry;
+extern const struct req_entry	req_lock_entry;
+extern const struct req_entry	req_unlock_entry;
 
 static const struct req_entry *const req_entries[] = {
 	&req_hello_entry,
@@ -51,6 +53,8 @@ static const struct req_entry *const req_entries[] = {
 	&req_doctor_entry,
 	&req_forward_entry,
 	&req_policy_explain_entry,
+	&req_lock_entry,
+	&req_unlock_entry,
 	NULL
 };
 
@@ -141,6 +145,12 @@ req_handle_frame(struct conn *c, const void *body, size_t len)
 		req_error(r, AUTHD_E_FORWARD_DENIED, "'%s' is not served "
 		    "through a forwarded socket (only project tokens are)",
 		    r->op->name);
+		return 0;
+	}
+	if (ad->locked && (r->op->flags & REQ_SECRET)) {
+		req_audit(ad, r, "deny", NULL, NULL, "locked", r->op->name);
+		req_error(r, AUTHD_E_LOCKED, "authd is locked: '%s' is refused "
+		    "until tb unlock", r->op->name);
 		return 0;
 	}
 	if (conn_nreqs(c) > REQ_MAX_INFLIGHT) {

@@ -26,6 +26,8 @@ struct profile;
 #define REQ_PROFILE	0x1	/* resolve args.profile into req->profile */
 #define REQ_ASYNC	0x2	/* the handler may reply after returning */
 #define REQ_FORWARD	0x4	/* served through a forwarded socket too */
+#define REQ_SECRET	0x8	/* serves or changes a credential: refused
+				   with AUTHD_E_LOCKED while locked */
 
 /*
  * A handler's return, checked by the dispatcher (req_check_outcome):

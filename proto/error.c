@@ -135,6 +135,14 @@ static const struct authd_error_info authd_errors[] = {
 	  "a [policy] rule of authd's configuration does not allow this",
 	  "see which rule applies and why: tb policy explain --pid PID (or "
 	  "--exe PATH)", TB_EXIT_DENIED },
+	{ AUTHD_E_LOCKED, "locked",
+	  "authd is locked: it serves no token",
+	  "run 'tb unlock' with the passphrase given to 'tb lock'",
+	  TB_EXIT_DENIED },
+	{ AUTHD_E_BAD_PASSPHRASE, "bad_passphrase",
+	  "wrong passphrase: authd stays locked",
+	  "run 'tb unlock' again with the passphrase given to 'tb lock' (each "
+	  "wrong one makes the next answer wait longer)", TB_EXIT_DENIED },
 
 	{ AUTHD_E_STORE_LOCKED, "keyring_locked",
 	  "the keyring is locked",

@@ -55,6 +55,8 @@ enum authd_err {
 	AUTHD_E_INVALID_CLIENT = -69,	/* client unknown or its auth failed */
 	AUTHD_E_FORWARD_DENIED = -70,	/* not allowed through a forward */
 	AUTHD_E_POLICY_DENIED = -71,	/* a [policy] rule does not allow it */
+	AUTHD_E_LOCKED = -75,		/* tb lock: no token until tb unlock */
+	AUTHD_E_BAD_PASSPHRASE = -76,	/* tb unlock with another passphrase */
 
 	/* Storage: -80 .. -99 */
 	AUTHD_E_STORE_LOCKED = -80,

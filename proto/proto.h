@@ -30,9 +30,13 @@
 #define PROTO_OP_DOCTOR		"doctor"
 #define PROTO_OP_FORWARD	"forward"
 #define PROTO_OP_POLICY_EXPLAIN	"policy_explain"
+#define PROTO_OP_LOCK		"lock"
+#define PROTO_OP_UNLOCK		"unlock"
 
 /* Longest token accepted from a client. */
 #define PROTO_MAX_TOKEN		16384
+/* Bytes of a tb lock / tb unlock passphrase. */
+#define PROTO_MAX_PASSPHRASE	1024
 
 /*
  * The largest request id a client may use: ids travel as JSON numbers, which

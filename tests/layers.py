@@ -26,6 +26,7 @@ LAYERS = [
     ["idp"],
     ["account"],
     ["flow", "mint"],
+    ["lock"],
     ["req", "conn", "server", "forward"],
     ["authd.c"],
 ]

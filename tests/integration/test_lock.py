@@ -1,0 +1,209 @@
+"""tb lock and tb unlock against real components: the test provider (its
+opaque tokens start with a canary), the file store, authd's own memory
+read through /proc/PID/mem. Run one with: python3 test_lock.py NAME."""
+import json
+import os
+import re
+import subprocess
+import time
+
+from harness import TB, IdP, Keyring, Login, check, need, run
+
+API = "https://api.tb.test"
+CANARY = "lockcanaryQ7"
+PASS = "correct horse battery"
+
+
+def config(env, text):
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.ini"), "w") as f:
+        f.write(text)
+
+
+def login(env, idp):
+    lg = Login(env, "--no-browser")
+    uri, code = lg.code()
+    idp.approve(uri, user="alice", code=code)
+    rc, _, err = lg.wait()
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+
+
+def lock(env, passphrase=PASS):
+    return env.tb("lock", "--passphrase-fd", "0", input=passphrase + "\n")
+
+
+def unlock(env, passphrase=PASS):
+    return env.tb("unlock", "--passphrase-fd", "0", input=passphrase + "\n",
+                  timeout=90)
+
+
+def locked(env):
+    r = env.tb("--json", "status")
+    return json.loads(r.stdout)["locked"]
+
+
+def memory_hits(pid, needle):
+    """Where needle occurs in the process's writable and readable memory
+    (its heap, stacks, libraries' data): a list of (region, context)."""
+    hits = []
+    with open("/proc/%d/maps" % pid) as maps, \
+            open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            f = line.split()
+            perms, name = f[1], (f[5] if len(f) > 5 else "anon")
+            if perms[0] != "r" or name in ("[vvar]", "[vsyscall]",
+                                           "[vvar_vclock]"):
+                continue
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except (OSError, ValueError, OverflowError):
+                continue
+            for m in re.finditer(re.escape(needle), data):
+                hits.append((name, data[max(0, m.start() - 48):
+                                        m.end() + 32]))
+    return hits
+
+
+def lock_unlock(env):
+    """With the file store: see _lock_unlock."""
+    _lock_unlock(env, "file")
+
+
+def lock_unlock_keyring(env):
+    """With gnome-keyring (libsecret, GLib): see _lock_unlock."""
+    Keyring(env)
+    _lock_unlock(env, "secret-service")
+
+
+def _lock_unlock(env, store):
+    """tb lock wipes every token from authd's memory (the canary that
+    starts every opaque token is found before, not after), refuses token,
+    login, logout and forward with 'locked' and a tb unlock hint, and status
+    says locked; tb unlock with the passphrase serves the stored login
+    again, with no new login."""
+    need(os.geteuid() == 0, "root, to read authd's memory")
+    idp = IdP(env, "--interval", "1", "--canary", CANARY)
+    config(env, "store = %s\n[profile default]\nissuer = %s\n"
+           "client_id = tb-cli\naudience = %s\n" % (store, idp.issuer, API))
+    d = env.start()
+    login(env, idp)
+    r = env.tb("token")
+    check(r.returncode == 0 and r.stdout.startswith(CANARY),
+          "no canary token: %s %s" % (r.stdout[:20], r.stderr))
+    before = r.stdout.strip()
+    check(env.tb("token", "--project", "prj_123").returncode == 0, "mint")
+    # The scan can see a token: without this the test could not fail.
+    check(memory_hits(d.pid, CANARY.encode()), "the scan found no token "
+          "before the lock")
+    check(not locked(env), "locked before tb lock")
+
+    r = lock(env)
+    check(r.returncode == 0 and "Locked" in r.stderr, r.stderr)
+    check("lost" not in r.stderr, "the file store lost nothing: " + r.stderr)
+    check(locked(env), "status does not say locked")
+    r = env.tb("status")
+    check("locked" in r.stdout + r.stderr, "tb status: " + r.stdout)
+    hits = memory_hits(d.pid, CANARY.encode())
+    check(not hits, "a token is still in authd's memory after tb lock: "
+          "%d copies, e.g. %s" % (len(hits), hits[:4]))
+    for args in (("token",), ("token", "--project", "prj_123"),
+                 ("logout",), ("login", "--no-browser"),
+                 ("login", "--with-token")):
+        r = env.tb(*args, input="sometoken\n")
+        check(r.returncode == 5 and "authd is locked" in r.stderr and
+              "tb unlock" in r.stderr, "%s: exit %d: %s" % (
+                  args, r.returncode, r.stderr))
+    r = lock(env, "another")
+    check(r.returncode == 5 and "already locked" in r.stderr, r.stderr)
+    if store == "file":
+        check(os.path.exists(os.path.join(env.home, ".state", "authd",
+                                          "default.json")),
+              "the stored login is gone")
+
+    logins = len(idp.entries("/device/auth"))
+    r = unlock(env)
+    check(r.returncode == 0 and "Unlocked" in r.stderr, r.stderr)
+    check(not locked(env), "still locked")
+    r = env.tb("token")
+    check(r.returncode == 0 and r.stdout.strip() == before,
+          "not the stored token after unlock: %s" % r.stderr)
+    check(env.tb("token", "--project", "prj_123").returncode == 0, "mint")
+    check(len(idp.entries("/device/auth")) == logins, "a new login")
+    r = unlock(env)
+    check(r.returncode == 0, "unlock of an unlocked daemon: " + r.stderr)
+
+
+def unlock_rate_limited(env):
+    """Wrong passphrases: bad_passphrase (exit 5), each answered later than
+    the one before (1 s, then 2 s); authd answers others meanwhile; the
+    right one then unlocks."""
+    idp = IdP(env, "--interval", "1")
+    config(env, "store = file\n[profile default]\nissuer = %s\n"
+           "client_id = tb-cli\n" % idp.issuer)
+    env.start()
+    login(env, idp)
+    check(lock(env).returncode == 0, "lock")
+    t0 = time.monotonic()
+    r = unlock(env, "wrong")
+    t1 = time.monotonic()
+    check(r.returncode == 5 and "wrong passphrase" in r.stderr, r.stderr)
+    check(t1 - t0 >= 0.95, "the first failure took %.2f s" % (t1 - t0))
+    # The loop does not wait: status answers while a failure is delayed.
+    p = subprocess.Popen([TB, "unlock", "--passphrase-fd", "0"],
+                         env=env.env, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    p.stdin.write("wrong again\n")
+    p.stdin.close()
+    check(locked(env), "unlocked by a wrong passphrase")
+    check(p.poll() is None, "status waited for the delayed unlock")
+    err = p.stderr.read()
+    p.wait(timeout=30)
+    t2 = time.monotonic()
+    check(p.returncode == 5, err)
+    check(t2 - t1 >= 1.95, "the second failure took %.2f s" % (t2 - t1))
+    r = env.tb("token")
+    check(r.returncode == 5, "served while locked: " + r.stderr)
+    r = unlock(env)
+    check(r.returncode == 0, r.stderr)
+    check(env.tb("token").returncode == 0, "no token after unlock")
+
+
+def lock_memory_store(env):
+    """With the memory store the login is lost at the lock, and tb lock
+    says so; after tb unlock, tb token says to log in."""
+    idp = IdP(env, "--interval", "1")
+    config(env, "store = memory\n[profile default]\nissuer = %s\n"
+           "client_id = tb-cli\n" % idp.issuer)
+    env.start()
+    login(env, idp)
+    r = lock(env)
+    check(r.returncode == 0 and "login is lost" in r.stderr and
+          "default" in r.stderr, r.stderr)
+    r = env.tb("--json", "lock", "--passphrase-fd", "0", input="x\n")
+    check(r.returncode == 5, r.stderr)
+    check(unlock(env).returncode == 0, "unlock")
+    r = env.tb("token")
+    check(r.returncode == 3, "exit %d: %s" % (r.returncode, r.stderr))
+
+
+def lock_needs_tty(env):
+    """Without a terminal and without --passphrase-fd, tb lock refuses
+    (usage, exit 2) and authd stays unlocked."""
+    env.start()
+    r = env.tb("lock", input="pw\n")
+    check(r.returncode == 2 and "--passphrase-fd" in r.stderr, r.stderr)
+    check(not locked(env), "locked")
+    r = env.tb("lock", "--passphrase-fd", "0", input="\n")
+    check(r.returncode == 2, "an empty passphrase: " + r.stderr)
+
+
+TESTS = {f.__name__: f for f in (lock_unlock, lock_unlock_keyring,
+                                 unlock_rate_limited,
+                                 lock_memory_store, lock_needs_tty)}
+
+if __name__ == "__main__":
+    run(TESTS)
