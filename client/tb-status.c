@@ -273,8 +273,11 @@ tb_status_run(struct tb *tb, int argc, char **argv)
 			return TB_EXIT_ERROR;
 		} else {
 			snprintf(msg, sizeof msg, "not logged in to %s "
-			    "(profile '%s')", issuer != NULL ? issuer : "?",
-			    profile);
+			    "(profile '%s')%s", issuer != NULL ? issuer : "?",
+			    profile, tb_status_str(res, "ended") != NULL &&
+			    strcmp(tb_status_str(res, "ended"), "max_session")
+			    == 0 ? ": the login reached the profile's "
+			    "max_session" : "");
 			output_error(0, AUTHD_E_NOT_LOGGED_IN, msg, NULL);
 		}
 		msg_reply_clear(&reply);

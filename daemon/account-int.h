@@ -25,6 +25,7 @@ struct account_save;
 struct disco_waiter;
 struct event;
 struct http_req;
+struct idp_revoke;
 
 struct account {
 	TAILQ_ENTRY(account)	 entry;
@@ -83,6 +84,13 @@ struct account {
 	TAILQ_HEAD(, account_grant) grants;	/* narrowed, queued */
 	TAILQ_HEAD(, account_waiter) waiters;
 	struct event		*next_ev;	/* a deferred account_next */
+
+	/* Lifetimes (account-life.c). */
+	struct event		*life_ev;
+	time_t			 last_use;	/* a token served or used */
+	int			 idled;		/* max_idle wiped the tokens */
+	const char		*ended;		/* why the login ended, static */
+	struct idp_revoke	*revoke;	/* of an ended session */
 };
 
 /* account.c */
@@ -108,6 +116,13 @@ void	account_load(struct account *);
 void	account_loaded_notify(struct account *);
 void	account_store_clear(struct account *);
 void	account_save_refresh(struct account *);
+
+/* account-life.c */
+/* Arm the lifetime timer for the credential now in memory. */
+void	account_life_arm(struct account *);
+void	account_life_clear(struct account *);
+/* max_idle wiped the tokens: load them again; 1 when a load runs. */
+int	account_wake(struct account *);
 
 /* account-refresh.c */
 void	account_refresh_init(struct account *);

@@ -394,7 +394,8 @@ account_next_grant(struct account *a)
 {
 	struct account_grant	*g;
 
-	if ((g = TAILQ_FIRST(&a->grants)) == NULL || a->loading)
+	if ((g = TAILQ_FIRST(&a->grants)) == NULL || account_wake(a) ||
+	    a->loading)
 		return;
 	TAILQ_REMOVE(&a->grants, g, entry);
 	g->queued = 0;

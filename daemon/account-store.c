@@ -143,9 +143,11 @@ account_loaded_cb(int err, const char *cause, struct store_record *rec,
 		a->granted_scope = rec->scope;
 		rec->scope = NULL;
 		a->login_time = rec->login_time;
+		a->last_use = time(NULL);
 		a->source = ACCOUNT_SRC_STORE;
 		a->persisted = 1;
 		account_bump(a, "stored credential loaded");
+		account_life_arm(a);
 		log_info("profile %s: credential loaded from the %s store",
 		    a->p->name, store_backend(a->ad->store));
 	} else if (rec != NULL && a->source == ACCOUNT_SRC_NONE)

@@ -180,6 +180,7 @@ account_update(struct authd *ad, const struct profile *p)
 	was_default = a->is_default;
 	if (account_same_rules(a->p, p)) {
 		account_set_profile(a, p);
+		account_life_arm(a);
 		if (was_default == a->is_default)
 			return ACCOUNT_SAME;
 		account_bump(a, "AUTHD_TOKEN applies or not");
@@ -189,6 +190,7 @@ account_update(struct authd *ad, const struct profile *p)
 	    !account_same_secret(a->p, p))
 		a->refresh_accepted = 0;	/* not yet with the new one */
 	account_set_profile(a, p);
+	account_life_arm(a);
 	log_info("profile %s: mint rules changed: tokens minted under the "
 	    "old ones are no longer served", p->name);
 	account_bump(a, "mint rules changed");
@@ -201,6 +203,7 @@ account_free(struct account *a)
 	account_teardown(a, AUTHD_E_SHUTTING_DOWN, "authd is shutting down");
 	account_refresh_clear(a);
 	account_store_clear(a);
+	account_life_clear(a);
 	TAILQ_REMOVE(&a->ad->accounts, a, entry);
 	profile_free(a->p);
 	free(a->scope);
@@ -261,6 +264,7 @@ accounts_lock(struct authd *ad, char **lost)
 			s = t;
 		}
 		account_teardown(a, AUTHD_E_LOCKED, "authd was locked");
+		a->idled = 0;
 		a->load_err = 0;
 		account_set_store_error(a, 0, NULL);
 		if (forget)
@@ -362,7 +366,7 @@ account_logged_in(const struct account *a)
 {
 	if (a->override != NULL || account_env_applies(a))
 		return 1;
-	if (a->refresh_token != NULL || account_reasserts(a))
+	if (a->refresh_token != NULL || account_reasserts(a) || a->idled)
 		return 1;
 	/* An access token alone counts until it expires. */
 	return a->access_token != NULL && (a->access_exp == 0 ||
@@ -550,8 +554,12 @@ account_set_login(struct account *a, struct oauth_tokens *t)
 	cJSON_Delete(claims);
 	a->granted_scope = t->scope != NULL ? xstrdup(t->scope) : NULL;
 	a->login_time = time(NULL);
+	a->last_use = a->login_time;
 	a->source = ACCOUNT_SRC_LOGIN;
+	a->idled = 0;
+	a->ended = NULL;
 	account_bump(a, "new login");
+	account_life_arm(a);
 	sub = a->identity != NULL ?
 	    cJSON_GetObjectItemCaseSensitive(a->identity, "sub") : NULL;
 	log_info("profile %s: logged in%s%s (access token %zu bytes, "
@@ -607,6 +615,7 @@ account_logout(struct account *a, struct secret **rt, struct secret **at,
 	a->refresh_token = a->access_token = NULL;
 	account_clear(a);
 	account_bump(a, "logout");
+	a->idled = 0;
 	a->load_err = 0;
 	account_set_store_error(a, 0, NULL);
 	secret_free(a->override);
@@ -661,10 +670,11 @@ account_token_now(struct account *a, const struct secret **tok, time_t *exp)
 		*exp = 0;
 		return 0;
 	}
-	if (a->loading)
+	if (account_wake(a) || a->loading)
 		return ACCOUNT_WAIT;
 	if (a->access_token == NULL && a->refresh_token == NULL)
 		return account_absent_err(a);
+	a->last_use = time(NULL);
 	if (a->access_token != NULL && (a->access_exp == 0 ||
 	    a->access_exp - time(NULL) >=
 	    account_refresh_margin(a->access_life))) {

@@ -126,6 +126,13 @@ int		 account_has_credential(const struct account *);
 int		 account_refreshable(const struct account *);
 const char	*account_granted_scope(const struct account *);
 time_t		 account_login_time(const struct account *);
+/*
+ * Lifetimes: max_idle wiped the stored login's tokens from memory (the
+ * next use loads them; logged in all the same); why the last login
+ * ended ("max_session"), NULL when it did not end that way.
+ */
+int		 account_idle(const struct account *);
+const char	*account_ended(const struct account *);
 /* The store: loading, saving, persisted, last error (cause may be NULL). */
 int		 account_loading(const struct account *);
 int		 account_saving(const struct account *);

@@ -406,6 +406,12 @@ authd_reload(struct authd *ad)
 }
 
 static void
+authd_forget_minted(struct authd *ad, const struct account *a)
+{
+	mint_forget_stale(ad->mint, a);
+}
+
+static void
 authd_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct authd	*ad = arg;
@@ -644,6 +650,7 @@ main(int argc, char **argv)
 	ad.jwks = jwks_new(&ad);
 	ad.worker = worker_start(ad.base);
 	ad.lock = lock_new(&ad);
+	ad.forget_minted = authd_forget_minted;
 	log_info("credential store: %s", store_backend(ad.store));
 	/* Every profile's credential starts loading now, in the background. */
 	PROFILES_FOREACH(p, ad.profiles)

@@ -53,6 +53,13 @@ struct authd {
 	struct jwks		*jwks;		/* issuers' signing keys */
 	struct audit		*audit;		/* NULL: off */
 	struct lock		*lock;		/* tb lock (lock.c) */
+	/*
+	 * Wipe the tokens minted under a generation of a that is no longer
+	 * current (mint_forget_stale): accounts call it when their own
+	 * timers end a credential (account-life.c).
+	 */
+	void			(*forget_minted)(struct authd *,
+				    const struct account *);
 	/* tb lock: no token is served, no credential loaded (lock.c). */
 	int			 locked;
 	struct secret		*env_token;	/* AUTHD_TOKEN, or NULL */

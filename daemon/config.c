@@ -109,6 +109,21 @@ config_bool(const char *v, int *out)
 	return 0;
 }
 
+/* A lifetime in seconds: 1 .. 31536000 (a year). */
+static int
+config_seconds(const char *v, long *out)
+{
+	char	*end;
+	long	 n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < 1 || n > 31536000)
+		return -1;
+	*out = n;
+	return 0;
+}
+
 static int
 config_url(struct config_parse *cp, const char *key, const char *v,
     char **out)
@@ -449,6 +464,12 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 		if (config_bool(v, &p->verify_jwt) != 0)
 			return config_fail(cp, key, "verify_jwt is true or "
 			    "false, not '%s'", v);
+	} else if (strcmp(key, "max_idle") == 0 ||
+	    strcmp(key, "max_session") == 0) {
+		if (config_seconds(v, strcmp(key, "max_idle") == 0 ?
+		    &p->max_idle : &p->max_session) != 0)
+			return config_fail(cp, key, "%s is seconds, 1 to "
+			    "31536000, not '%s'", key, v);
 	} else
 		return config_fail(cp, key, "unknown key '%s' in [%s]", key,
 		    cp->cur_section);

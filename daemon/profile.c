@@ -113,6 +113,8 @@ profile_dup(const struct profile *p)
 	c->project_scope = profile_strdup(p->project_scope);
 	c->mint_endpoint = profile_strdup(p->mint_endpoint);
 	c->verify_jwt = p->verify_jwt;
+	c->max_idle = p->max_idle;
+	c->max_session = p->max_session;
 	c->verification_hosts = profile_strdup(p->verification_hosts);
 	for (i = 0; i < PROFILE_NEP; i++)
 		c->endpoint[i] = profile_strdup(p->endpoint[i]);

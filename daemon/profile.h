@@ -105,6 +105,14 @@ struct profile {
 	char			*mint_endpoint;	/* for PROFILE_MINT_ENDPOINT */
 	int			 verify_jwt;
 	/*
+	 * Lifetimes (issue 18, like ssh-add -t), seconds, 0: none. max_idle:
+	 * the stored login's tokens are forgotten from memory after no use
+	 * for that long (the next use loads them again). max_session: the
+	 * login ends that long after it was made (a new tb login is needed).
+	 */
+	long			 max_idle;
+	long			 max_session;
+	/*
 	 * Other origins the device flow's verification page may be on, as
 	 * "host[:port]" entries separated by single spaces (lower case), or
 	 * NULL: only the issuer's own origin.

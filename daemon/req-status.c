@@ -71,6 +71,10 @@ req_status_json(struct authd *ad, struct account *a)
 	cJSON_AddBoolToObject(o, "logged_in", account_logged_in(a));
 	cJSON_AddBoolToObject(o, "login_pending", flow_pending(ad, a));
 	cJSON_AddBoolToObject(o, "locked", ad->locked);
+	if (account_idle(a))
+		cJSON_AddBoolToObject(o, "idle", 1);
+	if (!account_logged_in(a) && account_ended(a) != NULL)
+		cJSON_AddStringToObject(o, "ended", account_ended(a));
 	if (account_logged_in(a)) {
 		cJSON_AddStringToObject(o, "source", account_source_name(src));
 		/* Identity only when authenticated (SPEC.md section 3). */

@@ -33,7 +33,7 @@ LAYERS = [
 
 MODULE_OF = {
     "account-int": "account", "account-store": "account",
-    "account-refresh": "account", "mint-int": "mint", "mint-job": "mint",
+    "account-refresh": "account", "account-life": "account", "mint-int": "mint", "mint-job": "mint",
 }
 
 
