@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <openssl/crypto.h>
 
 #include "account.h"
 #include "audit.h"
@@ -36,6 +37,7 @@
 #include "jwks.h"
 #include "mint.h"
 #include "lock.h"
+#include "secmem.h"
 #include "log.h"
 #include "msg.h"
 #include "profile.h"
@@ -405,6 +407,34 @@ authd_reload(struct authd *ad)
 	    c->path != NULL ? c->path : "");
 }
 
+/*
+ * Key material (the private keys of client_key, assertion_key and the
+ * like) in OpenSSL's secure heap: mlocked and out of core dumps, as
+ * struct secret's bytes are (secmem.h).
+ */
+#define AUTHD_SECURE_HEAP	(64 * 1024)
+
+static void
+authd_secure_heap(void)
+{
+	switch (CRYPTO_secure_malloc_init(AUTHD_SECURE_HEAP, 32)) {
+	case 1:
+		log_debug("OpenSSL secure heap: %d KiB, locked",
+		    AUTHD_SECURE_HEAP / 1024);
+		break;
+	case 2:
+		log_warnx("OpenSSL secure heap: cannot lock it in RAM "
+		    "(RLIMIT_MEMLOCK too small?): private keys may be swapped "
+		    "out; raise the limit (ulimit -l, or LimitMEMLOCK= in the "
+		    "systemd unit)");
+		break;
+	default:
+		log_warnx("OpenSSL secure heap unavailable: private keys "
+		    "live in the ordinary heap (still wiped when freed)");
+		break;
+	}
+}
+
 static void
 authd_forget_minted(struct authd *ad, const struct account *a)
 {
@@ -628,10 +658,13 @@ main(int argc, char **argv)
 
 	if (!foreground && !server_activated(ad.server)) {
 		authd_detach(server_path(ad.server));
+		secmem_relock();		/* mlock is not inherited */
 		store_note_holder(ad.store, 0);		/* the child's pid */
 	}
 
 	http_global_init();	/* before any thread starts */
+	authd_secure_heap();
+	secmem_report();
 	/* Threads before the base: the keyring worker posts to the loop. */
 	if (evthread_use_pthreads() != 0)
 		fatalx("evthread_use_pthreads");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secmem.h"
 #include "xmalloc.h"
 
 struct secret *
@@ -14,7 +15,7 @@ secret_new(const void *data, size_t len)
 	struct secret	*s;
 
 	s = xcalloc(1, sizeof *s);
-	s->data = xmalloc(len + 1);
+	s->data = secmem_alloc(len + 1);
 	if (len > 0)
 		memcpy(s->data, data, len);
 	s->data[len] = '\0';
@@ -39,7 +40,7 @@ secret_free(struct secret *s)
 {
 	if (s == NULL)
 		return;
-	xfreezero(s->data, s->len + 1);
+	secmem_free(s->data, s->len + 1);
 	explicit_bzero(s, sizeof *s);
 	free(s);
 }

@@ -1,6 +1,7 @@
 /*
  * struct secret: the only place a token, device code or client secret lives.
- * The bytes are NUL-terminated for convenience and wiped when freed.
+ * The bytes are NUL-terminated for convenience, live in locked memory
+ * kept out of core dumps (secmem.h), and are wiped when freed.
  */
 #ifndef AUTHD_SECRET_H
 #define AUTHD_SECRET_H

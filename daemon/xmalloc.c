@@ -69,10 +69,22 @@ xstrndup(const char *s, size_t n)
 int
 xvasprintf(char **ret, const char *fmt, va_list ap)
 {
+	va_list	ap2;
 	int	n;
 
-	if ((n = vasprintf(ret, fmt, ap)) == -1)
-		fatalx("out of memory");
+	/*
+	 * Measure, then format into one block of the exact size: vasprintf
+	 * may grow its buffer with realloc, which frees copies of what is
+	 * formatted (a "Bearer" header's token) without wiping them.
+	 */
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		fatalx("xvasprintf: bad format");
+	*ret = xmalloc((size_t)n + 1);
+	if (vsnprintf(*ret, (size_t)n + 1, fmt, ap) != n)
+		fatalx("xvasprintf: the output changed");
 	return n;
 }
 

@@ -15,7 +15,7 @@ import sys
 LAYERS = [
     # the context struct, allocation, logging, secrets, the worker, proto/,
     # private directories and lock files
-    ["authd.h", "xmalloc", "log", "secret", "worker", "error", "msg",
+    ["authd.h", "xmalloc", "log", "secret", "secmem", "worker", "error", "msg",
      "frame", "proto", "text", "sockpath", "privdir", "lockfile"],
     # pure or leaf modules
     ["http", "url", "oauth", "jwtcheck", "jwt", "jws", "profile", "preset",

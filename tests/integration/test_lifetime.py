@@ -48,7 +48,7 @@ def idle_forgets(env):
     config(env, "store = file\n[profile default]\nissuer = %s\n"
            "client_id = tb-cli\naudience = %s\nmax_idle = 2\n" %
            (idp.issuer, API))
-    d = env.start()
+    d = env.start(env={"AUTHD_MEMFD_SECRET": "0"})    # tokens readable
     login(env, idp)
     r = env.tb("token")
     check(r.returncode == 0, r.stderr)

@@ -4,6 +4,7 @@ read through /proc/PID/mem. Run one with: python3 test_lock.py NAME."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 
@@ -88,7 +89,9 @@ def _lock_unlock(env, store):
     idp = IdP(env, "--interval", "1", "--canary", CANARY)
     config(env, "store = %s\n[profile default]\nissuer = %s\n"
            "client_id = tb-cli\naudience = %s\n" % (store, idp.issuer, API))
-    d = env.start()
+    # Tokens readable through /proc/PID/mem (memfd_secret pages are not:
+    # secrets_locked), so that a token left behind is found.
+    d = env.start(env={"AUTHD_MEMFD_SECRET": "0"})
     login(env, idp)
     r = env.tb("token")
     check(r.returncode == 0 and r.stdout.startswith(CANARY),
@@ -201,7 +204,64 @@ def lock_needs_tty(env):
     check(r.returncode == 2, "an empty passphrase: " + r.stderr)
 
 
+def secrets_locked(env):
+    """authd says where secrets live: memfd_secret pages where the kernel
+    offers them (then, as root, a logged-in daemon's tokens cannot be read
+    even through /proc/PID/mem), else mlocked pages."""
+    idp = IdP(env, "--interval", "1", "--canary", CANARY)
+    config(env, "store = file\n[profile default]\nissuer = %s\n"
+           "client_id = tb-cli\n" % idp.issuer)
+    d = env.start()
+    login(env, idp)
+    r = env.tb("token")
+    check(r.returncode == 0 and r.stdout.startswith(CANARY), "no token")
+    log = d.log_text()
+    check("secrets in memfd_secret pages" in log or
+          "secrets in mlocked pages" in log, "where secrets live is not "
+          "logged: " + log[-2000:])
+    if "memfd_secret pages" in log and os.geteuid() == 0 and \
+            not os.environ.get("AUTHD_VALGRIND"):
+        hits = memory_hits(d.pid, CANARY.encode())
+        check(not hits, "a token readable in memfd_secret's time: %s" %
+              hits[:3])
+
+
+def memlock_tiny(env):
+    """RLIMIT_MEMLOCK 0 (and, as root, without CAP_IPC_LOCK, which would
+    ignore it): authd starts, logs one clear line naming the limit and how
+    to raise it, and serves tokens all the same."""
+    import harness
+    idp = IdP(env, "--interval", "1")
+    config(env, "store = file\n[profile default]\nissuer = %s\n"
+           "client_id = tb-cli\n" % idp.issuer)
+    wrapper = os.path.join(env.dir, "authd-memlock0")
+    drop = ""
+    if os.geteuid() == 0:
+        need(shutil.which("setpriv"), "setpriv (util-linux) to drop "
+             "CAP_IPC_LOCK")
+        drop = "setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock "
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nulimit -l 0 || exit 97\nexec %s%s \"$@\"\n" %
+                (drop, harness.AUTHD))
+    os.chmod(wrapper, 0o755)
+    saved, harness.AUTHD = harness.AUTHD, wrapper
+    try:
+        d = env.start()
+    finally:
+        harness.AUTHD = saved
+    login(env, idp)
+    r = env.tb("token")
+    check(r.returncode == 0, "no token with a tiny RLIMIT_MEMLOCK: " +
+          r.stderr)
+    log = d.log_text()
+    check("cannot lock secret memory in RAM" in log and
+          "RLIMIT_MEMLOCK is 0 bytes" in log and "ulimit -l" in log,
+          "no clear line about the limit: " + log[-3000:])
+    check(log.count("cannot lock secret memory") <= 2, "repeated")
+
+
 TESTS = {f.__name__: f for f in (lock_unlock, lock_unlock_keyring,
+                                 secrets_locked, memlock_tiny,
                                  unlock_rate_limited,
                                  lock_memory_store, lock_needs_tty)}
 
