@@ -27,6 +27,7 @@
 #include "account.h"
 #include "audit.h"
 #include "config.h"
+#include "confirm.h"
 #include "conn.h"
 #include "error.h"
 #include "disco.h"
@@ -708,6 +709,7 @@ main(int argc, char **argv)
 	worker_stop(ad.worker);		/* delivers finished store calls */
 	event_base_loop(ad.base, EVLOOP_NONBLOCK);	/* deferred work */
 	lock_free(ad.lock);
+	confirm_free_all();
 	mint_free(ad.mint);
 	jwks_free(ad.jwks);
 	flows_free(&ad);

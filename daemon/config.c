@@ -464,6 +464,19 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 		if (config_bool(v, &p->verify_jwt) != 0)
 			return config_fail(cp, key, "verify_jwt is true or "
 			    "false, not '%s'", v);
+	} else if (strcmp(key, "confirm") == 0) {
+		if (config_bool(v, &p->confirm) != 0)
+			return config_fail(cp, key, "confirm is yes or no, not "
+			    "'%s'", v);
+	} else if (strcmp(key, "confirm_cache") == 0) {
+		if (config_seconds(v, &p->confirm_cache) != 0)
+			return config_fail(cp, key, "confirm_cache is seconds, "
+			    "1 to 31536000, not '%s'", v);
+	} else if (strcmp(key, "confirm_timeout") == 0) {
+		if (config_seconds(v, &p->confirm_timeout) != 0 ||
+		    p->confirm_timeout > 600)
+			return config_fail(cp, key, "confirm_timeout is "
+			    "seconds, 1 to 600, not '%s'", v);
 	} else if (strcmp(key, "max_idle") == 0 ||
 	    strcmp(key, "max_session") == 0) {
 		if (config_seconds(v, strcmp(key, "max_idle") == 0 ?

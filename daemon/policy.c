@@ -148,6 +148,17 @@ policy_set(struct policy *p, const char *key, const char *value,
 		}
 		return 0;
 	}
+	if (strcmp(key, "confirm") == 0) {
+		if (strcmp(value, "yes") == 0)
+			p->confirm = 1;
+		else if (strcmp(value, "no") == 0)
+			p->confirm = 0;
+		else {
+			*why = "confirm is yes or no";
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(key, "max_ttl") == 0) {
 		errno = 0;
 		n = strtol(value, &end, 10);
@@ -160,7 +171,7 @@ policy_set(struct policy *p, const char *key, const char *value,
 		return 0;
 	}
 	*why = "unknown key (a [policy] has exe, via, unit, cgroup, profiles, "
-	    "audiences, projects, user_token, max_ttl)";
+	    "audiences, projects, user_token, max_ttl, confirm)";
 	return -1;
 }
 

@@ -59,6 +59,7 @@ struct policy {
 	struct policy_list projects;
 	int		 user_token;	/* 1 unless "no" */
 	long		 max_ttl;	/* 0: any */
+	int		 confirm;	/* confirm = yes: ask before a serve */
 };
 
 #define POLICY_DEFAULT_ALLOW	0

@@ -115,6 +115,9 @@ profile_dup(const struct profile *p)
 	c->verify_jwt = p->verify_jwt;
 	c->max_idle = p->max_idle;
 	c->max_session = p->max_session;
+	c->confirm = p->confirm;
+	c->confirm_cache = p->confirm_cache;
+	c->confirm_timeout = p->confirm_timeout;
 	c->verification_hosts = profile_strdup(p->verification_hosts);
 	for (i = 0; i < PROFILE_NEP; i++)
 		c->endpoint[i] = profile_strdup(p->endpoint[i]);

@@ -113,6 +113,14 @@ struct profile {
 	long			 max_idle;
 	long			 max_session;
 	/*
+	 * Confirm before use (confirm.h): every serve asks the user, a yes
+	 * remembered confirm_cache seconds per caller and target, no answer
+	 * within confirm_timeout seconds is no.
+	 */
+	int			 confirm;
+	long			 confirm_cache;
+	long			 confirm_timeout;	/* 0: CONFIRM_TIMEOUT */
+	/*
 	 * Other origins the device flow's verification page may be on, as
 	 * "host[:port]" entries separated by single spaces (lower case), or
 	 * NULL: only the issuer's own origin.

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "error.h"
 #include "config.h"
+#include "confirm.h"
 #include "forward.h"
 #include "mint.h"
 #include "msg.h"
@@ -394,11 +395,12 @@ req_token_project(struct req *r, struct account *a, struct mint_target *t)
 	return REQ_PENDING;
 }
 
+/* After the checks (and the confirmation): serve. */
 static int
-req_token(struct req *r)
+req_token_serve(struct req *r, struct req_token_args *tap)
 {
 	struct authd		*ad = conn_authd(r->conn);
-	struct req_token_args	 ta;
+	struct req_token_args	 ta = *tap;
 	struct account		*a;
 	struct account_waiter	*w;
 	const struct secret	*tok;
@@ -406,11 +408,6 @@ req_token(struct req *r)
 	time_t			 exp;
 	int			 error;
 
-	if (req_token_parse(r, &ta) != 0)
-		return REQ_DONE;
-	if (req_token_forwarded(r, &ta) != 0 ||
-	    req_token_policy(r, &ta) != 0)
-		return REQ_DONE;
 	if (r->profile == NULL && ad->env_token != NULL &&
 	    !ta.project_token) {
 		/* AUTHD_TOKEN needs no identity provider (CI). */
@@ -455,6 +452,126 @@ req_token(struct req *r)
 	w = account_wait(a, req_token_refreshed, r);
 	req_set_cancel(r, req_token_gone, w);
 	return REQ_PENDING;
+}
+
+/*
+ * A request waiting for the user's confirmation (confirm.h), with its own
+ * copy of the target: a pending request keeps no parsed frame.
+ */
+struct req_token_confirm {
+	struct req		*r;
+	struct confirm		*c;
+	struct req_token_args	 ta;
+	char			*audience;
+	char			*project;
+	char			*purpose;
+	char			*scope;
+};
+
+static void
+req_token_confirm_free(struct req_token_confirm *tc)
+{
+	free(tc->audience);
+	free(tc->project);
+	free(tc->purpose);
+	free(tc->scope);
+	free(tc);
+}
+
+static void
+req_token_confirmed(int ok, const char *why, void *arg)
+{
+	struct req_token_confirm	*tc = arg;
+	struct req			*r = tc->r;
+	int				 rc;
+
+	req_set_cancel(r, NULL, NULL);
+	if (!ok) {
+		req_token_fail(r, tc->ta.project_token ? &tc->ta.t : NULL,
+		    AUTHD_E_CONFIRM_DENIED, NULL, why != NULL ? why :
+		    "not confirmed");
+		req_token_confirm_free(tc);
+		return;
+	}
+	if (conn_authd(r->conn)->locked) {
+		/* tb lock came while the user was asked. */
+		req_token_fail(r, tc->ta.project_token ? &tc->ta.t : NULL,
+		    AUTHD_E_LOCKED, NULL, "authd was locked meanwhile");
+		req_token_confirm_free(tc);
+		return;
+	}
+	/* A reload may have replaced the profile meanwhile. */
+	r->profile = profiles_find(conn_authd(r->conn)->profiles,
+	    r->profile_name);
+	if ((rc = req_token_serve(r, &tc->ta)) < 0)
+		req_error(r, rc, NULL);
+	req_token_confirm_free(tc);
+}
+
+static void
+req_token_confirm_gone(struct req *r, void *arg)
+{
+	struct req_token_confirm	*tc = arg;
+
+	(void)r;
+	confirm_cancel(tc->c);
+	req_token_confirm_free(tc);
+}
+
+/* Does this serve need the user's yes (a profile's or a rule's confirm)? */
+static int
+req_token_needs_confirm(struct req *r)
+{
+	const struct policy	*rule = req_token_rule(r);
+
+	return (rule != NULL && rule->confirm) ||
+	    (r->profile != NULL && r->profile->confirm);
+}
+
+static int
+req_token_confirm(struct req *r, struct req_token_args *ta)
+{
+	struct req_token_confirm	*tc;
+	struct confirm_what		 w;
+	const struct profile		*p = r->profile;
+
+	tc = xcalloc(1, sizeof *tc);
+	tc->r = r;
+	tc->ta = *ta;
+	tc->ta.t.audience = tc->audience = req_token_dup(ta->t.audience);
+	tc->ta.t.project = tc->project = req_token_dup(ta->t.project);
+	tc->ta.t.purpose = tc->purpose = req_token_dup(ta->t.purpose);
+	tc->ta.t.scope = tc->scope = req_token_dup(ta->t.scope);
+	memset(&w, 0, sizeof w);
+	w.exe = conn_peer_exe(r->conn);
+	w.unit = conn_peer_unit(r->conn);
+	w.profile = r->profile_name;
+	if (ta->project_token) {
+		w.audience = ta->t.audience != NULL ? ta->t.audience :
+		    p != NULL && p->audience != NULL ? p->audience : "";
+		w.project = ta->t.project;
+	}
+	tc->c = confirm_ask(conn_authd(r->conn), &w, p != NULL &&
+	    p->confirm_timeout > 0 ? (int)p->confirm_timeout :
+	    CONFIRM_TIMEOUT, p != NULL ? p->confirm_cache : 0,
+	    req_token_confirmed, tc);
+	req_set_cancel(r, req_token_confirm_gone, tc);
+	return REQ_PENDING;
+}
+
+static int
+req_token(struct req *r)
+{
+	struct req_token_args	 ta;
+
+	if (req_token_parse(r, &ta) != 0)
+		return REQ_DONE;
+	if (req_token_forwarded(r, &ta) != 0 ||
+	    req_token_policy(r, &ta) != 0)
+		return REQ_DONE;
+	if (req_token_needs_confirm(r))
+		return req_token_confirm(r, &ta);
+	return req_token_serve(r, &ta);
 }
 
 const struct req_entry req_token_entry = {

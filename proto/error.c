@@ -139,6 +139,11 @@ static const struct authd_error_info authd_errors[] = {
 	  "authd is locked: it serves no token",
 	  "run 'tb unlock' with the passphrase given to 'tb lock'",
 	  TB_EXIT_DENIED },
+	{ AUTHD_E_CONFIRM_DENIED, "confirm_denied",
+	  "the use of the token was not confirmed",
+	  "answer the confirmation dialog (authd runs AUTHD_ASKPASS, or "
+	  "SSH_ASKPASS on a display), or remove 'confirm' from the profile or "
+	  "[policy] rule", TB_EXIT_DENIED },
 	{ AUTHD_E_BAD_PASSPHRASE, "bad_passphrase",
 	  "wrong passphrase: authd stays locked",
 	  "run 'tb unlock' again with the passphrase given to 'tb lock' (each "

@@ -57,6 +57,7 @@ enum authd_err {
 	AUTHD_E_POLICY_DENIED = -71,	/* a [policy] rule does not allow it */
 	AUTHD_E_LOCKED = -75,		/* tb lock: no token until tb unlock */
 	AUTHD_E_BAD_PASSPHRASE = -76,	/* tb unlock with another passphrase */
+	AUTHD_E_CONFIRM_DENIED = -77,	/* confirm = yes: not confirmed */
 
 	/* Storage: -80 .. -99 */
 	AUTHD_E_STORE_LOCKED = -80,

@@ -19,7 +19,7 @@ LAYERS = [
      "frame", "proto", "text", "sockpath", "privdir", "lockfile"],
     # pure or leaf modules
     ["http", "url", "oauth", "jwtcheck", "jwt", "jws", "profile", "preset",
-     "policy",
+     "policy", "confirm",
      "store", "store-backend", "store-file", "store-memory", "store-secret",
      "audit"],
     ["config", "disco", "jwks"],
