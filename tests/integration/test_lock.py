@@ -4,6 +4,7 @@ read through /proc/PID/mem. Run one with: python3 test_lock.py NAME."""
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import time
@@ -204,6 +205,52 @@ def lock_needs_tty(env):
     check(r.returncode == 2, "an empty passphrase: " + r.stderr)
 
 
+def _tty_run(env, args, lines):
+    """tb ARGS on a pseudo-terminal, typing each line after a prompt;
+    returns (exit status, everything the terminal showed)."""
+    master, slave = os.openpty()
+    p = subprocess.Popen([TB] + args, env=env.env, stdin=slave,
+                         stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    shown = b""
+    pending = list(lines)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([master], [], [], 0.5)
+        if r:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+            while pending and shown.count(b": ") > len(lines) - len(pending):
+                os.write(master, pending.pop(0).encode() + b"\n")
+        elif p.poll() is not None:
+            break
+    p.wait(timeout=30)
+    os.close(master)
+    return p.returncode, shown.decode(errors="replace")
+
+
+def lock_tty(env):
+    """On a terminal tb lock asks twice with echo off (the passphrase is
+    never shown), refuses two different ones, and tb unlock asks once."""
+    env.start()
+    rc, shown = _tty_run(env, ["lock"], ["tty-secret-1", "tty-secret-2"])
+    check(rc == 2 and "differ" in shown and "tty-secret" not in shown,
+          "%d %r" % (rc, shown))
+    check(not locked(env), "locked by two different passphrases")
+    rc, shown = _tty_run(env, ["lock"], ["tty-secret-1", "tty-secret-1"])
+    check(rc == 0 and "Passphrase: " in shown and "Again: " in shown and
+          "tty-secret" not in shown, "%d %r" % (rc, shown))
+    check(locked(env), "not locked")
+    rc, shown = _tty_run(env, ["unlock"], ["tty-secret-1"])
+    check(rc == 0 and "tty-secret" not in shown, "%d %r" % (rc, shown))
+    check(not locked(env), "still locked")
+
+
 def secrets_locked(env):
     """authd says where secrets live: memfd_secret pages where the kernel
     offers them (then, as root, a logged-in daemon's tokens cannot be read
@@ -263,7 +310,8 @@ def memlock_tiny(env):
 TESTS = {f.__name__: f for f in (lock_unlock, lock_unlock_keyring,
                                  secrets_locked, memlock_tiny,
                                  unlock_rate_limited,
-                                 lock_memory_store, lock_needs_tty)}
+                                 lock_memory_store, lock_needs_tty,
+                                 lock_tty)}
 
 if __name__ == "__main__":
     run(TESTS)
