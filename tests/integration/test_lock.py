@@ -176,6 +176,32 @@ def unlock_rate_limited(env):
     check(env.tb("token").returncode == 0, "no token after unlock")
 
 
+def lock_forward(env):
+    """A forwarded socket made before the lock (tb forward) serves nothing
+    while locked (locked, exit 5), a new tb forward is refused, and after
+    tb unlock the forward serves again."""
+    from test_forward import Forward, remote_tb
+    idp = IdP(env, "--interval", "1")
+    config(env, "store = file\n[profile default]\nissuer = %s\n"
+           "client_id = tb-cli\naudience = %s\n" % (idp.issuer, API))
+    env.start()
+    login(env, idp)
+    fwd = Forward(env, "--project", "prj_123")
+    r = remote_tb(env, fwd.path, "token", "--project", "prj_123")
+    check(r.returncode == 0, "before the lock: " + r.stderr)
+    check(lock(env).returncode == 0, "lock")
+    r = remote_tb(env, fwd.path, "token", "--project", "prj_123")
+    check(r.returncode == 5 and "locked" in r.stderr, "through the forward "
+          "while locked: %d %s" % (r.returncode, r.stderr))
+    r = env.tb("forward", "--project", "prj_123", "--", "true")
+    check(r.returncode == 5 and "locked" in r.stderr, "a new forward: " +
+          r.stderr)
+    check(unlock(env).returncode == 0, "unlock")
+    r = remote_tb(env, fwd.path, "token", "--project", "prj_123")
+    check(r.returncode == 0, "after unlock: " + r.stderr)
+    fwd.stop()
+
+
 def lock_memory_store(env):
     """With the memory store the login is lost at the lock, and tb lock
     says so; after tb unlock, tb token says to log in."""
@@ -311,7 +337,7 @@ TESTS = {f.__name__: f for f in (lock_unlock, lock_unlock_keyring,
                                  secrets_locked, memlock_tiny,
                                  unlock_rate_limited,
                                  lock_memory_store, lock_needs_tty,
-                                 lock_tty)}
+                                 lock_tty, lock_forward)}
 
 if __name__ == "__main__":
     run(TESTS)
