@@ -16,12 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
 #include "output.h"
 #include "proto.h"
 #include "tb.h"
+
+/* Tries of a lock that authd answers busy, 200 ms apart. */
+#define TB_LOCK_BUSY_TRIES	50
 
 static volatile sig_atomic_t	tb_lock_signo;
 
@@ -171,16 +175,30 @@ tb_lock_run(struct tb *tb, int argc, char **argv)
 	char			 pass[PROTO_MAX_PASSPHRASE + 2];
 	const cJSON		*lost, *j;
 	cJSON			*args;
-	int			 status;
+	int			 status, tries;
 
 	if (tb_lock_passphrase(tb, &tb_cmd_lock, argc, argv, 1, pass,
 	    sizeof pass, &status) != 0)
 		return status;
-	args = cJSON_CreateObject();
-	cJSON_AddStringToObject(args, "passphrase", pass);
+	/* busy (a refresh in flight, which a lock must not cut): retry. */
+	for (tries = 0;; tries++) {
+		args = cJSON_CreateObject();
+		cJSON_AddStringToObject(args, "passphrase", pass);
+		if (tries < TB_LOCK_BUSY_TRIES) {
+			status = tb_call_quiet(tb, PROTO_OP_LOCK, args,
+			    TB_TIMEOUT_MS, &reply, "busy");
+			if (status == 0 && reply.kind == 0) {
+				msg_reply_clear(&reply);
+				nanosleep(&(struct timespec){ 0, 200000000 },
+				    NULL);
+				continue;
+			}
+		} else
+			status = tb_call(tb, PROTO_OP_LOCK, args, NULL, NULL,
+			    TB_TIMEOUT_MS, &reply);
+		break;
+	}
 	explicit_bzero(pass, sizeof pass);
-	status = tb_call(tb, PROTO_OP_LOCK, args, NULL, NULL, TB_TIMEOUT_MS,
-	    &reply);
 	if (status != 0)
 		return status;
 	if (tb->json) {
@@ -246,7 +264,8 @@ const struct tb_cmd tb_cmd_lock = {
 "authd keeps only a salted PBKDF2 hash of the passphrase.\n"
 "--passphrase-fd N reads it once, as one line, from file descriptor N\n"
 "instead of the terminal; without a terminal it is required.\n"
-"Exit status: 0 locked, 5 already locked, 1 busy (a refresh in flight).\n",
+"A refresh in flight makes authd answer busy: tb tries again for 10 s.\n"
+"Exit status: 0 locked, 5 already locked, 1 still busy, 2 usage.\n",
 	.run = tb_lock_run,
 };
 

@@ -84,6 +84,9 @@ tb_policy_print(const cJSON *res)
 		tb_policy_line("user_token", cJSON_IsTrue(
 		    cJSON_GetObjectItemCaseSensitive(rule, "user_token")) ?
 		    "yes" : "no");
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rule,
+		    "confirm")))
+			tb_policy_line("confirm", "yes (each use asks)");
 		j = cJSON_GetObjectItemCaseSensitive(rule, "max_ttl");
 		if (cJSON_IsNumber(j)) {
 			snprintf(buf, sizeof buf, "%.0f s", j->valuedouble);

@@ -58,6 +58,7 @@ req_policy_rule(const struct policy *p)
 	cJSON_AddBoolToObject(o, "user_token", p->user_token);
 	if (p->max_ttl != 0)
 		cJSON_AddNumberToObject(o, "max_ttl", (double)p->max_ttl);
+	cJSON_AddBoolToObject(o, "confirm", p->confirm);
 	return o;
 }
 

@@ -133,6 +133,10 @@ def confirm_policy_no_askpass(env):
           os.path.realpath(TB), askpass=False)
     r = env.tb("token")
     check(r.returncode == 5 and "AUTHD_ASKPASS" in r.stderr, r.stderr)
+    r = env.tb("--json", "policy", "explain")
+    check(json.loads(r.stdout)["rule"]["confirm"] is True, r.stdout)
+    r = env.tb("policy", "explain")
+    check("each use asks" in r.stdout, r.stdout)
     # Another executable (the Python client) is not governed by the rule.
     from authd_client import Client
     with Client(env.sock) as c:
