@@ -418,6 +418,10 @@ authd_reload(struct authd *ad)
 static void
 authd_secure_heap(void)
 {
+	if (secmem_valgrind()) {
+		log_info("OpenSSL secure heap: not under valgrind");
+		return;
+	}
 	switch (CRYPTO_secure_malloc_init(AUTHD_SECURE_HEAP, 32)) {
 	case 1:
 		log_debug("OpenSSL secure heap: %d KiB, locked",

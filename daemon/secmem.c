@@ -17,6 +17,39 @@
 #include "log.h"
 #include "xmalloc.h"
 
+/*
+ * The memory checkers see our slots as the heap's blocks: a slot is
+ * addressable only while allocated, and only its n bytes (AddressSanitizer
+ * poisoning, valgrind client requests; both cost nothing otherwise).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SECMEM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SECMEM_ASAN 1
+#endif
+#endif
+#ifdef SECMEM_ASAN
+#include <sanitizer/asan_interface.h>
+#define SECMEM_NOACCESS(p, n)	ASAN_POISON_MEMORY_REGION(p, n)
+#define SECMEM_ACCESS(p, n)	ASAN_UNPOISON_MEMORY_REGION(p, n)
+#elif defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define SECMEM_NOACCESS(p, n)	VALGRIND_MAKE_MEM_NOACCESS(p, n)
+#define SECMEM_ACCESS(p, n)	VALGRIND_MAKE_MEM_UNDEFINED(p, n)
+#endif
+#endif
+#ifdef RUNNING_ON_VALGRIND
+#define SECMEM_VALGRIND()	RUNNING_ON_VALGRIND
+#else
+#define SECMEM_VALGRIND()	0
+#endif
+#ifndef SECMEM_NOACCESS
+#define SECMEM_NOACCESS(p, n)	do { (void)(p); (void)(n); } while (0)
+#define SECMEM_ACCESS(p, n)	do { (void)(p); (void)(n); } while (0)
+#endif
+
 #define SECMEM_PAGE		4096
 #define SECMEM_MIN_SHIFT	5		/* 32-byte slots */
 #define SECMEM_MAX_SHIFT	11		/* 2048-byte slots */
@@ -45,6 +78,12 @@ static int		 secmem_mode;
 static int		 secmem_no_memfd;	/* memfd_secret unavailable */
 static int		 secmem_warned;
 static int		 secmem_errno;	/* why mlock failed */
+
+int
+secmem_valgrind(void)
+{
+	return SECMEM_VALGRIND() != 0;
+}
 
 void
 secmem_test_mode(int mode)
@@ -102,6 +141,9 @@ secmem_map_secret(size_t size)
 		secmem_no_memfd = 1;
 		log_info("AUTHD_MEMFD_SECRET=0: memfd_secret not used");
 	}
+	/* valgrind knows no memfd_secret (and says so on every call). */
+	if (!secmem_no_memfd && secmem_valgrind())
+		secmem_no_memfd = 1;
 	if (secmem_no_memfd || secmem_mode >= 1)
 		return NULL;
 	if ((fd = (int)syscall(SYS_memfd_secret, 0)) == -1) {
@@ -195,6 +237,7 @@ secmem_map_new(size_t size, int cls)
 
 	if ((p = secmem_map_pages(size)) == NULL)
 		return NULL;
+	SECMEM_NOACCESS(p, size);
 	m = xcalloc(1, sizeof *m);
 	m->base = p;
 	m->size = size;
@@ -250,6 +293,8 @@ secmem_alloc(size_t n)
 	}
 	if (p == NULL)
 		secmem_last = SECMEM_HEAP;
+	else
+		SECMEM_ACCESS(p, n);
 	pthread_mutex_unlock(&secmem_mtx);
 	if (p == NULL)
 		p = xmalloc(n);
@@ -275,11 +320,14 @@ secmem_free(void *p, size_t n)
 		xfreezero(p, n);	/* from the heap */
 		return;
 	}
-	if (m->cls < 0)
+	if (m->cls < 0) {
+		SECMEM_ACCESS(m->base, m->size);
 		explicit_bzero(m->base, m->size);
-	else {
+	} else {
 		/* The whole slot: a caller's n is at most its size. */
+		SECMEM_ACCESS(c, (size_t)1 << (SECMEM_MIN_SHIFT + m->cls));
 		explicit_bzero(c, (size_t)1 << (SECMEM_MIN_SHIFT + m->cls));
+		SECMEM_NOACCESS(c, (size_t)1 << (SECMEM_MIN_SHIFT + m->cls));
 		i = (size_t)(c - m->base) >> (SECMEM_MIN_SHIFT + m->cls);
 		m->bits[i / 64] &= ~((uint64_t)1 << (i % 64));
 		m->used--;

@@ -47,6 +47,11 @@ const char	*secmem_kind_name(enum secmem_kind);
 void		 secmem_relock(void);
 /* Log where secrets live (at start): the limit's line when too small. */
 void		 secmem_report(void);
+/*
+ * Running under valgrind, which knows neither memfd_secret nor mlock2
+ * (OpenSSL's secure heap): they are not used then.
+ */
+int		 secmem_valgrind(void);
 /* For tests: 1 disables memfd_secret, 2 also mlock, 3 also mmap. */
 void		 secmem_test_mode(int);
 /* Pages mapped now (for tests). */
