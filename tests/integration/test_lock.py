@@ -46,11 +46,17 @@ def locked(env):
 
 
 def memory_hits(pid, needle):
-    """Where needle occurs in the process's writable and readable memory
-    (its heap, stacks, libraries' data): a list of (region, context)."""
+    """Where needle occurs in the process's readable memory (its heap,
+    stacks, libraries' data): a list of (region, context). None in a
+    sanitizer build, whose terabyte-sized reservations (ASan's heap and
+    shadow) cannot be read through: the scan runs in the other builds."""
     hits = []
-    with open("/proc/%d/maps" % pid) as maps, \
-            open("/proc/%d/mem" % pid, "rb", 0) as mem:
+    with open("/proc/%d/maps" % pid) as f:
+        maps = f.readlines()
+    if any("libasan" in line or "libtsan" in line for line in maps):
+        print("note: a sanitizer build: the memory scan is skipped")
+        return None
+    with open("/proc/%d/mem" % pid, "rb", 0) as mem:
         for line in maps:
             f = line.split()
             perms, name = f[1], (f[5] if len(f) > 5 else "anon")
@@ -100,8 +106,9 @@ def _lock_unlock(env, store):
     before = r.stdout.strip()
     check(env.tb("token", "--project", "prj_123").returncode == 0, "mint")
     # The scan can see a token: without this the test could not fail.
-    check(memory_hits(d.pid, CANARY.encode()), "the scan found no token "
-          "before the lock")
+    scan = memory_hits(d.pid, CANARY.encode()) is not None
+    check(not scan or memory_hits(d.pid, CANARY.encode()),
+          "the scan found no token before the lock")
     check(not locked(env), "locked before tb lock")
 
     r = lock(env)
@@ -110,7 +117,7 @@ def _lock_unlock(env, store):
     check(locked(env), "status does not say locked")
     r = env.tb("status")
     check("locked" in r.stdout + r.stderr, "tb status: " + r.stdout)
-    hits = memory_hits(d.pid, CANARY.encode())
+    hits = (memory_hits(d.pid, CANARY.encode()) if scan else None) or []
     check(not hits, "a token is still in authd's memory after tb lock: "
           "%d copies, e.g. %s" % (len(hits), hits[:4]))
     for args in (("token",), ("token", "--project", "prj_123"),
@@ -294,7 +301,7 @@ def secrets_locked(env):
           "logged: " + log[-2000:])
     if "memfd_secret pages" in log and os.geteuid() == 0 and \
             not os.environ.get("AUTHD_VALGRIND"):
-        hits = memory_hits(d.pid, CANARY.encode())
+        hits = memory_hits(d.pid, CANARY.encode()) or []
         check(not hits, "a token readable in memfd_secret's time: %s" %
               hits[:3])
 
