@@ -100,11 +100,19 @@ tb_status_print(const cJSON *res)
 	    strcmp(tb_status_str(res, "check"), "ok") == 0)
 		tb_status_line("checked", "the identity provider accepts the "
 		    "login");
-	snprintf(buf, sizeof buf, "%s%s", tb_status_str(res, "store") ?
-	    tb_status_str(res, "store") : "?",
-	    tb_status_bool(res, "persisted") ? "" :
-	    " (not persisted: lost when authd exits)");
-	tb_status_line("store", buf);
+	if (tb_status_bool(res, "idle")) {
+		/* max_idle wiped the tokens: the store still has the login. */
+		tb_status_line("store", tb_status_str(res, "store") ?
+		    tb_status_str(res, "store") : "?");
+		tb_status_line("idle", "tokens forgotten after max_idle; "
+		    "loaded from the store at the next use");
+	} else {
+		snprintf(buf, sizeof buf, "%s%s", tb_status_str(res,
+		    "store") ? tb_status_str(res, "store") : "?",
+		    tb_status_bool(res, "persisted") ? "" :
+		    " (not persisted: lost when authd exits)");
+		tb_status_line("store", buf);
+	}
 	j = cJSON_GetObjectItemCaseSensitive(res, "store_error");
 	if (cJSON_IsObject(j)) {
 		tb_status_line("warning", tb_status_str(j, "message"));

@@ -100,10 +100,15 @@ account_session_end(struct account *a)
 static void
 account_idle_forget(struct account *a)
 {
+	cJSON	*id = a->identity;
+
 	log_info("profile %s: unused for %ld s (max_idle): its tokens are "
 	    "wiped from memory; the next use loads the stored login again",
 	    a->p->name, a->p->max_idle);
+	/* The tokens go; who is logged in stays for status. */
+	a->identity = NULL;
 	account_clear(a);
+	a->identity = id;
 	a->idled = 1;
 	if (a->ad->forget_minted != NULL)
 		a->ad->forget_minted(a->ad, a);
@@ -166,6 +171,9 @@ account_wake(struct account *a)
 	if (!a->idled)
 		return 0;
 	a->idled = 0;
+	/* The load brings the identity again. */
+	cJSON_Delete(a->identity);
+	a->identity = NULL;
 	if (!a->loading) {
 		log_info("profile %s: used again after max_idle: loading the "
 		    "stored login", a->p->name);

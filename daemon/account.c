@@ -380,6 +380,8 @@ account_source(const struct account *a)
 		return ACCOUNT_SRC_OVERRIDE;
 	if (account_env_applies(a))
 		return ACCOUNT_SRC_ENV;
+	if (a->idled)
+		return ACCOUNT_SRC_STORE;	/* there, not in memory */
 	return a->source;
 }
 

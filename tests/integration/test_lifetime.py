@@ -59,6 +59,11 @@ def idle_forgets(env):
     st = status(env)
     check(st["logged_in"] is True, "idle reads as logged out: %s" % st)
     check("max_idle" in d.log_text(), "the log does not say why")
+    r = env.tb("status")
+    check(r.returncode == 0 and "max_idle" in r.stdout and
+          "logged in as alice" in r.stdout and "source    store" in
+          r.stdout and "not persisted" not in r.stdout,
+          "tb status: " + r.stdout)
     if os.geteuid() == 0:
         from test_lock import memory_hits
         hits = memory_hits(d.pid, CANARY.encode()) or []
