@@ -1,7 +1,8 @@
 /*
  * tb login: the device flow, driven by authd. Shows the code, the page and
  * the host the code goes to; opens the page in a browser; counts down; Ctrl-C
- * cancels. Exit 0, 5 (denied) or 6 (expired or cancelled).
+ * cancels. Exit 0, 5 (denied), 6 (expired or cancelled) or 7 (no person
+ * here: CI, no terminal).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -358,6 +360,41 @@ tb_login_echo_signal(struct tb_login_noecho *ne, char *buf, size_t len)
 	tb_login_echo_off(ne);
 }
 
+/* An environment variable read as a boolean: 1, 0, or -1 (unset, other). */
+static int
+tb_login_env_bool(const char *name)
+{
+	const char	*v = getenv(name);
+
+	if (v == NULL)
+		return -1;
+	if (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
+	    strcasecmp(v, "yes") == 0)
+		return 1;
+	if (strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0 ||
+	    strcasecmp(v, "no") == 0)
+		return 0;
+	return -1;
+}
+
+/*
+ * Is a person here to log in? TB_INTERACTIVE says so either way;
+ * otherwise not under CI (set to anything but empty, 0 or false: every CI
+ * service sets CI=true) nor when neither stdin nor stderr is a terminal.
+ */
+static int
+tb_login_person(void)
+{
+	const char	*ci = getenv("CI");
+	int		 v;
+
+	if ((v = tb_login_env_bool("TB_INTERACTIVE")) != -1)
+		return v;
+	if (ci != NULL && *ci != '\0' && tb_login_env_bool("CI") != 0)
+		return 0;
+	return isatty(STDIN_FILENO) || isatty(STDERR_FILENO);
+}
+
 /* tb login --with-token: a token from stdin as a runtime override. */
 static int
 tb_login_with_token(struct tb *tb)
@@ -431,6 +468,7 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 	struct tb_login		 l;
 	struct sigaction	 sa;
 	struct msg_reply	 reply;
+	cJSON			*args;
 	const char		*who, *email;
 	int			 ch, status, cancel = 0, with_token = 0;
 
@@ -465,8 +503,16 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 	tb->tick_arg = &l;
 	tb->cancel_flag = &tb_login_interrupted;
 
-	status = tb_call(tb, PROTO_OP_LOGIN, tb_args(tb), tb_login_event, &l,
-	    -1, &reply);
+	/*
+	 * No person here (CI, no terminal): authd refuses a login that needs
+	 * one before it asks the provider anything (interactive_login_refused,
+	 * exit 7); a profile that logs in without a person goes on.
+	 */
+	args = tb_args(tb);
+	if (!tb_login_person())
+		cJSON_AddBoolToObject(args, "interactive", 0);
+	status = tb_call(tb, PROTO_OP_LOGIN, args, tb_login_event, &l, -1,
+	    &reply);
 	tb_login_clear_line(&l);
 	if (status != 0)
 		return status;
@@ -511,6 +557,8 @@ const struct tb_cmd tb_cmd_login = {
 "--with-token reads a token from standard input (not echoed on a terminal)\n"
 "and installs it in authd as a runtime override: memory only, never\n"
 "persisted, and it wins over the stored login until authd exits.\n"
-"Exit status: 0 logged in, 5 denied, 6 expired or cancelled.\n",
+"With no person here (CI set, or neither stdin nor stderr a terminal) a login\n"
+"that needs one is refused with exit 7; TB_INTERACTIVE=1 or 0 overrides.\n"
+"Exit status: 0 logged in, 5 denied, 6 expired or cancelled, 7 no person.\n",
 	.run = tb_login_run,
 };

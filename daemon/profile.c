@@ -95,6 +95,7 @@ profile_dup(const struct profile *p)
 	c->project_scope = profile_strdup(p->project_scope);
 	c->mint_endpoint = profile_strdup(p->mint_endpoint);
 	c->verify_jwt = p->verify_jwt;
+	c->login = p->login;
 	c->verification_hosts = profile_strdup(p->verification_hosts);
 	for (i = 0; i < PROFILE_NEP; i++)
 		c->endpoint[i] = profile_strdup(p->endpoint[i]);
@@ -234,4 +235,24 @@ profile_login_scope(const struct profile *p)
 	else
 		s = xstrdup(*base != '\0' ? base : extra);
 	return s;
+}
+
+int
+profile_login_needs_person(const struct profile *p)
+{
+	(void)p;
+	return 1;
+}
+
+const char *
+profile_login_name(int login)
+{
+	switch (login) {
+	case PROFILE_LOGIN_DEVICE:
+		return "device";
+	case PROFILE_LOGIN_BROWSER:
+		return "browser";
+	default:
+		return "auto";
+	}
 }

@@ -22,6 +22,11 @@
 #define PROFILE_MINT_ENDPOINT		3
 #define PROFILE_MINT_NONE		4
 
+/* How a person logs in (login = ...): tb's choice, or pinned. */
+#define PROFILE_LOGIN_AUTO	0	/* the browser when tb can open one */
+#define PROFILE_LOGIN_DEVICE	1	/* the device flow (RFC 8628) */
+#define PROFILE_LOGIN_BROWSER	2	/* code + PKCE, loopback redirect */
+
 /* Client authentication at the token endpoint (RFC 6749 2.3.1). */
 #define PROFILE_AUTH_NONE	0
 #define PROFILE_AUTH_BASIC	1
@@ -78,6 +83,7 @@ struct profile {
 	char			*project_scope;	/* template with {project} */
 	char			*mint_endpoint;	/* for PROFILE_MINT_ENDPOINT */
 	int			 verify_jwt;
+	int			 login;		/* PROFILE_LOGIN_* */
 	/*
 	 * Other origins the device flow's verification page may be on, as
 	 * "host[:port]" entries separated by single spaces (lower case), or
@@ -129,6 +135,9 @@ int		 profile_endpoint_index(const char *key);
  * provider's preset says otherwise) and then the profile's. Allocated.
  */
 char		*profile_login_scope(const struct profile *);
+/* 1 when a login of the profile needs a person (a browser, a code). */
+int		 profile_login_needs_person(const struct profile *);
+const char	*profile_login_name(int);
 
 /* Iterate over the profiles (p is a struct profile *). */
 struct profile	*profiles_first(struct profiles *);

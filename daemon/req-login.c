@@ -57,16 +57,40 @@ req_login_gone(struct req *r, void *arg)
 	flow_waiter_cancel(arg);
 }
 
+/*
+ * args.interactive false: the client found no person to log in (CI, no
+ * terminal). A login that needs one is refused before anything reaches
+ * the provider. -1 when the member has a bad type.
+ */
+static int
+req_login_person(const struct req *r)
+{
+	const cJSON	*j;
+
+	j = r->args != NULL ?
+	    cJSON_GetObjectItemCaseSensitive(r->args, "interactive") : NULL;
+	if (j == NULL || cJSON_IsNull(j))
+		return 1;
+	if (!cJSON_IsBool(j))
+		return -1;
+	return cJSON_IsTrue(j);
+}
+
 static int
 req_login(struct req *r)
 {
 	struct authd		*ad = conn_authd(r->conn);
 	struct flow_waiter	*w;
+	int			 person;
 
+	if ((person = req_login_person(r)) < 0)
+		return AUTHD_E_BAD_REQUEST;
 	if (r->profile == NULL)
 		return AUTHD_E_NOT_CONFIGURED;
 	if (ad->exiting)
 		return AUTHD_E_SHUTTING_DOWN;
+	if (!person && profile_login_needs_person(r->profile))
+		return AUTHD_E_NO_PERSON;
 	w = flow_wait(ad, account_get(ad, r->profile), &req_login_ops, r);
 	req_set_cancel(r, req_login_gone, w);
 	return REQ_PENDING;

@@ -52,6 +52,7 @@ enum authd_err {
 	AUTHD_E_OAUTH = -67,		/* any other OAuth error reply */
 	AUTHD_E_UNAUTHORIZED_CLIENT = -68, /* the client may not use a grant */
 	AUTHD_E_INVALID_CLIENT = -69,	/* client unknown or its auth failed */
+	AUTHD_E_NO_PERSON = -70,	/* an interactive login with no one there */
 
 	/* Storage: -80 .. -99 */
 	AUTHD_E_STORE_LOCKED = -80,
@@ -77,6 +78,7 @@ enum authd_err {
 #define TB_EXIT_UNREACHABLE	4
 #define TB_EXIT_DENIED		5
 #define TB_EXIT_EXPIRED		6
+#define TB_EXIT_NO_PERSON	7	/* no one to log in: CI, no terminal */
 
 /*
  * authd's exit status when another daemon holds the socket (its lock, or a

@@ -56,7 +56,8 @@ else
 	export BROWSER="node $top/tests/idp/approve-http.js"
 fi
 say "tb login"
-tb login
+# The demo's user is here even when its output goes to a pipe or a CI log.
+TB_INTERACTIVE=1 tb login
 say "tb status"
 tb status
 say 'tb token --project prj_123        # a project-scoped JWT'
