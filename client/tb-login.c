@@ -1,6 +1,8 @@
 /*
- * tb login: the device flow, driven by authd. Shows the code, the page and
- * the host the code goes to; opens the page in a browser; counts down; Ctrl-C
+ * tb login: the browser login or the device flow, driven by authd. For the
+ * browser login, opens the provider's page (authd waits for the redirect);
+ * for the device flow, shows the code, the page and the host the code goes
+ * to and opens the page in a browser. Counts down; Ctrl-C
  * cancels. Exit 0, 5 (denied), 6 (expired or cancelled) or 7 (no person
  * here: CI, no terminal).
  */
@@ -25,13 +27,19 @@
 
 struct tb_login {
 	int		 no_browser;
+	int		 method;	/* TB_LOGIN_* forced by a flag, or 0 */
 	int		 tty;		/* stderr is a terminal */
 	time_t		 expires_at;
 	int		 counting;	/* a countdown line is on screen */
 	int		 shown;		/* the code was printed */
 };
 
+#define TB_LOGIN_DEVICE		1
+#define TB_LOGIN_BROWSER	2
+
 static volatile int	tb_login_interrupted;
+
+static void	tb_login_tick(void *);
 
 static void
 tb_login_sigint(int sig)
@@ -131,6 +139,78 @@ tb_login_open(const char *uri)
 		    how);
 }
 
+/* An executable file named prog on $PATH. */
+static int
+tb_login_in_path(const char *prog)
+{
+	const char	*path = getenv("PATH"), *p, *e;
+	char		 file[4096];
+	int		 n;
+
+	if (path == NULL || *path == '\0')
+		path = "/usr/bin:/bin";
+	for (p = path; ; p = e + 1) {
+		e = strchr(p, ':');
+		if (e == NULL)
+			e = p + strlen(p);
+		n = snprintf(file, sizeof file, "%.*s/%s", (int)(e - p),
+		    e == p ? "." : p, prog);
+		if (n > 0 && (size_t)n < sizeof file &&
+		    access(file, X_OK) == 0)
+			return 1;
+		if (*e == '\0')
+			return 0;
+	}
+}
+
+/* A browser can be opened here: $BROWSER, or a display and xdg-open. */
+static int
+tb_login_can_browse(const struct tb_login *l)
+{
+	const char	*browser = getenv("BROWSER");
+
+	if (l->no_browser)
+		return 0;
+	if (browser != NULL && *browser != '\0')
+		return 1;
+	return (getenv("DISPLAY") != NULL ||
+	    getenv("WAYLAND_DISPLAY") != NULL) && tb_login_in_path("xdg-open");
+}
+
+/* The browser login: open the provider's page; the URL is shown too. */
+static void
+tb_login_browse(struct tb_login *l, const cJSON *data)
+{
+	const char	*url, *host, *issuer;
+	const cJSON	*j;
+
+	url = tb_login_str(data, "authorization_url");
+	host = tb_login_str(data, "authorization_host");
+	issuer = tb_login_str(data, "issuer");
+	j = cJSON_GetObjectItemCaseSensitive(data, "expires_at");
+	l->expires_at = cJSON_IsNumber(j) ? (time_t)j->valuedouble : 0;
+	if (url == NULL)
+		return;
+	l->shown = 1;
+	fputs("To log in, sign in to ", stderr);
+	tb_login_put(host != NULL && *host != '\0' ? host : "the identity "
+	    "provider");
+	fputs(" (your identity provider is ", stderr);
+	tb_login_put(issuer != NULL ? issuer : "?");
+	fputs(") in the browser; the page comes\nback to authd on this "
+	    "machine by itself. If no browser opens, open this page\n"
+	    "here:\n\n    ", stderr);
+	tb_login_put(url);
+	fputs("\n\n", stderr);
+	if (!l->no_browser)
+		tb_login_open(url);
+	if (l->tty)
+		tb_login_tick(l);
+	else
+		fputs("Waiting for the browser (Ctrl-C cancels).\n", stderr);
+	fflush(stderr);
+}
+
 static void
 tb_login_clear_line(struct tb_login *l)
 {
@@ -175,6 +255,10 @@ tb_login_event(const char *event, const cJSON *data, void *arg)
 		tb_login_put(msg != NULL ? msg : "?");
 		fprintf(stderr, "); retrying in %d s.\n",
 		    cJSON_IsNumber(j) ? j->valueint : 0);
+		return;
+	}
+	if (strcmp(event, "browse") == 0 && !l->shown) {
+		tb_login_browse(l, data);
 		return;
 	}
 	if (strcmp(event, "code") != 0 || l->shown)
@@ -463,6 +547,8 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 		{ "no-browser",	no_argument,	NULL, 'n' },
 		{ "cancel",	no_argument,	NULL, 'c' },
 		{ "with-token",	no_argument,	NULL, 'w' },
+		{ "device",	no_argument,	NULL, 'd' },
+		{ "browser",	no_argument,	NULL, 'b' },
 		{ NULL,		0,		NULL, 0 }
 	};
 	struct tb_login		 l;
@@ -484,6 +570,14 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 			cancel = 1;
 		else if (ch == 'w')
 			with_token = 1;
+		else if (ch == 'd' || ch == 'b') {
+			if (l.method != 0 && l.method != (ch == 'd' ?
+			    TB_LOGIN_DEVICE : TB_LOGIN_BROWSER))
+				return output_usage("--device and --browser "
+				    "exclude each other");
+			l.method = ch == 'd' ? TB_LOGIN_DEVICE :
+			    TB_LOGIN_BROWSER;
+		}
 	}
 	if (optind != argc)
 		return output_usage("'tb login' takes no arguments");
@@ -511,6 +605,11 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 	args = tb_args(tb);
 	if (!tb_login_person())
 		cJSON_AddBoolToObject(args, "interactive", 0);
+	/* The flags decide, else the profile's login, else this guess. */
+	if (l.method != 0)
+		cJSON_AddStringToObject(args, "method",
+		    l.method == TB_LOGIN_BROWSER ? "browser" : "device");
+	cJSON_AddBoolToObject(args, "browser", tb_login_can_browse(&l));
 	status = tb_call(tb, PROTO_OP_LOGIN, args, tb_login_event, &l, -1,
 	    &reply);
 	tb_login_clear_line(&l);
@@ -543,14 +642,20 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 
 const struct tb_cmd tb_cmd_login = {
 	.name = "login",
-	.usage = "[--no-browser] [--cancel] [--with-token] [--profile NAME] "
-	    "[--json]",
-	.summary = "log in with the device flow",
+	.usage = "[--device | --browser] [--no-browser] [--cancel] [--with-token] "
+	    "[--profile NAME] [--json]",
+	.summary = "log in in the browser, or with the device flow",
 	.help =
-"Shows a code and the page to enter it on, and opens the page with\n"
+"Where a browser can be opened here ($BROWSER, or a display and xdg-open),\n"
+"logs in in the browser: the provider's page comes back to authd on a\n"
+"loopback address by itself (authorization code with PKCE). Elsewhere, and\n"
+"with --device, the device flow: it\n"
+"shows a code and the page to enter it on, and opens the page with\n"
 "$BROWSER (or xdg-open when there is a display) unless --no-browser is\n"
 "given, or the page is not on the issuer's origin (nor on one the profile's\n"
 "verification_hosts allows): then tb warns and leaves it to you.\n"
+"--browser and --device force one; the profile's login = device|browser\n"
+"pins one when no flag is given.\n"
 "A second 'tb login' while one is pending joins it (same code).\n"
 "Ctrl-C stops waiting; the login is cancelled when no client waits on it.\n"
 "--cancel cancels the pending login for every client waiting on it.\n"

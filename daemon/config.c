@@ -340,6 +340,16 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 		if (config_bool(v, &p->verify_jwt) != 0)
 			return config_fail(cp, key, "verify_jwt is true or "
 			    "false, not '%s'", v);
+	} else if (strcmp(key, "login") == 0) {
+		if (strcmp(v, "auto") == 0)
+			p->login = PROFILE_LOGIN_AUTO;
+		else if (strcmp(v, "device") == 0)
+			p->login = PROFILE_LOGIN_DEVICE;
+		else if (strcmp(v, "browser") == 0)
+			p->login = PROFILE_LOGIN_BROWSER;
+		else
+			return config_fail(cp, key, "unknown login '%s' (use "
+			    "auto, device or browser)", v);
 	} else
 		return config_fail(cp, key, "unknown key '%s' in [%s]", key,
 		    cp->cur_section);

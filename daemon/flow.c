@@ -21,6 +21,7 @@
 #include "mint.h"
 #include "oauth.h"
 #include "profile.h"
+#include "redirect.h"
 #include "secret.h"
 #include "xmalloc.h"
 
@@ -30,6 +31,11 @@
 #define FLOW_POLL	3	/* token request in flight */
 #define FLOW_USERINFO	4	/* logged in; completing the identity */
 #define FLOW_SAVE	5	/* logged in; saving the credential */
+/*
+ * The browser login uses FLOW_WAIT while the listener waits for the
+ * redirect and FLOW_POLL while the code is exchanged: the order of the
+ * states (pending before FLOW_USERINFO) is what the rest relies on.
+ */
 
 struct flow_waiter {
 	TAILQ_ENTRY(flow_waiter) entry;
@@ -63,6 +69,10 @@ struct flow {
 	struct timespec		 deadline;	/* monotonic; code expiry */
 	time_t			 expires_at;	/* wall clock, for clients */
 	int			 polls;
+	int			 browser;	/* code + PKCE, not the device flow */
+	struct redirect		*rd;		/* its loopback listener */
+	char			*authorize_url;	/* sent to tb to open */
+	char			*authorize_host;
 	struct secret		*userinfo_token; /* the login's, for userinfo */
 	const struct flow_ops	*ops;		/* the first joiner's: end */
 	/*
@@ -116,6 +126,9 @@ flow_free(struct flow *f)
 	if (f->abandoned_ev != NULL)
 		event_free(f->abandoned_ev);
 	oauth_device_clear(&f->dev);
+	redirect_free(f->rd);
+	free(f->authorize_url);
+	free(f->authorize_host);
 	free(f->token_endpoint);
 	free(f->userinfo_endpoint);
 	free(f->issuer_host);
@@ -265,6 +278,11 @@ flow_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (f->browser) {
+		flow_finish(f, AUTHD_E_EXPIRED, "the browser login was not "
+		    "completed in time");
+		return;
+	}
 	if (flow_left_ms(f) <= 0) {
 		flow_finish(f, AUTHD_E_EXPIRED, f->backoff > 0 ?
 		    "the login code expired while the identity provider was "
@@ -338,11 +356,40 @@ flow_blocked_hint(char **msg, const struct oauth_error *oerr)
 		return 0;
 	xasprintf(&s, "%s; the device code flow is blocked by Conditional "
 	    "Access: %s. Ask your administrator to allow the device code flow "
-	    "for this application, or sign in with another grant (a browser "
-	    "login)", *msg != NULL ? *msg : "login refused", what);
+	    "for this application, or log in with the browser instead: "
+	    "'tb login --browser'", *msg != NULL ? *msg : "login refused", what);
 	free(*msg);
 	*msg = s;
 	return 1;
+}
+
+/* The tokens arrived: install them, then the identity and the save. */
+static void
+flow_logged_in(struct flow *f, struct oauth_tokens *t)
+{
+	f->userinfo_token = secret_dup(t->access_token);
+	account_set_login(f->acct, t);
+	oauth_tokens_clear(t);
+	redirect_free(f->rd);	/* nothing more to receive */
+	f->rd = NULL;
+	f->state = FLOW_USERINFO;
+	flow_userinfo(f);
+}
+
+/*
+ * A refusal of one way to log in that the other may not meet (the client
+ * may not use that grant): the message names the other.
+ */
+static void
+flow_other_hint(char **msg, int browser)
+{
+	char	*s;
+
+	xasprintf(&s, "%s; the %s may be allowed: 'tb login --%s'", *msg,
+	    browser ? "device flow" : "browser login",
+	    browser ? "device" : "browser");
+	free(*msg);
+	*msg = s;
 }
 
 static void
@@ -366,11 +413,7 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 	switch (rc) {
 	case 0:
 		/* Done: never poll this code again (it would be reuse). */
-		f->userinfo_token = secret_dup(t.access_token);
-		account_set_login(f->acct, &t);
-		oauth_tokens_clear(&t);
-		f->state = FLOW_USERINFO;
-		flow_userinfo(f);
+		flow_logged_in(f, &t);
 		return;
 	case OAUTH_PENDING:
 		f->backoff = 0;
@@ -409,6 +452,8 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 	}
 	if (flow_blocked_hint(&cause, &oerr))
 		rc = AUTHD_E_ACCESS_DENIED;
+	else if (rc == AUTHD_E_UNAUTHORIZED_CLIENT)
+		flow_other_hint(&cause, 0);
 	log_warnx("profile %s: login failed: %s", account_name(f->acct), cause);
 	flow_finish(f, rc > 0 ? AUTHD_E_IDP_BAD_REPLY : rc, cause);
 	free(cause);
@@ -610,6 +655,8 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 	if (rc != 0) {
 		if (flow_blocked_hint(&cause, &oerr))
 			rc = AUTHD_E_ACCESS_DENIED;
+		else if (rc == AUTHD_E_UNAUTHORIZED_CLIENT)
+			flow_other_hint(&cause, 0);
 		log_warnx("profile %s: device authorization failed: %s",
 		    account_name(f->acct), cause);
 		flow_finish(f, rc, cause);
@@ -667,6 +714,193 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 	flow_schedule(f, f->interval);
 }
 
+/* The "browse" event: the page tb opens, and until when it may be used. */
+static cJSON *
+flow_browse_event(const struct flow *f)
+{
+	cJSON	*d = cJSON_CreateObject();
+	long	 left = flow_left_ms(f) / 1000;
+
+	cJSON_AddStringToObject(d, "authorization_url", f->authorize_url);
+	cJSON_AddStringToObject(d, "authorization_host",
+	    f->authorize_host != NULL ? f->authorize_host : "");
+	cJSON_AddStringToObject(d, "redirect_uri", redirect_uri(f->rd));
+	cJSON_AddStringToObject(d, "issuer", account_issuer(f->acct));
+	cJSON_AddStringToObject(d, "issuer_host",
+	    f->issuer_host != NULL ? f->issuer_host : "");
+	cJSON_AddNumberToObject(d, "expires_in", left > 0 ? left : 0);
+	cJSON_AddNumberToObject(d, "expires_at", (double)f->expires_at);
+	return d;
+}
+
+static void
+flow_code_done_cb(const struct http_result *res, void *arg)
+{
+	struct flow		*f = arg;
+	struct oauth_tokens	 t;
+	struct oauth_error	 oerr;
+	char			*cause = NULL, *msg;
+	int			 rc;
+
+	f->req = NULL;
+	if (res->error != 0) {
+		xasprintf(&msg, "cannot reach the identity provider's token "
+		    "endpoint to redeem the browser login: %s", res->errmsg);
+		flow_finish(f, res->error, msg);
+		free(msg);
+		return;
+	}
+	memset(&oerr, 0, sizeof oerr);
+	rc = oauth_parse_token_reply(res->status, res->body, res->body_len,
+	    &t, &oerr, &cause);
+	if (rc == 0) {
+		flow_logged_in(f, &t);
+		return;
+	}
+	oauth_tokens_clear(&t);
+	if (rc > 0) {		/* pending or slow_down: not for a code */
+		free(cause);
+		cause = xstrdup("the identity provider answered the code "
+		    "redemption like a device-code poll");
+		rc = AUTHD_E_IDP_BAD_REPLY;
+	} else if (rc == AUTHD_E_UNAUTHORIZED_CLIENT)
+		flow_other_hint(&cause, 1);
+	log_warnx("profile %s: browser login failed: %s",
+	    account_name(f->acct), cause);
+	flow_finish(f, rc, cause);
+	free(cause);
+}
+
+/* The one redirect came: the provider's error, or a code to redeem. */
+static void
+flow_redirect_cb(const struct redirect_result *r, void *arg)
+{
+	struct flow		*f = arg;
+	struct oauth_form	 form = { 0 };
+	struct oauth_error	 oerr;
+	char			*why = NULL;
+	int			 err;
+
+	if (r->code == NULL) {
+		memset(&oerr, 0, sizeof oerr);
+		snprintf(oerr.code, sizeof oerr.code, "%s", r->error);
+		snprintf(oerr.description, sizeof oerr.description, "%s",
+		    r->error_description);
+		err = oauth_error_to_err(strcmp(r->error, "access_denied") ==
+		    0 ? "access_denied" : r->error);
+		why = oauth_error_message(&oerr, strcmp(r->error,
+		    "access_denied") == 0 ? "the login was denied" :
+		    "the identity provider refused the browser login");
+		/*
+		 * The client may not use the code grant: unauthorized_client
+		 * or unsupported_response_type (RFC 6749 4.1.2.1), or, from
+		 * some providers (oidc-provider), invalid_request.
+		 */
+		if (err == AUTHD_E_UNAUTHORIZED_CLIENT ||
+		    strcmp(r->error, "unsupported_response_type") == 0 ||
+		    strcmp(r->error, "invalid_request") == 0)
+			flow_other_hint(&why, 1);
+		log_warnx("profile %s: browser login refused: %s",
+		    account_name(f->acct), why);
+		flow_finish(f, err, why);
+		free(why);
+		return;
+	}
+	log_info("profile %s: browser login: redeeming the code",
+	    account_name(f->acct));
+	oauth_form_add(&form, "grant_type", "authorization_code");
+	oauth_form_add(&form, "code", r->code->data);
+	oauth_form_add(&form, "redirect_uri", redirect_uri(f->rd));
+	oauth_form_add(&form, "code_verifier", redirect_verifier(f->rd)->data);
+	f->req = idp_post_form(f->ad, account_profile(f->acct),
+	    f->token_endpoint, &form, &why);
+	if (f->req == NULL) {
+		flow_finish(f, AUTHD_E_INSECURE_URL, why);
+		free(why);
+		return;
+	}
+	f->state = FLOW_POLL;
+	http_submit(f->req, flow_code_done_cb, f);
+}
+
+/*
+ * The browser login (RFC 8252, RFC 7636): listen on loopback, tell the
+ * waiters the authorization URL, wait for the redirect until the deadline.
+ */
+static void
+flow_browser_start(struct flow *f, const struct oauth_meta *m)
+{
+	const struct profile	*p = account_profile(f->acct);
+	struct oauth_form	 form = { 0 };
+	struct url_origin	 o;
+	struct timespec		 now;
+	char			*why = NULL, *scope;
+
+	if (m->authorization_endpoint == NULL) {
+		xasprintf(&why, "issuer %s has no authorization_endpoint (the "
+		    "browser login is not supported)%s", account_issuer(f->acct),
+		    m->device_authorization_endpoint != NULL ? "; use the "
+		    "device flow: 'tb login --device'" : "");
+		flow_finish(f, AUTHD_E_IDP_UNSUPPORTED, why);
+		free(why);
+		return;
+	}
+	if ((f->rd = redirect_new(f->ad->base, flow_redirect_cb, f,
+	    &why)) == NULL) {
+		flow_finish(f, AUTHD_E_INTERNAL, why);
+		free(why);
+		return;
+	}
+	if (m->grants_listed && !(m->grants & OAUTH_GRANT_CODE))
+		log_warnx("issuer %s does not list the authorization_code "
+		    "grant; trying anyway", account_issuer(f->acct));
+	f->token_endpoint = xstrdup(m->token_endpoint);
+	if (m->userinfo_endpoint != NULL)
+		f->userinfo_endpoint = xstrdup(m->userinfo_endpoint);
+	oauth_form_add(&form, "response_type", "code");
+	oauth_form_add(&form, "client_id", p->client_id);
+	oauth_form_add(&form, "redirect_uri", redirect_uri(f->rd));
+	scope = profile_login_scope(p);
+	if (*scope != '\0')
+		oauth_form_add(&form, "scope", scope);
+	/* OpenID Connect Core 11: offline_access needs prompt=consent. */
+	if (strstr(scope, "offline_access") != NULL)
+		oauth_form_add(&form, "prompt", "consent");
+	free(scope);
+	oauth_form_add(&form, "state", redirect_state(f->rd));
+	oauth_form_add(&form, "code_challenge", redirect_challenge(f->rd));
+	oauth_form_add(&form, "code_challenge_method", "S256");
+	if (mint_resolve(p->mint, m) == PROFILE_MINT_REFRESH &&
+	    p->audience != NULL &&
+	    !oauth_params_have(p->device_params, "resource"))
+		oauth_form_add(&form, "resource", p->audience);
+	if (p->device_params != NULL &&
+	    oauth_form_add_params(&form, p->device_params, &why) != 0) {
+		flow_finish(f, AUTHD_E_CONFIG, why);
+		free(why);
+		oauth_form_clear(&form);
+		return;
+	}
+	xasprintf(&f->authorize_url, "%s%c%s", m->authorization_endpoint,
+	    strchr(m->authorization_endpoint, '?') != NULL ? '&' : '?',
+	    form.buf);
+	oauth_form_clear(&form);
+	if (url_origin(m->authorization_endpoint, &o, &why) == 0)
+		f->authorize_host = xstrdup(o.host);
+	free(why);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	f->deadline = now;
+	f->deadline.tv_sec += FLOW_BROWSER_TTL;
+	f->expires_at = time(NULL) + FLOW_BROWSER_TTL;
+	log_info("profile %s: browser login: waiting for the redirect to %s "
+	    "for %d s", account_name(f->acct), redirect_uri(f->rd),
+	    FLOW_BROWSER_TTL);
+	flow_broadcast(f, "browse", flow_browse_event(f));
+	/* The waiters may all have gone: the flow ends from the loop. */
+	f->state = FLOW_WAIT;
+	flow_schedule(f, FLOW_BROWSER_TTL);
+}
+
 static void
 flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
     void *arg)
@@ -681,9 +915,16 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 		flow_finish(f, err, cause);
 		return;
 	}
+	if (f->browser) {
+		flow_browser_start(f, m);
+		return;
+	}
 	if (m->device_authorization_endpoint == NULL) {
 		xasprintf(&why, "issuer %s has no device_authorization_endpoint"
-		    " (the device flow is not supported)", account_issuer(f->acct));
+		    " (the device flow is not supported)%s",
+		    account_issuer(f->acct), m->authorization_endpoint != NULL ?
+		    "; log in with the browser instead: 'tb login --browser'" :
+		    "");
 		flow_finish(f, AUTHD_E_IDP_UNSUPPORTED, why);
 		free(why);
 		return;
@@ -747,8 +988,8 @@ flow_waiter_cancel(struct flow_waiter *w)
 }
 
 struct flow_waiter *
-flow_wait(struct authd *ad, struct account *a, const struct flow_ops *ops,
-    void *arg)
+flow_wait(struct authd *ad, struct account *a, int browser,
+    const struct flow_ops *ops, void *arg)
 {
 	struct flow		*f = flow_find(ad, a);
 	struct flow_waiter	*w;
@@ -771,9 +1012,11 @@ flow_wait(struct authd *ad, struct account *a, const struct flow_ops *ops,
 		    url_host(account_issuer(a));
 		f->state = FLOW_DISCOVERY;
 		f->ops = ops;
+		f->browser = browser;
 		TAILQ_INSERT_TAIL(&ad->flows, f, entry);
-		log_info("profile %s: starting a device-flow login at %s",
-		    account_name(a), account_issuer(a));
+		log_info("profile %s: starting a %s login at %s",
+		    account_name(a), browser ? "browser" : "device-flow",
+		    account_issuer(a));
 		f->dw = disco_get(ad->disco, account_issuer(a), flow_disco_cb,
 		    f);
 	} else
@@ -787,6 +1030,8 @@ flow_wait(struct authd *ad, struct account *a, const struct flow_ops *ops,
 	/* A late joiner gets the same code at once. */
 	if (f->dev.user_code != NULL)
 		ops->event("code", flow_code_event(f), arg);
+	else if (f->authorize_url != NULL)
+		ops->event("browse", flow_browse_event(f), arg);
 	return w;
 }
 

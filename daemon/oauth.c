@@ -436,6 +436,8 @@ oauth_parse_meta_tenant(const char *body, size_t len, const char *expected,
 	m->issuer = xstrdup(expected);
 	m->device_authorization_endpoint = oauth_dup(j,
 	    "device_authorization_endpoint", OAUTH_MAX_URL);
+	m->authorization_endpoint = oauth_dup(j, "authorization_endpoint",
+	    OAUTH_MAX_URL);
 	m->token_endpoint = oauth_dup(j, "token_endpoint", OAUTH_MAX_URL);
 	m->revocation_endpoint = oauth_dup(j, "revocation_endpoint",
 	    OAUTH_MAX_URL);
@@ -456,6 +458,9 @@ oauth_parse_meta_tenant(const char *body, size_t len, const char *expected,
 			else if (strcmp(e->valuestring, "refresh_token") == 0)
 				m->grants |= OAUTH_GRANT_REFRESH;
 			else if (strcmp(e->valuestring,
+			    "authorization_code") == 0)
+				m->grants |= OAUTH_GRANT_CODE;
+			else if (strcmp(e->valuestring,
 			    OAUTH_GRANT_TYPE_TOKEN_EXCHANGE) == 0)
 				m->grants |= OAUTH_GRANT_TOKEN_EXCHANGE;
 		}
@@ -474,6 +479,7 @@ oauth_meta_clear(struct oauth_meta *m)
 {
 	free(m->issuer);
 	free(m->device_authorization_endpoint);
+	free(m->authorization_endpoint);
 	free(m->token_endpoint);
 	free(m->revocation_endpoint);
 	free(m->introspection_endpoint);

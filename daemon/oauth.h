@@ -20,6 +20,7 @@ struct secret;
 #define OAUTH_GRANT_DEVICE		0x1
 #define OAUTH_GRANT_REFRESH		0x2
 #define OAUTH_GRANT_TOKEN_EXCHANGE	0x4
+#define OAUTH_GRANT_CODE		0x8	/* authorization_code */
 
 #define OAUTH_GRANT_TYPE_DEVICE	"urn:ietf:params:oauth:grant-type:device_code"
 #define OAUTH_GRANT_TYPE_TOKEN_EXCHANGE \
@@ -51,6 +52,7 @@ int	oauth_params_have(const char *spec, const char *name);
 struct oauth_meta {
 	char	*issuer;
 	char	*device_authorization_endpoint;
+	char	*authorization_endpoint;	/* the browser login's */
 	char	*token_endpoint;
 	char	*revocation_endpoint;
 	char	*introspection_endpoint;

@@ -22,7 +22,7 @@ const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FI
     [--device-ttl S] [--at-ttl S] [--rt-ttl S] [--exchange-ttl S] [--interval S]
     [--verification-host HOST] [--complete-host HOST] [--complete-suffix STR]
     [--verification-uri TEMPLATE] [--complete-uri TEMPLATE]
-    [--no-token-exchange] [--exchange-delay-ms N] [--refresh-delay-ms N]
+    [--no-token-exchange] [--exchange-delay-ms N] [--refresh-delay-ms N] [--code-delay-ms N]
     [--slow-down N] [--no-rotate] [--rt-grace S] [--jwks-file FILE] [--state FILE]
     [--canary STRING]
     [--resource URL]...`;
@@ -45,6 +45,7 @@ function parseArgs(argv) {
     tokenExchange: true,
     exchangeDelayMs: 0,
     refreshDelayMs: 0,
+    codeDelayMs: 0,
     jwksFile: null,
     stateFile: null,
     canary: null,
@@ -91,6 +92,7 @@ function parseArgs(argv) {
       case '--no-token-exchange': o.tokenExchange = false; break;
       case '--exchange-delay-ms': o.exchangeDelayMs = num(a, v(), 0); break;
       case '--refresh-delay-ms': o.refreshDelayMs = num(a, v(), 0); break;
+      case '--code-delay-ms': o.codeDelayMs = num(a, v(), 0); break;
       case '--jwks-file': o.jwksFile = v(); break;
       case '--state': o.stateFile = v(); break;
       case '--canary':
@@ -137,9 +139,28 @@ const clients = [
     client_id: 'tb-cli',
     application_type: 'native',
     token_endpoint_auth_method: 'none',
+    // authd's browser login: code + PKCE to a loopback redirect. For a native client
+    // oidc-provider accepts any port on a registered loopback URI (RFC 8252 7.3).
+    grant_types: [DEVICE_GRANT, 'refresh_token', TX_GRANT, 'authorization_code'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/', 'http://[::1]/'],
+  },
+  // One grant each, for the messages that name the other way to log in.
+  {
+    client_id: 'tb-browser-only',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['refresh_token', TX_GRANT, 'authorization_code'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/'],
+  },
+  {
+    client_id: 'tb-device-only',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
     grant_types: [DEVICE_GRANT, 'refresh_token', TX_GRANT],
     response_types: [],
-    redirect_uris: [],
+    redirect_uris: ['http://127.0.0.1/'],
   },
   {
     client_id: 'tb-confidential',
@@ -782,11 +803,28 @@ async function main() {
         for (const k of ['resource', 'audience', 'scope', 'subject_token_type', 'requested_token_type', 'token_type_hint']) {
           if (form[k] !== undefined) line[k] = one(form[k]);
         }
+        // The authorization request (a browser login): its PKCE method and redirect_uri.
+        if (reqPath === '/auth') {
+          const p = ctx.oidc?.params ?? {};
+          for (const k of ['response_type', 'code_challenge_method', 'redirect_uri', 'prompt']) {
+            if (typeof p[k] === 'string') line[k] = p[k];
+          }
+        }
         if (ctx.state.mint) Object.assign(line, ctx.state.mint);
         if (ctx.state.slowDownInterval) line.interval = ctx.state.slowDownInterval;
         line.ms = Math.round((performance.timeOrigin + performance.now() - t) * 10) / 10;
         logLine(line);
       }
+    }
+  });
+
+  // --code-delay-ms: an authorization code is redeemed, then the reply waits (a client's
+  // redirect listener stays open meanwhile).
+  provider.use(async (ctx, next) => {
+    await next();
+    if (opt.codeDelayMs && ctx.path === '/token'
+      && ctx.oidc?.params?.grant_type === 'authorization_code') {
+      await new Promise((resolve) => { setTimeout(resolve, opt.codeDelayMs); });
     }
   });
 
@@ -860,6 +898,13 @@ async function main() {
     const arrival = Date.now();
     await next();
     if (ctx.method !== 'POST') return;
+    // A client not registered for the device grant: oidc-provider says invalid_request ("... is
+    // not allowed for this client"); RFC 6749 5.2 names it unauthorized_client, as Okta, Auth0
+    // and Entra do.
+    if (ctx.path === '/device/auth' && ctx.status === 400 && ctx.body?.error === 'invalid_request'
+      && /is not allowed for this client/.test(ctx.body.error_description ?? '')) {
+      ctx.body.error = 'unauthorized_client';
+    }
     if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object'
       && typeof ctx.body.device_code === 'string') {
       ctx.body.interval = opt.interval;

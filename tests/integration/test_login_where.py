@@ -7,7 +7,8 @@ import shutil
 import subprocess
 import time
 
-from harness import (TB, Conn, IdP, Login, check, need, run, wait_for)
+from harness import (IDP_DIR, TB, Conn, IdP, Login, check, need, run,
+                     wait_for)
 
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 HINT_WAYS = ("--with-token", "AUTHD_TOKEN", "jwt-bearer", "federated")
@@ -101,9 +102,245 @@ def interactive_arg_checked(env):
     check(not idp.entries("/device/auth"), "device authorization asked")
 
 
+def _need_browser():
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    need(os.path.exists(chromium), "Debian chromium")
+    need(os.path.isdir(os.path.join(IDP_DIR, "node_modules",
+                                    "playwright-core")), "playwright-core")
+    return "node %s" % os.path.join(IDP_DIR, "approve-browser.js")
+
+
+def _status(env):
+    r = env.tb("--json", "status")
+    check(r.returncode == 0, "status exit %d: %s" % (r.returncode, r.stderr))
+    st = json.loads(r.stdout)
+    # What differs from one login to the next by nature.
+    for k in ("expires_at", "logged_in_at", "expires_in"):
+        st.pop(k, None)
+    return st
+
+
+def browser_login(env):
+    """With $BROWSER (real headless Chromium), tb login logs in through
+    the browser: code + PKCE to authd's loopback redirect, no code typed
+    and no device authorization request at the provider; the token works;
+    tb status equals the one after a device-flow login."""
+    browser = _need_browser()
+    idp = IdP(env, "--interval", "1")
+    daemon_for(env, idp, "--store", "memory")
+    lg = Login(env, extra_env={"BROWSER": browser, "APPROVE_USER": "alice"})
+    rc, out, err = lg.wait(timeout=90)
+    check(rc == 0, "tb login exit %d: %s" % (rc, err))
+    check("Opening the page with $BROWSER" in err, err)
+    check("code:" not in err, "a device code was shown: %s" % err)
+    check("Logged in" in err and "alice" in err, err)
+    check(not idp.entries("/device/auth"), "a device authorization "
+          "request: %s" % idp.entries("/device/auth"))
+    codes = idp.entries("/token", "authorization_code")
+    check(len(codes) == 1 and codes[0]["status"] == 200, codes)
+    browser_st = _status(env)
+    r = env.tb("token")
+    check(r.returncode == 0, "token: %s" % r.stderr)
+    status, info = idp.userinfo(r.stdout.strip())
+    check(status == 200 and info["sub"] == "alice", info)
+    r = env.tb("token", "--project", "prj_123",
+               "--audience", "https://api.tb.test")
+    check(r.returncode == 0, "project token: %s" % r.stderr)
+    # The same user with the device flow: the same status.
+    r = env.tb("logout")
+    check(r.returncode == 0, r.stderr)
+    lg = Login(env, "--no-browser")
+    uri, code = lg.code()
+    idp.approve(uri, user="alice", code=code)
+    rc, _, err = lg.wait()
+    check(rc == 0, "device login: %s" % err)
+    device_st = _status(env)
+    check(browser_st == device_st, "status differs:\nbrowser %s\ndevice  %s"
+          % (browser_st, device_st))
+
+
+def device_without_display(env):
+    """No $BROWSER and no display: the device flow (a code is shown), not
+    the browser login; --browser forces the browser login all the same
+    (the URL is printed for the user to open)."""
+    idp = IdP(env, "--interval", "1")
+    daemon_for(env, idp)
+    lg = Login(env)
+    uri, code = lg.code()
+    check(code and "No browser to open here" in lg.stderr(), lg.stderr())
+    check(len(idp.entries("/device/auth")) == 1, idp.entries())
+    lg.proc.send_signal(2)
+    lg.wait()
+    # A display but no xdg-open on PATH: still the device flow.
+    lg = Login(env, extra_env={"DISPLAY": ":99", "PATH": "/nonexistent"})
+    uri, code = lg.code()
+    lg.proc.send_signal(2)
+    lg.wait()
+    # --browser with nothing to open it: the URL, for the user.
+    lg = Login(env, "--browser")
+    url = wait_for(lambda: _auth_url(lg.stderr()), "the authorization URL")
+    check("code_challenge_method=S256" in url and "state=" in url, url)
+    check("redirect_uri=http%3A%2F%2F127.0.0.1%3A" in url, url)
+    lg.proc.send_signal(2)
+    rc, _, err = lg.wait()
+    check(rc == 6, "exit %d: %s" % (rc, err))
+
+
+def _auth_url(text):
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("http") and "/auth?" in line:
+            return line
+    return None
+
+
+def _listener(env, idp, *extra):
+    """A pending browser login: (Login, authorization URL, query dict)."""
+    import urllib.parse
+    lg = Login(env, "--browser", *extra)
+    url = wait_for(lambda: _auth_url(lg.stderr()), "the authorization URL")
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(url).query))
+    return lg, url, q
+
+
+def _get(url, timeout=10):
+    import urllib.request
+    import urllib.error
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def listener_attacks(env):
+    """The loopback listener takes exactly one valid redirect: a wrong or
+    missing state, a parameter twice, no code, a malformed code, another
+    path, a POST, an oversized request and garbage get an error page and
+    change nothing; a slow client that sends nothing is closed and holds
+    nothing up. Then Chromium logs in; while the code is being redeemed a
+    replay of the very redirect and a second redirect are refused; after
+    the login the listener is gone. (A non-loopback peer cannot reach a
+    listener bound to loopback only; redirect.c checks the peer all the
+    same: see RFC 0002.)"""
+    import socket
+    import urllib.parse
+    import urllib.request
+    import urllib.error
+    _need_browser()
+    idp = IdP(env, "--interval", "1", "--code-delay-ms", "3000")
+    d = daemon_for(env, idp, "--store", "memory")
+    lg, url, q = _listener(env, idp)
+    base = q["redirect_uri"]
+    port = urllib.parse.urlparse(base).port
+    st = q["state"]
+    check(len(st) >= 43 and len(q["code_challenge"]) == 43, q)
+    slow = socket.create_connection(("127.0.0.1", port))
+    t_slow = time.monotonic()
+    bad = [
+        (base + "?code=x&state=wrong", "does not belong"),
+        (base + "?code=x", "does not belong"),
+        (base + "?code=x&state=%s&state=%s" % (st, st), "does not belong"),
+        (base + "?code=x&code=y&state=%s" % st, "does not belong"),
+        (base + "?state=%s" % st, "malformed"),
+        (base + "?code=a%%01b&state=%s" % st, "malformed"),
+        (base + "?code=a&error=x&state=%s" % st, "malformed"),
+        (base + "nope?code=x&state=" + st, "Nothing here"),
+        (base, "not a login redirect"),
+    ]
+    for u, text in bad:
+        status, body = _get(u)
+        check(status in (400, 404) and text in body,
+              "%s: %s %s" % (u[:80], status, body[:200]))
+    status, _ = _get(base + "?code=" + "A" * 9000 + "&state=" + st)
+    check(status >= 400, "an oversized request: %s" % status)
+    try:
+        urllib.request.urlopen(urllib.request.Request(
+            base + "?code=x&state=" + st, data=b"x", method="POST"),
+            timeout=10)
+        check(False, "a POST was accepted")
+    except urllib.error.HTTPError as e:
+        check(e.code in (405, 413), "POST: %s" % e.code)
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(10)
+    s.sendall(b"\x00\x01 garbage\r\n\r\n")
+    reply = s.recv(100)
+    check(reply == b"" or reply.startswith(b"HTTP/1.1 400"),
+          "garbage: %r" % reply)
+    s.close()
+    # The slow client is closed by the listener's read timeout (5 s).
+    slow.settimeout(30)
+    check(slow.recv(100) == b"", "the slow client got an answer")
+    check(time.monotonic() - t_slow < 20, "the slow client was kept")
+    slow.close()
+    check(lg.proc.poll() is None, "the login ended: %s" % lg.stderr())
+    check(not idp.entries("/token", "authorization_code"),
+          "a code was redeemed")
+    check(d.log_text().count("refused a request") >= len(bad),
+          "refusals not logged: %d" % d.log_text().count("refused a request"))
+    # The real redirect, by Chromium; the provider then holds the reply
+    # for 3 s, and the listener is still there.
+    rec = os.path.join(env.dir, "redirect")
+    r = subprocess.run(["node", os.path.join(IDP_DIR, "approve-browser.js"),
+                        url], env=dict(env.env, APPROVE_USER="alice",
+                                       APPROVE_RECORD=rec),
+                       capture_output=True, text=True, timeout=90)
+    check(r.returncode == 0, "chromium: %s" % r.stderr)
+    redirect = open(rec).read().strip()
+    check(redirect.startswith(base + "?") and "code=" in redirect, redirect)
+    check(lg.proc.poll() is None, "finished before the replay")
+    status, body = _get(redirect)
+    check(status == 400 and "already received" in body,
+          "replay: %s %s" % (status, body[:200]))
+    status, body = _get(base + "?code=other&state=" + st)
+    check(status == 400 and "already received" in body,
+          "second redirect: %s %s" % (status, body[:200]))
+    rc, _, err = lg.wait(timeout=30)
+    check(rc == 0, "exit %d: %s" % (rc, err))
+    check(len(idp.entries("/token", "authorization_code")) == 1,
+          idp.entries("/token"))
+    try:
+        _get(redirect, timeout=5)
+        check(False, "the listener still answers after the login")
+    except OSError:
+        pass
+    # The authorization request: PKCE S256, a loopback redirect_uri.
+    auth = idp.entries("/auth")
+    check(auth and auth[0].get("code_challenge_method") == "S256" and
+          auth[0].get("redirect_uri", "").startswith("http://127.0.0.1:"),
+          auth)
+    check("code=" not in d.log_text(), "the code reached the log")
+
+
+def grant_refused_names_other(env):
+    """A client the provider does not allow one grant: the message names
+    the other way to log in (device refused: 'tb login --browser'; the
+    browser login refused: 'tb login --device')."""
+    browser = _need_browser()
+    idp = IdP(env, "--interval", "1")
+    d = env.start("--store", "memory", env={
+        "AUTHD_ISSUER": idp.issuer, "AUTHD_CLIENT_ID": "tb-browser-only"})
+    lg = Login(env, "--device")
+    rc, _, err = lg.wait(timeout=30)
+    check(rc == 5 and "unauthorized_client" in err and
+          "'tb login --browser'" in err, "exit %d: %s" % (rc, err))
+    d.stop()
+    env.start("--store", "memory", env={
+        "AUTHD_ISSUER": idp.issuer, "AUTHD_CLIENT_ID": "tb-device-only"})
+    lg = Login(env, "--browser", extra_env={"BROWSER": browser,
+                                            "APPROVE_ACTION": "deny"})
+    rc, _, err = lg.wait(timeout=90)
+    # oidc-provider redirects invalid_request ("requested response_type
+    # is not allowed for this client"): an error, exit 1.
+    check(rc == 1 and "not allowed for this client" in err and
+          "'tb login --device'" in err, "exit %d: %s" % (rc, err))
+    check(not idp.entries("/token", "authorization_code"), "a code")
+
+
 TESTS = {f.__name__: f for f in (
     ci_no_person, ci_tty_still_refused, person_says_so,
-    interactive_arg_checked)}
+    interactive_arg_checked, browser_login, device_without_display,
+    listener_attacks, grant_refused_names_other)}
 
 if __name__ == "__main__":
     run(TESTS)

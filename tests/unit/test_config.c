@@ -198,6 +198,47 @@ scope_line(size_t len)
 }
 
 /* inih would cut longer lines (INI_MAX_LINE): they are refused. */
+/* login = auto | device | browser (issue 17); profile_dup keeps it. */
+static void
+test_login(void)
+{
+	static const struct {
+		const char	*v;
+		int		 want;
+	} ok[] = {
+		{ "auto", PROFILE_LOGIN_AUTO },
+		{ "device", PROFILE_LOGIN_DEVICE },
+		{ "browser", PROFILE_LOGIN_BROWSER },
+	};
+	struct config	*c;
+	struct profile	*p, *d;
+	char		*text;
+	size_t		 i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		xasprintf(&text, PROFILE "login = %s\n", ok[i].v);
+		c = check_loads("login.ini", text, 0600);
+		free(text);
+		p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+		CHECK(p != NULL);
+		if (p != NULL) {
+			CHECK_INT(p->login, ok[i].want);
+			CHECK_STR(profile_login_name(p->login), ok[i].v);
+			d = profile_dup(p);
+			CHECK_INT(d->login, ok[i].want);
+			profile_free(d);
+		}
+		config_free(c);
+	}
+	c = check_loads("login-none.ini", PROFILE, 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->login == PROFILE_LOGIN_AUTO);
+	config_free(c);
+	check_error("login-bad.ini", PROFILE "login = Browser\n", 0600, 4,
+	    "key 'login': unknown login 'Browser' (use auto, device or "
+	    "browser)");
+}
+
 static void
 test_long_line(void)
 {
@@ -457,6 +498,7 @@ main(void)
 	test_keys();
 	test_values();
 	test_verification_hosts();
+	test_login();
 	test_long_line();
 	test_secret();
 	test_secret_syntax();
