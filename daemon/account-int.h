@@ -83,6 +83,7 @@ struct account {
 	TAILQ_HEAD(, account_grant) grants;	/* narrowed, queued */
 	TAILQ_HEAD(, account_waiter) waiters;
 	struct event		*next_ev;	/* a deferred account_next */
+	char			*fed_token_endpoint; /* grant = federated */
 };
 
 /* account.c */
@@ -112,5 +113,11 @@ void	account_finish(struct account *, int err, const char *cause);
 /* Decide what waits next: an answer, a refresh or a narrowed grant. */
 void	account_next(struct account *);
 void	account_refresh_clear(struct account *);
+/* A refresh (or exchange) ended: its result to g or the waiters; next. */
+void	account_refresh_end(struct account *, struct account_grant *, int err,
+	    const char *cause);
+
+/* account-federated.c: grant = federated, in the refresh's slot. */
+void	account_federated_start(struct account *);
 
 #endif /* AUTHD_ACCOUNT_INT_H */

@@ -116,7 +116,7 @@ account_refresh_stop(struct account *a, int err, const char *cause)
  * A refresh ended: its result goes to the narrowed grant that ran, else
  * to the token waiters; then whatever waits next is started.
  */
-static void
+void
 account_refresh_end(struct account *a, struct account_grant *g, int err,
     const char *cause)
 {
@@ -429,6 +429,11 @@ account_next(struct account *a)
 	}
 	if (a->loading)
 		return;		/* the load's completion comes back here */
+	if (account_federated(a)) {
+		/* Absent or near its end: a fresh ambient token, exchanged. */
+		account_federated_start(a);
+		return;
+	}
 	if (a->refresh_token == NULL) {
 		if (a->access_token != NULL && (a->access_exp == 0 ||
 		    a->access_exp > time(NULL))) {

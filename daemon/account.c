@@ -204,6 +204,7 @@ account_free(struct account *a)
 	TAILQ_REMOVE(&a->ad->accounts, a, entry);
 	profile_free(a->p);
 	free(a->scope);
+	free(a->fed_token_endpoint);
 	free(a);
 }
 
@@ -617,7 +618,8 @@ account_token_now(struct account *a, const struct secret **tok, time_t *exp)
 	if (a->loading)
 		return ACCOUNT_WAIT;
 	if (a->access_token == NULL && a->refresh_token == NULL)
-		return account_absent_err(a);
+		return account_federated(a) ? ACCOUNT_WAIT :
+		    account_absent_err(a);
 	if (a->access_token != NULL && (a->access_exp == 0 ||
 	    a->access_exp - time(NULL) >=
 	    account_refresh_margin(a->access_life))) {

@@ -114,6 +114,8 @@ const cJSON	*account_identity(const struct account *);
 time_t		 account_expires_at(const struct account *);
 int		 account_has_credential(const struct account *);
 int		 account_refreshable(const struct account *);
+/* grant = federated: the token comes from the CI platform's, exchanged. */
+int		 account_federated(struct account *);
 const char	*account_granted_scope(const struct account *);
 time_t		 account_login_time(const struct account *);
 /* The store: loading, saving, persisted, last error (cause may be NULL). */

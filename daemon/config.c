@@ -340,6 +340,39 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 		if (config_bool(v, &p->verify_jwt) != 0)
 			return config_fail(cp, key, "verify_jwt is true or "
 			    "false, not '%s'", v);
+	} else if (strcmp(key, "grant") == 0) {
+		if (strcmp(v, "device") == 0)
+			p->grant = PROFILE_GRANT_DEVICE;
+		else if (strcmp(v, "federated") == 0)
+			p->grant = PROFILE_GRANT_FEDERATED;
+		else
+			return config_fail(cp, key, "unknown grant '%s' (use "
+			    "device or federated)", v);
+	} else if (strcmp(key, "federated_token_file") == 0) {
+		if (*v != '/')
+			return config_fail(cp, key, "federated_token_file must "
+			    "be an absolute path");
+		free(p->federated_token_file);
+		p->federated_token_file = xstrdup(v);
+	} else if (strcmp(key, "federated_token_env") == 0) {
+		if (*v == '\0' || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(v) ||
+		    (*v >= '0' && *v <= '9'))
+			return config_fail(cp, key, "federated_token_env must "
+			    "be an environment variable's name");
+		free(p->federated_token_env);
+		p->federated_token_env = xstrdup(v);
+	} else if (strcmp(key, "federated_audience") == 0) {
+		free(p->federated_audience);
+		p->federated_audience = *v != '\0' ? xstrdup(v) : NULL;
+	} else if (strcmp(key, "federated_token_type") == 0) {
+		if (strcmp(v, "jwt") == 0)
+			p->federated_token_type = PROFILE_FED_JWT;
+		else if (strcmp(v, "id_token") == 0)
+			p->federated_token_type = PROFILE_FED_ID_TOKEN;
+		else
+			return config_fail(cp, key, "unknown federated_token_"
+			    "type '%s' (use jwt or id_token)", v);
 	} else if (strcmp(key, "login") == 0) {
 		if (strcmp(v, "auto") == 0)
 			p->login = PROFILE_LOGIN_AUTO;
@@ -699,6 +732,15 @@ config_check(struct config *c, char **cause)
 		else if (p->mint == PROFILE_MINT_ENDPOINT &&
 		    p->mint_endpoint == NULL)
 			why = "mint = endpoint needs mint_endpoint";
+		else if (p->grant != PROFILE_GRANT_FEDERATED &&
+		    (p->federated_token_file != NULL ||
+		    p->federated_token_env != NULL ||
+		    p->federated_audience != NULL))
+			why = "the federated_* keys need grant = federated";
+		else if (p->federated_token_file != NULL &&
+		    p->federated_token_env != NULL)
+			why = "federated_token_file and federated_token_env "
+			    "exclude each other";
 		else
 			continue;
 		where = config_where(c, p->name);

@@ -67,6 +67,9 @@ profile_free(struct profile *p)
 	free(p->domain);
 	free(p->realm);
 	free(p->scope_base);
+	free(p->federated_token_file);
+	free(p->federated_token_env);
+	free(p->federated_audience);
 	free(p);
 }
 
@@ -96,6 +99,11 @@ profile_dup(const struct profile *p)
 	c->mint_endpoint = profile_strdup(p->mint_endpoint);
 	c->verify_jwt = p->verify_jwt;
 	c->login = p->login;
+	c->grant = p->grant;
+	c->federated_token_file = profile_strdup(p->federated_token_file);
+	c->federated_token_env = profile_strdup(p->federated_token_env);
+	c->federated_audience = profile_strdup(p->federated_audience);
+	c->federated_token_type = p->federated_token_type;
 	c->verification_hosts = profile_strdup(p->verification_hosts);
 	for (i = 0; i < PROFILE_NEP; i++)
 		c->endpoint[i] = profile_strdup(p->endpoint[i]);
@@ -240,8 +248,7 @@ profile_login_scope(const struct profile *p)
 int
 profile_login_needs_person(const struct profile *p)
 {
-	(void)p;
-	return 1;
+	return p->grant != PROFILE_GRANT_FEDERATED;
 }
 
 const char *

@@ -27,6 +27,14 @@
 #define PROFILE_LOGIN_DEVICE	1	/* the device flow (RFC 8628) */
 #define PROFILE_LOGIN_BROWSER	2	/* code + PKCE, loopback redirect */
 
+/* How the user-level token is obtained (grant = ...). */
+#define PROFILE_GRANT_DEVICE	0	/* a person logs in (device, browser) */
+#define PROFILE_GRANT_FEDERATED	1	/* CI workload identity (RFC 8693) */
+
+/* The ambient token's subject_token_type (federated_token_type). */
+#define PROFILE_FED_JWT		0
+#define PROFILE_FED_ID_TOKEN	1
+
 /* Client authentication at the token endpoint (RFC 6749 2.3.1). */
 #define PROFILE_AUTH_NONE	0
 #define PROFILE_AUTH_BASIC	1
@@ -84,6 +92,16 @@ struct profile {
 	char			*mint_endpoint;	/* for PROFILE_MINT_ENDPOINT */
 	int			 verify_jwt;
 	int			 login;		/* PROFILE_LOGIN_* */
+	/*
+	 * grant = federated: where the ambient token comes from (a file, an
+	 * environment variable of authd, else GitHub Actions' service with
+	 * federated_audience, default the issuer), and its token type.
+	 */
+	int			 grant;		/* PROFILE_GRANT_* */
+	char			*federated_token_file;
+	char			*federated_token_env;
+	char			*federated_audience;
+	int			 federated_token_type;	/* PROFILE_FED_* */
 	/*
 	 * Other origins the device flow's verification page may be on, as
 	 * "host[:port]" entries separated by single spaces (lower case), or

@@ -60,6 +60,30 @@ req_login_gone(struct req *r, void *arg)
 	flow_waiter_cancel(arg);
 }
 
+/* grant = federated: the exchange of a fresh ambient token is the login. */
+static void
+req_login_fed_cb(struct account *a, int err, const char *cause, void *arg)
+{
+	struct req	*r = arg;
+	struct authd	*ad = account_authd(a);
+
+	req_set_cancel(r, NULL, NULL);
+	req_audit(ad, r, "login", account_name(a), NULL, err == 0 ? "ok" :
+	    authd_error_code(err), err == 0 ? account_issuer(a) : cause);
+	if (err == 0)
+		req_reply(r, req_status_json(ad, a));
+	else
+		req_error(r, err, "%s", cause != NULL ? cause :
+		    authd_error_message(err));
+}
+
+static void
+req_login_fed_gone(struct req *r, void *arg)
+{
+	(void)r;
+	account_waiter_cancel(arg);
+}
+
 /*
  * args.interactive false: the client found no person to log in (CI, no
  * terminal). A login that needs one is refused before anything reaches
@@ -128,6 +152,11 @@ req_login(struct req *r)
 		return AUTHD_E_BAD_REQUEST;
 	if (!person && profile_login_needs_person(r->profile))
 		return AUTHD_E_NO_PERSON;
+	if (r->profile->grant == PROFILE_GRANT_FEDERATED) {
+		req_set_cancel(r, req_login_fed_gone, account_wait(
+		    account_get(ad, r->profile), req_login_fed_cb, r));
+		return REQ_PENDING;
+	}
 	w = flow_wait(ad, account_get(ad, r->profile), browser, &req_login_ops,
 	    r);
 	req_set_cancel(r, req_login_gone, w);

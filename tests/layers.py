@@ -31,7 +31,8 @@ LAYERS = [
 
 MODULE_OF = {
     "account-int": "account", "account-store": "account",
-    "account-refresh": "account", "mint-int": "mint", "mint-job": "mint",
+    "account-refresh": "account", "account-federated": "account",
+    "mint-int": "mint", "mint-job": "mint",
 }
 
 

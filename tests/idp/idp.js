@@ -24,7 +24,7 @@ const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FI
     [--verification-uri TEMPLATE] [--complete-uri TEMPLATE]
     [--no-token-exchange] [--exchange-delay-ms N] [--refresh-delay-ms N] [--code-delay-ms N]
     [--slow-down N] [--no-rotate] [--rt-grace S] [--jwks-file FILE] [--state FILE]
-    [--canary STRING]
+    [--canary STRING] [--federation-issuer URL --federation-jwks FILE]
     [--resource URL]...`;
 
 // ---------------------------------------------------------------- command line
@@ -46,6 +46,8 @@ function parseArgs(argv) {
     exchangeDelayMs: 0,
     refreshDelayMs: 0,
     codeDelayMs: 0,
+    federationIssuer: null,
+    federationJwks: null,
     jwksFile: null,
     stateFile: null,
     canary: null,
@@ -93,6 +95,8 @@ function parseArgs(argv) {
       case '--exchange-delay-ms': o.exchangeDelayMs = num(a, v(), 0); break;
       case '--refresh-delay-ms': o.refreshDelayMs = num(a, v(), 0); break;
       case '--code-delay-ms': o.codeDelayMs = num(a, v(), 0); break;
+      case '--federation-issuer': o.federationIssuer = v(); break;
+      case '--federation-jwks': o.federationJwks = v(); break;
       case '--jwks-file': o.jwksFile = v(); break;
       case '--state': o.stateFile = v(); break;
       case '--canary':
@@ -132,6 +136,7 @@ const TT = {
   access_token: 'urn:ietf:params:oauth:token-type:access_token',
   refresh_token: 'urn:ietf:params:oauth:token-type:refresh_token',
   jwt: 'urn:ietf:params:oauth:token-type:jwt',
+  id_token: 'urn:ietf:params:oauth:token-type:id_token',
 };
 
 const clients = [
@@ -447,6 +452,53 @@ async function resolveAccessToken(value) {
   return undefined;
 }
 
+// Workload identity federation (--federation-issuer, --federation-jwks): a token exchange whose
+// subject is a JWT of that CI platform (signature by its JWKS, iss, aud = our issuer, exp), with
+// no resource or audience, gets a user-level access token (opaque, like a login's) for the user
+// the CI token names: its `actor` claim, else its `sub`. Returns undefined when it is not one.
+let federationKeys;
+async function federatedSubject(token) {
+  if (!federationKeys || typeof token !== 'string' || token.split('.').length !== 3) return undefined;
+  try {
+    const { payload } = await jose.jwtVerify(token, federationKeys, {
+      issuer: opt.federationIssuer, audience: issuer, algorithms: ['RS256'], clockTolerance: 0,
+    });
+    const user = typeof payload.actor === 'string' && payload.actor ? payload.actor : payload.sub;
+    return typeof user === 'string' && user ? user : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function federatedExchange(ctx, next, user) {
+  const { client } = ctx.oidc;
+  const account = await findAccount(ctx, user);
+  ctx.oidc.entity('Account', account);
+  // A grant of its own, so that userinfo (and introspection) accept the token like a login's.
+  const grant = new provider.Grant({ accountId: user, clientId: client.clientId });
+  grant.addOIDCScope('openid profile email');
+  const grantId = await grant.save();
+  const at = new provider.AccessToken({
+    accountId: user,
+    client,
+    grantId,
+    gty: 'token_exchange',
+    scope: 'openid profile email',
+    expiresIn: opt.atTtl,
+  });
+  ctx.oidc.entity('AccessToken', at);
+  const value = await at.save();
+  ctx.state.mint = { federated: user };
+  ctx.body = {
+    access_token: value,
+    issued_token_type: TT.access_token,
+    token_type: 'Bearer',
+    expires_in: opt.atTtl,
+    scope: at.scope,
+  };
+  await next();
+}
+
 const badSubject = () => new errors.InvalidRequest('subject_token is invalid, expired or revoked');
 
 // Holding token exchanges (tests of a mint that is in flight while something else happens):
@@ -483,6 +535,14 @@ async function tokenExchangeHandler(ctx, next) {
   const requested = params.requested_token_type || TT.access_token;
   if (requested !== TT.access_token && requested !== TT.jwt) {
     throw new errors.InvalidRequest('unsupported requested_token_type');
+  }
+
+  // A CI platform's token, with no target: the user-level token of workload identity.
+  if ((params.subject_token_type === TT.jwt || params.subject_token_type === TT.id_token)
+    && !params.resource && !params.audience && federationKeys) {
+    const user = await federatedSubject(params.subject_token);
+    if (!user) throw badSubject();
+    return federatedExchange(ctx, next, user);
   }
 
   // The subject.
@@ -691,6 +751,11 @@ async function main() {
       d, p, q, dp, dq, qi, ...pub // eslint-disable-line no-unused-vars
     }) => pub),
   });
+
+  if (opt.federationIssuer || opt.federationJwks) {
+    if (!opt.federationIssuer || !opt.federationJwks) die('--federation-issuer and --federation-jwks go together');
+    federationKeys = jose.createLocalJWKSet(JSON.parse(fs.readFileSync(opt.federationJwks, 'utf8')));
+  }
 
   const AT_TTL = opt.atTtl;
   const configuration = {

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import time
 
-from harness import (IDP_DIR, TB, Conn, IdP, Login, check, need, run,
+from harness import (IDP_DIR, SLOW, TB, Conn, IdP, Login, check, need, run,
                      wait_for)
 
 DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -337,10 +337,214 @@ def grant_refused_names_other(env):
     check(not idp.entries("/token", "authorization_code"), "a code")
 
 
+class CiPlatform:
+    """tests/idp/ci-platform.js: a CI platform's OIDC token service (the
+    way GitHub Actions' ACTIONS_ID_TOKEN_REQUEST_URL answers)."""
+
+    def __init__(self, env, ttl=300, actor="alice"):
+        need(shutil.which("node"), "node")
+        self.env = env
+        self.jwks = os.path.join(env.dir, "ci-jwks.json")
+        self.log = os.path.join(env.dir, "ci.log")
+        ready = os.path.join(env.dir, "ci.ready")
+        self.proc = subprocess.Popen(
+            ["node", os.path.join(IDP_DIR, "ci-platform.js"), "--jwks-out",
+             self.jwks, "--ready-file", ready, "--log", self.log, "--ttl",
+             str(ttl), "--actor", actor], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(
+                env.dir, "ci.err"), "w"), env=env.env)
+        env.procs.append(self.proc)
+        wait_for(lambda: os.path.exists(ready) or self.proc.poll() is not
+                 None, "the CI platform")
+        check(self.proc.poll() is None, "ci-platform.js exited")
+        with open(ready) as f:
+            info = json.load(f)
+        self.url, self.request_token = info["url"], info["request_token"]
+
+    def actions_env(self):
+        return {"ACTIONS_ID_TOKEN_REQUEST_URL": self.url +
+                "/token?api-version=2.0",
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN": self.request_token}
+
+    def issued(self):
+        try:
+            with open(self.log) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except OSError:
+            return []
+
+    def fetch(self, audience):
+        """One ambient token, as a job step would get it."""
+        import urllib.parse
+        import urllib.request
+        req = urllib.request.Request(
+            self.url + "/token?audience=" + urllib.parse.quote(audience),
+            headers={"Authorization": "Bearer " + self.request_token})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())["value"]
+
+
+def _federated(env, idp, ci, extra="", daemon_env=None):
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "config.ini")
+    with open(path, "w") as f:
+        f.write("store = memory\n\n[profile default]\nissuer = %s\n"
+                "client_id = tb-cli\naudience = https://api.tb.test\n"
+                "grant = federated\n%s" % (idp.issuer, extra))
+    os.chmod(path, 0o600)
+    return env.start(env=daemon_env or {})
+
+
+def _exchanges(idp):
+    return [e for e in idp.entries("/token", TX) if e.get("federated")]
+
+
+TX = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+def federated_actions(env):
+    """grant = federated with GitHub Actions' variables in authd's
+    environment: CI=true tb login, with no terminal, logs in without a
+    person (no device or browser request at the provider); the token is
+    the user's (alice, named by the CI token's actor) and mints project
+    tokens."""
+    ci = CiPlatform(env)
+    idp = IdP(env, "--federation-issuer", ci.url, "--federation-jwks",
+              ci.jwks)
+    _federated(env, idp, ci, daemon_env=ci.actions_env())
+    t0 = time.monotonic()
+    p = subprocess.run([TB, "login"], env=dict(env.env, CI="true",
+                                               TB_INTERACTIVE=""),
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=30)
+    check(p.returncode == 0, "exit %d: %s" % (p.returncode, p.stderr))
+    check(time.monotonic() - t0 < 5, "slow")
+    check(not idp.entries("/device/auth") and not idp.entries("/auth"),
+          "a login that needs a person was started")
+    issued = ci.issued()
+    check(len(issued) == 1 and issued[0]["aud"] == idp.issuer, issued)
+    ex = _exchanges(idp)
+    check(len(ex) == 1 and ex[0]["status"] == 200 and
+          ex[0]["federated"] == "alice" and ex[0]["subject_token_type"] ==
+          "urn:ietf:params:oauth:token-type:jwt", ex)
+    r = env.tb("token")
+    check(r.returncode == 0, r.stderr)
+    status, info = idp.userinfo(r.stdout.strip())
+    check(status == 200 and info["sub"] == "alice", info)
+    r = env.tb("token", "--project", "prj_123")
+    check(r.returncode == 0, "project token: %s" % r.stderr)
+    r = env.tb("--json", "status")
+    st = json.loads(r.stdout)
+    check(r.returncode == 0 and st["logged_in"] is True, st)
+    # Without the variables: a clear error naming them.
+    env.daemons[-1].stop()
+    _federated(env, idp, ci)
+    r = env.tb("token")
+    check(r.returncode == 3 and "ACTIONS_ID_TOKEN_REQUEST_URL" in r.stderr,
+          "exit %d: %s" % (r.returncode, r.stderr))
+
+
+def federated_long_job(env):
+    """A 10-minute job scaled down: ambient tokens live 3 s, user tokens
+    8 s; for 16 s a job asks for project tokens, and gets one every time;
+    every exchange used an ambient token fetched for it (as many issued
+    as exchanged, all distinct), including after the first ones expired."""
+    ci = CiPlatform(env, ttl=3)
+    idp = IdP(env, "--federation-issuer", ci.url, "--federation-jwks",
+              ci.jwks, "--at-ttl", "8", "--exchange-ttl", "6")
+    _federated(env, idp, ci, daemon_env=ci.actions_env())
+    t0 = time.monotonic()
+    calls = []
+
+    def step():
+        r = env.tb("token", "--project", "prj_123")
+        check(r.returncode == 0 and r.stdout.strip(),
+              "call %d at %.1f s: exit %d: %s" % (
+                  len(calls), time.monotonic() - t0, r.returncode,
+                  r.stderr))
+        calls.append(time.monotonic() - t0)
+        return calls[-1] >= 16
+    wait_for(step, "16 s of project tokens", timeout=60, interval=0.25)
+    ex = _exchanges(idp)
+    issued = ci.issued()
+    check(len(ex) >= 3, "only %d exchanges in 16 s" % len(ex))
+    check(all(e["status"] == 200 for e in ex), ex)
+    check(len(issued) == len(ex), "%d ambient tokens for %d exchanges" %
+          (len(issued), len(ex)))
+    check(len({i["jti"] for i in issued}) == len(issued), "a reused token")
+    # The later exchanges came after the first ambient token expired.
+    check(ex[-1]["t"] / 1000 > issued[0]["exp"] + 1, (ex[-1], issued[0]))
+
+
+def federated_file_expires(env):
+    """federated_token_file is read for every exchange, never cached: an
+    ambient token that expired between two exchanges is refused by the
+    provider with a clear error; the file's next token works."""
+    # Under valgrind authd is slower: the ambient token lives longer.
+    ci = CiPlatform(env, ttl=2 * SLOW)
+    idp = IdP(env, "--federation-issuer", ci.url, "--federation-jwks",
+              ci.jwks, "--at-ttl", "6")
+    tokfile = os.path.join(env.dir, "ambient.jwt")
+    d = _federated(env, idp, ci, "federated_token_file = %s\n" % tokfile)
+    with open(tokfile, "w") as f:
+        f.write(ci.fetch(idp.issuer) + "\n")
+    stale = open(tokfile).read().strip()
+    r = env.tb("token")
+    check(r.returncode == 0, r.stderr)
+    first = ci.issued()[0]
+    # The user token (6 s, renewed 5 s before its end) and the ambient
+    # token (2 s) both end: the next exchange reads the stale file.
+    wait_for(lambda: time.time() > max(first["exp"] + 1, 0) and
+             len(_exchanges(idp)) >= 1 and env.tb("token").returncode != 0,
+             "the stale ambient token to be refused", timeout=30,
+             interval=0.3)
+    r = env.tb("token")
+    check(r.returncode == 3 and "refused the ambient token" in r.stderr,
+          "exit %d: %s" % (r.returncode, r.stderr))
+    with open(tokfile + ".tmp", "w") as f:
+        f.write(ci.fetch(idp.issuer))
+    os.rename(tokfile + ".tmp", tokfile)
+    r = env.tb("token", "--project", "prj_123")
+    check(r.returncode == 0, "after a fresh file: %s" % r.stderr)
+    st = [e["status"] for e in idp.entries("/token", TX)
+          if e.get("subject_token_type", "").endswith(":jwt")]
+    check(len(st) >= 4 and st[0] == 200 and st[-1] == 200 and
+          all(x == 400 for x in st[1:-1]), st)
+    # The ambient tokens never reach the log.
+    for tok in (stale, open(tokfile).read().strip()):
+        check(tok.split(".")[2] not in d.log_text(), "a token in the log")
+
+
+def federated_env(env):
+    """federated_token_env names a variable of authd's environment, read
+    for every exchange; id_token as the subject_token_type; a missing
+    variable is an error that names it."""
+    ci = CiPlatform(env)
+    idp = IdP(env, "--federation-issuer", ci.url, "--federation-jwks",
+              ci.jwks)
+    tok = ci.fetch(idp.issuer)
+    d = _federated(env, idp, ci, "federated_token_env = CI_OIDC_TOKEN\n"
+                   "federated_token_type = id_token\n",
+                   daemon_env={"CI_OIDC_TOKEN": tok})
+    r = env.tb("token", "--project", "prj_123")
+    check(r.returncode == 0, r.stderr)
+    ex = _exchanges(idp)
+    check(len(ex) == 1 and ex[0]["subject_token_type"] ==
+          "urn:ietf:params:oauth:token-type:id_token", ex)
+    check(tok.split(".")[2] not in d.log_text(), "the token in the log")
+    d.stop()
+    _federated(env, idp, ci, "federated_token_env = CI_OIDC_TOKEN\n")
+    r = env.tb("token")
+    check(r.returncode == 3 and "$CI_OIDC_TOKEN (authd's environment) is "
+          "not set" in r.stderr, "exit %d: %s" % (r.returncode, r.stderr))
+
+
 TESTS = {f.__name__: f for f in (
     ci_no_person, ci_tty_still_refused, person_says_so,
     interactive_arg_checked, browser_login, device_without_display,
-    listener_attacks, grant_refused_names_other)}
+    listener_attacks, grant_refused_names_other, federated_actions,
+    federated_long_job, federated_file_expires, federated_env)}
 
 if __name__ == "__main__":
     run(TESTS)

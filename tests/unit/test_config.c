@@ -239,6 +239,46 @@ test_login(void)
 	    "browser)");
 }
 
+/* grant = federated and its keys (issue 17). */
+static void
+test_federated(void)
+{
+	struct config	*c;
+	struct profile	*p, *d;
+
+	c = check_loads("fed.ini", PROFILE "grant = federated\n"
+	    "federated_token_file = /run/ci/token\n"
+	    "federated_token_type = id_token\n"
+	    "federated_audience = https://idp.example\n", 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL);
+	if (p != NULL) {
+		CHECK_INT(p->grant, PROFILE_GRANT_FEDERATED);
+		CHECK_STR(p->federated_token_file, "/run/ci/token");
+		CHECK_INT(p->federated_token_type, PROFILE_FED_ID_TOKEN);
+		CHECK(!profile_login_needs_person(p));
+		d = profile_dup(p);
+		CHECK_STR(d->federated_token_file, "/run/ci/token");
+		CHECK_STR(d->federated_audience, "https://idp.example");
+		CHECK_INT(d->grant, PROFILE_GRANT_FEDERATED);
+		profile_free(d);
+	}
+	config_free(c);
+	c = check_loads("fed-none.ini", PROFILE, 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->grant == PROFILE_GRANT_DEVICE &&
+	    profile_login_needs_person(p));
+	config_free(c);
+	check_error("fed-bad.ini", PROFILE "grant = magic\n", 0600, 4,
+	    "key 'grant': unknown grant 'magic' (use device or federated)");
+	check_error("fed-rel.ini", PROFILE "federated_token_file = tok\n",
+	    0600, 4, "key 'federated_token_file': federated_token_file must "
+	    "be an absolute path");
+	check_error("fed-env.ini", PROFILE "federated_token_env = A-B\n",
+	    0600, 4, "key 'federated_token_env': federated_token_env must be "
+	    "an environment variable's name");
+}
+
 static void
 test_long_line(void)
 {
@@ -499,6 +539,7 @@ main(void)
 	test_values();
 	test_verification_hosts();
 	test_login();
+	test_federated();
 	test_long_line();
 	test_secret();
 	test_secret_syntax();
