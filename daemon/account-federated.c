@@ -5,7 +5,7 @@
  * from an environment variable of authd, or from GitHub Actions' token
  * service (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN
  * in authd's environment). The result is installed like a login without a
- * refresh token and is not saved: when it nears its end, account_next
+ * refresh token (the identity from userinfo) and is not saved: when it nears its end, account_next
  * exchanges again. It runs in the refresh's slot (refresh_dw, refresh_req),
  * so there is one at a time and logout or teardown cancel it the same way.
  */
@@ -36,6 +36,7 @@
 #define FEDERATED_MAX_TOKEN	16384
 
 static void	account_fed_exchange(struct account *, struct secret *);
+static void	account_fed_userinfo(struct account *);
 
 int
 account_federated(struct account *a)
@@ -220,7 +221,48 @@ account_fed_done_cb(const struct http_result *res, void *arg)
 	log_info("profile %s: workload identity: exchanged a fresh ambient "
 	    "token (the access token expires in %ld s)", a->p->name,
 	    a->access_exp != 0 ? (long)(a->access_exp - time(NULL)) : -1L);
+	account_fed_userinfo(a);
+}
+
+static void
+account_fed_userinfo_cb(const struct http_result *res, void *arg)
+{
+	struct account	*a = arg;
+
+	a->refresh_req = NULL;
+	if (res->error == 0 && res->status == 200)
+		account_merge_userinfo(a, res->body, res->body_len);
+	else
+		log_info("profile %s: workload identity: userinfo unavailable "
+		    "(%s): no identity", a->p->name, res->error != 0 ?
+		    res->errmsg : "HTTP error");
 	account_refresh_end(a, NULL, 0, NULL);
+}
+
+/*
+ * Who the exchanged token is for (an exchange brings no id_token): the
+ * userinfo endpoint, when there is one; a failure only leaves it unknown.
+ */
+static void
+account_fed_userinfo(struct account *a)
+{
+	char	*cause = NULL;
+
+	if (a->fed_userinfo_endpoint == NULL || a->access_token == NULL) {
+		account_refresh_end(a, NULL, 0, NULL);
+		return;
+	}
+	a->refresh_req = http_req_new(a->ad->http, "GET",
+	    a->fed_userinfo_endpoint, &cause);
+	if (a->refresh_req == NULL) {
+		log_warnx("profile %s: userinfo: %s", a->p->name, cause);
+		free(cause);
+		account_refresh_end(a, NULL, 0, NULL);
+		return;
+	}
+	http_req_set_bearer(a->refresh_req, a->access_token);
+	http_req_set_max_body(a->refresh_req, 64 * 1024);
+	http_submit(a->refresh_req, account_fed_userinfo_cb, a);
 }
 
 /* RFC 8693: the ambient token (taken, wiped here) for a user-level one. */
@@ -275,6 +317,9 @@ account_fed_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 	}
 	free(a->fed_token_endpoint);
 	a->fed_token_endpoint = xstrdup(m->token_endpoint);
+	free(a->fed_userinfo_endpoint);
+	a->fed_userinfo_endpoint = m->userinfo_endpoint != NULL ?
+	    xstrdup(m->userinfo_endpoint) : NULL;
 	if (a->p->federated_token_file != NULL) {
 		if ((tok = account_fed_file(a->p->federated_token_file,
 		    &why)) == NULL) {

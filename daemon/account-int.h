@@ -84,6 +84,7 @@ struct account {
 	TAILQ_HEAD(, account_waiter) waiters;
 	struct event		*next_ev;	/* a deferred account_next */
 	char			*fed_token_endpoint; /* grant = federated */
+	char			*fed_userinfo_endpoint;
 };
 
 /* account.c */

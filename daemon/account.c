@@ -205,6 +205,7 @@ account_free(struct account *a)
 	profile_free(a->p);
 	free(a->scope);
 	free(a->fed_token_endpoint);
+	free(a->fed_userinfo_endpoint);
 	free(a);
 }
 

@@ -162,7 +162,8 @@ def browser_login(env):
 def device_without_display(env):
     """No $BROWSER and no display: the device flow (a code is shown), not
     the browser login; --browser forces the browser login all the same
-    (the URL is printed for the user to open)."""
+    (the URL is printed for the user to open); a second tb login joins
+    the pending browser login, whatever its flags."""
     idp = IdP(env, "--interval", "1")
     daemon_for(env, idp)
     lg = Login(env)
@@ -181,9 +182,20 @@ def device_without_display(env):
     url = wait_for(lambda: _auth_url(lg.stderr()), "the authorization URL")
     check("code_challenge_method=S256" in url and "state=" in url, url)
     check("redirect_uri=http%3A%2F%2F127.0.0.1%3A" in url, url)
+    # A second tb login joins the pending browser login: the same URL
+    # (the same state and listener), no second authorization.
+    lg2 = Login(env, "--device")
+    url2 = wait_for(lambda: _auth_url(lg2.stderr()), "the joiner's URL")
+    check(url2 == url, "the joiner got another URL:\n%s\n%s" % (url, url2))
     lg.proc.send_signal(2)
     rc, _, err = lg.wait()
     check(rc == 6, "exit %d: %s" % (rc, err))
+    check(lg2.proc.poll() is None, "the joiner ended with the first")
+    lg2.proc.send_signal(2)
+    rc, _, err = lg2.wait()
+    check(rc == 6, "joiner exit %d: %s" % (rc, err))
+    check(len(idp.entries("/device/auth")) == 2, "device authorizations: "
+          "%s" % idp.entries("/device/auth"))
 
 
 def _auth_url(text):
@@ -437,6 +449,9 @@ def federated_actions(env):
     r = env.tb("--json", "status")
     st = json.loads(r.stdout)
     check(r.returncode == 0 and st["logged_in"] is True, st)
+    # Who: from userinfo (an exchange brings no id_token).
+    check(st.get("sub") == "alice" and
+          st.get("email") == "alice@example.test", st)
     # Without the variables: a clear error naming them.
     env.daemons[-1].stop()
     _federated(env, idp, ci)
