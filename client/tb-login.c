@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -28,6 +29,7 @@
 struct tb_login {
 	int		 no_browser;
 	int		 method;	/* TB_LOGIN_* forced by a flag, or 0 */
+	int		 qr;		/* --qr */
 	int		 tty;		/* stderr is a terminal */
 	time_t		 expires_at;
 	int		 counting;	/* a countdown line is on screen */
@@ -211,6 +213,54 @@ tb_login_browse(struct tb_login *l, const cJSON *data)
 	fflush(stderr);
 }
 
+/*
+ * --qr: the QR code authd rendered of the page with the code in it, when
+ * stderr is a terminal wide enough. Only blanks, the three block glyphs
+ * and newlines are printed: anything else in it and nothing is.
+ */
+static void
+tb_login_qr(const cJSON *data)
+{
+	const char	*qr = tb_login_str(data, "qr"), *p;
+	const cJSON	*j = cJSON_GetObjectItemCaseSensitive(data, "qr_columns");
+	struct winsize	 ws;
+	const char	*env;
+	long		 cols = 0, need;
+
+	if (qr == NULL || !cJSON_IsNumber(j)) {
+		fputs("No QR code: the provider's page has no address with the "
+		    "code in it.\n", stderr);
+		return;
+	}
+	need = (long)j->valuedouble;
+	if (!isatty(STDERR_FILENO)) {
+		fputs("No QR code: standard error is not a terminal.\n", stderr);
+		return;
+	}
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0)
+		cols = ws.ws_col;
+	if (cols == 0 && (env = getenv("COLUMNS")) != NULL)
+		cols = strtol(env, NULL, 10);
+	if (cols < need) {
+		fprintf(stderr, "No QR code: it needs %ld columns, the terminal "
+		    "has %ld.\n", need, cols);
+		return;
+	}
+	for (p = qr; *p != '\0'; ) {
+		if (*p == ' ' || *p == '\n')
+			p++;
+		else if (strncmp(p, "\xe2\x96\x88", 3) == 0 ||
+		    strncmp(p, "\xe2\x96\x80", 3) == 0 ||
+		    strncmp(p, "\xe2\x96\x84", 3) == 0)
+			p += 3;
+		else
+			return;
+	}
+	fputs("Or scan this with a phone:\n\n", stderr);
+	fputs(qr, stderr);
+	fputc('\n', stderr);
+}
+
 static void
 tb_login_clear_line(struct tb_login *l)
 {
@@ -288,6 +338,8 @@ tb_login_event(const char *event, const cJSON *data, void *arg)
 	fputs(" (your identity provider is ", stderr);
 	tb_login_put(issuer);
 	fputs(").\n", stderr);
+	if (l->qr && !mismatch)
+		tb_login_qr(data);
 	if (mismatch) {
 		/*
 		 * Another origin than the issuer's (scheme, host or port) that
@@ -549,6 +601,7 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 		{ "with-token",	no_argument,	NULL, 'w' },
 		{ "device",	no_argument,	NULL, 'd' },
 		{ "browser",	no_argument,	NULL, 'b' },
+		{ "qr",		no_argument,	NULL, 'q' },
 		{ NULL,		0,		NULL, 0 }
 	};
 	struct tb_login		 l;
@@ -570,6 +623,8 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 			cancel = 1;
 		else if (ch == 'w')
 			with_token = 1;
+		else if (ch == 'q')
+			l.qr = 1;
 		else if (ch == 'd' || ch == 'b') {
 			if (l.method != 0 && l.method != (ch == 'd' ?
 			    TB_LOGIN_DEVICE : TB_LOGIN_BROWSER))
@@ -642,8 +697,8 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 
 const struct tb_cmd tb_cmd_login = {
 	.name = "login",
-	.usage = "[--device | --browser] [--no-browser] [--cancel] [--with-token] "
-	    "[--profile NAME] [--json]",
+	.usage = "[--device | --browser] [--no-browser] [--qr] [--cancel] "
+	    "[--with-token] [--profile NAME] [--json]",
 	.summary = "log in in the browser, or with the device flow",
 	.help =
 "Where a browser can be opened here ($BROWSER, or a display and xdg-open),\n"
@@ -654,6 +709,8 @@ const struct tb_cmd tb_cmd_login = {
 "$BROWSER (or xdg-open when there is a display) unless --no-browser is\n"
 "given, or the page is not on the issuer's origin (nor on one the profile's\n"
 "verification_hosts allows): then tb warns and leaves it to you.\n"
+"--qr shows the device flow's page (code included) as a QR code for a\n"
+"phone, when standard error is a terminal wide enough.\n"
 "--browser and --device force one; the profile's login = device|browser\n"
 "pins one when no flag is given.\n"
 "A second 'tb login' while one is pending joins it (same code).\n"

@@ -21,6 +21,7 @@
 #include "mint.h"
 #include "oauth.h"
 #include "profile.h"
+#include "qr.h"
 #include "redirect.h"
 #include "secret.h"
 #include "xmalloc.h"
@@ -73,6 +74,8 @@ struct flow {
 	struct redirect		*rd;		/* its loopback listener */
 	char			*authorize_url;	/* sent to tb to open */
 	char			*authorize_host;
+	char			*qr;		/* the complete URI's QR code */
+	int			 qr_cols;
 	struct secret		*userinfo_token; /* the login's, for userinfo */
 	const struct flow_ops	*ops;		/* the first joiner's: end */
 	/*
@@ -129,6 +132,7 @@ flow_free(struct flow *f)
 	redirect_free(f->rd);
 	free(f->authorize_url);
 	free(f->authorize_host);
+	free(f->qr);
 	free(f->token_endpoint);
 	free(f->userinfo_endpoint);
 	free(f->issuer_host);
@@ -250,6 +254,10 @@ flow_code_event(const struct flow *f)
 	cJSON_AddNumberToObject(d, "expires_in", left > 0 ? left : 0);
 	cJSON_AddNumberToObject(d, "expires_at", (double)f->expires_at);
 	cJSON_AddNumberToObject(d, "interval", f->interval);
+	if (f->qr != NULL) {
+		cJSON_AddStringToObject(d, "qr", f->qr);
+		cJSON_AddNumberToObject(d, "qr_columns", f->qr_cols);
+	}
 	return d;
 }
 
@@ -710,6 +718,13 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 		    "the issuer's origin %s nor in verification_hosts",
 		    account_name(f->acct), f->verification_origin, issuer);
 	}
+	/*
+	 * A QR code of the page with the code in it, for a phone; never for
+	 * a page tb warns about.
+	 */
+	if (!f->host_mismatch && f->dev.verification_uri_complete != NULL)
+		f->qr = qr_render(f->dev.verification_uri_complete,
+		    &f->qr_cols);
 	flow_broadcast(f, "code", flow_code_event(f));
 	flow_schedule(f, f->interval);
 }

@@ -555,11 +555,86 @@ def federated_env(env):
           "not set" in r.stderr, "exit %d: %s" % (r.returncode, r.stderr))
 
 
+def _qr_decode(env, lines):
+    """Terminal QR text (drawn = light, as qrencode -t UTF8) to a PBM,
+    read back with zbarimg: the decoded text."""
+    full, upper, lower = "\u2588", "\u2580", "\u2584"
+    rows = []
+    for line in lines:
+        top, bottom = [], []
+        for ch in line:
+            check(ch in (" ", full, upper, lower), "glyph %r" % ch)
+            top.append(0 if ch in (full, upper) else 1)
+            bottom.append(0 if ch in (full, lower) else 1)
+        rows += [top, bottom]
+    width = max(len(r) for r in rows)
+    scale = 6
+    pbm = os.path.join(env.dir, "qr.pbm")
+    with open(pbm, "w") as f:
+        # 1 is black in PBM; light modules (drawn) are white.
+        f.write("P1\n%d %d\n" % (width * scale, len(rows) * scale))
+        for r in rows:
+            r = r + [0] * (width - len(r))
+            line = " ".join(str(v) for v in r for _ in range(scale))
+            for _ in range(scale):
+                f.write(line + "\n")
+    p = subprocess.run(["zbarimg", "--quiet", "--raw", pbm],
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode == 0, "zbarimg: %s %s" % (p.stdout, p.stderr))
+    return p.stdout.strip()
+
+
+def device_qr(env):
+    """tb login --qr on a terminal wide enough shows the page with the
+    code in it as a QR code that a real decoder (zbar) reads back; on a
+    narrow terminal it says why not."""
+    need(shutil.which("script"), "script (util-linux)")
+    need(shutil.which("zbarimg"), "zbarimg (zbar-tools)")
+    idp = IdP(env, "--interval", "1")
+    daemon_for(env, idp)
+    out = os.path.join(env.dir, "typescript")
+
+    def run_tb(cols):
+        if os.path.exists(out):
+            os.unlink(out)
+        p = subprocess.Popen(
+            ["script", "-qfec", "stty cols %d rows 60; %s login --device "
+             "--no-browser --qr" % (cols, TB), out], env=env.env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        env.procs.append(p)
+        read = lambda: open(out, encoding="utf-8", errors="replace").read() \
+            if os.path.exists(out) else ""
+        wait_for(lambda: "Waiting for approval" in read(), "the code",
+                 timeout=30)
+        p.send_signal(2)
+        p.wait(timeout=20)
+        return read().replace("\r", "")
+
+    text = run_tb(120)
+    check("Or scan this with a phone:" in text, text[-800:])
+    body = text.split("Or scan this with a phone:\n\n", 1)[1]
+    lines = []
+    for line in body.split("\n"):
+        if not line.strip(" \u2588\u2580\u2584") and line:
+            lines.append(line)
+        elif lines:
+            break
+    import re
+    code = re.search(r"code: (\S+)", text).group(1)
+    got = _qr_decode(env, lines)
+    check(got == "%s/device?user_code=%s" % (idp.issuer, code),
+          "the QR code reads %r" % got)
+    text = run_tb(20)
+    check("No QR code: it needs" in text and "the terminal has 20" in text,
+          text[-800:])
+
+
 TESTS = {f.__name__: f for f in (
     ci_no_person, ci_tty_still_refused, person_says_so,
     interactive_arg_checked, browser_login, device_without_display,
     listener_attacks, grant_refused_names_other, federated_actions,
-    federated_long_job, federated_file_expires, federated_env)}
+    federated_long_job, federated_file_expires, federated_env, device_qr)}
 
 if __name__ == "__main__":
     run(TESTS)
