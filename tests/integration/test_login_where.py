@@ -159,6 +159,13 @@ def browser_login(env):
           % (browser_st, device_st))
 
 
+def _no_login_pending(env):
+    def idle():
+        r = env.tb("--json", "status")
+        return r.stdout and json.loads(r.stdout).get("login_pending") is False
+    wait_for(idle, "no pending login")
+
+
 def device_without_display(env):
     """No $BROWSER and no display: the device flow (a code is shown), not
     the browser login; --browser forces the browser login all the same
@@ -173,10 +180,13 @@ def device_without_display(env):
     lg.proc.send_signal(2)
     lg.wait()
     # A display but no xdg-open on PATH: still the device flow.
+    _no_login_pending(env)
     lg = Login(env, extra_env={"DISPLAY": ":99", "PATH": "/nonexistent"})
     uri, code = lg.code()
     lg.proc.send_signal(2)
     lg.wait()
+    # (Until authd has seen the last waiter go, a new login would join.)
+    _no_login_pending(env)
     # --browser with nothing to open it: the URL, for the user.
     lg = Login(env, "--browser")
     url = wait_for(lambda: _auth_url(lg.stderr()), "the authorization URL")
