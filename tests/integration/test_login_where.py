@@ -31,7 +31,8 @@ def _refused(env, idp, extra, what):
     took = time.monotonic() - t0
     check(p.returncode == 7, "%s: exit %d: %s" % (what, p.returncode,
                                                    p.stderr))
-    check(took < 1.0, "%s: took %.2f s" % (what, took))
+    # Under a second (under valgrind the daemon is slower: scaled).
+    check(took < 1.0 * SLOW, "%s: took %.2f s" % (what, took))
     check(p.stdout == "", "stdout: %r" % p.stdout)
     check("no one is here to log in" in p.stderr, p.stderr)
     for w in HINT_WAYS:
