@@ -796,6 +796,8 @@ flow_redirect_cb(const struct redirect_result *r, void *arg)
 	char			*why = NULL;
 	int			 err;
 
+	/* The redirect came: the deadline no longer applies. */
+	evtimer_del(f->timer);
 	if (r->code == NULL) {
 		memset(&oerr, 0, sizeof oerr);
 		snprintf(oerr.code, sizeof oerr.code, "%s", r->error);
