@@ -254,7 +254,8 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 				    "refresh", "endpoint", "none" };
 	struct profile		*p = cp->cur;
 	size_t			 i;
-	char			*why = NULL;
+	char			*why = NULL, *end;
+	long			 n;
 	int			 ep;
 
 	if (strcmp(key, "issuer") == 0) {
@@ -373,6 +374,17 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 		else
 			return config_fail(cp, key, "unknown federated_token_"
 			    "type '%s' (use jwt or id_token)", v);
+	} else if (strcmp(key, "login_timeout") == 0) {
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 ||
+		    n < PROFILE_LOGIN_TIMEOUT_MIN ||
+		    n > PROFILE_LOGIN_TIMEOUT_MAX)
+			return config_fail(cp, key, "login_timeout is a number "
+			    "of seconds from %d to %d, not '%s'",
+			    PROFILE_LOGIN_TIMEOUT_MIN,
+			    PROFILE_LOGIN_TIMEOUT_MAX, v);
+		p->login_timeout = (int)n;
 	} else if (strcmp(key, "login") == 0) {
 		if (strcmp(v, "auto") == 0)
 			p->login = PROFILE_LOGIN_AUTO;

@@ -907,15 +907,15 @@ flow_browser_start(struct flow *f, const struct oauth_meta *m)
 	free(why);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	f->deadline = now;
-	f->deadline.tv_sec += FLOW_BROWSER_TTL;
-	f->expires_at = time(NULL) + FLOW_BROWSER_TTL;
+	f->deadline.tv_sec += p->login_timeout;
+	f->expires_at = time(NULL) + p->login_timeout;
 	log_info("profile %s: browser login: waiting for the redirect to %s "
 	    "for %d s", account_name(f->acct), redirect_uri(f->rd),
-	    FLOW_BROWSER_TTL);
+	    p->login_timeout);
 	flow_broadcast(f, "browse", flow_browse_event(f));
 	/* The waiters may all have gone: the flow ends from the loop. */
 	f->state = FLOW_WAIT;
-	flow_schedule(f, FLOW_BROWSER_TTL);
+	flow_schedule(f, p->login_timeout);
 }
 
 static void

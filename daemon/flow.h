@@ -18,9 +18,6 @@ struct account;
 struct authd;
 struct flow_waiter;
 
-/* Seconds a browser login waits for its redirect. */
-#define FLOW_BROWSER_TTL	300
-
 /* Longest wait between polls while the provider is unreachable. */
 #define FLOW_MAX_BACKOFF	60
 

@@ -40,6 +40,7 @@ profile_new(const char *name)
 	p->scope = xstrdup(PROFILE_SCOPE);
 	p->project_scope = xstrdup(PROFILE_PROJECT_SCOPE);
 	p->mint = PROFILE_MINT_AUTO;
+	p->login_timeout = PROFILE_LOGIN_TIMEOUT;
 	p->client_auth = PROFILE_AUTH_NONE;
 	return p;
 }
@@ -99,6 +100,7 @@ profile_dup(const struct profile *p)
 	c->mint_endpoint = profile_strdup(p->mint_endpoint);
 	c->verify_jwt = p->verify_jwt;
 	c->login = p->login;
+	c->login_timeout = p->login_timeout;
 	c->grant = p->grant;
 	c->federated_token_file = profile_strdup(p->federated_token_file);
 	c->federated_token_env = profile_strdup(p->federated_token_env);

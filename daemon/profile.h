@@ -26,6 +26,10 @@
 #define PROFILE_LOGIN_AUTO	0	/* the browser when tb can open one */
 #define PROFILE_LOGIN_DEVICE	1	/* the device flow (RFC 8628) */
 #define PROFILE_LOGIN_BROWSER	2	/* code + PKCE, loopback redirect */
+/* Seconds a browser login waits for its redirect (login_timeout). */
+#define PROFILE_LOGIN_TIMEOUT		300
+#define PROFILE_LOGIN_TIMEOUT_MIN	1
+#define PROFILE_LOGIN_TIMEOUT_MAX	3600
 
 /* How the user-level token is obtained (grant = ...). */
 #define PROFILE_GRANT_DEVICE	0	/* a person logs in (device, browser) */
@@ -92,6 +96,7 @@ struct profile {
 	char			*mint_endpoint;	/* for PROFILE_MINT_ENDPOINT */
 	int			 verify_jwt;
 	int			 login;		/* PROFILE_LOGIN_* */
+	int			 login_timeout;	/* seconds, browser login */
 	/*
 	 * grant = federated: where the ambient token comes from (a file, an
 	 * environment variable of authd, else GitHub Actions' service with

@@ -360,6 +360,33 @@ def grant_refused_names_other(env):
     check(not idp.entries("/token", "authorization_code"), "a code")
 
 
+def browser_expires(env):
+    """A browser login whose redirect never comes ends at the profile's
+    login_timeout (expired_token, exit 6), and its listener is gone; a
+    profile's login = browser is the browser login without a flag."""
+    import urllib.parse
+    idp = IdP(env, "--interval", "1")
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.ini"), "w") as f:
+        f.write("store = memory\n\n[profile default]\nissuer = %s\n"
+                "client_id = tb-cli\nlogin = browser\n"
+                "login_timeout = %d\n" % (idp.issuer, 2 * SLOW))
+    env.start()
+    lg = Login(env)
+    url = wait_for(lambda: _auth_url(lg.stderr()), "the authorization URL")
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(url).query))
+    rc, _, err = lg.wait(timeout=30)
+    check(rc == 6 and "not completed in time" in err,
+          "exit %d: %s" % (rc, err))
+    check(not idp.entries("/device/auth"), "a device authorization")
+    try:
+        _get(q["redirect_uri"] + "?code=x&state=" + q["state"], timeout=5)
+        check(False, "the listener outlived the login")
+    except OSError:
+        pass
+
+
 class CiPlatform:
     """tests/idp/ci-platform.js: a CI platform's OIDC token service (the
     way GitHub Actions' ACTIONS_ID_TOKEN_REQUEST_URL answers)."""
@@ -645,7 +672,8 @@ TESTS = {f.__name__: f for f in (
     ci_no_person, ci_tty_still_refused, person_says_so,
     interactive_arg_checked, browser_login, device_without_display,
     listener_attacks, grant_refused_names_other, federated_actions,
-    federated_long_job, federated_file_expires, federated_env, device_qr)}
+    federated_long_job, federated_file_expires, federated_env, device_qr,
+    browser_expires)}
 
 if __name__ == "__main__":
     run(TESTS)

@@ -237,6 +237,20 @@ test_login(void)
 	check_error("login-bad.ini", PROFILE "login = Browser\n", 0600, 4,
 	    "key 'login': unknown login 'Browser' (use auto, device or "
 	    "browser)");
+	c = check_loads("login-to.ini", PROFILE "login_timeout = 45\n", 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->login_timeout == 45);
+	config_free(c);
+	c = check_loads("login-to0.ini", PROFILE, 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->login_timeout == PROFILE_LOGIN_TIMEOUT);
+	config_free(c);
+	check_error("login-to-bad.ini", PROFILE "login_timeout = 3601\n", 0600,
+	    4, "key 'login_timeout': login_timeout is a number of seconds "
+	    "from 1 to 3600, not '3601'");
+	check_error("login-to-neg.ini", PROFILE "login_timeout = -5\n", 0600,
+	    4, "key 'login_timeout': login_timeout is a number of seconds "
+	    "from 1 to 3600, not '-5'");
 }
 
 /* grant = federated and its keys (issue 17). */
