@@ -105,6 +105,31 @@ int	authd_client_token(struct authd_client *, const struct authd_request *,
 void	authd_token_clear(struct authd_token *);
 
 /*
+ * A DPoP proof (RFC 9449) for one HTTP request made with the token that
+ * authd_client_token would return for the same target. authd holds the
+ * key; only the proof comes here. The method is an HTTP method token of
+ * at most 16 bytes, the URL an http or https URL of at most 2048 bytes
+ * (its query and fragment are not part of the proof), the nonce the
+ * server's DPoP-Nonce (NULL: none).
+ */
+struct authd_proof_request {
+	const char	*method;
+	const char	*url;
+	const char	*nonce;
+};
+
+/*
+ * The proof (the DPoP header's value): 0 with *proof (allocated, free it
+ * with authd_proof_free), or -1 with *err filled: a bearer (not
+ * DPoP-bound) token is a "config" error.
+ */
+int	authd_client_proof(struct authd_client *, const struct authd_request *,
+	    const struct authd_proof_request *, char **proof,
+	    struct authd_error *err);
+/* Wipe and free a proof. */
+void	authd_proof_free(char *);
+
+/*
  * The status object of a profile (NULL: the default) as JSON text
  * (allocated, free() it); *logged_in set. 0, or -1 with *err filled.
  */

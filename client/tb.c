@@ -31,6 +31,7 @@ static const struct tb_cmd *const tb_cmds[] = {
 	&tb_cmd_status,
 	&tb_cmd_token,
 	&tb_cmd_exec,
+	&tb_cmd_proof,
 	&tb_cmd_list,
 	&tb_cmd_kube,
 	&tb_cmd_profile,

@@ -87,6 +87,7 @@ extern const struct tb_cmd	tb_cmd_status;
 extern const struct tb_cmd	tb_cmd_login;
 extern const struct tb_cmd	tb_cmd_token;
 extern const struct tb_cmd	tb_cmd_exec;
+extern const struct tb_cmd	tb_cmd_proof;
 extern const struct tb_cmd	tb_cmd_list;
 extern const struct tb_cmd	tb_cmd_logout;
 extern const struct tb_cmd	tb_cmd_kube;

@@ -311,6 +311,7 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 	secret_free(a->access_token);
 	a->access_token = t.access_token;
 	t.access_token = NULL;
+	a->dpop_bound = a->dpop_key != NULL && account_is_dpop(&t);
 	if (t.scope != NULL) {
 		free(a->granted_scope);
 		a->granted_scope = xstrdup(t.scope);
@@ -352,6 +353,17 @@ account_refresh_disco_cb(int err, const char *cause,
 	if (a->refresh_req == NULL) {
 		a->grant = NULL;
 		account_refresh_end(a, g, AUTHD_E_INSECURE_URL, why);
+		free(why);
+		return;
+	}
+	/* A refresh token bound to the key is useless without a proof. */
+	if (a->dpop_key != NULL && idp_dpop(a->ad, a->p->issuer,
+	    a->refresh_req, a->dpop_key, "POST", m->token_endpoint, NULL,
+	    &why) != 0) {
+		http_cancel(a->refresh_req);
+		a->refresh_req = NULL;
+		a->grant = NULL;
+		account_refresh_end(a, g, AUTHD_E_INTERNAL, why);
 		free(why);
 		return;
 	}

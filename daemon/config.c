@@ -327,6 +327,16 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 			    v);
 		p->mint = (int)i;
 		p->set |= PROFILE_SET_MINT;
+	} else if (strcmp(key, "dpop") == 0) {
+		if (strcmp(v, "off") == 0)
+			p->dpop = PROFILE_DPOP_OFF;
+		else if (strcmp(v, "auto") == 0)
+			p->dpop = PROFILE_DPOP_AUTO;
+		else if (strcmp(v, "required") == 0)
+			p->dpop = PROFILE_DPOP_REQUIRED;
+		else
+			return config_fail(cp, key, "unknown dpop '%s' (use "
+			    "off, auto or required)", v);
 	} else if (strcmp(key, "project_scope") == 0) {
 		if (strstr(v, "{project}") == NULL)
 			return config_fail(cp, key, "project_scope must "

@@ -13,6 +13,7 @@
 #include "account.h"
 #include "authd.h"
 #include "disco.h"
+#include "dpop.h"
 #include "error.h"
 #include "http.h"
 #include "url.h"
@@ -64,6 +65,8 @@ struct flow {
 	time_t			 expires_at;	/* wall clock, for clients */
 	int			 polls;
 	struct secret		*userinfo_token; /* the login's, for userinfo */
+	struct dpop_key		*dpop;		/* the login's key, or NULL */
+	int			 dpop_required;	/* a bearer reply is refused */
 	const struct flow_ops	*ops;		/* the first joiner's: end */
 	/*
 	 * Callbacks are running: a waiter that leaves meanwhile is marked
@@ -121,6 +124,7 @@ flow_free(struct flow *f)
 	free(f->issuer_host);
 	free(f->verification_host);
 	secret_free(f->userinfo_token);
+	dpop_key_free(f->dpop);
 	account_forget_saved(f->acct, f);
 	free(f);
 }
@@ -366,8 +370,22 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 	switch (rc) {
 	case 0:
 		/* Done: never poll this code again (it would be reuse). */
+		if (f->dpop_required && !account_is_dpop(&t)) {
+			oauth_tokens_clear(&t);
+			xasprintf(&cause, "profile '%s' says dpop = required, "
+			    "and the identity provider issued a bearer token "
+			    "(token_type is not DPoP) although the token "
+			    "request proved the DPoP key: set dpop = auto or "
+			    "off, or enable DPoP for this client at the "
+			    "provider", account_name(f->acct));
+			log_warnx("profile %s: login failed: %s",
+			    account_name(f->acct), cause);
+			flow_finish(f, AUTHD_E_IDP_UNSUPPORTED, cause);
+			free(cause);
+			return;
+		}
 		f->userinfo_token = secret_dup(t.access_token);
-		account_set_login(f->acct, &t);
+		account_set_login(f->acct, &t, f->dpop);
 		oauth_tokens_clear(&t);
 		f->state = FLOW_USERINFO;
 		flow_userinfo(f);
@@ -490,7 +508,21 @@ flow_userinfo(struct flow *f)
 		flow_save(f);
 		return;
 	}
-	http_req_set_bearer(f->req, f->userinfo_token);
+	if (account_dpop_key(f->acct) != NULL) {
+		http_req_set_dpop_token(f->req, f->userinfo_token);
+		if (idp_dpop(f->ad, account_issuer(f->acct), f->req,
+		    account_dpop_key(f->acct), "GET", f->userinfo_endpoint,
+		    f->userinfo_token, &cause) != 0) {
+			log_warnx("profile %s: userinfo: %s",
+			    account_name(f->acct), cause);
+			free(cause);
+			http_cancel(f->req);
+			f->req = NULL;
+			flow_save(f);
+			return;
+		}
+	} else
+		http_req_set_bearer(f->req, f->userinfo_token);
 	if (account_profile(f->acct)->quirks & PROFILE_Q_GITHUB_USER)
 		idp_github_headers(f->req);
 	http_req_set_max_body(f->req, 64 * 1024);
@@ -509,6 +541,14 @@ flow_poll(struct flow *f)
 	    f->token_endpoint, &form, &cause);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, cause);
+		free(cause);
+		return;
+	}
+	if (f->dpop != NULL && idp_dpop(f->ad, account_issuer(f->acct),
+	    f->req, f->dpop, "POST", f->token_endpoint, NULL, &cause) != 0) {
+		http_cancel(f->req);
+		f->req = NULL;
+		flow_finish(f, AUTHD_E_INTERNAL, cause);
 		free(cause);
 		return;
 	}
@@ -691,6 +731,20 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 	if (m->grants_listed && !(m->grants & OAUTH_GRANT_DEVICE))
 		log_warnx("issuer %s does not list the device_code grant; "
 		    "trying anyway", account_issuer(f->acct));
+	/* DPoP: a new key for every login, made before its first request. */
+	switch (idp_dpop_wanted(p, m, &why)) {
+	case -1:
+		log_warnx("profile %s: %s", p->name, why);
+		flow_finish(f, AUTHD_E_IDP_UNSUPPORTED, why);
+		free(why);
+		return;
+	case 1:
+		f->dpop = dpop_key_new();
+		f->dpop_required = p->dpop == PROFILE_DPOP_REQUIRED;
+		log_info("profile %s: DPoP key made for this login",
+		    p->name);
+		break;
+	}
 	f->token_endpoint = xstrdup(m->token_endpoint);
 	if (m->userinfo_endpoint != NULL)
 		f->userinfo_endpoint = xstrdup(m->userinfo_endpoint);
@@ -721,6 +775,14 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 	    &form, &why);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, why);
+		free(why);
+		return;
+	}
+	if (f->dpop != NULL && idp_dpop(f->ad, p->issuer, f->req, f->dpop,
+	    "POST", m->device_authorization_endpoint, NULL, &why) != 0) {
+		http_cancel(f->req);
+		f->req = NULL;
+		flow_finish(f, AUTHD_E_INTERNAL, why);
 		free(why);
 		return;
 	}

@@ -92,6 +92,7 @@ profile_dup(const struct profile *p)
 	c->scope = profile_strdup(p->scope);
 	c->audience = profile_strdup(p->audience);
 	c->mint = p->mint;
+	c->dpop = p->dpop;
 	c->project_scope = profile_strdup(p->project_scope);
 	c->mint_endpoint = profile_strdup(p->mint_endpoint);
 	c->verify_jwt = p->verify_jwt;
@@ -192,6 +193,14 @@ profiles_free(struct profiles *ps)
 		profile_free(p);
 	}
 	free(ps);
+}
+
+const char *
+profile_dpop_name(int dpop)
+{
+	static const char	*names[] = { "off", "auto", "required" };
+
+	return dpop >= 0 && dpop <= PROFILE_DPOP_REQUIRED ? names[dpop] : "?";
 }
 
 const char *

@@ -22,6 +22,11 @@
 #define PROFILE_MINT_ENDPOINT		3
 #define PROFILE_MINT_NONE		4
 
+/* dpop = (RFC 9449 sender-constrained tokens) */
+#define PROFILE_DPOP_OFF		0
+#define PROFILE_DPOP_AUTO		1	/* when the provider lists ES256 */
+#define PROFILE_DPOP_REQUIRED		2
+
 /* Client authentication at the token endpoint (RFC 6749 2.3.1). */
 #define PROFILE_AUTH_NONE	0
 #define PROFILE_AUTH_BASIC	1
@@ -78,6 +83,7 @@ struct profile {
 	char			*project_scope;	/* template with {project} */
 	char			*mint_endpoint;	/* for PROFILE_MINT_ENDPOINT */
 	int			 verify_jwt;
+	int			 dpop;		/* PROFILE_DPOP_* */
 	/*
 	 * Other origins the device flow's verification page may be on, as
 	 * "host[:port]" entries separated by single spaces (lower case), or
@@ -120,6 +126,7 @@ struct profile	*profiles_find(struct profiles *, const char *name);
 int		 profiles_count(const struct profiles *);
 void		 profiles_free(struct profiles *);
 const char	*profile_mint_name(int);
+const char	*profile_dpop_name(int);
 /* "device_authorization_endpoint", ... for PROFILE_EP_*, or NULL. */
 const char	*profile_endpoint_key(int);
 /* PROFILE_EP_* of a key, or -1. */

@@ -18,7 +18,7 @@ LAYERS = [
     ["authd.h", "xmalloc", "log", "secret", "worker", "error", "msg",
      "frame", "proto", "text", "sockpath", "privdir", "lockfile"],
     # pure or leaf modules
-    ["http", "url", "oauth", "jwtcheck", "jwt", "profile", "preset",
+    ["http", "url", "oauth", "jwtcheck", "jwt", "dpop", "profile", "preset",
      "store", "store-backend", "store-file", "store-memory", "store-secret",
      "audit"],
     ["config", "disco", "jwks"],
