@@ -12,6 +12,8 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 import Provider, { errors } from 'oidc-provider';
+// The provider's own DPoP proof check, for the custom token-exchange grant.
+import dpopValidate from 'oidc-provider/lib/helpers/validate_dpop.js';
 import {
   handler as refreshTokenHandler,
   parameters as refreshTokenParameters,
@@ -24,7 +26,7 @@ const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FI
     [--verification-uri TEMPLATE] [--complete-uri TEMPLATE]
     [--no-token-exchange] [--exchange-delay-ms N] [--refresh-delay-ms N]
     [--slow-down N] [--no-rotate] [--rt-grace S] [--jwks-file FILE] [--state FILE]
-    [--canary STRING]
+    [--canary STRING] [--no-dpop] [--dpop-nonce]
     [--resource URL]...`;
 
 // ---------------------------------------------------------------- command line
@@ -48,6 +50,8 @@ function parseArgs(argv) {
     jwksFile: null,
     stateFile: null,
     canary: null,
+    dpop: true,
+    dpopNonce: false,
     resources: ['https://api.tb.test', 'https://registry.tb.test'],
   };
   const num = (name, v, min) => {
@@ -100,6 +104,10 @@ function parseArgs(argv) {
         }
         break;
       case '--resource': o.resources.push(v()); break;
+      // DPoP (RFC 9449) is on unless --no-dpop (a provider without it); --dpop-nonce: every
+      // proof must carry a nonce of the provider's (the use_dpop_nonce dance, section 8).
+      case '--no-dpop': o.dpop = false; break;
+      case '--dpop-nonce': o.dpopNonce = true; break;
       case '-h': case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0); break;
       default: die(`unknown argument ${a}\n${USAGE}`, 2);
     }
@@ -420,9 +428,9 @@ async function verifyOwnJwt(token) {
 async function resolveAccessToken(value) {
   if (typeof value !== 'string' || !value) return undefined;
   const at = await provider.AccessToken.find(value);
-  if (at && at.isValid && at.accountId) return { sub: at.accountId, clientId: at.clientId };
+  if (at && at.isValid && at.accountId) return { sub: at.accountId, clientId: at.clientId, jkt: at.jkt };
   const p = await verifyOwnJwt(value);
-  if (p) return { sub: p.sub, clientId: p.client_id };
+  if (p) return { sub: p.sub, clientId: p.client_id, jkt: p.cnf?.jkt };
   return undefined;
 }
 
@@ -487,6 +495,12 @@ async function tokenExchangeHandler(ctx, next) {
       throw new errors.InvalidRequest('unsupported subject_token_type');
   }
   if (!subject || subject.clientId !== client.clientId) throw badSubject();
+  // DPoP: a subject token bound to a key is exchanged only with a proof of that key, and the
+  // new token is bound to it too.
+  const dPoP = await dpopValidate(ctx);
+  if (subject.jkt && (!dPoP || dPoP.thumbprint !== subject.jkt)) {
+    throw new errors.InvalidGrant('the subject token is DPoP-bound: the proof must use its key');
+  }
 
   // The target: exactly one configured resource server, as resource= or audience=.
   const targets = [...new Set([...scopeList(params.resource), ...scopeList(params.audience)])];
@@ -521,6 +535,7 @@ async function tokenExchangeHandler(ctx, next) {
     expiresIn: opt.exchangeTtl,
   });
   at.resourceServer = new provider.ResourceServer(target, await getResourceServerInfo(ctx, target));
+  if (dPoP) at.setThumbprint('jkt', dPoP.thumbprint);
   txProjects.set(at, projects);
   ctx.oidc.entity('AccessToken', at);
   const value = await at.save();
@@ -528,7 +543,7 @@ async function tokenExchangeHandler(ctx, next) {
   ctx.body = {
     access_token: value,
     issued_token_type: requested,
-    token_type: 'Bearer',
+    token_type: dPoP ? 'DPoP' : 'Bearer',
     expires_in: opt.exchangeTtl,
     scope: at.scope,
   };
@@ -692,6 +707,11 @@ async function main() {
       introspection: { enabled: true },
       registration: { enabled: true },
       userinfo: { enabled: true },
+      dPoP: {
+        enabled: opt.dpop,
+        nonceSecret: randomBytes(32),
+        requireNonce: () => opt.dpopNonce,
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (ctx, client, oneOf) => oneOf,
@@ -782,6 +802,10 @@ async function main() {
         for (const k of ['resource', 'audience', 'scope', 'subject_token_type', 'requested_token_type', 'token_type_hint']) {
           if (form[k] !== undefined) line[k] = one(form[k]);
         }
+        // DPoP: whether the request carried a proof, and the type of the token issued.
+        if (ctx.get('DPoP')) line.dpop = true;
+        if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object'
+            && typeof ctx.body.token_type === 'string') line.token_type = ctx.body.token_type;
         if (ctx.state.mint) Object.assign(line, ctx.state.mint);
         if (ctx.state.slowDownInterval) line.interval = ctx.state.slowDownInterval;
         line.ms = Math.round((performance.timeOrigin + performance.now() - t) * 10) / 10;
