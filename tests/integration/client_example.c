@@ -72,7 +72,9 @@ main(int argc, char **argv)
 	struct authd_request	 rq = { 0 };
 	struct authd_token	 t;
 	struct authd_error	 e;
-	char			*json;
+	struct authd_proof_request pr = { 0 };
+	const char		*url;
+	char			*json, *proof;
 	int			 logged_in;
 
 	cJSON_InitHooks(&hooks);
@@ -98,6 +100,19 @@ main(int argc, char **argv)
 	printf("%s\n", t.token);
 	fprintf(stderr, "expires_at=%lld cached=%d\n", t.expires_at, t.cached);
 	authd_token_clear(&t);
+	/* EXAMPLE_PROOF_URL: a DPoP proof for a GET of it, on a second line. */
+	if ((url = getenv("EXAMPLE_PROOF_URL")) != NULL) {
+		pr.method = "GET";
+		pr.url = url;
+		if (authd_client_proof(c, &rq, &pr, &proof, &e) != 0) {
+			fprintf(stderr, "error: %s: %s%s%s\n", e.code,
+			    e.message, e.hint[0] ? "; hint: " : "", e.hint);
+			authd_client_close(c);
+			return e.exit_status;
+		}
+		printf("%s\n", proof);
+		authd_proof_free(proof);
+	}
 	authd_client_close(c);
 	if (!example_hooks_kept()) {
 		fprintf(stderr, "hooks: replaced (%lu allocated, %lu freed)\n",

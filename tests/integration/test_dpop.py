@@ -146,6 +146,17 @@ def bound_userinfo(env):
                            text=True, timeout=30)
         check(r.returncode == 0 and json.loads(r.stdout)["sub"] == "alice",
               "curl: %d %s %s" % (r.returncode, r.stdout, r.stderr))
+    # libauthd-client: the token and a proof for it, from one program.
+    prog = os.path.join(os.environ["AUTHD_BUILD_DIR"], "tests",
+                        "client_example")
+    r = subprocess.run([prog], env=dict(env.env, AUTHD_SOCK=env.sock,
+                                        EXAMPLE_PROOF_URL=me),
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, r.stderr)
+    ctok, cproof = r.stdout.split("\n")[:2]
+    status, body, _ = get(me, {"Authorization": "DPoP " + ctok,
+                               "DPoP": cproof})
+    check(status == 200, "libauthd-client's proof: %d %s" % (status, body))
     # status --check: userinfo with a proof.
     st = tb_json(env, "status", "--check")
     check(st.get("check") == "ok", st)
@@ -299,6 +310,12 @@ def required_unsupported(env):
     r = env.tb("proof", "--method", "GET", "--url", idp.issuer + "/me")
     check(r.returncode == 1 and "bearer token" in r.stderr and
           "dpop = auto or required" in r.stderr, r.stderr)
+    prog = os.path.join(os.environ["AUTHD_BUILD_DIR"], "tests",
+                        "client_example")
+    r = subprocess.run([prog], env=dict(env.env, AUTHD_SOCK=env.sock,
+                                        EXAMPLE_PROOF_URL=idp.issuer + "/me"),
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 1 and "config_error" in r.stderr, r.stderr)
     # dpop = off (the default) with a provider that supports DPoP: bearer.
     env.daemons[-1].stop()
     idp2 = IdP(env, "--interval", "1", name="idp2")
