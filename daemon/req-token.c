@@ -85,6 +85,34 @@ req_proof_send(struct req *r, const char *profile,
 	req_reply(r, res);
 }
 
+/*
+ * dpop = required: a bearer token of the login (one made before the
+ * profile said required) is not served; a new login binds one. An
+ * override or AUTHD_TOKEN is the user's explicit choice and is served.
+ * 1 when r got the error.
+ */
+static int
+req_token_bearer_refused(struct req *r, struct account *a,
+    const struct mint_target *t, const char *token_type)
+{
+	enum account_source	 src;
+	char			*msg;
+
+	if (a == NULL || account_profile(a)->dpop != PROFILE_DPOP_REQUIRED ||
+	    strcmp(token_type, "DPoP") == 0)
+		return 0;
+	src = account_source(a);
+	if (src != ACCOUNT_SRC_LOGIN && src != ACCOUNT_SRC_STORE)
+		return 0;
+	xasprintf(&msg, "profile '%s' says dpop = required, and its login "
+	    "holds a bearer token (made before, or the provider bound "
+	    "nothing): it is not served", account_name(a));
+	req_token_fail(r, t, AUTHD_E_CONFIG, "run 'tb login' again for a "
+	    "DPoP-bound token, or set dpop = auto or off", msg);
+	free(msg);
+	return 1;
+}
+
 static void
 req_token_send(struct req *r, struct account *a, const char *profile,
     const struct secret *tok, time_t exp)
@@ -93,6 +121,8 @@ req_token_send(struct req *r, struct account *a, const char *profile,
 	const char	*token_type = a != NULL ? account_token_type(a) :
 			    "Bearer";
 
+	if (req_token_bearer_refused(r, a, NULL, token_type))
+		return;
 	if (r->proof != NULL) {
 		req_proof_send(r, profile, NULL, a != NULL ?
 		    account_dpop_key(a) : NULL, tok, token_type, exp);
@@ -155,6 +185,8 @@ req_token_mint_send(struct req *r, struct account *a,
 {
 	cJSON	*res;
 
+	if (req_token_bearer_refused(r, a, t, m->token_type))
+		return;
 	if (r->proof != NULL) {
 		req_proof_send(r, r->profile_name, t, account_dpop_key(a),
 		    m->token, m->token_type, m->expires_at);

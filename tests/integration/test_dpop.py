@@ -8,12 +8,13 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
 
-from harness import AUTHD, IdP, Login, TB, check, need, run
+from harness import AUTHD, IdP, Login, TB, check, need, run, wait_for
 
 API = "https://api.tb.test"
 TX = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -319,14 +320,29 @@ def required_unsupported(env):
     # dpop = off (the default) with a provider that supports DPoP: bearer.
     env.daemons[-1].stop()
     idp2 = IdP(env, "--interval", "1", name="idp2")
-    d = os.path.join(env.home, ".config", "authd", "config.ini")
-    with open(d, "w") as f:
+    path = os.path.join(env.home, ".config", "authd", "config.ini")
+    with open(path, "w") as f:
         f.write("store = memory\n[profile default]\nissuer = %s\n"
-                "client_id = tb-cli\n" % idp2.issuer)
-    env.start()
+                "client_id = tb-cli\naudience = %s\n" % (idp2.issuer, API))
+    d = env.start()
     login(env, idp2)
     check(tb_json(env, "status")["token_type"] == "Bearer", "default")
+    check(tb_json(env, "token", "--project", "prj_123")["token_type"] ==
+          "Bearer", "a bearer project token")
     check(not any(e.get("dpop") for e in idp2.entries("/token")), "proof")
+    # Then dpop = required (a reload): that bearer login is not served,
+    # user token nor project token, until a new login binds one.
+    with open(path, "a") as f:
+        f.write("dpop = required\n")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "configuration reloaded" in d.log_text(), "the reload")
+    for args in ((), ("--project", "prj_123")):
+        r = env.tb("token", *args)
+        check(r.returncode == 1 and r.stdout == "" and
+              "dpop = required" in r.stderr and "tb login" in r.stderr,
+              "%s: %d %s" % (args, r.returncode, r.stderr))
+    login(env, idp2)
+    check(tb_json(env, "token")["token_type"] == "DPoP", "new login")
 
 
 def proof_bounds(env):
