@@ -224,6 +224,15 @@ def stolen_refresh_token(env):
     # made one after the other are for different tokens.)
     st = tb_json(env, "status", "--check")
     check(st.get("check") == "ok", st)
+    # Logout revokes the bound tokens and deletes the key with the record.
+    lo = tb_json(env, "logout")
+    check(lo["revocation"] == "revoked" and lo["removed"], lo)
+    check(not os.path.exists(os.path.join(env.home, ".state", "authd",
+                                          "default.json")), "record kept")
+    status, body = post_form(idp.issuer + "/token/introspection", {
+        "token": rt, "client_id": "tb-cli"})
+    check(status == 200 and body.get("active") is False,
+          "the refresh token is still active: %s" % body)
 
 
 def nonce_dance(env):
