@@ -511,12 +511,6 @@ account_dpop_key(struct account *a)
 	return a->dpop_key;
 }
 
-struct dpop_key *
-account_refresh_key(const struct account *a)
-{
-	return a->dpop_key;
-}
-
 void
 account_set_login(struct account *a, struct oauth_tokens *t,
     struct dpop_key *key)

@@ -124,8 +124,6 @@ time_t		 account_login_time(const struct account *);
  */
 const char	*account_token_type(struct account *);
 struct dpop_key	*account_dpop_key(struct account *);
-/* The key a refresh proves possession of (the login's), or NULL. */
-struct dpop_key	*account_refresh_key(const struct account *);
 /* The store: loading, saving, persisted, last error (cause may be NULL). */
 int		 account_loading(const struct account *);
 int		 account_saving(const struct account *);

@@ -44,8 +44,7 @@ static void	req_token_fail(struct req *, const struct mint_target *, int,
 
 /*
  * The proof op's reply: a DPoP proof for the token that token would serve
- * (tok, of type token_type, bound to key). 0, or -1 when it failed (the
- * request has its error reply).
+ * (tok, of type token_type, bound to key), or the error why there is none.
  */
 static void
 req_proof_send(struct req *r, const char *profile,
@@ -188,8 +187,9 @@ req_token_mint_send(struct req *r, struct account *a,
 	if (req_token_bearer_refused(r, a, t, m->token_type))
 		return;
 	if (r->proof != NULL) {
-		req_proof_send(r, r->profile_name, t, account_dpop_key(a),
-		    m->token, m->token_type, m->expires_at);
+		req_proof_send(r, r->profile_name, t, a != NULL ?
+		    account_dpop_key(a) : NULL, m->token, m->token_type,
+		    m->expires_at);
 		return;
 	}
 	res = cJSON_CreateObject();
@@ -219,7 +219,6 @@ req_token_mint_send(struct req *r, struct account *a,
  */
 struct req_token_wait {
 	struct req		*r;
-	struct account		*a;
 	struct mint_waiter	*w;
 	struct mint_target	 t;	/* its strings are the copies below */
 	char			*audience;
@@ -274,7 +273,9 @@ req_token_minted(int err, const char *cause, const char *hint,
 	req_set_cancel(r, NULL, NULL);
 	t.audience = tw->audience;
 	if (err == 0) {
-		req_token_mint_send(r, tw->a, &t, m);
+		/* The account by name: a reload may have replaced it. */
+		req_token_mint_send(r, account_find(conn_authd(r->conn),
+		    r->profile_name), &t, m);
 		req_token_wait_free(tw);
 		return;
 	}
@@ -378,7 +379,6 @@ req_token_project(struct req *r, struct account *a, struct mint_target *t)
 	/* Copies: a pending request keeps no parsed frame (req.c). */
 	tw = xcalloc(1, sizeof *tw);
 	tw->r = r;
-	tw->a = a;
 	tw->t = *t;
 	tw->t.audience = tw->audience = xstrdup(t->audience);
 	tw->t.project = tw->project = req_token_dup(t->project);
