@@ -182,6 +182,33 @@ def bound_userinfo(env):
     check(b64json(p.split(".")[1])["ath"] != ath, "same ath")
 
 
+def narrowed_refresh_bound(env):
+    """mint = refresh: the narrowed refresh carries a proof, and the
+    project token it gives is bound to the same key (cnf.jkt), DPoP in
+    token and list, with proofs for it."""
+    idp = IdP(env, "--interval", "1")
+    config(env, idp)
+    path = os.path.join(env.home, ".config", "authd", "config.ini")
+    with open(path, "a") as f:
+        f.write("mint = refresh\nscope = profile email project:prj_123\n")
+    env.start()
+    login(env, idp)
+    jkt = tb_json(env, "status")["dpop_jkt"]
+    pt = tb_json(env, "token", "--project", "prj_123")
+    check(pt["token_type"] == "DPoP" and pt["strategy"] == "refresh", pt)
+    check(b64json(pt["token"].split(".")[1])["cnf"]["jkt"] == jkt,
+          "the narrowed token is not bound to the key")
+    narrowed = [e for e in idp.entries("/token", "refresh_token")
+                if e.get("resource") == API]
+    check(narrowed and all(e.get("dpop") for e in narrowed) and
+          narrowed[-1]["token_type"] == "DPoP", narrowed)
+    check(tb_json(env, "list")["tokens"][0]["token_type"] == "DPoP", "list")
+    p = proof(env, "GET", API + "/v1/x", "--project", "prj_123")
+    ath = base64.urlsafe_b64encode(hashlib.sha256(
+        pt["token"].encode()).digest()).decode().rstrip("=")
+    check(b64json(p.split(".")[1])["ath"] == ath, "ath")
+
+
 def stolen_refresh_token(env):
     """The refresh token copied from the store is refused by the provider
     when another client uses it without the key; authd, which holds the
@@ -434,7 +461,8 @@ def canary_key_and_proofs(env):
 
 
 TESTS = {f.__name__: f for f in (
-    bound_userinfo, stolen_refresh_token, nonce_dance, required_unsupported,
+    bound_userinfo, narrowed_refresh_bound, stolen_refresh_token,
+    nonce_dance, required_unsupported,
     proof_bounds, canary_key_and_proofs)}
 
 if __name__ == "__main__":
