@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 import Provider, { errors } from 'oidc-provider';
 // The provider's own DPoP proof check, for the custom token-exchange grant.
@@ -555,11 +555,33 @@ async function tokenExchangeHandler(ctx, next) {
 let signKey;
 let signKid;
 
+// The DPoP proof of a /mint request: ES256 or RS256 over the embedded key, whose thumbprint is the
+// token's jkt, for POST to this URL, with the token's ath, made in the last five minutes.
+async function mintProofOk(ctx, token, jkt) {
+  const proof = ctx.get('DPoP');
+  if (!proof) return false;
+  try {
+    const { payload, protectedHeader } = await jose.jwtVerify(proof, jose.EmbeddedJWK, {
+      typ: 'dpop+jwt', algorithms: ['ES256', 'RS256'],
+    });
+    const ath = createHash('sha256').update(token).digest('base64url');
+    return await jose.calculateJwkThumbprint(protectedHeader.jwk) === jkt
+      && payload.htm === 'POST' && payload.htu === `${issuer}${ctx.path}`
+      && payload.ath === ath && Math.abs(Date.now() / 1000 - payload.iat) < 300;
+  } catch {
+    return false;
+  }
+}
+
 async function mint(ctx) {
   ctx.set('Cache-Control', 'no-store');
   const auth = ctx.get('authorization');
-  const m = /^Bearer +([^ ]+) *$/i.exec(auth || '');
-  const who = m ? await resolveAccessToken(m[1]) : undefined;
+  const m = /^(Bearer|DPoP) +([^ ]+) *$/i.exec(auth || '');
+  let who = m ? await resolveAccessToken(m[2]) : undefined;
+  // A DPoP-bound token (RFC 9449 7) only as "DPoP" with a proof of its key for this request.
+  if (who && (who.jkt || m[1].toLowerCase() === 'dpop')) {
+    if (!who.jkt || m[1].toLowerCase() !== 'dpop' || !(await mintProofOk(ctx, m[2], who.jkt))) who = undefined;
+  }
   if (!who) {
     ctx.status = 401;
     ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');

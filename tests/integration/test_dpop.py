@@ -209,6 +209,40 @@ def narrowed_refresh_bound(env):
     check(b64json(p.split(".")[1])["ath"] == ath, "ath")
 
 
+def endpoint_bound(env):
+    """mint = endpoint with a DPoP-bound user token: it goes to the mint
+    endpoint as "DPoP" with a proof carrying its ath (the test provider
+    refuses it as a bearer token)."""
+    idp = IdP(env, "--interval", "1")
+    config(env, idp)
+    path = os.path.join(env.home, ".config", "authd", "config.ini")
+    with open(path, "a") as f:
+        f.write("mint = endpoint\nmint_endpoint = %s/mint\n" % idp.issuer)
+    env.start()
+    login(env, idp)
+    pt = tb_json(env, "token", "--project", "prj_123")
+    check(pt["strategy"] == "endpoint", pt)
+    mints = idp.entries("/mint")
+    check(mints and mints[-1]["status"] == 200 and mints[-1].get("dpop"),
+          mints)
+    # The provider's check is real: the user token as a bearer token, or
+    # with a proof for another URL, is refused.
+    t = tb_json(env, "token")["token"]
+    data = json.dumps({"audience": API, "project": "prj_123"}).encode()
+    for hdrs in ({"Authorization": "Bearer " + t},
+                 {"Authorization": "DPoP " + t,
+                  "DPoP": proof(env, "POST", idp.issuer + "/other")}):
+        req = urllib.request.Request(idp.issuer + "/mint", data=data,
+                                     headers=dict(hdrs, **{
+                                         "Content-Type": "application/json"}))
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                status = r.status
+        except urllib.error.HTTPError as e:
+            status = e.code
+        check(status == 401, "%s: %d" % (list(hdrs), status))
+
+
 def stolen_refresh_token(env):
     """The refresh token copied from the store is refused by the provider
     when another client uses it without the key; authd, which holds the
@@ -461,7 +495,8 @@ def canary_key_and_proofs(env):
 
 
 TESTS = {f.__name__: f for f in (
-    bound_userinfo, narrowed_refresh_bound, stolen_refresh_token,
+    bound_userinfo, narrowed_refresh_bound, endpoint_bound,
+    stolen_refresh_token,
     nonce_dance, required_unsupported,
     proof_bounds, canary_key_and_proofs)}
 
