@@ -103,9 +103,10 @@ req_token_bearer_refused(struct req *r, struct account *a,
 	src = account_source(a);
 	if (src != ACCOUNT_SRC_LOGIN && src != ACCOUNT_SRC_STORE)
 		return 0;
-	xasprintf(&msg, "profile '%s' says dpop = required, and its login "
-	    "holds a bearer token (made before, or the provider bound "
-	    "nothing): it is not served", account_name(a));
+	xasprintf(&msg, "profile '%s' says dpop = required, and the %s it "
+	    "would serve is a bearer token (a login made before dpop was "
+	    "required, or the provider bound nothing): it is not served",
+	    account_name(a), t != NULL ? "project token" : "token");
 	req_token_fail(r, t, AUTHD_E_CONFIG, "run 'tb login' again for a "
 	    "DPoP-bound token, or set dpop = auto or off", msg);
 	free(msg);
