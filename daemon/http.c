@@ -301,33 +301,42 @@ http_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+int
+http_header_value(const char *line, size_t n, const char *name, char *out,
+    size_t outsz)
+{
+	size_t	len = strlen(name), i, j;
+
+	if (n <= len || line[len] != ':' || strncasecmp(line, name, len) != 0)
+		return 0;
+	for (i = len + 1; i < n && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	for (j = n; j > i && (line[j - 1] == '\r' || line[j - 1] == '\n' ||
+	    line[j - 1] == ' ' || line[j - 1] == '\t'); j--)
+		;
+	if (j == i || j - i >= outsz || memchr(line + i, '\0', j - i) != NULL)
+		return -1;
+	memcpy(out, line + i, j - i);
+	out[j - i] = '\0';
+	return 1;
+}
+
 /*
  * Response headers: only DPoP-Nonce is kept, when it fits; a later one
  * (a redirect is never followed, but a 100 Continue has headers) replaces
- * an earlier one.
+ * an earlier one, and one that does not fit leaves none (never a cut one).
  */
 static size_t
 http_header_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct http_req	*r = arg;
-	size_t		 n = size * nmemb, name = sizeof "DPoP-Nonce:" - 1;
-	size_t		 i, j;
+	size_t		 n = size * nmemb;
+	int		 rc;
 
-	if (n <= name || strncasecmp(data, "DPoP-Nonce:", name) != 0)
-		return n;
-	for (i = name; i < n && (data[i] == ' ' || data[i] == '\t'); i++)
-		;
-	for (j = n; j > i && (data[j - 1] == '\r' || data[j - 1] == '\n' ||
-	    data[j - 1] == ' ' || data[j - 1] == '\t'); j--)
-		;
-	if (j - i == 0 || j - i > HTTP_MAX_NONCE ||
-	    memchr(data + i, '\0', j - i) != NULL) {
-		r->has_nonce = 0;	/* too long: none, not a cut one */
-		return n;
-	}
-	memcpy(r->nonce, data + i, j - i);
-	r->nonce[j - i] = '\0';
-	r->has_nonce = 1;
+	rc = http_header_value(data, n, "DPoP-Nonce", r->nonce,
+	    sizeof r->nonce);
+	if (rc != 0)
+		r->has_nonce = rc == 1;
 	return n;
 }
 

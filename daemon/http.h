@@ -83,6 +83,14 @@ typedef int	(*http_retry_fn)(struct http_req *, const struct http_result *,
 		    void *arg);
 void		 http_req_set_retry(struct http_req *, http_retry_fn,
 		     void *arg, void (*free_fn)(void *));
+/*
+ * The value of header name (any case) in one raw header line of n bytes
+ * ("Name: value\r\n"), without surrounding white space, into out: 1; 0
+ * when the line is another header; -1 when the value is empty, holds a
+ * NUL or does not fit in outsz - 1 bytes (nothing is kept then).
+ */
+int		 http_header_value(const char *line, size_t n,
+		     const char *name, char *out, size_t outsz);
 /* Start; done runs later, never from inside this call. */
 void		 http_submit(struct http_req *, http_done_fn, void *arg);
 /* Abort a submitted request, or free an unsubmitted one; no callback. */

@@ -3,8 +3,8 @@
  * authorization replies with any HTTP status, discovery documents (also
  * with a {tenantid} issuer template), JWKS, GitHub's /user, and the
  * identity claims taken from them; device_params as a profile gives them;
- * DPoP: the use_dpop_nonce classification of a reply, and the text as a
- * DPoP-Nonce header value (taken only when it passes dpop_nonce_ok, then
+ * DPoP: the use_dpop_nonce classification of a reply, the text as a raw
+ * DPoP-Nonce header line (http_header_value) and as a header value (taken only when it passes dpop_nonce_ok, then
  * signed into a proof), a method and a URL.
  */
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dpop.h"
+#include "http.h"
 #include "jwks.h"
 #include "msg.h"
 #include "oauth.h"
@@ -66,6 +67,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(cause);
 	cJSON_Delete(oauth_github_user(body, len));
 	(void)oauth_is_use_dpop_nonce(status, body, len);
+	/* The text as a raw response header line, as http.c reads it. */
+	{
+		char	 hv[HTTP_MAX_NONCE + 1];
+
+		if (http_header_value(body, len, "DPoP-Nonce", hv,
+		    sizeof hv) == 1)
+			(void)dpop_nonce_ok(hv, strlen(hv));
+	}
 	if (dpop_nonce_ok(body, len)) {
 		char	*nonce = strndup(body, len), *proof;
 

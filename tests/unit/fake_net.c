@@ -224,6 +224,19 @@ http_req_set_dpop_token(struct http_req *r, const struct secret *tok)
 	free(value);
 }
 
+/* No reply of the fakes has header lines. */
+int
+http_header_value(const char *line, size_t n, const char *name, char *out,
+    size_t outsz)
+{
+	(void)line;
+	(void)n;
+	(void)name;
+	(void)out;
+	(void)outsz;
+	return 0;
+}
+
 void
 http_req_set_retry(struct http_req *r, http_retry_fn fn, void *arg,
     void (*free_fn)(void *))
