@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "context.h"
 #include "error.h"
 #include "msg.h"
 #include "output.h"
@@ -34,6 +35,9 @@ static const struct tb_cmd *const tb_cmds[] = {
 	&tb_cmd_list,
 	&tb_cmd_kube,
 	&tb_cmd_profile,
+	&tb_cmd_link,
+	&tb_cmd_unlink,
+	&tb_cmd_which,
 	&tb_cmd_help,
 	NULL
 };
@@ -99,6 +103,7 @@ tb_set_profile(struct tb *tb, const char *name, int *status)
 		return -1;
 	}
 	tb->profile = name;
+	tb->profile_from = "--profile";
 	return 0;
 }
 
@@ -199,17 +204,47 @@ tb_call_impl(struct tb *tb, const char *op, cJSON *args, connect_event_fn fn,
 }
 
 int
+tb_context(struct tb *tb, struct context_choice **out)
+{
+	struct context_choice	*ctx;
+	int			 status;
+
+	*out = NULL;
+	if ((ctx = malloc(sizeof *ctx)) == NULL)
+		return output_error(tb->json, AUTHD_E_INTERNAL,
+		    "out of memory", NULL);
+	if (context_begin(ctx) != 0) {
+		status = output_error(tb->json, AUTHD_E_NOT_CONFIGURED,
+		    ctx->why, "fix the file named above");
+		context_end(ctx);
+		free(ctx);
+		return status;
+	}
+	if (tb->kube_server != NULL)
+		ctx->helper = context_kube_rule(ctx->rules, tb->kube_server);
+	*out = ctx;
+	return 0;
+}
+
+int
 tb_token_call(struct tb *tb, const struct authd_request *target,
     const char *quiet_code, struct msg_reply *reply, char **tok)
 {
 	struct authd_request	 rq = *target;
+	struct context_choice	*ctx;
 	cJSON			*args;
 	int			 status;
 
 	*tok = NULL;
 	memset(reply, 0, sizeof *reply);
 	rq.profile = tb->profile;
-	if ((args = token_args(&rq)) == NULL)
+	if ((status = tb_context(tb, &ctx)) != 0)
+		return status;
+	context_resolve(ctx, &rq, tb->profile_from, 0);
+	args = token_args(&ctx->rq);
+	context_end(ctx);
+	free(ctx);
+	if (args == NULL)
 		return output_error(tb->json, AUTHD_E_INTERNAL,
 		    "out of memory", NULL);
 	status = tb_call_quiet(tb, PROTO_OP_TOKEN, args, TB_TOKEN_TIMEOUT_MS,
@@ -262,6 +297,8 @@ main(int argc, char **argv)
 	if ((env = getenv("TB_PROFILE")) != NULL && *env != '\0' &&
 	    tb_set_profile(&tb, env, &status) != 0)
 		return status;
+	if (tb.profile != NULL)
+		tb.profile_from = "TB_PROFILE";
 
 	/* "+": options end at the command name. */
 	opterr = 0;

@@ -23,7 +23,9 @@
 #define TB_TOKEN_TIMEOUT_MS	60000
 
 struct tb {
-	const char	*profile;	/* NULL: the daemon's default */
+	const char	*profile;	/* NULL: the context's, else authd's */
+	const char	*profile_from;	/* "--profile" or "TB_PROFILE" */
+	const char	*kube_server;	/* tb kube-credential: [kube] rules */
 	int		 json;
 	const char	*socket;	/* NULL: $AUTHD_SOCK or the default */
 	int		 timeout_ms;
@@ -70,8 +72,9 @@ int	tb_call(struct tb *, const char *op, cJSON *args, connect_event_fn,
 int	tb_call_quiet(struct tb *, const char *op, cJSON *args,
 	    int timeout_ms, struct msg_reply *reply, const char *quiet_code);
 /*
- * The token request of tb token, tb exec and tb kube-credential: target's
- * args (with tb's profile) from the one builder of libauthd-client
+ * The token request of tb token, tb exec and tb kube-credential: target
+ * with tb's profile, completed from where tb runs (the binding and the
+ * rules: context.h), then its args from the one builder of libauthd-client
  * (token.h), sent with tb_call_quiet. Returns 0 with *reply holding the
  * success reply and *tok its token, checked with authd_token_valid; or
  * TB_EXIT_OK with reply->kind 0 (quiet_code, as tb_call_quiet); or prints
@@ -79,6 +82,13 @@ int	tb_call_quiet(struct tb *, const char *op, cJSON *args,
  */
 int	tb_token_call(struct tb *, const struct authd_request *target,
 	    const char *quiet_code, struct msg_reply *reply, char **tok);
+struct context_choice;
+/*
+ * The context of this invocation (context_begin, and the [kube] rule of
+ * kube_server): 0 with *ctx (context_end and free it), or prints why not
+ * and returns the exit status.
+ */
+int	tb_context(struct tb *, struct context_choice **ctx);
 /* After token_print failed: print why, return TB_EXIT_ERROR. */
 int	tb_token_write_error(void);
 void	tb_print_usage(const struct tb_cmd *, FILE *);
@@ -91,5 +101,8 @@ extern const struct tb_cmd	tb_cmd_list;
 extern const struct tb_cmd	tb_cmd_logout;
 extern const struct tb_cmd	tb_cmd_kube;
 extern const struct tb_cmd	tb_cmd_profile;
+extern const struct tb_cmd	tb_cmd_link;
+extern const struct tb_cmd	tb_cmd_unlink;
+extern const struct tb_cmd	tb_cmd_which;
 
 #endif /* AUTHD_TB_H */
