@@ -767,3 +767,15 @@ context_kube_rule(const struct ctxrules *rs, const char *server)
 	}
 	return NULL;
 }
+
+int
+context_has_kind(const struct context_choice *c, enum ctxrule_kind kind)
+{
+	int	i;
+
+	for (i = 0; c->rules != NULL && i < c->rules->n; i++) {
+		if (c->rules->rules[i].kind == kind)
+			return 1;
+	}
+	return 0;
+}

@@ -107,6 +107,8 @@ void	context_resolve(struct context_choice *c,
 	    int use_env_profile);
 void	context_end(struct context_choice *c);
 
+/* Does config.ini have any section of this kind? */
+int	context_has_kind(const struct context_choice *, enum ctxrule_kind);
 /*
  * The [git] rule for a request's host ("name[:port]") and path (may be
  * empty), the [docker] rule for a registry ("host[:port]"), the [kube]

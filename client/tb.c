@@ -240,7 +240,11 @@ tb_token_call(struct tb *tb, const struct authd_request *target,
 	rq.profile = tb->profile;
 	if ((status = tb_context(tb, &ctx)) != 0)
 		return status;
-	context_resolve(ctx, &rq, tb->profile_from, 0);
+	/* $TB_PROFILE comes after a [kube] section (context.h). */
+	if (tb->profile_from != NULL && strcmp(tb->profile_from,
+	    "TB_PROFILE") == 0)
+		rq.profile = NULL;
+	context_resolve(ctx, &rq, tb->profile_from, 1);
 	args = token_args(&ctx->rq);
 	context_end(ctx);
 	free(ctx);

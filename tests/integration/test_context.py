@@ -212,5 +212,324 @@ def binding_bounds(env):
           "unlink of a symbolic link: %s" % r.stderr)
 
 
+def match_rules(env):
+    """[match] rules choose by directory (prefix and glob) and by the git
+    remote read from .git/config; the first that matches wins; a binding
+    and explicit options come first; tb which --explain names the rule."""
+    src = os.path.join(env.home, "src")
+    setup(env, "[match work]\npath = ~/src/work\nproject = prj_123\n\n"
+          "[match \"acme\"]\ngit_remote = git.acme.test/acme\n"
+          "project = prj_456\naudience = %s\n\n"
+          "[match glob]\npath = %s/*/scratch\naudience = %s\n"
+          % (OTHER, src, OTHER))
+    work = os.path.join(src, "work", "deep")
+    os.makedirs(work)
+    t = token(env, work)
+    check(t["project"] == "prj_123" and projects(t["token"]) == ["prj_123"],
+          t)
+    r = tb(env, work, "which", "--explain")
+    check("project  prj_123  (from rule [match work] in %s" % os.path.join(
+        env.home, ".config", "authd", "config.ini") in r.stdout, r.stdout)
+    # Not a prefix of a component: ~/src/workshop is not ~/src/work.
+    shop = os.path.join(src, "workshop")
+    os.makedirs(shop)
+    check("project" not in token(env, shop), "prefix matched a longer name")
+    # The remote of a repository, with scp-like and https URLs.
+    for n, url in (("r1", "git@git.acme.test:acme/tool.git"),
+                   ("r2", "https://user@GIT.acme.test/acme/x"),
+                   ("r3", "https://git.acme.test/other/x")):
+        d = os.path.join(src, n)
+        git_init(d)
+        with open(os.path.join(d, ".git", "config"), "a") as f:
+            f.write('[remote "origin"]\n\turl = %s\n' % url)
+        sub = os.path.join(d, "sub")
+        os.makedirs(sub)
+        j = json.loads(tb(env, sub, "which", "--json").stdout)
+        if n == "r3":
+            check(j["rule"] is None and j["project"] is None, j)
+            continue
+        check(j["rule"] == "acme" and j["project"] == "prj_456" and
+              j["audience"] == OTHER, j)
+        t = token(env, sub)
+        check(t["project"] == "prj_456" and
+              claims(t["token"])["aud"] == OTHER, t)
+    # A glob, within one component.
+    g = os.path.join(src, "x", "scratch", "y")
+    os.makedirs(g)
+    j = json.loads(tb(env, g, "which", "--json").stdout)
+    check(j["rule"] == "glob" and j["audience"] == OTHER and
+          j["project"] is None, j)
+    # A binding wins over a rule, options over both.
+    r = tb(env, work, "link", "--project", "prj_456")
+    check(r.returncode == 0, r.stderr)
+    check(token(env, work)["project"] == "prj_456", "binding lost")
+    check(token(env, work, "--project", "prj_123")["project"] == "prj_123",
+          "option lost")
+
+
+def match_profiles(env):
+    """Two directories, two identities: [match] rules choose the profile
+    (after --profile and TB_PROFILE, before default_profile). Checked with
+    tb which and with authd's own answer (an unknown profile named by a
+    rule is authd's unknown_profile)."""
+    src = os.path.join(env.home, "src")
+    setup(env, "[profile other]\nissuer = http://127.0.0.1:9\n"
+          "client_id = x\n\n[match o]\npath = ~/src/o\nprofile = other\n"
+          "\n[match gone]\npath = ~/src/gone\nprofile = nosuch\n")
+    o = os.path.join(src, "o")
+    gone = os.path.join(src, "gone")
+    os.makedirs(o)
+    os.makedirs(gone)
+    j = json.loads(tb(env, o, "which", "--json").stdout)
+    check(j["profile"] == "other" and j["profile_from"].startswith(
+        "rule [match o]"), j)
+    j = json.loads(tb(env, o, "which", "--json",
+                      extra_env={"TB_PROFILE": "default"}).stdout)
+    check(j["profile"] == "default" and j["profile_from"] == "TB_PROFILE", j)
+    j = json.loads(tb(env, o, "--profile", "default", "which",
+                      "--json").stdout)
+    check(j["profile_from"] == "--profile", j)
+    # authd is asked for the rule's profile: not logged in there.
+    r = tb(env, o, "token")
+    check(r.returncode == 3, "other profile: %d %s" % (r.returncode,
+                                                       r.stderr))
+    r = tb(env, gone, "token")
+    check(r.returncode != 0 and "nosuch" in r.stderr, r.stderr)
+    check(token(env, src)["token"], "default profile")
+    check(token(env, o, "--profile", "default")["token"], "--profile")
+
+
+def bad_rules(env):
+    """A bad rule section is an error naming file and line, for tb and for
+    authd --check-config alike; a config.ini others may write is not
+    trusted."""
+    from harness import AUTHD
+    d = os.path.join(env.home, ".config", "authd")
+    os.makedirs(d)
+    path = os.path.join(d, "config.ini")
+    base = ("[profile default]\nissuer = http://127.0.0.1:9\n"
+            "client_id = x\n\n")
+    cases = [
+        ("[match a]\npath = relative\nprofile = x\n", 6, "absolute"),
+        ("[match a]\npath = /x\nprofile = bad name\n", 7,
+         "not a profile name"),
+        ("[git a]\nhost = https://x\n", 6, "host name"),
+        ("[docker a]\nregistry = x:99999\n", 6, "PORT"),
+        ("[kube a]\nserver = k8s.test\n", 6, "cluster's URL"),
+        ("[match a]\nfoo = 1\n", 6, "unknown key 'foo'"),
+        ("[match a]\ngit_remote = a/b/c\nproject = p\n", 6, "HOST/OWNER"),
+        ("[match %s]\npath = /x\nprofile = p\n" % ("n" * 45), 6,
+         "too long"),
+        ("[git a]\nprofile = p\n", None, "[git a] needs host"),
+        ("[match a]\npath = /x\n", None, "chooses nothing"),
+    ]
+    for text, line, what in cases:
+        with open(path, "w") as f:
+            f.write(base + text)
+        where = "%s:%d: " % (path, line) if line else path + ": "
+        r = tb(env, env.home, "which")
+        check(r.returncode != 0 and where in r.stderr and what in r.stderr,
+              "tb, %r: %s" % (text, r.stderr))
+        r = subprocess.run([AUTHD, "--check-config"], env=env.env,
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode != 0 and what in r.stderr and
+              (line is None or ":%d:" % line in r.stderr),
+              "authd, %r: %s" % (text, r.stderr))
+    with open(path, "w") as f:
+        f.write(base + "[match a]\npath = /\nproject = p\n")
+    os.chmod(path, 0o666)
+    r = tb(env, env.home, "which")
+    check(r.returncode != 0 and "writable by group or others" in r.stderr,
+          r.stderr)
+
+
+def git_helper(env, action, text, *args, cwd=None):
+    return subprocess.run([GIT_HELPER] + list(args) + [action], input=text,
+                          capture_output=True, text=True, env=env.env,
+                          timeout=60, cwd=cwd or env.dir)
+
+
+def git_fill(env, text, *config):
+    need(shutil.which("git"), "git")
+    e = {k: v for k, v in env.env.items() if not k.startswith("GIT_")}
+    e.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"})
+    argv = ["git"]
+    for c in config:
+        argv += ["-c", c]
+    r = subprocess.run(argv + ["credential", "fill"], input=text,
+                       capture_output=True, text=True, env=e, timeout=60,
+                       cwd=env.dir)
+    kv = dict(ln.split("=", 1) for ln in r.stdout.splitlines() if "=" in ln)
+    return r, kv
+
+
+HELPERS_CONF = """[git a]
+host = git-a.tb.test
+project = prj_123
+
+[git b]
+host = git-b.tb.test:8443
+path = team
+project = prj_456
+audience = %s
+username = robot
+
+[docker one]
+registry = reg-one.tb.test
+project = prj_123
+
+[docker two]
+registry = localhost:5000
+audience = %s
+project = prj_456
+username = ci
+
+[kube prod]
+server = https://k8s.tb.test:6443/
+project = prj_456
+""" % (OTHER, OTHER)
+
+
+def helpers_git(env):
+    """Two git hosts configured in config.ini get their own tokens through
+    real git's credential protocol (git credential fill with
+    credential.helper set to the helper, no options); an unconfigured
+    host, another port or another path gets nothing; --host still works."""
+    setup(env, HELPERS_CONF)
+    helper = "credential.helper=" + GIT_HELPER
+    r, kv = git_fill(env, "protocol=https\nhost=git-a.tb.test\n\n", helper)
+    check(r.returncode == 0 and kv.get("username") == "x-access-token",
+          "a: %d %s" % (r.returncode, r.stderr))
+    ta = kv["password"]
+    check(projects(ta) == ["prj_123"] and claims(ta)["aud"] == API,
+          claims(ta))
+    r, kv = git_fill(env, "protocol=https\nhost=git-b.tb.test:8443\n"
+                     "path=team/repo.git\n\n", helper,
+                     "credential.useHttpPath=true")
+    check(r.returncode == 0 and kv.get("username") == "robot",
+          "b: %d %s" % (r.returncode, r.stderr))
+    tb_ = kv["password"]
+    check(projects(tb_) == ["prj_456"] and claims(tb_)["aud"] == OTHER,
+          claims(tb_))
+    check(tb_ != ta, "one token for two hosts")
+    # Unconfigured: another host, another port, another path: git gets
+    # nothing from the helper, and fails without a prompt.
+    for req in ("protocol=https\nhost=git-c.tb.test\n\n",
+                "protocol=https\nhost=git-b.tb.test\npath=team/r\n\n",
+                "protocol=https\nhost=git-b.tb.test:8443\npath=x/r\n\n",
+                "protocol=https\nhost=git-a.tb.test.evil\n\n"):
+        r, kv = git_fill(env, req, helper, "credential.useHttpPath=true")
+        check(r.returncode != 0 and "password" not in kv,
+              "%r got %s" % (req, kv.keys()))
+        h = git_helper(env, "get", req)
+        check(h.returncode == 0 and h.stdout == "", "%r: %s" % (req,
+                                                                 h.stdout))
+    # --host keeps working, with its own options first.
+    h = git_helper(env, "get", "protocol=https\nhost=git-c.tb.test\n\n",
+                   "--host", "git-c.tb.test", "--project", "prj_456")
+    check(h.returncode == 0 and "password=" in h.stdout, h.stderr)
+    p = [ln for ln in h.stdout.splitlines() if ln.startswith("password=")]
+    check(projects(p[0][9:]) == ["prj_456"], "option lost")
+
+
+def helpers_git_capability(env):
+    """git >= 2.46 announces capability[]=authtype: the helper answers a
+    Bearer credential marked ephemeral (and no password); without the
+    capability it answers username/password and password_expiry_utc. The
+    protocol spoken directly, as git 2.46 speaks it."""
+    setup(env, HELPERS_CONF)
+    req = "capability[]=authtype\ncapability[]=state\nprotocol=https\n" \
+          "host=git-a.tb.test\n\n"
+    h = git_helper(env, "get", req)
+    check(h.returncode == 0, h.stderr)
+    lines = h.stdout.split("\n")
+    kv = dict(ln.split("=", 1) for ln in lines if "=" in ln)
+    check(lines[0] == "capability[]=authtype" and
+          kv.get("authtype") == "Bearer" and kv.get("ephemeral") == "true",
+          h.stdout.replace(kv.get("credential", "-"), "TOKEN"))
+    check("password" not in kv and "username" not in kv, kv.keys())
+    check(projects(kv["credential"]) == ["prj_123"], "wrong token")
+    check(h.stdout.endswith("\n\n") and h.stdout.count("\n\n") == 1,
+          "the answer ends with one blank line")
+    # Older git: no capability, the password form with its expiry.
+    h = git_helper(env, "get", "protocol=https\nhost=git-a.tb.test\n\n")
+    kv = dict(ln.split("=", 1) for ln in h.stdout.splitlines() if "=" in ln)
+    check(set(kv) == {"username", "password", "password_expiry_utc"},
+          kv.keys())
+    check(int(kv["password_expiry_utc"]) == claims(kv["password"])["exp"],
+          "expiry")
+    # Unconfigured hosts get nothing in either form.
+    h = git_helper(env, "get", req.replace("git-a", "git-z"))
+    check(h.stdout == "", h.stdout)
+
+
+def docker(env, action, text="", extra_env=None):
+    e = {k: v for k, v in env.env.items() if not k.startswith("TB_DOCKER_")}
+    e.update(extra_env or {})
+    return subprocess.run([DOCKER_HELPER, action], input=text,
+                          capture_output=True, text=True, env=e, timeout=60)
+
+
+def helpers_docker(env):
+    """Two registries configured in config.ini get their own tokens through
+    the docker-credential protocol; an unconfigured one gets "not found";
+    list names both; TB_DOCKER_* stays an override."""
+    setup(env, HELPERS_CONF)
+    r = docker(env, "get", "reg-one.tb.test")
+    check(r.returncode == 0, "one: %s %s" % (r.stdout, r.stderr))
+    j1 = json.loads(r.stdout)
+    check(j1["Username"] == "x-access-token" and
+          projects(j1["Secret"]) == ["prj_123"] and
+          claims(j1["Secret"])["aud"] == API, j1["Username"])
+    r = docker(env, "get", "http://localhost:5000/v2/")
+    check(r.returncode == 0, "two: %s %s" % (r.stdout, r.stderr))
+    j2 = json.loads(r.stdout)
+    check(j2["Username"] == "ci" and projects(j2["Secret"]) == ["prj_456"]
+          and claims(j2["Secret"])["aud"] == OTHER, j2["Username"])
+    for url in ("reg-three.tb.test", "localhost:5001", "localhost"):
+        r = docker(env, "get", url)
+        check(r.returncode == 1 and r.stdout.strip() == NOT_FOUND,
+              "%s: %s" % (url, r.stdout[:60]))
+    r = docker(env, "list")
+    check(r.returncode == 0 and json.loads(r.stdout) == {
+        "reg-one.tb.test": "x-access-token", "localhost:5000": "ci"},
+        r.stdout)
+    # TB_DOCKER_* override the section.
+    r = docker(env, "get", "reg-one.tb.test", extra_env={
+        "TB_DOCKER_PROJECT": "prj_456", "TB_DOCKER_USERNAME": "me"})
+    j = json.loads(r.stdout)
+    check(j["Username"] == "me" and projects(j["Secret"]) == ["prj_456"],
+          j["Username"])
+
+
+def helpers_kube(env):
+    """tb kube-credential finds the [kube] section of the cluster kubectl
+    names in KUBERNETES_EXEC_INFO (provideClusterInfo); another cluster
+    gets the user's token, and options win."""
+    setup(env, HELPERS_CONF)
+
+    def info(server):
+        return {"KUBERNETES_EXEC_INFO": json.dumps({
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "kind": "ExecCredential",
+            "spec": {"interactive": False, "cluster": {"server": server}}})}
+    r = tb(env, env.dir, "kube-credential",
+           extra_env=info("https://k8s.tb.test:6443"))
+    check(r.returncode == 0, r.stderr)
+    tok = json.loads(r.stdout)["status"]["token"]
+    check(projects(tok) == ["prj_456"], claims(tok))
+    r = tb(env, env.dir, "kube-credential",
+           extra_env=info("https://k8s-other.tb.test:6443"))
+    check(r.returncode == 0 and json.loads(r.stdout)["status"]["token"] ==
+          token(env, env.dir)["token"], "other cluster: not the user token")
+    r = tb(env, env.dir, "kube-credential", "--project", "prj_123",
+           extra_env=info("https://k8s.tb.test:6443"))
+    check(projects(json.loads(r.stdout)["status"]["token"]) == ["prj_123"],
+          "option lost")
+
+
 if __name__ == "__main__":
-    run({f.__name__: f for f in (binding_token, binding_bounds)})
+    run({f.__name__: f for f in (
+        binding_token, binding_bounds, match_rules, match_profiles,
+        bad_rules, helpers_git, helpers_git_capability, helpers_docker,
+        helpers_kube)})
