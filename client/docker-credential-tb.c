@@ -5,26 +5,36 @@
  *
  *   { "credHelpers": { "registry.example.com": "tb" } }
  *
- * and choose what it asks authd for in the environment docker runs with:
+ * and name the registries it serves, and what it asks authd for each, in
+ * [docker NAME] sections of authd's config.ini (authd.ini(5)):
  *
- *   TB_DOCKER_REGISTRY  the registry host it serves, e.g. registry.example.com
- *                       or localhost:5000 (required: no token is handed to
- *                       any other registry)
+ *   [docker ci]
+ *   registry = registry.example.com
+ *   audience = https://registry.example.com
+ *   project = prj_123
+ *
+ * (any number; no token is handed to a registry none names), or in the
+ * environment docker runs with, which overrides a section:
+ *
+ *   TB_DOCKER_REGISTRY  one more registry host it serves, e.g.
+ *                       registry.example.com or localhost:5000
  *   TB_DOCKER_AUDIENCE  the token's audience (default: the profile's)
  *   TB_DOCKER_PROJECT   the project to mint a token for (default: none, the
  *                       user's own token)
  *   TB_DOCKER_USERNAME  the user name to answer (default: x-access-token)
- *   TB_PROFILE          the authd profile (default: authd's)
+ *   TB_PROFILE          the authd profile (after a section's; default:
+ *                       the project binding's, a [match] rule's, authd's)
  *
  * Actions (one argument; input on stdin, answer on stdout):
  *
  *   get      stdin: a server URL. stdout: {"ServerURL","Username","Secret"}
- *            with the token as Secret. When the URL is not
- *            TB_DOCKER_REGISTRY or the user is not logged in, the answer
+ *            with the token as Secret. When the URL is neither
+ *            TB_DOCKER_REGISTRY nor a section's registry, or the user is
+ *            not logged in, the answer
  *            is "credentials not found in native keychain" and the exit
  *            status 1: docker then goes on without credentials.
- *   list     stdout: {"TB_DOCKER_REGISTRY":"USERNAME"} when logged in,
- *            else {}.
+ *   list     stdout: {"REGISTRY":"USERNAME",...} for every registry it
+ *            serves when logged in, else {}.
  *   store    stdin: {"ServerURL","Username","Secret"}, read and dropped.
  *   erase    stdin: a server URL, read and ignored.
  *   version  prints the version.

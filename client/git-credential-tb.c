@@ -12,19 +12,30 @@
  *   [credential "https://git.example.com"]
  *       helper = "tb --host git.example.com --project prj_123"
  *
- * The helper answers only the hosts its --host options name (one or more):
- * git sends the host of the remote (with ":PORT" when not the default), and
- * a mistyped remote, a redirect or a submodule on another host must not get
- * the token. --host NAME matches that host on any port, --host NAME:PORT
- * only on that port; "[::1]" names an IPv6 address. Without any --host the
- * helper answers nothing and says on stderr how to configure it. Which host
- * (and, with credential.useHttpPath, which repository path) gets which
- * profile, audience and project is decided by git's URL-scoped
- * configuration, as above: each URL gets its own helper line.
+ * The helper answers only the hosts its --host options name (one or more)
+ * and those of the [git] sections of authd's config.ini (authd.ini(5)):
+ * git sends the host of the remote (with ":PORT" when not the default),
+ * and a mistyped remote, a redirect or a submodule on another host must
+ * not get the token. --host NAME matches that host on any port, --host
+ * NAME:PORT only on that port; "[::1]" names an IPv6 address. A [git]
+ * section names a host the same way and optionally a path prefix (git
+ * sends the path with credential.useHttpPath), and chooses profile,
+ * audience, project and user name, so that
+ *
+ *   git config --global credential.helper tb
+ *
+ * is enough. Without any --host or [git] section the helper answers
+ * nothing and says on stderr how to configure it. The target is the
+ * options', then the section's, then what 'tb token' would ask for in the
+ * working directory ($TB_PROFILE, the project binding, [match] rules:
+ * client/context.h).
  *
  * get: reads the request (key=value lines up to a blank line or EOF) and
  * answers username, password (the token) and password_expiry_utc, then a
- * blank line. Without --username the request's username is kept, else
+ * blank line. When git announces capability[]=authtype (git 2.46), the
+ * answer is capability[]=authtype, authtype=Bearer, credential (the token)
+ * and ephemeral=true instead: git sends "Authorization: Bearer" and no
+ * caching helper keeps a token that expires. Without --username the request's username is kept, else
  * "x-access-token". A token goes only to https, or to plain http on a
  * loopback host (127.0.0.0/8, ::1, localhost). When not logged in, nothing
  * is printed and the exit status is 0, so that git tries its other helpers
@@ -101,14 +112,16 @@ static void
 gcred_usage(FILE *f)
 {
 	fprintf(f,
-"usage: git-credential-tb --host HOST[:PORT]... [--profile P]\n"
+"usage: git-credential-tb [--host HOST[:PORT]]... [--profile P]\n"
 "           [--audience A] [--project X] [--purpose P] [--scope S]\n"
 "           [--min-ttl SECONDS] [--username U] get|store|erase\n"
 "\n"
 "A git credential helper answering with a token from authd, only for the\n"
-"hosts named by --host (NAME: any port; NAME:PORT: that port). Configure\n"
-"it for each host, for example:\n"
+"hosts named by --host (NAME: any port; NAME:PORT: that port) and by the\n"
+"[git] sections of authd's config.ini (authd.ini(5)). Configure it for\n"
+"each host, for example:\n"
 GCRED_EXAMPLE
+"or name the hosts in config.ini and set credential.helper to tb.\n"
 "Plain http is answered only on loopback (127.0.0.0/8, ::1, localhost).\n"
 "store and erase do nothing: authd owns the credential.\n");
 }
