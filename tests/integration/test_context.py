@@ -432,6 +432,84 @@ def helpers_git(env):
     check(projects(p[0][9:]) == ["prj_456"], "option lost")
 
 
+def helpers_git_clone(env):
+    """End to end with real git 2.39: two git servers on loopback (git
+    http-backend behind a check that the Basic password is a token for
+    the server's own project), configured as two [git] sections in
+    config.ini, and credential.helper set to the helper alone: git clones
+    from each with its own token; a third server, not configured, gets no
+    credentials and the clone fails without a prompt."""
+    import types
+    from test_helpers import GitHTTP
+    idp = IdP(env, "--interval", "1")
+    servers = {}
+    for name, project in (("a", "prj_123"), ("b", "prj_456"), ("c", None)):
+        d = os.path.join(env.dir, name)
+        os.mkdir(d)
+
+        class Checker:
+            # The token's own project, as the server of that project would
+            # check it (the provider signed it; the test reads its claims).
+            def __init__(self, want):
+                self.want = want
+
+            def userinfo(self, tok):
+                try:
+                    ok = projects(tok) == [self.want]
+                except (ValueError, IndexError):
+                    ok = False
+                return (200 if ok else 401), None
+        servers[name] = GitHTTP(types.SimpleNamespace(dir=d),
+                                Checker(project))
+    try:
+        port = {n: s.url.rsplit(":", 1)[1] for n, s in servers.items()}
+        write_config(env, idp, "[git a]\nhost = 127.0.0.1:%s\n"
+                     "project = prj_123\n\n[git b]\nhost = 127.0.0.1:%s\n"
+                     "project = prj_456\n" % (port["a"], port["b"]))
+        env.start()
+        lg = Login(env, "--no-browser")
+        uri, code = lg.code()
+        idp.approve(uri, user="alice", code=code)
+        rc, _, err = lg.wait()
+        check(rc == 0, "login: %s" % err)
+        ge = {k: v for k, v in env.env.items() if not k.startswith("GIT_")}
+        ge.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0",
+                   "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+                   "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+
+        def git(*args):
+            return subprocess.run(["git"] + list(args), env=ge, cwd=env.dir,
+                                  capture_output=True, text=True,
+                                  timeout=120)
+        work = os.path.join(env.dir, "work")
+        for args in (("init", "-q", "-b", "main", work),
+                     ("-C", work, "commit", "-q", "--allow-empty", "-m",
+                      "hello")):
+            r = git(*args)
+            check(r.returncode == 0, "git %s: %s" % (args[0], r.stderr))
+        for s in servers.values():
+            r = git("clone", "-q", "--bare", work,
+                    os.path.join(s.root, "repo.git"))
+            check(r.returncode == 0, r.stderr)
+        helper = "credential.helper=" + GIT_HELPER
+        for name in ("a", "b"):
+            dest = os.path.join(env.dir, "clone-" + name)
+            r = git("-c", helper, "clone", "-q",
+                    servers[name].url + "/repo.git", dest)
+            check(r.returncode == 0, "clone %s: %s" % (name, r.stderr))
+            auth = servers[name].auth
+            check(auth and all(ok for _, ok in auth) and
+                  auth[0][0] == "x-access-token", "%s: %s" % (name, auth))
+        r = git("-c", helper, "clone", "-q", servers["c"].url + "/repo.git",
+                os.path.join(env.dir, "clone-c"))
+        check(r.returncode != 0 and servers["c"].auth == [],
+              "unconfigured server: %d %s" % (r.returncode,
+                                               servers["c"].auth))
+    finally:
+        for s in servers.values():
+            s.stop()
+
+
 def helpers_git_capability(env):
     """git >= 2.46 announces capability[]=authtype: the helper answers a
     Bearer credential marked ephemeral (and no password); without the
@@ -531,5 +609,6 @@ def helpers_kube(env):
 if __name__ == "__main__":
     run({f.__name__: f for f in (
         binding_token, binding_bounds, match_rules, match_profiles,
-        bad_rules, helpers_git, helpers_git_capability, helpers_docker,
+        bad_rules, helpers_git, helpers_git_clone, helpers_git_capability,
+        helpers_docker,
         helpers_kube)})
