@@ -130,12 +130,42 @@ tb_common_opt(struct tb *tb, const struct tb_cmd *cmd, int ch,
 	return 0;
 }
 
-cJSON *
-tb_args(const struct tb *tb)
+/*
+ * With no --profile or $TB_PROFILE, the profile of the binding or of a
+ * [match] rule here (context.h), for the commands that name only a
+ * profile (login, logout, status, list), as tb token would. A bad binding
+ * or config.ini is printed and ends tb, as running out of memory does.
+ */
+static void
+tb_context_profile(struct tb *tb)
 {
-	cJSON	*args = cJSON_CreateObject();
+	static char		 name[PROTO_MAX_NAME + 1];
+	struct context_choice	*ctx;
+	struct authd_request	 none;
+	int			 status;
 
-	if (args == NULL) {
+	if (tb->profile != NULL)
+		return;
+	if ((status = tb_context(tb, &ctx)) != 0)
+		exit(status);
+	memset(&none, 0, sizeof none);
+	context_resolve(ctx, &none, NULL, 0);
+	if (ctx->rq.profile != NULL) {
+		snprintf(name, sizeof name, "%s", ctx->rq.profile);
+		tb->profile = name;
+		tb->profile_from = ctx->profile_from;
+	}
+	context_end(ctx);
+	free(ctx);
+}
+
+cJSON *
+tb_args(struct tb *tb)
+{
+	cJSON	*args;
+
+	tb_context_profile(tb);
+	if ((args = cJSON_CreateObject()) == NULL) {
 		fputs("tb: out of memory\n", stderr);
 		exit(TB_EXIT_ERROR);
 	}

@@ -56,8 +56,11 @@ int	tb_common_opt(struct tb *, const struct tb_cmd *, int ch,
 	{ "json",	no_argument,		NULL, 'j' }, \
 	{ "help",	no_argument,		NULL, 'h' }
 
-/* New args object carrying the profile when one was chosen. */
-cJSON	*tb_args(const struct tb *);
+/*
+ * New args object carrying the profile when one was chosen: --profile,
+ * $TB_PROFILE, else the binding's or a [match] rule's here (context.h).
+ */
+cJSON	*tb_args(struct tb *);
 /*
  * Connect, send, wait. Returns 0 with *reply holding a success reply, or
  * prints the failure (transport or error reply) and returns its tb exit

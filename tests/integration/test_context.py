@@ -297,6 +297,13 @@ def match_profiles(env):
     check(r.returncode != 0 and "nosuch" in r.stderr, r.stderr)
     check(token(env, src)["token"], "default profile")
     check(token(env, o, "--profile", "default")["token"], "--profile")
+    # Commands that name only a profile follow the rule too.
+    r = tb(env, o, "--json", "status")
+    check(json.loads(r.stdout).get("profile") == "other", "status in o: "
+          "%d %s %s" % (r.returncode, r.stdout, r.stderr))
+    r = tb(env, src, "--json", "status")
+    check(r.returncode == 0 and json.loads(r.stdout)["profile"] ==
+          "default", r.stdout)
 
 
 def bad_rules(env):
