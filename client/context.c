@@ -15,6 +15,7 @@
 
 #include <ini.h>
 
+#include "error.h"
 #include "msg.h"
 
 /* inih cuts longer lines (INI_MAX_LINE): they are refused first. */
@@ -778,4 +779,51 @@ context_has_kind(const struct context_choice *c, enum ctxrule_kind kind)
 			return 1;
 	}
 	return 0;
+}
+
+/* libauthd-client's face of the above (authd-client.h). */
+struct authd_context {
+	struct context_choice	c;
+};
+
+int
+authd_context_apply(struct authd_context **out, struct authd_request *rq,
+    struct authd_error *err)
+{
+	const struct authd_error_info	*info;
+	struct authd_context		*ctx;
+
+	*out = NULL;
+	info = authd_error_info(AUTHD_E_NOT_CONFIGURED);
+	if ((ctx = malloc(sizeof *ctx)) == NULL || context_begin(&ctx->c) != 0) {
+		if (err != NULL) {
+			snprintf(err->code, sizeof err->code, "%s",
+			    ctx == NULL ? "internal" : info->code);
+			snprintf(err->message, sizeof err->message, "%s",
+			    ctx == NULL ? "out of memory" : ctx->c.why);
+			snprintf(err->hint, sizeof err->hint, "%s",
+			    ctx == NULL ? "" : "fix the file named above");
+			err->exit_status = ctx == NULL ? 1 : info->exit_status;
+			err->from_daemon = 0;
+		}
+		if (ctx != NULL)
+			context_end(&ctx->c);
+		free(ctx);
+		return -1;
+	}
+	context_resolve(&ctx->c, rq, "request", 1);
+	rq->profile = ctx->c.rq.profile;
+	rq->audience = ctx->c.rq.audience;
+	rq->project = ctx->c.rq.project;
+	*out = ctx;
+	return 0;
+}
+
+void
+authd_context_free(struct authd_context *ctx)
+{
+	if (ctx == NULL)
+		return;
+	context_end(&ctx->c);
+	free(ctx);
 }

@@ -114,6 +114,19 @@ def binding_token(env):
         t = token(env, d)
         check("project" not in t and t["token"] == user["token"],
               "outside the bindings (%s): %s" % (d, t))
+    # libauthd-client's authd_context_apply asks for what tb token does.
+    prog = os.path.join(BUILD, "tests", "client_example")
+    if os.path.exists(prog):
+        for d, want in ((sub, ta["token"]), (b, tbb["token"]),
+                        (c, user["token"])):
+            r = subprocess.run([prog, "--here"], cwd=d, env=env.env,
+                               capture_output=True, text=True, timeout=30)
+            check(r.returncode == 0 and r.stdout == want + "\n",
+                  "libauthd-client in %s: %d %s" % (d, r.returncode,
+                                                     r.stderr))
+    else:
+        check(not os.environ.get("CI") or os.environ.get("TB_BIN"),
+              "client_example not built")
     # Plain output is the token alone.
     r = tb(env, sub, "token")
     check(r.returncode == 0 and r.stdout == ta["token"] + "\n", r.stderr)
