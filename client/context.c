@@ -289,9 +289,10 @@ context_binding_find(const char *dir, struct context_binding *b,
     char *why, size_t len)
 {
 	char		d[PATH_MAX], f[PATH_MAX];
-	struct stat	home;
+	struct stat	home, sb;
 	int		have_home = context_home(&home);
 
+	memset(b, 0, sizeof *b);
 	if (snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d)
 		return 0;
 	if (context_is_home(d, &home, have_home))
@@ -300,7 +301,8 @@ context_binding_find(const char *dir, struct context_binding *b,
 		if (snprintf(f, sizeof f, "%s/%s", strcmp(d, "/") == 0 ? "" :
 		    d, CONTEXT_LINK_FILE) >= (int)sizeof f)
 			return 0;
-		if (access(f, F_OK) == 0 || errno != ENOENT) {
+		/* lstat: a dangling symbolic link is refused, not skipped. */
+		if (lstat(f, &sb) == 0 || errno != ENOENT) {
 			if (context_binding_read(f, b, why, len) != 0)
 				return -1;
 			return 1;

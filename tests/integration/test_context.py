@@ -215,6 +215,10 @@ def binding_bounds(env):
               r.stderr and what in r.stderr, "%r: %d %s" % (
                   text[:40], r.returncode, r.stderr))
     os.unlink(bad)
+    os.symlink(os.path.join(outer, "nowhere"), bad)     # dangling
+    r = tb(env, plain, "token")
+    check(r.returncode != 0 and "symbolic link" in r.stderr, r.stderr)
+    os.unlink(bad)
     os.symlink(os.path.join(outer, ".authd-link"), bad)
     r = tb(env, plain, "token")
     check(r.returncode != 0 and "symbolic link" in r.stderr, r.stderr)
