@@ -163,9 +163,10 @@ context_slurp(const char *file, size_t max, char *why, size_t len)
 	return buf;
 }
 
+/* seen: 1 profile, 2 audience, 4 project (each key once). */
 struct context_parse {
 	struct context_binding	*b;
-	int			 seen;	/* bits: profile, audience, project */
+	int			 seen;
 	int			 failed;
 	char			 why[256];
 };
@@ -797,7 +798,8 @@ authd_context_apply(struct authd_context **out, struct authd_request *rq,
 
 	*out = NULL;
 	info = authd_error_info(AUTHD_E_NOT_CONFIGURED);
-	if ((ctx = malloc(sizeof *ctx)) == NULL || context_begin(&ctx->c) != 0) {
+	if ((ctx = malloc(sizeof *ctx)) == NULL ||
+	    context_begin(&ctx->c) != 0) {
 		if (err != NULL) {
 			snprintf(err->code, sizeof err->code, "%s",
 			    ctx == NULL ? "internal" : info->code);

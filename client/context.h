@@ -36,16 +36,16 @@ struct context_binding {
 
 /* What a request's target came to, and why. */
 struct context_choice {
-	struct authd_request	 rq;		/* points into the below */
-	const char		*profile_from;	/* NULL: authd's default */
+	struct authd_request	 rq;		/* into the below */
+	const char		*profile_from;	/* NULL: authd's */
 	const char		*audience_from;
 	const char		*project_from;
 	char			 cwd[PATH_MAX];
 	int			 have_binding;
 	struct context_binding	 binding;
-	struct ctxrules		*rules;		/* NULL: no config file */
+	struct ctxrules		*rules;	/* NULL: no file */
 	char			 config[PATH_MAX];  /* the file read */
-	const struct ctxrule	*match;		/* the [match] rule */
+	const struct ctxrule	*match;		/* [match] */
 	const struct ctxrule	*helper;	/* the helper's section */
 	char			 remote_host[256];
 	char			 remote_path[1024];
@@ -79,8 +79,8 @@ int	context_top(const char *dir, char *top, size_t len);
  * file, 0 with the rules (free()), or -1 with why naming file and line.
  * path gets the file's name.
  */
-int	context_rules_load(struct ctxrules **rules, char *path, size_t pathlen,
-	    char *why, size_t len);
+int	context_rules_load(struct ctxrules **rules, char *path,
+	    size_t pathlen, char *why, size_t len);
 
 /*
  * The host and path of the remote ("origin", else the first) of the git

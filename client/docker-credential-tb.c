@@ -78,13 +78,18 @@
 #define DCRED_EXIT_OK		0
 #define DCRED_EXIT_ERROR	1
 
+/*
+ * TB_DOCKER_REGISTRY (NULL: the [docker] sections' only), the user name of
+ * TB_DOCKER_USERNAME (NULL: the section's, else the default), what
+ * TB_DOCKER_* ask for (audience, project), TB_PROFILE, and the binding and
+ * rules of the working directory.
+ */
 struct dcred_conf {
-	const char		*registry;	/* NULL: only [docker] ones */
-	const char		*username;	/* NULL: the section's, else */
-	/* What TB_DOCKER_* ask for (audience, project); profile: TB_PROFILE */
+	const char		*registry;
+	const char		*username;
 	struct authd_request	 rq;
 	const char		*profile;
-	struct context_choice	*ctx;		/* the binding and the rules */
+	struct context_choice	*ctx;
 };
 
 /*

@@ -35,11 +35,12 @@
  * blank line. When git announces capability[]=authtype (git 2.46), the
  * answer is capability[]=authtype, authtype=Bearer, credential (the token)
  * and ephemeral=true instead: git sends "Authorization: Bearer" and no
- * caching helper keeps a token that expires. Without --username the request's username is kept, else
- * "x-access-token". A token goes only to https, or to plain http on a
- * loopback host (127.0.0.0/8, ::1, localhost). When not logged in, nothing
- * is printed and the exit status is 0, so that git tries its other helpers
- * or prompts; a one-line hint goes to stderr. Other failures print nothing
+ * caching helper keeps a token that expires. The user name is --username,
+ * else the [git] section's, else the request's, else "x-access-token".
+ * A token goes only to https, or to plain http on a loopback host
+ * (127.0.0.0/8, ::1, localhost). When not logged in, nothing is printed
+ * and the exit status is 0, so that git tries its other helpers or
+ * prompts; a one-line hint goes to stderr. Other failures print nothing
  * on stdout either and exit 1.
  *
  * The token is printed on stdout for get and nowhere else, and only once
@@ -93,7 +94,7 @@ struct gcred_opts {
 
 /* The parts of git's request we use. */
 struct gcred_req {
-	int		 authtype;	/* git announced capability authtype */
+	int		 authtype;	/* git announced that capability */
 	char		 protocol[32];
 	char		 host[256];
 	char		 path[1024];

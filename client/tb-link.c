@@ -90,7 +90,8 @@ tb_link_run(struct tb *tb, int argc, char **argv)
 	};
 	struct context_binding	 b;
 	const char		*project = NULL, *audience = NULL;
-	char			 cwd[PATH_MAX], top[PATH_MAX], why[PATH_MAX + 512];
+	char			 cwd[PATH_MAX], top[PATH_MAX];
+	char			 why[PATH_MAX + 512];
 	int			 ch, status, show = 0, n;
 
 	opterr = 0;
@@ -319,8 +320,8 @@ tb_which_run(struct tb *tb, int argc, char **argv)
 	if (tb->json)
 		tb_which_json(ctx);
 	else {
-		tb_which_line(ctx, "profile", ctx->rq.profile, ctx->profile_from,
-		    "(authd's default_profile)", explain);
+		tb_which_line(ctx, "profile", ctx->rq.profile,
+		    ctx->profile_from, "(authd's default_profile)", explain);
 		tb_which_line(ctx, "token", ctx->rq.audience != NULL ||
 		    ctx->rq.project != NULL ? "project-scoped" : "user", NULL,
 		    NULL, explain);

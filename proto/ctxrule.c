@@ -185,7 +185,9 @@ ctxrule_set_remote(struct ctxrule *r, const char *v, char *why, size_t len)
 {
 	char		name[256], port[8], host[256];
 	const char	*slash = strchr(v, '/');
-	size_t		n = slash != NULL ? (size_t)(slash - v) : strlen(v);
+	size_t		n;
+
+	n = slash != NULL ? (size_t)(slash - v) : strlen(v);
 
 	if (n == 0 || n >= sizeof host)
 		goto bad;

@@ -34,11 +34,11 @@ enum ctxrule_kind {
 struct ctxrule {
 	enum ctxrule_kind	 kind;
 	char			 name[CTXRULE_MAX_NAME + 1];
-	int			 line;		/* of the section header */
+	int			 line;		/* of its header */
 	/* What it matches: empty when not set. */
 	char			 path[CTXRULE_MAX_PATH];    /* match, git */
-	char			 remote[256];	/* match: host[/owner] */
-	char			 host[256];	/* git, docker: host[:port] */
+	char			 remote[256];	/* match: host/owner */
+	char			 host[256];	/* git, docker */
 	char			 server[CTXRULE_MAX_VALUE];  /* kube: URL */
 	/* What it chooses: empty when not set. */
 	char			 profile[65];

@@ -33,7 +33,7 @@ test_sections(void)
 	ctxrules_init(rs);
 	CHECK_INT(add("match \"w\"", "path", "~/src/w/"), 0);
 	CHECK_STR(rs->rules[0].name, "w");
-	CHECK_STR(rs->rules[0].path, "~/src/w");	/* trailing '/' dropped */
+	CHECK_STR(rs->rules[0].path, "~/src/w");	/* no trailing '/' */
 	CHECK_INT(add("match \"w\"", "profile", "work"), 0);
 	CHECK_INT(rs->n, 1);
 	CHECK_INT(add("match w2", "git_remote", "github.com/acme"), 0);
@@ -42,8 +42,8 @@ test_sections(void)
 	CHECK_INT(add("match w", "profile", "x"), -1);
 	CHECK(strstr(why, "appears twice") != NULL);
 	/* Headers inih would cut, and bad names. */
-	CHECK_INT(add("match aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "path",
-	    "/x"), -1);
+	CHECK_INT(add("match aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    "path", "/x"), -1);
 	CHECK(strstr(why, "too long") != NULL);
 	CHECK_INT(add("git a/b", "host", "x"), -1);
 	CHECK(strstr(why, "rule names") != NULL);
