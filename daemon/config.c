@@ -734,17 +734,34 @@ config_check(struct config *c, char **cause)
 	return 0;
 }
 
-/* Whole-rule checks ([git NAME] needs host, ...). */
+/*
+ * Whole-rule checks ([git NAME] needs host, ...), and the profile a rule
+ * names must be one of the file's.
+ */
 static int
 config_check_rules(struct config *c, struct config_parse *cp, char **cause)
 {
-	char	why[256];
+	const struct ctxrule	*r;
+	char			 why[256];
+	int			 i;
 
-	if (cp->rules == NULL || ctxrules_check(cp->rules, why,
-	    sizeof why) == 0)
+	if (cp->rules == NULL)
 		return 0;
-	xasprintf(cause, "%s: %s", c->path, why);
-	return -1;
+	if (ctxrules_check(cp->rules, why, sizeof why) != 0) {
+		xasprintf(cause, "%s: %s", c->path, why);
+		return -1;
+	}
+	for (i = 0; i < cp->rules->n; i++) {
+		r = &cp->rules->rules[i];
+		if (r->profile[0] == '\0' ||
+		    profiles_find(c->profiles, r->profile) != NULL)
+			continue;
+		xasprintf(cause, "%s: [%s %s]: profile '%s' has no [profile] "
+		    "section", c->path, ctxrule_kind_name(r->kind), r->name,
+		    r->profile);
+		return -1;
+	}
+	return 0;
 }
 
 static void

@@ -287,12 +287,15 @@ def match_rules(env):
 def match_profiles(env):
     """Two directories, two identities: [match] rules choose the profile
     (after --profile and TB_PROFILE, before default_profile). Checked with
-    tb which and with authd's own answer (an unknown profile named by a
-    rule is authd's unknown_profile)."""
+    tb which and with authd's own answer (a rule added after authd read
+    the file, naming a profile authd does not have, gets unknown_profile:
+    authd itself refuses such a file, bad_rules)."""
     src = os.path.join(env.home, "src")
     setup(env, "[profile other]\nissuer = http://127.0.0.1:9\n"
-          "client_id = x\n\n[match o]\npath = ~/src/o\nprofile = other\n"
-          "\n[match gone]\npath = ~/src/gone\nprofile = nosuch\n")
+          "client_id = x\n\n[match o]\npath = ~/src/o\nprofile = other\n")
+    with open(os.path.join(env.home, ".config", "authd", "config.ini"),
+              "a") as f:
+        f.write("\n[match gone]\npath = ~/src/gone\nprofile = nosuch\n")
     o = os.path.join(src, "o")
     gone = os.path.join(src, "gone")
     os.makedirs(o)
@@ -359,6 +362,13 @@ def bad_rules(env):
         check(r.returncode != 0 and what in r.stderr and
               (line is None or ":%d:" % line in r.stderr),
               "authd, %r: %s" % (text, r.stderr))
+    # authd also checks that a rule's profile is one of the file's.
+    with open(path, "w") as f:
+        f.write(base + "[match a]\npath = /x\nprofile = nosuch\n")
+    r = subprocess.run([AUTHD, "--check-config"], env=env.env,
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode != 0 and "[match a]: profile 'nosuch' has no "
+          "[profile] section" in r.stderr, r.stderr)
     with open(path, "w") as f:
         f.write(base + "[match a]\npath = /\nproject = p\n")
     os.chmod(path, 0o666)
