@@ -229,6 +229,33 @@ def binding_bounds(env):
           "unlink of a symbolic link: %s" % r.stderr)
 
 
+def binding_fs_boundary(env):
+    """The search for a binding stops at a file system boundary: below a
+    mount point (a tmpfs in a private mount namespace: root and unshare),
+    a binding above it does not apply; on the same file system it does."""
+    need(os.geteuid() == 0 and shutil.which("unshare"),
+         "root and unshare (a private mount namespace)")
+    outer = os.path.join(env.home, "outer")
+    mnt = os.path.join(outer, "mnt")
+    plain = os.path.join(outer, "plain")
+    os.makedirs(mnt)
+    os.makedirs(plain)
+    with open(os.path.join(outer, ".authd-link"), "w") as f:
+        f.write("project = prj_above\n")
+    script = ('mount -t tmpfs authd-test "$1" && mkdir "$1/sub" && '
+              'cd "$1/sub" && exec "$2" link --show --json')
+    r = subprocess.run(["unshare", "--mount", "sh", "-c", script, "sh", mnt,
+                        TB], env=env.env, capture_output=True, text=True,
+                       timeout=30)
+    need(r.returncode == 0 or "mount" not in r.stderr,
+         "mount in a private namespace: %s" % r.stderr.strip())
+    check(r.returncode == 0 and json.loads(r.stdout) == {"file": None},
+          "crossed the boundary: %d %s %s" % (r.returncode, r.stdout,
+                                             r.stderr))
+    j = json.loads(tb(env, plain, "link", "--show", "--json").stdout)
+    check(j.get("project") == "prj_above", "same file system: %s" % j)
+
+
 def match_rules(env):
     """[match] rules choose by directory (prefix and glob) and by the git
     remote read from .git/config; the first that matches wins; a binding
@@ -642,7 +669,8 @@ def helpers_kube(env):
 
 if __name__ == "__main__":
     run({f.__name__: f for f in (
-        binding_token, binding_bounds, match_rules, match_profiles,
+        binding_token, binding_bounds, binding_fs_boundary, match_rules,
+        match_profiles,
         bad_rules, helpers_git, helpers_git_clone, helpers_git_capability,
         helpers_docker,
         helpers_kube)})
