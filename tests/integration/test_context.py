@@ -670,7 +670,5 @@ def helpers_kube(env):
 if __name__ == "__main__":
     run({f.__name__: f for f in (
         binding_token, binding_bounds, binding_fs_boundary, match_rules,
-        match_profiles,
-        bad_rules, helpers_git, helpers_git_clone, helpers_git_capability,
-        helpers_docker,
-        helpers_kube)})
+        match_profiles, bad_rules, helpers_git, helpers_git_clone,
+        helpers_git_capability, helpers_docker, helpers_kube)})
