@@ -15,6 +15,7 @@
 #include <ini.h>
 
 #include "authd.h"
+#include "ctxrule.h"
 #include "http.h"
 #include "jws.h"
 #include "url.h"
@@ -40,6 +41,7 @@ struct config_parse {
 	int		 failed;
 	char		*why;		/* the first error, without location */
 	char		 why_key[64];	/* its key, to match inih's line */
+	struct ctxrules	*rules;		/* [match], [git], ...: checked only */
 };
 
 static int
@@ -475,6 +477,27 @@ config_seen(struct config_parse *cp, const char *section, const char *key)
 	return 0;
 }
 
+/*
+ * A key of a context rule section ([match], [git], [docker], [kube]). The
+ * clients apply these rules (ctxrule.h); authd only checks them, so that
+ * --check-config and a start catch the mistakes.
+ */
+static int
+config_rule(struct config_parse *cp, const char *section, const char *key,
+    const char *value)
+{
+	char	why[256];
+
+	if (cp->rules == NULL) {
+		cp->rules = xcalloc(1, sizeof *cp->rules);
+		ctxrules_init(cp->rules);
+	}
+	if (ctxrules_add(cp->rules, section, key, value, 0, why,
+	    sizeof why) != 0)
+		return config_fail(cp, key, "%s", why);
+	return 1;
+}
+
 /* inih cuts lines of INI_MAX_LINE bytes or more: refuse them first. */
 static int
 config_long_line(const char *path, char **cause)
@@ -535,10 +558,13 @@ config_handler(void *user, const char *section, const char *key,
 	if (strncmp(section, CONFIG_POLICY_PREFIX,
 	    strlen(CONFIG_POLICY_PREFIX)) == 0)
 		return config_policy_key(cp, section, key, value);
+	if (ctxrule_section_kind(section) != -1)
+		return config_rule(cp, section, key, value);
 	if (strncmp(section, CONFIG_SECTION_PREFIX,
 	    strlen(CONFIG_SECTION_PREFIX)) != 0)
-		return config_fail(cp, key, "unknown section [%s] (profiles "
-		    "are [profile NAME], rules [policy NAME])", section);
+		return config_fail(cp, key, "unknown section [%s] (use "
+		    "[profile NAME], [policy NAME], [match NAME], [git NAME], "
+		    "[docker NAME] or [kube NAME])", section);
 	name = section + strlen(CONFIG_SECTION_PREFIX);
 	while (*name == ' ' || *name == '"')
 		name++;
@@ -873,6 +899,36 @@ config_check(struct config *c, char **cause)
 	return 0;
 }
 
+/*
+ * Whole-rule checks ([git NAME] needs host, ...), and the profile a rule
+ * names must be one of the file's.
+ */
+static int
+config_check_rules(struct config *c, struct config_parse *cp, char **cause)
+{
+	const struct ctxrule	*r;
+	char			 why[256];
+	int			 i;
+
+	if (cp->rules == NULL)
+		return 0;
+	if (ctxrules_check(cp->rules, why, sizeof why) != 0) {
+		xasprintf(cause, "%s: %s", c->path, why);
+		return -1;
+	}
+	for (i = 0; i < cp->rules->n; i++) {
+		r = &cp->rules->rules[i];
+		if (r->profile[0] == '\0' ||
+		    profiles_find(c->profiles, r->profile) != NULL)
+			continue;
+		xasprintf(cause, "%s: [%s %s]: profile '%s' has no [profile] "
+		    "section", c->path, ctxrule_kind_name(r->kind), r->name,
+		    r->profile);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 config_parse_clear(struct config_parse *cp)
 {
@@ -883,6 +939,8 @@ config_parse_clear(struct config_parse *cp)
 	cp->nseen = 0;
 	free(cp->why);
 	cp->why = NULL;
+	free(cp->rules);
+	cp->rules = NULL;
 }
 
 char *
@@ -959,7 +1017,8 @@ config_load(const char *path, struct config **out, char **cause)
 		config_line_free(line);
 		goto fail;
 	}
-	if (config_check(c, cause) != 0 || config_check_mode(c, cause) != 0)
+	if (config_check(c, cause) != 0 || config_check_rules(c, &cp,
+	    cause) != 0 || config_check_mode(c, cause) != 0)
 		goto fail;
 	config_parse_clear(&cp);
 	*out = c;

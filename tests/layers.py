@@ -16,7 +16,7 @@ LAYERS = [
     # the context struct, allocation, logging, secrets, the worker, proto/,
     # private directories and lock files
     ["authd.h", "xmalloc", "log", "secret", "worker", "error", "msg",
-     "frame", "proto", "text", "sockpath", "privdir", "lockfile"],
+     "frame", "proto", "text", "ctxrule", "sockpath", "privdir", "lockfile"],
     # pure or leaf modules
     ["http", "url", "oauth", "jwtcheck", "jwt", "jws", "profile", "preset",
      "policy",
