@@ -130,6 +130,21 @@ int	authd_client_proof(struct authd_client *, const struct authd_request *,
 void	authd_proof_free(char *);
 
 /*
+ * What tb would ask for here (tb(1), CONTEXT): fill the members of *rq
+ * that are NULL -- profile, audience, project -- from $TB_PROFILE, the
+ * project binding (.authd-link) of the working directory and the [match]
+ * rules of authd's config.ini, in that order; the members already set
+ * stay. The strings belong to *ctx: keep it until the request is made,
+ * then authd_context_free. Returns 0 (with or without a binding or a
+ * rule), or -1 with *err filled (not_configured: a malformed binding or
+ * config.ini, named with its line) and *ctx NULL.
+ */
+struct authd_context;
+int	authd_context_apply(struct authd_context **ctx,
+	    struct authd_request *rq, struct authd_error *err);
+void	authd_context_free(struct authd_context *);
+
+/*
  * The status object of a profile (NULL: the default) as JSON text
  * (allocated, free() it); *logged_in set. 0, or -1 with *err filled.
  */

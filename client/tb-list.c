@@ -121,6 +121,10 @@ tb_list_run(struct tb *tb, int argc, char **argv)
 		    tb_list_str(e, "token_type") : "Bearer", 0);
 		putchar('\n');
 	}
+	j = cJSON_GetObjectItemCaseSensitive(reply.result, "omitted");
+	if (cJSON_IsNumber(j) && j->valuedouble > 0)
+		fprintf(stderr, "(%.0f least recently used not shown: the "
+		    "reply is limited to one 64 KiB frame)\n", j->valuedouble);
 	msg_reply_clear(&reply);
 	return TB_EXIT_OK;
 }

@@ -103,6 +103,12 @@ void	account_set_store_error(struct account *, int, const char *);
  */
 time_t	account_expiry(const struct secret *, long expires_in);
 int	account_override_live(struct account *);
+/*
+ * The login renews its access token with a new JWT-bearer assertion
+ * (grant = jwt-bearer), not with a refresh token: there is a login to
+ * renew (an access token, expired or not).
+ */
+int	account_reasserts(const struct account *);
 int	account_env_applies(const struct account *);
 
 /* account-store.c */

@@ -174,7 +174,7 @@ account_check_subject(struct account *a, const struct oauth_tokens *t)
 
 	if (t->id_token == NULL || a->identity == NULL)
 		return;
-	claims = jwt_peek_claims(t->id_token->data, t->id_token->len);
+	claims = jwt_id_claims(t->id_token->data, t->id_token->len);
 	id = oauth_identity_from_claims(claims);
 	cJSON_Delete(claims);
 	if (id == NULL)
@@ -336,6 +336,20 @@ account_refresh_disco_cb(int err, const char *cause,
 	if (err != 0)
 		log_warnx("profile %s: %s failed: %s", a->p->name, g != NULL ?
 		    "narrowed refresh" : "refresh", cause);
+	if (err == 0 && g == NULL && account_reasserts(a)) {
+		/* grant = jwt-bearer: a new assertion, no refresh token. */
+		a->refresh_req = idp_post_assertion(a->ad, a->p,
+		    m->token_endpoint, &why);
+		if (a->refresh_req == NULL) {
+			account_refresh_end(a, NULL, AUTHD_E_INSECURE_URL, why);
+			free(why);
+			return;
+		}
+		log_info("profile %s: renewing the login with a new "
+		    "JWT-bearer assertion", a->p->name);
+		http_submit(a->refresh_req, account_refresh_done_cb, a);
+		return;
+	}
 	if (err != 0 || a->refresh_token == NULL) {
 		a->grant = NULL;
 		account_refresh_end(a, g, err != 0 ? err :
@@ -348,8 +362,8 @@ account_refresh_disco_cb(int err, const char *cause,
 		oauth_form_add(&f, "resource", g->resource);
 	if (g != NULL && g->scope != NULL)
 		oauth_form_add(&f, "scope", g->scope);
-	a->refresh_req = idp_post_form(a->ad, a->p, m->token_endpoint, &f,
-	    &why);
+	a->refresh_req = idp_post_form(a->ad, a->p, m->token_endpoint,
+	    m->token_endpoint, &f, &why);
 	if (a->refresh_req == NULL) {
 		a->grant = NULL;
 		account_refresh_end(a, g, AUTHD_E_INSECURE_URL, why);
@@ -441,7 +455,7 @@ account_next(struct account *a)
 	}
 	if (a->loading)
 		return;		/* the load's completion comes back here */
-	if (a->refresh_token == NULL) {
+	if (a->refresh_token == NULL && !account_reasserts(a)) {
 		if (a->access_token != NULL && (a->access_exp == 0 ||
 		    a->access_exp > time(NULL))) {
 			account_finish(a, 0, NULL);	/* short but valid */

@@ -316,11 +316,18 @@ account_override_live(struct account *a)
 }
 
 int
+account_reasserts(const struct account *a)
+{
+	return a->p->grant == PROFILE_GRANT_JWT_BEARER &&
+	    a->access_token != NULL;
+}
+
+int
 account_logged_in(const struct account *a)
 {
 	if (a->override != NULL || account_env_applies(a))
 		return 1;
-	if (a->refresh_token != NULL)
+	if (a->refresh_token != NULL || account_reasserts(a))
 		return 1;
 	/* An access token alone counts until it expires. */
 	return a->access_token != NULL && (a->access_exp == 0 ||
@@ -382,7 +389,7 @@ account_has_credential(const struct account *a)
 int
 account_refreshable(const struct account *a)
 {
-	return a->refresh_token != NULL;
+	return a->refresh_token != NULL || account_reasserts(a);
 }
 
 const char *
@@ -532,7 +539,7 @@ account_set_login(struct account *a, struct oauth_tokens *t,
 	a->refresh_accepted = a->refresh_token != NULL;
 	t->access_token = t->refresh_token = NULL;
 	if (t->id_token != NULL)
-		claims = jwt_peek_claims(t->id_token->data, t->id_token->len);
+		claims = jwt_id_claims(t->id_token->data, t->id_token->len);
 	a->identity = oauth_identity_from_claims(claims);
 	cJSON_Delete(claims);
 	a->granted_scope = t->scope != NULL ? xstrdup(t->scope) : NULL;

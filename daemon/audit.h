@@ -22,6 +22,7 @@ struct audit_peer {
 	uid_t		 uid;
 	const char	*exe;
 	const char	*unit;
+	const char	*forward;	/* the forwarded socket it came by */
 };
 
 /* NULL path: auditing is off (every call is then a no-op). */

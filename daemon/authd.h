@@ -56,6 +56,7 @@ struct authd {
 	struct secret		*env_token;	/* AUTHD_TOKEN, or NULL */
 	TAILQ_HEAD(, account)	 accounts;	/* per-profile state */
 	TAILQ_HEAD(, flow)	 flows;		/* pending logins (flow.c) */
+	TAILQ_HEAD(, forward)	 forwards;	/* forwarded sockets */
 
 	/* Limits. */
 	int			 max_conns;

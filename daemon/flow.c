@@ -538,7 +538,7 @@ flow_poll(struct flow *f)
 	oauth_form_add(&form, "grant_type", OAUTH_GRANT_TYPE_DEVICE);
 	oauth_form_add(&form, "device_code", f->dev.device_code->data);
 	f->req = idp_post_form(f->ad, account_profile(f->acct),
-	    f->token_endpoint, &form, &cause);
+	    f->token_endpoint, f->token_endpoint, &form, &cause);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, cause);
 		free(cause);
@@ -707,20 +707,14 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 	flow_schedule(f, f->interval);
 }
 
+/* The device authorization request: a code for the user to approve. */
 static void
-flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
-    void *arg)
+flow_authorize(struct flow *f, const struct oauth_meta *m)
 {
-	struct flow		*f = arg;
 	const struct profile	*p = account_profile(f->acct);
 	struct oauth_form	 form = { 0 };
 	char			*why = NULL, *scope;
 
-	f->dw = NULL;
-	if (err != 0) {
-		flow_finish(f, err, cause);
-		return;
-	}
 	if (m->device_authorization_endpoint == NULL) {
 		xasprintf(&why, "issuer %s has no device_authorization_endpoint"
 		    " (the device flow is not supported)", account_issuer(f->acct));
@@ -745,9 +739,7 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 		    p->name);
 		break;
 	}
-	f->token_endpoint = xstrdup(m->token_endpoint);
-	if (m->userinfo_endpoint != NULL)
-		f->userinfo_endpoint = xstrdup(m->userinfo_endpoint);
+	/* f->token_endpoint and f->userinfo_endpoint: set by flow_disco_cb. */
 	/* The provider's scopes: GitHub's are not OpenID Connect's. */
 	scope = profile_login_scope(p);
 	if (*scope != '\0')
@@ -771,8 +763,8 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 		oauth_form_clear(&form);
 		return;
 	}
-	f->req = idp_post_form(f->ad, p, m->device_authorization_endpoint,
-	    &form, &why);
+	f->req = idp_post_form(f->ad, p, m->token_endpoint,
+	    m->device_authorization_endpoint, &form, &why);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, why);
 		free(why);
@@ -788,6 +780,104 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 	}
 	f->state = FLOW_AUTHORIZE;
 	http_submit(f->req, flow_authorize_done_cb, f);
+}
+
+/* The JWT-bearer grant's reply: the login, or why not. */
+static void
+flow_assert_done_cb(const struct http_result *res, void *arg)
+{
+	struct flow		*f = arg;
+	struct oauth_tokens	 t;
+	struct oauth_error	 oerr;
+	char			*cause = NULL, *msg;
+	int			 rc;
+
+	f->req = NULL;
+	if (res->error != 0) {
+		xasprintf(&msg, "cannot reach the identity provider's token "
+		    "endpoint: %s", res->errmsg);
+		flow_finish(f, res->error, msg);
+		free(msg);
+		return;
+	}
+	rc = oauth_parse_token_reply(res->status, res->body, res->body_len,
+	    &t, &oerr, &cause);
+	if (rc == 0) {
+		f->userinfo_token = secret_dup(t.access_token);
+		account_set_login(f->acct, &t, NULL);
+		oauth_tokens_clear(&t);
+		f->state = FLOW_USERINFO;
+		flow_userinfo(f);
+		return;
+	}
+	oauth_tokens_clear(&t);
+	if (rc > 0 || rc == AUTHD_E_TOKEN_REJECTED) {
+		/* invalid_grant: the provider refused the assertion. */
+		free(cause);
+		msg = oauth_error_message(&oerr, "the assertion was refused");
+		xasprintf(&cause, "the identity provider refused the JWT-bearer "
+		    "assertion: %s (check assertion_key, assertion_subject and "
+		    "assertion_audience against the key registered there)",
+		    msg);
+		free(msg);
+		rc = AUTHD_E_ACCESS_DENIED;
+	} else if (rc == AUTHD_E_UNAUTHORIZED_CLIENT) {
+		free(cause);
+		cause = oauth_refusal_message(&oerr, "the JWT-bearer grant ("
+		    IDP_GRANT_TYPE_JWT_BEARER ")");
+	}
+	log_warnx("profile %s: login failed: %s", account_name(f->acct), cause);
+	flow_finish(f, rc, cause);
+	free(cause);
+}
+
+/* A machine login (RFC 7523 2.1): no user, no code; one token request. */
+static void
+flow_assert(struct flow *f, const struct oauth_meta *m)
+{
+	char	*why = NULL;
+
+	if (m->token_endpoint == NULL) {
+		flow_finish(f, AUTHD_E_IDP_UNSUPPORTED, "the issuer has no "
+		    "token endpoint");
+		return;
+	}
+	f->req = idp_post_assertion(f->ad, account_profile(f->acct),
+	    m->token_endpoint, &why);
+	if (f->req == NULL) {
+		flow_finish(f, AUTHD_E_INSECURE_URL, why);
+		free(why);
+		return;
+	}
+	log_info("profile %s: JWT-bearer login: asserting to %s",
+	    account_name(f->acct), m->token_endpoint);
+	f->state = FLOW_POLL;
+	http_submit(f->req, flow_assert_done_cb, f);
+}
+
+static void
+flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
+    void *arg)
+{
+	struct flow	*f = arg;
+
+	f->dw = NULL;
+	if (err != 0) {
+		flow_finish(f, err, cause);
+		return;
+	}
+	if (m->token_endpoint != NULL)
+		f->token_endpoint = xstrdup(m->token_endpoint);
+	if (m->userinfo_endpoint != NULL)
+		f->userinfo_endpoint = xstrdup(m->userinfo_endpoint);
+	switch (account_profile(f->acct)->grant) {
+	case PROFILE_GRANT_JWT_BEARER:
+		flow_assert(f, m);
+		return;
+	case PROFILE_GRANT_DEVICE:
+		break;
+	}
+	flow_authorize(f, m);
 }
 
 void
@@ -834,8 +924,10 @@ flow_wait(struct authd *ad, struct account *a, const struct flow_ops *ops,
 		f->state = FLOW_DISCOVERY;
 		f->ops = ops;
 		TAILQ_INSERT_TAIL(&ad->flows, f, entry);
-		log_info("profile %s: starting a device-flow login at %s",
-		    account_name(a), account_issuer(a));
+		log_info("profile %s: starting a %s login at %s",
+		    account_name(a), account_profile(a)->grant ==
+		    PROFILE_GRANT_DEVICE ? "device-flow" : "JWT-bearer",
+		    account_issuer(a));
 		f->dw = disco_get(ad->disco, account_issuer(a), flow_disco_cb,
 		    f);
 	} else

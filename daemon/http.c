@@ -559,6 +559,20 @@ http_map_error(CURLcode rc)
 	}
 }
 
+/* The reply's Date header (RFC 9110 section 6.6.1), 0 when absent or bad. */
+static time_t
+http_date(CURL *easy)
+{
+	struct curl_header	*hd;
+	time_t			 t;
+
+	if (curl_easy_header(easy, "Date", 0, CURLH_HEADER, -1, &hd) !=
+	    CURLHE_OK || hd->value == NULL || strlen(hd->value) > 64)
+		return 0;
+	t = curl_getdate(hd->value, NULL);
+	return t > 0 ? t : 0;
+}
+
 /* Drain finished transfers: remove, call back, free. */
 static void
 http_check_done(struct http *h)
@@ -586,6 +600,7 @@ http_check_done(struct http *h)
 		    &retry) == CURLE_OK && retry > 0)
 			res.retry_after = (long)retry;
 		res.content_type = ct;
+		res.date = http_date(r->easy);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		res.elapsed_ms = (now.tv_sec - r->started.tv_sec) * 1000 +
 		    (now.tv_nsec - r->started.tv_nsec) / 1000000;

@@ -12,6 +12,7 @@
 #define AUTHD_HTTP_H
 
 #include <stddef.h>
+#include <time.h>
 
 struct event_base;
 struct http;
@@ -29,6 +30,7 @@ struct http_result {
 	size_t		 body_len;
 	const char	*content_type;	/* may be NULL */
 	long		 retry_after;	/* seconds, -1 when absent */
+	time_t		 date;		/* its Date header, 0 when absent */
 	long		 elapsed_ms;
 	/* The DPoP-Nonce header (RFC 9449 8), when one came; bounded by
 	 * HTTP_MAX_NONCE, not yet checked against the nonce syntax. */

@@ -15,6 +15,7 @@
 #include "dpop.h"
 #include "error.h"
 #include "http.h"
+#include "jws.h"
 #include "jwtcheck.h"
 #include "log.h"
 #include "oauth.h"
@@ -22,17 +23,45 @@
 #include "secret.h"
 #include "xmalloc.h"
 
+#define IDP_CLIENT_ASSERTION_TYPE \
+	"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
 struct http_req *
-idp_post_form(struct authd *ad, const struct profile *p, const char *url,
-    struct oauth_form *f, char **cause)
+idp_post_form(struct authd *ad, const struct profile *p,
+    const char *token_endpoint, const char *url, struct oauth_form *f,
+    char **cause)
 {
 	struct http_req	*r;
+	struct secret	*assertion = NULL;
 
+	if (p->client_auth == PROFILE_AUTH_PRIVATE_KEY_JWT &&
+	    p->client_key == NULL) {
+		/* config.c never lets this happen. */
+		xasprintf(cause, "profile %s: client_auth = private_key_jwt "
+		    "but no client_key is loaded", p->name);
+		oauth_form_clear(f);
+		return NULL;
+	}
+	if (p->client_auth == PROFILE_AUTH_PRIVATE_KEY_JWT &&
+	    (assertion = jws_assertion(p->client_key, p->client_id,
+	    p->client_id, token_endpoint != NULL ? token_endpoint : p->issuer,
+	    cause)) == NULL) {
+		oauth_form_clear(f);
+		return NULL;
+	}
 	if ((r = http_req_new(ad->http, "POST", url, cause)) == NULL) {
+		secret_free(assertion);
 		oauth_form_clear(f);
 		return NULL;
 	}
 	switch (p->client_auth) {
+	case PROFILE_AUTH_PRIVATE_KEY_JWT:
+		oauth_form_add(f, "client_id", p->client_id);
+		oauth_form_add(f, "client_assertion_type",
+		    IDP_CLIENT_ASSERTION_TYPE);
+		oauth_form_add(f, "client_assertion", assertion->data);
+		secret_free(assertion);
+		break;
 	case PROFILE_AUTH_BASIC:
 		http_req_set_basic(r, p->client_id, p->client_secret->data);
 		break;
@@ -235,6 +264,35 @@ idp_dpop(struct authd *ad, const char *issuer, struct http_req *r,
 	return 0;
 }
 
+struct http_req *
+idp_post_assertion(struct authd *ad, const struct profile *p,
+    const char *token_endpoint, char **cause)
+{
+	struct oauth_form	 f = { 0 };
+	struct secret		*assertion;
+	char			*scope;
+
+	if (p->assertion_key == NULL || p->assertion_subject == NULL) {
+		/* config.c never lets this happen. */
+		xasprintf(cause, "profile %s: grant = jwt-bearer but no "
+		    "assertion_key or assertion_subject", p->name);
+		return NULL;
+	}
+	assertion = jws_assertion(p->assertion_key, p->client_id,
+	    p->assertion_subject, p->assertion_audience != NULL ?
+	    p->assertion_audience : token_endpoint, cause);
+	if (assertion == NULL)
+		return NULL;
+	oauth_form_add(&f, "grant_type", IDP_GRANT_TYPE_JWT_BEARER);
+	oauth_form_add(&f, "assertion", assertion->data);
+	secret_free(assertion);
+	scope = profile_login_scope(p);
+	if (*scope != '\0')
+		oauth_form_add(&f, "scope", scope);
+	free(scope);
+	return idp_post_form(ad, p, token_endpoint, token_endpoint, &f, cause);
+}
+
 void
 idp_github_headers(struct http_req *r)
 {
@@ -254,6 +312,7 @@ struct idp_revoke {
 	enum idp_revocation	 each[2];
 	char			*each_why[2];
 	char			*endpoint;
+	char			*token_endpoint;
 	struct disco_waiter	*dw;
 	struct http_req		*req;
 	struct event		*ev;		/* nothing to revoke: later */
@@ -293,6 +352,7 @@ idp_revoke_cancel(struct idp_revoke *v)
 		free(v->each_why[i]);
 	}
 	free(v->endpoint);
+	free(v->token_endpoint);
 	profile_free(v->p);
 	free(v);
 }
@@ -372,7 +432,8 @@ idp_revoke_next(struct idp_revoke *v)
 		}
 		oauth_form_add(&f, "token", v->tok[v->next]->data);
 		oauth_form_add(&f, "token_type_hint", idp_token_hint[v->next]);
-		v->req = idp_post_form(v->ad, v->p, v->endpoint, &f, &cause);
+		v->req = idp_post_form(v->ad, v->p, v->token_endpoint,
+		    v->endpoint, &f, &cause);
 		if (v->req == NULL) {
 			idp_revoke_set(v, IDP_REVOKE_FAILED, cause);
 			continue;
@@ -413,6 +474,8 @@ idp_revoke_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 		return;
 	}
 	v->endpoint = xstrdup(m->revocation_endpoint);
+	if (m->token_endpoint != NULL)
+		v->token_endpoint = xstrdup(m->token_endpoint);
 	idp_revoke_next(v);
 }
 
@@ -564,8 +627,8 @@ idp_check_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 	} else if (m->introspection_endpoint != NULL) {
 		c->introspect = 1;
 		oauth_form_add(&f, "token", c->tok->data);
-		c->req = idp_post_form(c->ad, c->p, m->introspection_endpoint,
-		    &f, &why);
+		c->req = idp_post_form(c->ad, c->p, m->token_endpoint,
+		    m->introspection_endpoint, &f, &why);
 	} else {
 		idp_check_done(c, AUTHD_E_IDP_UNSUPPORTED, "the issuer has "
 		    "neither a userinfo nor an introspection endpoint",

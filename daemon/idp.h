@@ -20,12 +20,29 @@ struct idp_revoke;
 struct idp_check;
 
 /*
- * A POST of form to a token-type endpoint with the profile's client
- * authentication (none, basic or post). NULL with *cause when the URL is
- * not allowed. Clears form.
+ * A POST of form to a token-type endpoint (url) with the profile's client
+ * authentication: none, basic, post, or private_key_jwt (RFC 7523 2.2: a
+ * new assertion every time, iss and sub the client_id, aud the issuer's
+ * token_endpoint, OpenID Connect Core 9). Every client-authenticated
+ * request goes through here: device authorization and polling, refresh,
+ * token exchange, jwt-bearer, revocation, introspection. NULL with *cause
+ * when the URL is not allowed. Clears form.
  */
 struct http_req	*idp_post_form(struct authd *, const struct profile *,
-		     const char *url, struct oauth_form *, char **cause);
+		     const char *token_endpoint, const char *url,
+		     struct oauth_form *, char **cause);
+
+#define IDP_GRANT_TYPE_JWT_BEARER \
+	"urn:ietf:params:oauth:grant-type:jwt-bearer"
+/*
+ * The JWT-bearer grant (RFC 7523 2.1) at the token endpoint: an assertion
+ * signed with the profile's assertion_key, iss the client_id, sub the
+ * assertion_subject, aud the assertion_audience (else the token endpoint),
+ * with the login's scope. A login and its renewal (there may be no refresh
+ * token: authd asserts again). NULL with *cause.
+ */
+struct http_req	*idp_post_assertion(struct authd *, const struct profile *,
+		     const char *token_endpoint, char **cause);
 
 /* ---- DPoP (RFC 9449) ---- */
 

@@ -703,7 +703,7 @@ mint_by_exchange(struct mint_job *j, const struct secret *user)
 		free(scope);
 	}
 	j->req = idp_post_form(e->m->ad, account_profile(e->acct),
-	    j->token_endpoint, &f, &cause);
+	    j->token_endpoint, j->token_endpoint, &f, &cause);
 	if (j->req == NULL) {
 		mint_job_end(j, AUTHD_E_INSECURE_URL, cause);
 		free(cause);

@@ -27,10 +27,21 @@
 #define PROFILE_DPOP_AUTO		1	/* when the provider lists ES256 */
 #define PROFILE_DPOP_REQUIRED		2
 
-/* Client authentication at the token endpoint (RFC 6749 2.3.1). */
-#define PROFILE_AUTH_NONE	0
-#define PROFILE_AUTH_BASIC	1
-#define PROFILE_AUTH_POST	2
+/*
+ * Client authentication at the token endpoint (RFC 6749 2.3.1), and
+ * private_key_jwt: a JWT signed with the client's key (RFC 7523 2.2, OpenID
+ * Connect Core 9).
+ */
+#define PROFILE_AUTH_NONE		0
+#define PROFILE_AUTH_BASIC		1
+#define PROFILE_AUTH_POST		2
+#define PROFILE_AUTH_PRIVATE_KEY_JWT	3
+
+/* How a login gets its first tokens. */
+enum profile_grant {
+	PROFILE_GRANT_DEVICE = 0,	/* device authorization (RFC 8628) */
+	PROFILE_GRANT_JWT_BEARER	/* a signed assertion (RFC 7523 2.1) */
+};
 
 /*
  * Endpoints a profile may set instead of (or over) discovery, by their
@@ -69,6 +80,7 @@
 #define PROFILE_SET_VERIFICATION_HOSTS	0x10
 
 struct secret;
+struct jws_key;
 
 struct profile {
 	TAILQ_ENTRY(profile)	 entry;
@@ -77,6 +89,20 @@ struct profile {
 	char			*client_id;
 	struct secret		*client_secret;	/* may be NULL */
 	int			 client_auth;	/* PROFILE_AUTH_* */
+	/* private_key_jwt: the key file, its key id, the key (a secret). */
+	char			*client_key_path;
+	char			*client_key_id;
+	struct jws_key		*client_key;
+	enum profile_grant	 grant;
+	/*
+	 * grant = jwt-bearer: the assertion's key (file, key id, the key),
+	 * its subject, and its audience (NULL: the token endpoint).
+	 */
+	char			*assertion_key_path;
+	char			*assertion_key_id;
+	struct jws_key		*assertion_key;
+	char			*assertion_subject;
+	char			*assertion_audience;
 	char			*scope;		/* extra login scopes */
 	char			*audience;	/* default audience, or NULL */
 	int			 mint;		/* PROFILE_MINT_* */
@@ -127,6 +153,11 @@ int		 profiles_count(const struct profiles *);
 void		 profiles_free(struct profiles *);
 const char	*profile_mint_name(int);
 const char	*profile_dpop_name(int);
+/* "device", "jwt-bearer"; profile_grant_find: the grant of a name, or -1. */
+const char	*profile_grant_name(enum profile_grant);
+int		 profile_grant_find(const char *);
+/* "none", "basic", "post", "private_key_jwt". */
+const char	*profile_auth_name(int);
 /* "device_authorization_endpoint", ... for PROFILE_EP_*, or NULL. */
 const char	*profile_endpoint_key(int);
 /* PROFILE_EP_* of a key, or -1. */

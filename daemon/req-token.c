@@ -14,6 +14,8 @@
 #include "conn.h"
 #include "dpop.h"
 #include "error.h"
+#include "config.h"
+#include "forward.h"
 #include "mint.h"
 #include "msg.h"
 #include "profile.h"
@@ -41,6 +43,8 @@ req_token_audit(struct req *r, const struct mint_target *t,
 
 static void	req_token_fail(struct req *, const struct mint_target *, int,
 		    const char *, const char *);
+static int	req_token_policy_expiry(struct req *,
+		    const struct mint_target *, time_t);
 
 /*
  * The proof op's reply: a DPoP proof for the token that token would serve
@@ -121,7 +125,8 @@ req_token_send(struct req *r, struct account *a, const char *profile,
 	const char	*token_type = a != NULL ? account_token_type(a) :
 			    "Bearer";
 
-	if (req_token_bearer_refused(r, a, NULL, token_type))
+	if (req_token_bearer_refused(r, a, NULL, token_type) ||
+	    req_token_policy_expiry(r, NULL, exp) != 0)
 		return;
 	if (r->proof != NULL) {
 		req_proof_send(r, profile, NULL, a != NULL ?
@@ -179,11 +184,50 @@ req_token_gone(struct req *r, void *arg)
 	account_waiter_cancel(arg);
 }
 
+/* The [policy] rule that governs the caller, or NULL (none or no rules). */
+static const struct policy *
+req_token_rule(struct req *r)
+{
+	struct authd	*ad = conn_authd(r->conn);
+	const char	*by;
+
+	if (ad->config == NULL || ad->config->policies.count == 0)
+		return NULL;
+	return policy_find(&ad->config->policies,
+	    conn_policy_caller(r->conn), &by);
+}
+
+/* May a token that expires at exp go to this caller? 0, or -1 refused. */
+static int
+req_token_policy_expiry(struct req *r, const struct mint_target *t,
+    time_t exp)
+{
+	char	buf[256];
+
+	if (policy_allows_expiry(req_token_rule(r), exp, buf,
+	    sizeof buf) == 0)
+		return 0;
+	req_token_fail(r, t, AUTHD_E_POLICY_DENIED, NULL, buf);
+	return -1;
+}
+
 static void
 req_token_mint_send(struct req *r, struct account *a,
     const struct mint_target *t, const struct mint_result *m)
 {
-	cJSON	*res;
+	struct forward	*fwd = conn_forward(r->conn);
+	const char	*why;
+	char		 buf[256];
+	cJSON		*res;
+
+	if (fwd != NULL && forward_allows_expiry(fwd, m->expires_at, buf,
+	    sizeof buf, &why) != 0) {
+		req_token_fail(r, t, AUTHD_E_FORWARD_DENIED, NULL, why);
+		return;
+	}
+	if (req_token_policy_expiry(r, t, m->expires_at) != 0)
+		return;
+	res = cJSON_CreateObject();
 
 	if (req_token_bearer_refused(r, a, t, m->token_type))
 		return;
@@ -339,6 +383,58 @@ req_token_parse(struct req *r, struct req_token_args *ta)
 	return 0;
 }
 
+/*
+ * Through a forwarded socket: only what its rule allows (forward.h), the
+ * audience defaulting to the rule's. 0, or -1 after the refusal.
+ */
+static int
+req_token_forwarded(struct req *r, struct req_token_args *ta)
+{
+	struct forward	*fwd = conn_forward(r->conn);
+	const char	*why;
+	char		 buf[256];
+
+	if (fwd == NULL)
+		return 0;
+	if (ta->project_token && ta->t.audience == NULL)
+		ta->t.audience = forward_rule(fwd)->audience;
+	if (forward_allows(fwd, r->profile_name, ta->project_token, &ta->t,
+	    buf, sizeof buf, &why) != 0) {
+		req_token_fail(r, ta->project_token ? &ta->t : NULL,
+		    AUTHD_E_FORWARD_DENIED, NULL, why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The [policy] rules (policy.h): may this caller get this token? The
+ * audience of a project token defaults to the profile's. 0, or -1 after
+ * the refusal (audited as a deny naming the rule).
+ */
+static int
+req_token_policy(struct req *r, struct req_token_args *ta)
+{
+	struct authd		*ad = conn_authd(r->conn);
+	const struct policy	*p;
+	const char		*audience = ta->t.audience, *by;
+	char			 buf[256];
+
+	if (ad->config == NULL || ad->config->policies.count == 0)
+		return 0;
+	p = policy_find(&ad->config->policies, conn_policy_caller(r->conn),
+	    &by);
+	if (audience == NULL && r->profile != NULL)
+		audience = r->profile->audience;
+	if (policy_allows(&ad->config->policies, p, r->profile_name,
+	    ta->project_token, audience, ta->t.project, buf,
+	    sizeof buf) == 0)
+		return 0;
+	req_token_fail(r, ta->project_token ? &ta->t : NULL,
+	    AUTHD_E_POLICY_DENIED, NULL, buf);
+	return -1;
+}
+
 static int
 req_token_project(struct req *r, struct account *a, struct mint_target *t)
 {
@@ -404,6 +500,9 @@ req_token(struct req *r)
 
 	if (req_token_parse(r, &ta) != 0)
 		return REQ_DONE;
+	if (req_token_forwarded(r, &ta) != 0 ||
+	    req_token_policy(r, &ta) != 0)
+		return REQ_DONE;
 	if (r->profile == NULL && ad->env_token != NULL &&
 	    !ta.project_token) {
 		/* AUTHD_TOKEN needs no identity provider (CI). */
@@ -452,7 +551,7 @@ req_token(struct req *r)
 
 const struct req_entry req_token_entry = {
 	.name = PROTO_OP_TOKEN,
-	.flags = REQ_PROFILE | REQ_ASYNC,
+	.flags = REQ_PROFILE | REQ_ASYNC | REQ_FORWARD,
 	.handler = req_token,
 };
 static int

@@ -25,6 +25,7 @@ struct profile;
 /* Flags of a table row, checked before the handler runs. */
 #define REQ_PROFILE	0x1	/* resolve args.profile into req->profile */
 #define REQ_ASYNC	0x2	/* the handler may reply after returning */
+#define REQ_FORWARD	0x4	/* served through a forwarded socket too */
 
 /*
  * A handler's return, checked by the dispatcher (req_check_outcome):

@@ -27,6 +27,9 @@
 #define PROTO_OP_SET_TOKEN	"set_token"
 #define PROTO_OP_LIST		"list"
 #define PROTO_OP_LOGOUT		"logout"
+#define PROTO_OP_DOCTOR		"doctor"
+#define PROTO_OP_FORWARD	"forward"
+#define PROTO_OP_POLICY_EXPLAIN	"policy_explain"
 #define PROTO_OP_PROOF		"proof"
 
 /* The proof op's inputs (RFC 9449): method token, URL, nonce. */

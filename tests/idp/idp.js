@@ -2,14 +2,15 @@
 // authd's test OpenID provider: panva's oidc-provider 8.8.1 on loopback, with the device flow,
 // refresh-token rotation, revocation, introspection, userinfo, resource indicators issuing RS256
 // JWT access tokens, an RFC 8693 token-exchange grant, an `interval`/`slow_down` shim, a mint
-// endpoint for authd's `endpoint` strategy, a JSON-lines request log and optional state
-// persistence across restarts (--state). Test use only: the development interactions accept any
+// endpoint for authd's `endpoint` strategy, a JSON-lines request log, optional state
+// persistence across restarts (--state), a private_key_jwt client (--client-key) and an RFC 7523
+// JWT-bearer grant (--assertion-key). Test use only: the development interactions accept any
 // login name with any password. See README.md.
 
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 
 import Provider, { errors } from 'oidc-provider';
 // The provider's own DPoP proof check, for the custom token-exchange grant.
@@ -26,7 +27,8 @@ const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FI
     [--verification-uri TEMPLATE] [--complete-uri TEMPLATE]
     [--no-token-exchange] [--exchange-delay-ms N] [--refresh-delay-ms N]
     [--slow-down N] [--no-rotate] [--rt-grace S] [--jwks-file FILE] [--state FILE]
-    [--canary STRING] [--no-dpop] [--dpop-nonce]
+    [--canary STRING] [--clock-offset S] [--client-key PEM] [--client-key-id KID]
+    [--assertion-key PEM] [--no-dpop] [--dpop-nonce]
     [--resource URL]...`;
 
 // ---------------------------------------------------------------- command line
@@ -52,6 +54,9 @@ function parseArgs(argv) {
     canary: null,
     dpop: true,
     dpopNonce: false,
+    clientKey: null,
+    clientKeyId: null,
+    assertionKey: null,
     resources: ['https://api.tb.test', 'https://registry.tb.test'],
   };
   const num = (name, v, min) => {
@@ -97,12 +102,18 @@ function parseArgs(argv) {
       case '--refresh-delay-ms': o.refreshDelayMs = num(a, v(), 0); break;
       case '--jwks-file': o.jwksFile = v(); break;
       case '--state': o.stateFile = v(); break;
+      // --clock-offset S: every reply's Date header S seconds off (a provider
+      // whose clock, or ours, is wrong: tb doctor's clock check).
+      case '--clock-offset': o.clockOffset = Number.parseInt(v(), 10); if (!Number.isSafeInteger(o.clockOffset)) die('--clock-offset needs an integer'); break;
       case '--canary':
         o.canary = v();
         if (!/^[A-Za-z0-9._~-]{1,64}$/.test(o.canary)) {
           die('--canary must be 1-64 characters of [A-Za-z0-9._~-]');
         }
         break;
+      case '--client-key': o.clientKey = v(); break;
+      case '--client-key-id': o.clientKeyId = v(); break;
+      case '--assertion-key': o.assertionKey = v(); break;
       case '--resource': o.resources.push(v()); break;
       // DPoP (RFC 9449) is on unless --no-dpop (a provider without it); --dpop-nonce: every
       // proof must carry a nonce of the provider's (the use_dpop_nonce dance, section 8).
@@ -133,6 +144,7 @@ const RS_BASE_SCOPES = ['tb:read', 'tb:write'];
 const PROJECT_RE = /^project:(.+)$/;
 
 const TX_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const TT = {
   access_token: 'urn:ietf:params:oauth:token-type:access_token',
@@ -169,6 +181,39 @@ const clients = [
     redirect_uris: [],
   },
 ];
+// A public key from a PEM file (a private key's PEM gives its public half).
+function readPublicKey(file, what) {
+  try {
+    return createPublicKey(fs.readFileSync(file));
+  } catch (err) {
+    return die(`${what} ${file}: ${err.message}`, 1);
+  }
+}
+
+// --assertion-key PEM: the JWT-bearer grant (RFC 7523 2.1) takes assertions signed by that key,
+// for tb-cli (and tb-pkjwt).
+const assertionKey = opt.assertionKey ? readPublicKey(opt.assertionKey, '--assertion-key') : null;
+
+// --client-key PEM: the client tb-pkjwt authenticates with private_key_jwt (RFC 7523 2.2), its
+// registered key being that key's public half (kid --client-key-id).
+if (opt.clientKey) {
+  const jwk = readPublicKey(opt.clientKey, '--client-key').export({ format: 'jwk' });
+  if (opt.clientKeyId) jwk.kid = opt.clientKeyId;
+  clients.push({
+    client_id: 'tb-pkjwt',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [jwk] },
+    grant_types: [DEVICE_GRANT, 'refresh_token', TX_GRANT],
+    response_types: [],
+    redirect_uris: [],
+  });
+}
+if (assertionKey) {
+  for (const c of clients) {
+    if (c.client_id === 'tb-cli' || c.client_id === 'tb-pkjwt') c.grant_types.push(JWT_BEARER_GRANT);
+  }
+}
+
 // --no-token-exchange: the grant exists nowhere, not even in client metadata.
 if (!opt.tokenExchange) {
   for (const c of clients) c.grant_types = c.grant_types.filter((g) => g !== TX_GRANT);
@@ -550,6 +595,58 @@ async function tokenExchangeHandler(ctx, next) {
   await next();
 }
 
+// ---------------------------------------------------------------- JWT-bearer grant (RFC 7523)
+
+// grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT[&scope=...]: the assertion
+// must be signed by --assertion-key (RS*/ES*), iss = the client, sub = the account, aud = the
+// token endpoint or the issuer, exp within 5 minutes, a jti never seen before. The reply: an
+// opaque access token (with a grant, so userinfo answers) and no refresh token: the client
+// asserts again when it needs a new one.
+async function jwtBearerHandler(ctx, next) {
+  const { params, client } = ctx.oidc;
+  if (!params.assertion) throw new errors.InvalidRequest("missing required parameter 'assertion'");
+  let payload;
+  try {
+    ({ payload } = await jose.jwtVerify(params.assertion, assertionKey, {
+      issuer: client.clientId,
+      audience: [`${issuer}/token`, issuer],
+      algorithms: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'],
+      requiredClaims: ['exp', 'sub', 'jti'],
+      clockTolerance: 5,
+    }));
+  } catch (err) {
+    ctx.state.assertionError = err.message;
+    throw new errors.InvalidGrant(`assertion refused: ${err.message}`);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  if (payload.exp - now > 300) {
+    ctx.state.assertionError = 'exp more than 5 minutes ahead';
+    throw new errors.InvalidGrant('assertion lifetime too long');
+  }
+  if (!await provider.ReplayDetection.unique(client.clientId, payload.jti, payload.exp + 5)) {
+    ctx.state.assertionError = 'jti replayed';
+    throw new errors.InvalidGrant('assertion replayed');
+  }
+  const sub = String(payload.sub);
+  const scopes = [...new Set(scopeList(params.scope))]
+    .filter((x) => ['openid', 'profile', 'email', 'projects'].includes(x));
+  const grant = new provider.Grant({ accountId: sub, clientId: client.clientId });
+  if (scopes.length) grant.addOIDCScope(scopes.join(' '));
+  const grantId = await grant.save();
+  ctx.oidc.entity('Grant', grant);
+  ctx.oidc.entity('Account', await findAccount(ctx, sub));
+  const at = new provider.AccessToken({
+    accountId: sub, client, grantId, gty: 'jwt_bearer', scope: scopes.join(' ') || undefined,
+  });
+  ctx.oidc.entity('AccessToken', at);
+  const value = await at.save();
+  ctx.state.assertionSub = sub;
+  ctx.body = {
+    access_token: value, token_type: 'Bearer', expires_in: opt.atTtl, scope: at.scope,
+  };
+  await next();
+}
+
 // ---------------------------------------------------------------- mint endpoint
 
 let signKey;
@@ -759,6 +856,10 @@ async function main() {
   provider = new Provider(issuer, configuration);
   provider.proxy = false;
 
+  if (assertionKey) {
+    provider.registerGrantType(JWT_BEARER_GRANT, jwtBearerHandler, ['assertion', 'scope']);
+  }
+
   if (opt.tokenExchange) {
     provider.registerGrantType(TX_GRANT, tokenExchangeHandler,
       ['audience', 'resource', 'scope', 'requested_token_type', 'subject_token', 'subject_token_type',
@@ -817,6 +918,13 @@ async function main() {
         const clientId = ctx.oidc?.entities?.Client?.clientId
           ?? (typeof form.client_id === 'string' ? form.client_id : undefined);
         if (clientId) line.client_id = clientId;
+        // The client authentication method that succeeded (the registered one, which
+        // oidc-provider enforces), and whether the form carried a client assertion.
+        if (typeof form.client_assertion_type === 'string') line.client_assertion = true;
+        const authed = ctx.oidc?.entities?.Client;
+        if (authed && ctx.status < 400) line.client_auth = authed.clientAuthMethod;
+        if (ctx.state.assertionSub) line.assertion_sub = ctx.state.assertionSub;
+        if (ctx.state.assertionError) line.assertion_error = ctx.state.assertionError;
         line.status = ctx.status;
         if (ctx.status >= 400 && ctx.body && typeof ctx.body === 'object' && typeof ctx.body.error === 'string') {
           line.error = ctx.body.error;
@@ -970,7 +1078,11 @@ async function main() {
     }
   });
 
-  server.on('request', provider.callback());
+  const handle = provider.callback();
+  server.on('request', opt.clockOffset ? (req, res) => {
+    res.setHeader('Date', new Date(Date.now() + opt.clockOffset * 1000).toUTCString());
+    handle(req, res);
+  } : handle);
 
   const ready = JSON.stringify({ issuer, port, pid: process.pid });
   if (opt.readyFile) {
