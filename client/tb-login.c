@@ -714,6 +714,8 @@ const struct tb_cmd tb_cmd_login = {
 "--browser and --device force one; the profile's login = device|browser\n"
 "pins one when no flag is given.\n"
 "A second 'tb login' while one is pending joins it (same code).\n"
+"A profile with grant = jwt-bearer (a machine login) logs in at once with\n"
+"its key: no code, no page.\n"
 "Ctrl-C stops waiting; the login is cancelled when no client waits on it.\n"
 "--cancel cancels the pending login for every client waiting on it.\n"
 "--with-token reads a token from standard input (not echoed on a terminal)\n"

@@ -29,6 +29,7 @@
 
 #include <ini.h>	/* INI_MAX_LINE: the daemon's parser's line limit */
 
+#include "checkconf.h"
 #include "error.h"
 #include "output.h"
 #include "proto.h"
@@ -465,14 +466,7 @@ tb_profile_section(const struct tb_profile_file *f,
 static char *
 tb_profile_default_path(void)
 {
-	const char	*base = getenv("XDG_CONFIG_HOME");
-	const char	*home = getenv("HOME");
-
-	if (base != NULL && base[0] == '/')
-		return tb_profile_printf("%s/authd/config.ini", base);
-	if (home != NULL && home[0] == '/')
-		return tb_profile_printf("%s/.config/authd/config.ini", home);
-	return NULL;
+	return checkconf_default_path();
 }
 
 /* The whole file, or *exists 0. Returns 0 or an errno. */
@@ -681,72 +675,18 @@ static int
 tb_profile_check(struct tb *tb, const struct tb_profile_file *f,
     const char *tmp, const sigset_t *oldmask)
 {
-	char		 authd[PATH_MAX], out[4096], *msg, *hint;
-	struct pollfd	 pfd;
-	size_t		 have = 0;
-	ssize_t		 n;
-	int64_t		 deadline;
-	int		 errpipe[2], devnull, status, left, rc, timedout = 0;
-	pid_t		 pid;
+	char	 out[4096], *msg, *hint;
+	size_t	 have;
+	int	 status, timedout;
 
-	connect_find_authd(authd, sizeof authd);
-	if (pipe2(errpipe, O_CLOEXEC) != 0)
-		return output_error(tb->json, AUTHD_E_INTERNAL, "pipe failed",
-		    NULL);
-	if ((pid = fork()) == -1) {
-		close(errpipe[0]);
-		close(errpipe[1]);
-		return output_error(tb->json, AUTHD_E_INTERNAL, "fork failed",
-		    NULL);
-	}
-	if (pid == 0) {
-		sigprocmask(SIG_SETMASK, oldmask, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if ((devnull = open("/dev/null", O_RDWR)) != -1) {
-			dup2(devnull, STDIN_FILENO);
-			dup2(devnull, STDOUT_FILENO);
-		}
-		dup2(errpipe[1], STDERR_FILENO);
-		execlp(authd, "authd", "--check-config", "--config", tmp,
-		    (char *)NULL);
-		fprintf(stderr, "cannot run %s: %s\n", authd, strerror(errno));
-		_exit(127);
-	}
-	close(errpipe[1]);
-	deadline = tb_profile_now_ms() + TB_PROFILE_CHECK_MS;
-	pfd.fd = errpipe[0];
-	pfd.events = POLLIN;
-	for (;;) {
-		left = (int)(deadline - tb_profile_now_ms());
-		if (left <= 0) {
-			timedout = 1;
-			kill(pid, SIGKILL);
-			break;
-		}
-		rc = poll(&pfd, 1, left);
-		if (rc == -1 && errno == EINTR)
-			continue;
-		if (rc <= 0)
-			continue;
-		n = read(errpipe[0], out + have, sizeof out - 1 - have);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		if (have == sizeof out - 1)
-			break;
-	}
-	out[have] = '\0';
-	close(errpipe[0]);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
+	status = checkconf_run(tmp, TB_PROFILE_CHECK_MS, oldmask, out,
+	    sizeof out, &timedout);
+	if (status == -1)
+		return output_error(tb->json, AUTHD_E_INTERNAL, out, NULL);
 	if (!timedout && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	while (have > 0 && (out[have - 1] == '\n' || out[have - 1] == ' '))
-		out[--have] = '\0';
-	msg = tb_profile_replace(strncmp(out, "authd: ", 7) == 0 ? out + 7 :
-	    out, tmp, f->path);
+	have = strlen(out);
+	msg = tb_profile_replace(out, tmp, f->path);
 	hint = tb_profile_printf("nothing was written: %s is as it was",
 	    f->path);
 	if (timedout)

@@ -216,7 +216,7 @@ account_fed_done_cb(const struct http_result *res, void *arg)
 	/* A user-level token; no refresh token is kept, nothing is saved. */
 	secret_free(t.refresh_token);
 	t.refresh_token = NULL;
-	account_set_login(a, &t);
+	account_set_login(a, &t, NULL);	/* federated tokens: bearer */
 	oauth_tokens_clear(&t);
 	log_info("profile %s: workload identity: exchanged a fresh ambient "
 	    "token (the access token expires in %ld s)", a->p->name,
@@ -285,7 +285,8 @@ account_fed_exchange(struct account *a, struct secret *tok)
 	oauth_form_add(&f, "requested_token_type",
 	    "urn:ietf:params:oauth:token-type:access_token");
 	secret_free(tok);
-	a->refresh_req = idp_post_form(a->ad, a->p, a->fed_token_endpoint, &f,
+	a->refresh_req = idp_post_form(a->ad, a->p, a->fed_token_endpoint,
+	    a->fed_token_endpoint, &f,
 	    &why);
 	if (a->refresh_req == NULL) {
 		account_fed_fail(a, AUTHD_E_INSECURE_URL, why);

@@ -23,6 +23,7 @@ struct account_loadw;
 struct account_grant;
 struct account_save;
 struct disco_waiter;
+struct dpop_key;
 struct event;
 struct http_req;
 
@@ -56,6 +57,13 @@ struct account {
 	 * 400/401 to a refresh with it is then a refused grant.
 	 */
 	int			 refresh_accepted;
+	/*
+	 * The profile's DPoP key (RFC 9449), made for the login and stored
+	 * with it; NULL when the login did not use DPoP. dpop_bound: the
+	 * access token is bound to it (the provider said token_type DPoP).
+	 */
+	struct dpop_key		*dpop_key;
+	int			 dpop_bound;
 	cJSON			*identity;	/* claims; NULL when none */
 	char			*granted_scope;
 	time_t			 login_time;
@@ -97,6 +105,12 @@ void	account_set_store_error(struct account *, int, const char *);
  */
 time_t	account_expiry(const struct secret *, long expires_in);
 int	account_override_live(struct account *);
+/*
+ * The login renews its access token with a new JWT-bearer assertion
+ * (grant = jwt-bearer), not with a refresh token: there is a login to
+ * renew (an access token, expired or not).
+ */
+int	account_reasserts(const struct account *);
 int	account_env_applies(const struct account *);
 
 /* account-store.c */

@@ -174,7 +174,7 @@ account_check_subject(struct account *a, const struct oauth_tokens *t)
 
 	if (t->id_token == NULL || a->identity == NULL)
 		return;
-	claims = jwt_peek_claims(t->id_token->data, t->id_token->len);
+	claims = jwt_id_claims(t->id_token->data, t->id_token->len);
 	id = oauth_identity_from_claims(claims);
 	cJSON_Delete(claims);
 	if (id == NULL)
@@ -311,6 +311,7 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 	secret_free(a->access_token);
 	a->access_token = t.access_token;
 	t.access_token = NULL;
+	a->dpop_bound = a->dpop_key != NULL && account_is_dpop(&t);
 	if (t.scope != NULL) {
 		free(a->granted_scope);
 		a->granted_scope = xstrdup(t.scope);
@@ -335,6 +336,20 @@ account_refresh_disco_cb(int err, const char *cause,
 	if (err != 0)
 		log_warnx("profile %s: %s failed: %s", a->p->name, g != NULL ?
 		    "narrowed refresh" : "refresh", cause);
+	if (err == 0 && g == NULL && account_reasserts(a)) {
+		/* grant = jwt-bearer: a new assertion, no refresh token. */
+		a->refresh_req = idp_post_assertion(a->ad, a->p,
+		    m->token_endpoint, &why);
+		if (a->refresh_req == NULL) {
+			account_refresh_end(a, NULL, AUTHD_E_INSECURE_URL, why);
+			free(why);
+			return;
+		}
+		log_info("profile %s: renewing the login with a new "
+		    "JWT-bearer assertion", a->p->name);
+		http_submit(a->refresh_req, account_refresh_done_cb, a);
+		return;
+	}
 	if (err != 0 || a->refresh_token == NULL) {
 		a->grant = NULL;
 		account_refresh_end(a, g, err != 0 ? err :
@@ -347,11 +362,22 @@ account_refresh_disco_cb(int err, const char *cause,
 		oauth_form_add(&f, "resource", g->resource);
 	if (g != NULL && g->scope != NULL)
 		oauth_form_add(&f, "scope", g->scope);
-	a->refresh_req = idp_post_form(a->ad, a->p, m->token_endpoint, &f,
-	    &why);
+	a->refresh_req = idp_post_form(a->ad, a->p, m->token_endpoint,
+	    m->token_endpoint, &f, &why);
 	if (a->refresh_req == NULL) {
 		a->grant = NULL;
 		account_refresh_end(a, g, AUTHD_E_INSECURE_URL, why);
+		free(why);
+		return;
+	}
+	/* A refresh token bound to the key is useless without a proof. */
+	if (a->dpop_key != NULL && idp_dpop(a->ad, a->p->issuer,
+	    a->refresh_req, a->dpop_key, "POST", m->token_endpoint, NULL,
+	    &why) != 0) {
+		http_cancel(a->refresh_req);
+		a->refresh_req = NULL;
+		a->grant = NULL;
+		account_refresh_end(a, g, AUTHD_E_INTERNAL, why);
 		free(why);
 		return;
 	}
@@ -434,7 +460,7 @@ account_next(struct account *a)
 		account_federated_start(a);
 		return;
 	}
-	if (a->refresh_token == NULL) {
+	if (a->refresh_token == NULL && !account_reasserts(a)) {
 		if (a->access_token != NULL && (a->access_exp == 0 ||
 		    a->access_exp > time(NULL))) {
 			account_finish(a, 0, NULL);	/* short but valid */

@@ -7,11 +7,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/event.h>
 
 #include "account-int.h"
 #include "authd.h"
+#include "dpop.h"
 #include "error.h"
 #include "jwtcheck.h"
 #include "log.h"
@@ -127,6 +129,9 @@ account_clear(struct account *a)
 	a->refresh_accepted = 0;
 	a->access_exp = 0;
 	a->access_life = 0;
+	dpop_key_free(a->dpop_key);
+	a->dpop_key = NULL;
+	a->dpop_bound = 0;
 	cJSON_Delete(a->identity);
 	a->identity = NULL;
 	free(a->granted_scope);
@@ -313,11 +318,18 @@ account_override_live(struct account *a)
 }
 
 int
+account_reasserts(const struct account *a)
+{
+	return a->p->grant == PROFILE_GRANT_JWT_BEARER &&
+	    a->access_token != NULL;
+}
+
+int
 account_logged_in(const struct account *a)
 {
 	if (a->override != NULL || account_env_applies(a))
 		return 1;
-	if (a->refresh_token != NULL)
+	if (a->refresh_token != NULL || account_reasserts(a))
 		return 1;
 	/* An access token alone counts until it expires. */
 	return a->access_token != NULL && (a->access_exp == 0 ||
@@ -379,7 +391,7 @@ account_has_credential(const struct account *a)
 int
 account_refreshable(const struct account *a)
 {
-	return a->refresh_token != NULL;
+	return a->refresh_token != NULL || account_reasserts(a);
 }
 
 const char *
@@ -485,13 +497,42 @@ account_set_store_error(struct account *a, int err, const char *cause)
 	a->store_cause = cause != NULL ? xstrdup(cause) : NULL;
 }
 
+int
+account_is_dpop(const struct oauth_tokens *t)
+{
+	return t->token_type != NULL && strcasecmp(t->token_type, "DPoP") == 0;
+}
+
+const char *
+account_token_type(struct account *a)
+{
+	if (account_override_live(a) ||
+	    account_env_applies(a))
+		return "Bearer";
+	return a->dpop_bound ? "DPoP" : "Bearer";
+}
+
+struct dpop_key *
+account_dpop_key(struct account *a)
+{
+	if (strcmp(account_token_type(a), "DPoP") != 0)
+		return NULL;
+	return a->dpop_key;
+}
+
 void
-account_set_login(struct account *a, struct oauth_tokens *t)
+account_set_login(struct account *a, struct oauth_tokens *t,
+    struct dpop_key *key)
 {
 	cJSON		*claims = NULL;
 	const cJSON	*sub;
 
 	account_clear(a);
+	/* A key the provider bound nothing to is no use: dropped. */
+	if (key != NULL && account_is_dpop(t)) {
+		a->dpop_key = dpop_key_ref(key);
+		a->dpop_bound = 1;
+	}
 	a->access_exp = account_expiry(t->access_token, t->expires_in);
 	a->access_life = account_lifetime(t->access_token, t->expires_in,
 	    a->access_exp, 1);
@@ -500,7 +541,7 @@ account_set_login(struct account *a, struct oauth_tokens *t)
 	a->refresh_accepted = a->refresh_token != NULL;
 	t->access_token = t->refresh_token = NULL;
 	if (t->id_token != NULL)
-		claims = jwt_peek_claims(t->id_token->data, t->id_token->len);
+		claims = jwt_id_claims(t->id_token->data, t->id_token->len);
 	a->identity = oauth_identity_from_claims(claims);
 	cJSON_Delete(claims);
 	a->granted_scope = t->scope != NULL ? xstrdup(t->scope) : NULL;
@@ -510,9 +551,10 @@ account_set_login(struct account *a, struct oauth_tokens *t)
 	sub = a->identity != NULL ?
 	    cJSON_GetObjectItemCaseSensitive(a->identity, "sub") : NULL;
 	log_info("profile %s: logged in%s%s (access token %zu bytes, "
-	    "refresh token %s)", a->p->name, sub != NULL ? " as " : "",
+	    "refresh token %s, %s)", a->p->name, sub != NULL ? " as " : "",
 	    sub != NULL ? sub->valuestring : "", a->access_token->len,
-	    a->refresh_token ? "yes" : "no");
+	    a->refresh_token ? "yes" : "no", a->dpop_bound ?
+	    "DPoP-bound" : "bearer");
 }
 
 void

@@ -125,6 +125,8 @@ audit_event(struct audit *a, const char *event,
 			cJSON_AddStringToObject(p, "exe", peer->exe);
 		if (peer->unit != NULL)
 			cJSON_AddStringToObject(p, "unit", peer->unit);
+		if (peer->forward != NULL)
+			cJSON_AddStringToObject(p, "forward", peer->forward);
 	}
 	if (profile != NULL)
 		cJSON_AddStringToObject(o, "profile", profile);

@@ -22,13 +22,15 @@ struct audit_peer {
 	uid_t		 uid;
 	const char	*exe;
 	const char	*unit;
+	const char	*forward;	/* the forwarded socket it came by */
 };
 
 /* NULL path: auditing is off (every call is then a no-op). */
 struct audit	*audit_open(const char *path, char **cause);
 void		 audit_close(struct audit *);
 /*
- * Record event ("login", "logout", "mint", "serve", "deny") by peer (NULL
+ * Record event ("login", "logout", "mint", "serve", "proof", "deny") by
+ * peer (NULL
  * for the daemon's own work) for profile; target is taken
  * (may be NULL); result is "ok" or an error code; detail may be NULL.
  */

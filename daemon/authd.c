@@ -30,7 +30,9 @@
 #include "error.h"
 #include "disco.h"
 #include "flow.h"
+#include "forward.h"
 #include "http.h"
+#include "idp.h"
 #include "url.h"
 #include "jwks.h"
 #include "mint.h"
@@ -298,6 +300,8 @@ authd_shutdown(struct authd *ad)
 	log_info("shutting down");
 	/* Pending logins end now, with a reason. */
 	flows_cancel(ad, AUTHD_E_SHUTTING_DOWN, "authd is shutting down");
+	/* So do forwards: their sockets go first. */
+	forwards_end(ad);
 	server_stop(ad->server);
 	conn_shutdown_all(ad);
 	if (ad->nconns == 0) {
@@ -452,6 +456,7 @@ main(int argc, char **argv)
 	TAILQ_INIT(&ad.conns);
 	TAILQ_INIT(&ad.accounts);
 	TAILQ_INIT(&ad.flows);
+	TAILQ_INIT(&ad.forwards);
 	ad.max_conns = AUTHD_MAX_CONNS;
 	ad.idle_timeout = AUTHD_IDLE_TIMEOUT;
 
@@ -669,6 +674,7 @@ main(int argc, char **argv)
 	store_free(ad.store);
 	disco_free(ad.disco);
 	http_free(ad.http);
+	idp_nonces_free(&ad);	/* after the last reply */
 	secret_free(ad.env_token);
 	audit_close(ad.audit);
 	server_free(ad.server);

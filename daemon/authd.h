@@ -37,6 +37,7 @@ struct store;
 struct mint;
 struct audit;
 struct jwks;
+struct idp_nonces;
 
 struct authd {
 	struct event_base	*base;
@@ -50,10 +51,12 @@ struct authd {
 	struct store		*store;		/* credential storage */
 	struct mint		*mint;		/* project-token cache */
 	struct jwks		*jwks;		/* issuers' signing keys */
+	struct idp_nonces	*nonces;	/* DPoP nonces per issuer */
 	struct audit		*audit;		/* NULL: off */
 	struct secret		*env_token;	/* AUTHD_TOKEN, or NULL */
 	TAILQ_HEAD(, account)	 accounts;	/* per-profile state */
 	TAILQ_HEAD(, flow)	 flows;		/* pending logins (flow.c) */
+	TAILQ_HEAD(, forward)	 forwards;	/* forwarded sockets */
 
 	/* Limits. */
 	int			 max_conns;

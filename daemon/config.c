@@ -15,7 +15,9 @@
 #include <ini.h>
 
 #include "authd.h"
+#include "ctxrule.h"
 #include "http.h"
+#include "jws.h"
 #include "url.h"
 #include "msg.h"
 #include "oauth.h"
@@ -34,10 +36,12 @@ struct config_parse {
 	int		 nseen;
 	struct config	*cfg;
 	struct profile	*cur;		/* the section's profile */
+	struct policy	*cur_policy;	/* or the section's policy */
 	char		 cur_section[128];
 	int		 failed;
 	char		*why;		/* the first error, without location */
 	char		 why_key[64];	/* its key, to match inih's line */
+	struct ctxrules	*rules;		/* [match], [git], ...: checked only */
 };
 
 static int
@@ -123,6 +127,45 @@ config_url(struct config_parse *cp, const char *key, const char *v,
 	return 1;
 }
 
+/* A file's path: absolute, or "~/..." under $HOME. */
+static int
+config_path(struct config_parse *cp, const char *key, const char *v,
+    char **out)
+{
+	const char	*home = getenv("HOME");
+
+	if (v[0] != '/' && !(strncmp(v, "~/", 2) == 0 && home != NULL &&
+	    home[0] == '/'))
+		return config_fail(cp, key, "%s needs an absolute path (or "
+		    "~/...)", key);
+	free(*out);
+	if (v[0] == '~')
+		xasprintf(out, "%s%s", home, v + 1);
+	else
+		*out = xstrdup(v);
+	return 1;
+}
+
+/* A one-line value of printable ASCII, 1..max bytes (a key id, a sub). */
+static int
+config_word(struct config_parse *cp, const char *key, const char *v,
+    size_t max, char **out)
+{
+	size_t	i;
+
+	if (*v == '\0' || strlen(v) > max)
+		return config_fail(cp, key, "%s is empty or longer than %zu "
+		    "bytes", key, max);
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] < ' ' || v[i] > '~')
+			return config_fail(cp, key, "%s holds a control or "
+			    "non-ASCII character", key);
+	}
+	free(*out);
+	*out = xstrdup(v);
+	return 1;
+}
+
 static int
 config_top(struct config_parse *cp, const char *key, const char *v)
 {
@@ -154,10 +197,55 @@ config_top(struct config_parse *cp, const char *key, const char *v)
 			    getenv("HOME") : "", v + 1);
 		else
 			c->audit_log = xstrdup(v);
+	} else if (strcmp(key, "default_policy") == 0) {
+		if (strcmp(v, "allow") == 0)
+			c->policies.deflt = POLICY_DEFAULT_ALLOW;
+		else if (strcmp(v, "deny") == 0)
+			c->policies.deflt = POLICY_DEFAULT_DENY;
+		else
+			return config_fail(cp, key, "default_policy is allow "
+			    "or deny");
 	} else
 		return config_fail(cp, key, "unknown key '%s' (outside any "
-		    "[profile] section: default_profile, store, audit_log)",
-		    key);
+		    "[profile] section: default_profile, store, audit_log, "
+		    "default_policy)", key);
+	return 1;
+}
+
+#define CONFIG_POLICY_PREFIX	"policy "
+
+/* A key of a [policy NAME] section (policy.h). */
+static int
+config_policy_key(struct config_parse *cp, const char *section,
+    const char *key, const char *value)
+{
+	const char	*name = section + strlen(CONFIG_POLICY_PREFIX);
+	const char	*why;
+	char		 buf[80];
+	size_t		 n;
+	struct policy	*p;
+
+	while (*name == ' ' || *name == '"')
+		name++;
+	if (cp->cur_policy == NULL || strcmp(cp->cur_section, section) != 0) {
+		snprintf(buf, sizeof buf, "%s", name);
+		n = strlen(buf);
+		while (n > 0 && (buf[n - 1] == '"' || buf[n - 1] == ' '))
+			buf[--n] = '\0';
+		if (!msg_valid_name(buf))
+			return config_fail(cp, key, "[%s]: policy names are "
+			    "letters, digits, '.', '_' and '-'", section);
+		for (p = cp->cfg->policies.head; p != NULL; p = p->next)
+			if (strcmp(p->name, buf) == 0)
+				return config_fail(cp, key, "[policy %s] "
+				    "appears twice", buf);
+		cp->cur_policy = policies_add(&cp->cfg->policies, buf, 0);
+		cp->cur = NULL;
+		snprintf(cp->cur_section, sizeof cp->cur_section, "%s",
+		    section);
+	}
+	if (policy_set(cp->cur_policy, key, value, &why) != 0)
+		return config_fail(cp, key, "[%s]: %s: %s", section, key, why);
 	return 1;
 }
 
@@ -305,11 +393,34 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 			p->client_auth = PROFILE_AUTH_BASIC;
 		else if (strcmp(v, "post") == 0)
 			p->client_auth = PROFILE_AUTH_POST;
+		else if (strcmp(v, "private_key_jwt") == 0)
+			p->client_auth = PROFILE_AUTH_PRIVATE_KEY_JWT;
 		else if (strcmp(v, "none") == 0)
 			p->client_auth = PROFILE_AUTH_NONE;
 		else
 			return config_fail(cp, key, "unknown client_auth '%s' "
-			    "(use basic, post or none)", v);
+			    "(use basic, post, private_key_jwt or none)", v);
+	} else if (strcmp(key, "client_key") == 0) {
+		/* A key alone means private_key_jwt (as a secret means basic). */
+		if (!(p->set & PROFILE_SET_CLIENT_AUTH) &&
+		    p->client_secret == NULL)
+			p->client_auth = PROFILE_AUTH_PRIVATE_KEY_JWT;
+		return config_path(cp, key, v, &p->client_key_path);
+	} else if (strcmp(key, "client_key_id") == 0) {
+		return config_word(cp, key, v, 256, &p->client_key_id);
+	} else if (strcmp(key, "grant") == 0) {
+		if ((i = (size_t)profile_grant_find(v)) == (size_t)-1)
+			return config_fail(cp, key, "unknown grant '%s' (use "
+			    "device, jwt-bearer or federated)", v);
+		p->grant = (enum profile_grant)i;
+	} else if (strcmp(key, "assertion_key") == 0) {
+		return config_path(cp, key, v, &p->assertion_key_path);
+	} else if (strcmp(key, "assertion_key_id") == 0) {
+		return config_word(cp, key, v, 256, &p->assertion_key_id);
+	} else if (strcmp(key, "assertion_subject") == 0) {
+		return config_word(cp, key, v, 512, &p->assertion_subject);
+	} else if (strcmp(key, "assertion_audience") == 0) {
+		return config_word(cp, key, v, 2048, &p->assertion_audience);
 	} else if (strcmp(key, "scope") == 0) {
 		p->set |= PROFILE_SET_SCOPE;
 		free(p->scope);
@@ -328,6 +439,16 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 			    v);
 		p->mint = (int)i;
 		p->set |= PROFILE_SET_MINT;
+	} else if (strcmp(key, "dpop") == 0) {
+		if (strcmp(v, "off") == 0)
+			p->dpop = PROFILE_DPOP_OFF;
+		else if (strcmp(v, "auto") == 0)
+			p->dpop = PROFILE_DPOP_AUTO;
+		else if (strcmp(v, "required") == 0)
+			p->dpop = PROFILE_DPOP_REQUIRED;
+		else
+			return config_fail(cp, key, "unknown dpop '%s' (use "
+			    "off, auto or required)", v);
 	} else if (strcmp(key, "project_scope") == 0) {
 		if (strstr(v, "{project}") == NULL)
 			return config_fail(cp, key, "project_scope must "
@@ -341,14 +462,6 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 		if (config_bool(v, &p->verify_jwt) != 0)
 			return config_fail(cp, key, "verify_jwt is true or "
 			    "false, not '%s'", v);
-	} else if (strcmp(key, "grant") == 0) {
-		if (strcmp(v, "device") == 0)
-			p->grant = PROFILE_GRANT_DEVICE;
-		else if (strcmp(v, "federated") == 0)
-			p->grant = PROFILE_GRANT_FEDERATED;
-		else
-			return config_fail(cp, key, "unknown grant '%s' (use "
-			    "device or federated)", v);
 	} else if (strcmp(key, "federated_token_file") == 0) {
 		if (*v != '/')
 			return config_fail(cp, key, "federated_token_file must "
@@ -421,6 +534,27 @@ config_seen(struct config_parse *cp, const char *section, const char *key)
 	return 0;
 }
 
+/*
+ * A key of a context rule section ([match], [git], [docker], [kube]). The
+ * clients apply these rules (ctxrule.h); authd only checks them, so that
+ * --check-config and a start catch the mistakes.
+ */
+static int
+config_rule(struct config_parse *cp, const char *section, const char *key,
+    const char *value)
+{
+	char	why[256];
+
+	if (cp->rules == NULL) {
+		cp->rules = xcalloc(1, sizeof *cp->rules);
+		ctxrules_init(cp->rules);
+	}
+	if (ctxrules_add(cp->rules, section, key, value, 0, why,
+	    sizeof why) != 0)
+		return config_fail(cp, key, "%s", why);
+	return 1;
+}
+
 /* inih cuts lines of INI_MAX_LINE bytes or more: refuse them first. */
 static int
 config_long_line(const char *path, char **cause)
@@ -478,10 +612,16 @@ config_handler(void *user, const char *section, const char *key,
 		    *section ? section : "top level");
 	if (*section == '\0')
 		return config_top(cp, key, value);
+	if (strncmp(section, CONFIG_POLICY_PREFIX,
+	    strlen(CONFIG_POLICY_PREFIX)) == 0)
+		return config_policy_key(cp, section, key, value);
+	if (ctxrule_section_kind(section) != -1)
+		return config_rule(cp, section, key, value);
 	if (strncmp(section, CONFIG_SECTION_PREFIX,
 	    strlen(CONFIG_SECTION_PREFIX)) != 0)
-		return config_fail(cp, key, "unknown section [%s] (profiles "
-		    "are [profile NAME])", section);
+		return config_fail(cp, key, "unknown section [%s] (use "
+		    "[profile NAME], [policy NAME], [match NAME], [git NAME], "
+		    "[docker NAME] or [kube NAME])", section);
 	name = section + strlen(CONFIG_SECTION_PREFIX);
 	while (*name == ' ' || *name == '"')
 		name++;
@@ -500,6 +640,7 @@ config_handler(void *user, const char *section, const char *key,
 			return config_fail(cp, key, "[profile %s] appears "
 			    "twice", buf);
 		cp->cur = profile_new(buf);
+		cp->cur_policy = NULL;
 		profiles_add(cp->cfg->profiles, cp->cur);
 		snprintf(cp->cur_section, sizeof cp->cur_section, "%s",
 		    section);
@@ -719,11 +860,55 @@ config_disagrees(struct config *c, struct profile *p)
 	return NULL;
 }
 
+/*
+ * The keys of private_key_jwt and of grant = jwt-bearer: the settings that
+ * go together, then each key file read (its rules: jws.h). NULL, or why
+ * not (in *msg when allocated).
+ */
+static const char *
+config_check_keys(struct profile *p, char **msg)
+{
+	char	*cause = NULL;
+
+	if (p->client_auth == PROFILE_AUTH_PRIVATE_KEY_JWT &&
+	    p->client_key_path == NULL)
+		return "client_auth = private_key_jwt needs client_key";
+	if (p->client_key_path != NULL &&
+	    p->client_auth != PROFILE_AUTH_PRIVATE_KEY_JWT)
+		return "client_key is for client_auth = private_key_jwt";
+	if (p->client_key_id != NULL && p->client_key_path == NULL)
+		return "client_key_id needs client_key";
+	if (p->grant == PROFILE_GRANT_JWT_BEARER &&
+	    (p->assertion_key_path == NULL || p->assertion_subject == NULL))
+		return "grant = jwt-bearer needs assertion_key and "
+		    "assertion_subject";
+	if (p->grant != PROFILE_GRANT_JWT_BEARER &&
+	    (p->assertion_key_path != NULL || p->assertion_key_id != NULL ||
+	    p->assertion_subject != NULL || p->assertion_audience != NULL))
+		return "assertion_key, assertion_key_id, assertion_subject and "
+		    "assertion_audience are for grant = jwt-bearer";
+	if (p->client_key_path != NULL && jws_key_load(p->client_key_path,
+	    p->client_key_id, &p->client_key, &cause) != 0) {
+		xasprintf(msg, "client_key %s", cause);
+		free(cause);
+		return *msg;
+	}
+	if (p->assertion_key_path != NULL &&
+	    jws_key_load(p->assertion_key_path, p->assertion_key_id,
+	    &p->assertion_key, &cause) != 0) {
+		xasprintf(msg, "assertion_key %s", cause);
+		free(cause);
+		return *msg;
+	}
+	return NULL;
+}
+
 /* Whole-profile checks, after the file is read; errors name the header. */
 static int
 config_check(struct config *c, char **cause)
 {
 	struct profile	*p, *q;
+	struct policy	*pol;
 	const char	*why;
 	char		*where, *msg = NULL;
 
@@ -738,7 +923,8 @@ config_check(struct config *c, char **cause)
 			    "one issuer share its metadata", p->issuer,
 			    q->name);
 			why = msg;
-		} else if (p->client_auth != PROFILE_AUTH_NONE &&
+		} else if ((p->client_auth == PROFILE_AUTH_BASIC ||
+		    p->client_auth == PROFILE_AUTH_POST) &&
 		    p->client_secret == NULL)
 			why = "client_auth needs client_secret";
 		else if (p->mint == PROFILE_MINT_ENDPOINT &&
@@ -753,7 +939,7 @@ config_check(struct config *c, char **cause)
 		    p->federated_token_env != NULL)
 			why = "federated_token_file and federated_token_env "
 			    "exclude each other";
-		else
+		else if ((why = config_check_keys(p, &msg)) == NULL)
 			continue;
 		where = config_where(c, p->name);
 		xasprintf(cause, "%s: [profile %s]: %s", where, p->name, why);
@@ -761,12 +947,49 @@ config_check(struct config *c, char **cause)
 		free(msg);
 		return -1;
 	}
+	for (pol = c->policies.head; pol != NULL; pol = pol->next) {
+		if ((why = policy_check(pol)) != NULL) {
+			xasprintf(cause, "%s: [policy %s]: %s", c->path,
+			    pol->name, why);
+			return -1;
+		}
+	}
 	if (c->default_profile != NULL &&
 	    profiles_find(c->profiles, c->default_profile) == NULL) {
 		where = config_where(c, NULL);
 		xasprintf(cause, "%s: default_profile '%s' has no [profile] "
 		    "section", where, c->default_profile);
 		free(where);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Whole-rule checks ([git NAME] needs host, ...), and the profile a rule
+ * names must be one of the file's.
+ */
+static int
+config_check_rules(struct config *c, struct config_parse *cp, char **cause)
+{
+	const struct ctxrule	*r;
+	char			 why[256];
+	int			 i;
+
+	if (cp->rules == NULL)
+		return 0;
+	if (ctxrules_check(cp->rules, why, sizeof why) != 0) {
+		xasprintf(cause, "%s: %s", c->path, why);
+		return -1;
+	}
+	for (i = 0; i < cp->rules->n; i++) {
+		r = &cp->rules->rules[i];
+		if (r->profile[0] == '\0' ||
+		    profiles_find(c->profiles, r->profile) != NULL)
+			continue;
+		xasprintf(cause, "%s: [%s %s]: profile '%s' has no [profile] "
+		    "section", c->path, ctxrule_kind_name(r->kind), r->name,
+		    r->profile);
 		return -1;
 	}
 	return 0;
@@ -782,6 +1005,8 @@ config_parse_clear(struct config_parse *cp)
 	cp->nseen = 0;
 	free(cp->why);
 	cp->why = NULL;
+	free(cp->rules);
+	cp->rules = NULL;
 }
 
 char *
@@ -811,6 +1036,7 @@ config_load(const char *path, struct config **out, char **cause)
 
 	*out = NULL;
 	c = xcalloc(1, sizeof *c);
+	policies_init(&c->policies);
 	if (path == NULL) {
 		dflt = config_default_path();
 		if (dflt == NULL || stat(dflt, &sb) != 0) {
@@ -857,7 +1083,8 @@ config_load(const char *path, struct config **out, char **cause)
 		config_line_free(line);
 		goto fail;
 	}
-	if (config_check(c, cause) != 0 || config_check_mode(c, cause) != 0)
+	if (config_check(c, cause) != 0 || config_check_rules(c, &cp,
+	    cause) != 0 || config_check_mode(c, cause) != 0)
 		goto fail;
 	config_parse_clear(&cp);
 	*out = c;
@@ -878,6 +1105,7 @@ config_free(struct config *c)
 	free(c->store);
 	free(c->audit_log);
 	profiles_free(c->profiles);
+	policies_clear(&c->policies);
 	free(c);
 }
 

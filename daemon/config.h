@@ -16,6 +16,8 @@
 #ifndef AUTHD_CONFIG_H
 #define AUTHD_CONFIG_H
 
+#include "policy.h"
+
 struct profiles;
 
 struct config {
@@ -24,6 +26,7 @@ struct config {
 	char		*store;		/* NULL: the default */
 	char		*audit_log;	/* NULL: off */
 	struct profiles	*profiles;
+	struct policies	 policies;	/* [policy NAME] sections */
 };
 
 /*

@@ -43,8 +43,9 @@ struct conn {
 	TAILQ_HEAD(, req)	 reqs;		/* requests in flight */
 	unsigned int		 nreqs;
 	int			 peer_looked;	/* exe and unit looked up */
-	char			*peer_exe;
-	char			*peer_unit;
+	struct conn_caller	 caller;	/* its exe, unit, ... (policy.h) */
+	int			 caller_looked;	/* with its ancestors */
+	struct forward		*fwd;		/* a forwarded socket's, or NULL */
 };
 
 static void	conn_read_cb(struct bufferevent *, void *);
@@ -64,6 +65,13 @@ conn_arm_timer(struct conn *c, int seconds)
 void
 conn_accept(struct authd *ad, evutil_socket_t fd)
 {
+	conn_accept_forward(ad, fd, NULL);
+}
+
+void
+conn_accept_forward(struct authd *ad, evutil_socket_t fd,
+    struct forward *fwd)
+{
 	struct conn	*c;
 	struct ucred	 uc;
 	socklen_t	 len = sizeof uc;
@@ -71,6 +79,7 @@ conn_accept(struct authd *ad, evutil_socket_t fd)
 
 	c = xcalloc(1, sizeof *c);
 	c->ad = ad;
+	c->fwd = fwd;
 	c->refs = 1;
 	c->serial = ++ad->next_serial;
 	TAILQ_INIT(&c->reqs);
@@ -371,62 +380,143 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	free(c->peer_exe);
-	free(c->peer_unit);
+	conn_caller_clear(&c->caller);
 	free(c);
 }
 
-/* The kernel's view of the peer: its executable and its systemd unit. */
-static void
-conn_peer_lookup(struct conn *c)
+/* The parent of pid and its real uid, from /proc; -1 when unknown. */
+static pid_t
+conn_parent(pid_t pid, uid_t *uid)
+{
+	char	 path[64], line[256];
+	pid_t	 ppid = -1;
+	long	 v;
+	FILE	*f;
+
+	*uid = (uid_t)-1;
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "PPid: %ld", &v) == 1)
+			ppid = (pid_t)v;
+		else if (sscanf(line, "Uid: %ld", &v) == 1)
+			*uid = (uid_t)v;
+	}
+	fclose(f);
+	return ppid;
+}
+
+/*
+ * The kernel's view of process pid: its executable, cgroup and systemd
+ * unit, and with ancestors, the executables of its ancestors of uid
+ * (stopping at init, another uid, or POLICY_MAX_ANCESTORS).
+ */
+void
+conn_caller_lookup(struct conn_caller *cc, pid_t pid, uid_t uid,
+    int ancestors)
 {
 	char	 path[64], buf[4096], *line, *save = NULL, *p, *u;
 	ssize_t	 n;
+	pid_t	 at;
+	uid_t	 owner;
 	FILE	*f;
 
-	if (c->peer_looked || c->peer.pid <= 0)
+	memset(cc, 0, sizeof *cc);
+	cc->c.pid = pid;
+	if (pid <= 0)
 		return;
-	c->peer_looked = 1;
-	snprintf(path, sizeof path, "/proc/%ld/exe", (long)c->peer.pid);
+	snprintf(path, sizeof path, "/proc/%ld/exe", (long)pid);
 	if ((n = readlink(path, buf, sizeof buf - 1)) > 0) {
 		buf[n] = '\0';
-		c->peer_exe = xstrdup(buf);
+		cc->c.exe = cc->exe = xstrdup(buf);
 	}
-	snprintf(path, sizeof path, "/proc/%ld/cgroup", (long)c->peer.pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return;
-	/* cgroup v2: "0::/user.slice/.../app.slice/NAME.service" */
-	while (fgets(buf, sizeof buf, f) != NULL) {
-		if (strncmp(buf, "0::", 3) != 0)
-			continue;
-		buf[strcspn(buf, "\n")] = '\0';
-		u = NULL;
-		for (line = strtok_r(buf + 3, "/", &save); line != NULL;
-		    line = strtok_r(NULL, "/", &save)) {
-			p = strrchr(line, '.');
-			if (p != NULL && (strcmp(p, ".service") == 0 ||
-			    strcmp(p, ".scope") == 0))
-				u = line;
+	snprintf(path, sizeof path, "/proc/%ld/cgroup", (long)pid);
+	if ((f = fopen(path, "re")) != NULL) {
+		/* cgroup v2: "0::/user.slice/.../app.slice/NAME.service" */
+		while (fgets(buf, sizeof buf, f) != NULL) {
+			if (strncmp(buf, "0::", 3) != 0)
+				continue;
+			buf[strcspn(buf, "\n")] = '\0';
+			cc->c.cgroup = cc->cgroup = xstrdup(buf + 3);
+			u = NULL;
+			for (line = strtok_r(buf + 3, "/", &save);
+			    line != NULL; line = strtok_r(NULL, "/", &save)) {
+				p = strrchr(line, '.');
+				if (p != NULL && (strcmp(p, ".service") == 0 ||
+				    strcmp(p, ".scope") == 0))
+					u = line;
+			}
+			if (u != NULL)
+				cc->c.unit = cc->unit = xstrdup(u);
+			break;
 		}
-		if (u != NULL)
-			c->peer_unit = xstrdup(u);
-		break;
+		fclose(f);
 	}
-	fclose(f);
+	for (at = pid; ancestors &&
+	    cc->c.nancestors < POLICY_MAX_ANCESTORS;) {
+		if ((at = conn_parent(at, &owner)) <= 1 ||
+		    conn_parent(at, &owner) == -1 || owner != uid)
+			break;
+		snprintf(path, sizeof path, "/proc/%ld/exe", (long)at);
+		if ((n = readlink(path, buf, sizeof buf - 1)) <= 0)
+			break;
+		buf[n] = '\0';
+		cc->ancestor[cc->c.nancestors] = xstrdup(buf);
+		cc->c.ancestors[cc->c.nancestors] =
+		    cc->ancestor[cc->c.nancestors];
+		cc->c.nancestors++;
+	}
+}
+
+void
+conn_caller_clear(struct conn_caller *cc)
+{
+	size_t	i;
+
+	free(cc->exe);
+	free(cc->unit);
+	free(cc->cgroup);
+	for (i = 0; i < POLICY_MAX_ANCESTORS; i++)
+		free(cc->ancestor[i]);
+	memset(cc, 0, sizeof *cc);
+}
+
+/* The peer, once: its executable and unit (audit), cgroup. */
+static void
+conn_peer_lookup(struct conn *c)
+{
+	if (c->peer_looked)
+		return;
+	c->peer_looked = 1;
+	conn_caller_lookup(&c->caller, c->peer.pid, c->ad->uid, 0);
+}
+
+const struct policy_caller *
+conn_policy_caller(struct conn *c)
+{
+	/* With the ancestors, looked up when the policy first asks. */
+	if (!c->caller_looked) {
+		c->caller_looked = 1;
+		c->peer_looked = 1;
+		conn_caller_clear(&c->caller);
+		conn_caller_lookup(&c->caller, c->peer.pid, c->ad->uid, 1);
+	}
+	return &c->caller.c;
 }
 
 const char *
 conn_peer_exe(struct conn *c)
 {
 	conn_peer_lookup(c);
-	return c->peer_exe;
+	return c->caller.exe;
 }
 
 const char *
 conn_peer_unit(struct conn *c)
 {
 	conn_peer_lookup(c);
-	return c->peer_unit;
+	return c->caller.unit;
 }
 
 void
@@ -496,6 +586,26 @@ conn_shutdown_all(struct authd *ad)
 		next = TAILQ_NEXT(c, entry);
 		if (c->nreqs == 0)
 			conn_fail(c, AUTHD_E_SHUTTING_DOWN, NULL);
+	}
+}
+
+struct forward *
+conn_forward(const struct conn *c)
+{
+	return c->fwd;
+}
+
+void
+conn_close_forward(struct authd *ad, const struct forward *f)
+{
+	struct conn	*c;
+
+again:
+	TAILQ_FOREACH(c, &ad->conns, entry) {
+		if (c->fwd == f) {
+			conn_close(c);	/* off the list: look again */
+			goto again;
+		}
 	}
 }
 

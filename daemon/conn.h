@@ -13,10 +13,13 @@
 #include <sys/types.h>
 
 #include <event2/util.h>
+
+#include "policy.h"
 #include <cjson/cJSON.h>
 
 struct authd;
 struct conn;
+struct forward;
 struct req;
 
 struct conn_peer {
@@ -25,8 +28,27 @@ struct conn_peer {
 	gid_t	gid;
 };
 
+/* What the kernel says of a process, for the policy; owns its strings. */
+struct conn_caller {
+	struct policy_caller	 c;
+	char			*exe;
+	char			*unit;
+	char			*cgroup;
+	char			*ancestor[POLICY_MAX_ANCESTORS];
+};
+/* Look pid up in /proc (with ancestors: those of uid too). */
+void	conn_caller_lookup(struct conn_caller *, pid_t, uid_t, int ancestors);
+void	conn_caller_clear(struct conn_caller *);
+
 /* Take over fd from accept(): check the peer, then serve it. */
 void	conn_accept(struct authd *, evutil_socket_t fd);
+/* The same for a forwarded socket's connection (forward.h). */
+void	conn_accept_forward(struct authd *, evutil_socket_t fd,
+	    struct forward *);
+/* The forward a connection came through, or NULL (authd's own socket). */
+struct forward *conn_forward(const struct conn *);
+/* Close the connections of a forward that ends. */
+void	conn_close_forward(struct authd *, const struct forward *);
 
 /* Queue a message (takes ownership of msg; wiped after sending). */
 void	conn_send(struct conn *, cJSON *msg);
@@ -43,6 +65,9 @@ const struct conn_peer	*conn_peer(const struct conn *);
  * looked up once, when first asked. */
 const char		*conn_peer_exe(struct conn *);
 const char		*conn_peer_unit(struct conn *);
+/* All the kernel says of the peer for the policy (policy.h): its
+ * executable, unit, cgroup and ancestors' executables; looked up once. */
+const struct policy_caller *conn_policy_caller(struct conn *);
 uint64_t		 conn_serial(const struct conn *);
 struct authd		*conn_authd(const struct conn *);
 int			 conn_closing(const struct conn *);

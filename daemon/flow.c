@@ -13,6 +13,7 @@
 #include "account.h"
 #include "authd.h"
 #include "disco.h"
+#include "dpop.h"
 #include "error.h"
 #include "http.h"
 #include "url.h"
@@ -77,6 +78,8 @@ struct flow {
 	char			*qr;		/* the complete URI's QR code */
 	int			 qr_cols;
 	struct secret		*userinfo_token; /* the login's, for userinfo */
+	struct dpop_key		*dpop;		/* the login's key, or NULL */
+	int			 dpop_required;	/* a bearer reply is refused */
 	const struct flow_ops	*ops;		/* the first joiner's: end */
 	/*
 	 * Callbacks are running: a waiter that leaves meanwhile is marked
@@ -102,6 +105,7 @@ flow_find(struct authd *ad, const struct account *a)
 static void	flow_poll(struct flow *);
 static void	flow_userinfo(struct flow *);
 static void	flow_save(struct flow *);
+static int	flow_dpop_begin(struct flow *, const struct oauth_meta *);
 
 static long
 flow_left_ms(const struct flow *f)
@@ -138,6 +142,7 @@ flow_free(struct flow *f)
 	free(f->issuer_host);
 	free(f->verification_host);
 	secret_free(f->userinfo_token);
+	dpop_key_free(f->dpop);
 	account_forget_saved(f->acct, f);
 	free(f);
 }
@@ -375,8 +380,23 @@ flow_blocked_hint(char **msg, const struct oauth_error *oerr)
 static void
 flow_logged_in(struct flow *f, struct oauth_tokens *t)
 {
+	char	*cause;
+
+	if (f->dpop_required && !account_is_dpop(t)) {
+		oauth_tokens_clear(t);
+		xasprintf(&cause, "profile '%s' says dpop = required, and the "
+		    "identity provider issued a bearer token (token_type is "
+		    "not DPoP) although the token request proved the DPoP "
+		    "key: set dpop = auto or off, or enable DPoP for this "
+		    "client at the provider", account_name(f->acct));
+		log_warnx("profile %s: login failed: %s",
+		    account_name(f->acct), cause);
+		flow_finish(f, AUTHD_E_IDP_UNSUPPORTED, cause);
+		free(cause);
+		return;
+	}
 	f->userinfo_token = secret_dup(t->access_token);
-	account_set_login(f->acct, t);
+	account_set_login(f->acct, t, f->dpop);
 	oauth_tokens_clear(t);
 	redirect_free(f->rd);	/* nothing more to receive */
 	f->rd = NULL;
@@ -543,7 +563,21 @@ flow_userinfo(struct flow *f)
 		flow_save(f);
 		return;
 	}
-	http_req_set_bearer(f->req, f->userinfo_token);
+	if (account_dpop_key(f->acct) != NULL) {
+		http_req_set_dpop_token(f->req, f->userinfo_token);
+		if (idp_dpop(f->ad, account_issuer(f->acct), f->req,
+		    account_dpop_key(f->acct), "GET", f->userinfo_endpoint,
+		    f->userinfo_token, &cause) != 0) {
+			log_warnx("profile %s: userinfo: %s",
+			    account_name(f->acct), cause);
+			free(cause);
+			http_cancel(f->req);
+			f->req = NULL;
+			flow_save(f);
+			return;
+		}
+	} else
+		http_req_set_bearer(f->req, f->userinfo_token);
 	if (account_profile(f->acct)->quirks & PROFILE_Q_GITHUB_USER)
 		idp_github_headers(f->req);
 	http_req_set_max_body(f->req, 64 * 1024);
@@ -559,9 +593,17 @@ flow_poll(struct flow *f)
 	oauth_form_add(&form, "grant_type", OAUTH_GRANT_TYPE_DEVICE);
 	oauth_form_add(&form, "device_code", f->dev.device_code->data);
 	f->req = idp_post_form(f->ad, account_profile(f->acct),
-	    f->token_endpoint, &form, &cause);
+	    f->token_endpoint, f->token_endpoint, &form, &cause);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, cause);
+		free(cause);
+		return;
+	}
+	if (f->dpop != NULL && idp_dpop(f->ad, account_issuer(f->acct),
+	    f->req, f->dpop, "POST", f->token_endpoint, NULL, &cause) != 0) {
+		http_cancel(f->req);
+		f->req = NULL;
+		flow_finish(f, AUTHD_E_INTERNAL, cause);
 		free(cause);
 		return;
 	}
@@ -830,9 +872,18 @@ flow_redirect_cb(const struct redirect_result *r, void *arg)
 	oauth_form_add(&form, "redirect_uri", redirect_uri(f->rd));
 	oauth_form_add(&form, "code_verifier", redirect_verifier(f->rd)->data);
 	f->req = idp_post_form(f->ad, account_profile(f->acct),
-	    f->token_endpoint, &form, &why);
+	    f->token_endpoint, f->token_endpoint, &form, &why);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, why);
+		free(why);
+		return;
+	}
+	/* DPoP binds the tokens of the code to the login's key too. */
+	if (f->dpop != NULL && idp_dpop(f->ad, account_issuer(f->acct),
+	    f->req, f->dpop, "POST", f->token_endpoint, NULL, &why) != 0) {
+		http_cancel(f->req);
+		f->req = NULL;
+		flow_finish(f, AUTHD_E_INTERNAL, why);
 		free(why);
 		return;
 	}
@@ -871,9 +922,9 @@ flow_browser_start(struct flow *f, const struct oauth_meta *m)
 	if (m->grants_listed && !(m->grants & OAUTH_GRANT_CODE))
 		log_warnx("issuer %s does not list the authorization_code "
 		    "grant; trying anyway", account_issuer(f->acct));
-	f->token_endpoint = xstrdup(m->token_endpoint);
-	if (m->userinfo_endpoint != NULL)
-		f->userinfo_endpoint = xstrdup(m->userinfo_endpoint);
+	/* f->token_endpoint and f->userinfo_endpoint: set by flow_disco_cb. */
+	if (flow_dpop_begin(f, m) != 0)
+		return;
 	oauth_form_add(&form, "response_type", "code");
 	oauth_form_add(&form, "client_id", p->client_id);
 	oauth_form_add(&form, "redirect_uri", redirect_uri(f->rd));
@@ -918,24 +969,40 @@ flow_browser_start(struct flow *f, const struct oauth_meta *m)
 	flow_schedule(f, p->login_timeout);
 }
 
-static void
-flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
-    void *arg)
+/*
+ * DPoP: a new key for every login, made before its first request. -1 when
+ * the login ended (dpop = required, and the provider cannot).
+ */
+static int
+flow_dpop_begin(struct flow *f, const struct oauth_meta *m)
 {
-	struct flow		*f = arg;
+	const struct profile	*p = account_profile(f->acct);
+	char			*why = NULL;
+
+	switch (idp_dpop_wanted(p, m, &why)) {
+	case -1:
+		log_warnx("profile %s: %s", p->name, why);
+		flow_finish(f, AUTHD_E_IDP_UNSUPPORTED, why);
+		free(why);
+		return -1;
+	case 1:
+		f->dpop = dpop_key_new();
+		f->dpop_required = p->dpop == PROFILE_DPOP_REQUIRED;
+		log_info("profile %s: DPoP key made for this login",
+		    p->name);
+		break;
+	}
+	return 0;
+}
+
+/* The device authorization request: a code for the user to approve. */
+static void
+flow_authorize(struct flow *f, const struct oauth_meta *m)
+{
 	const struct profile	*p = account_profile(f->acct);
 	struct oauth_form	 form = { 0 };
 	char			*why = NULL, *scope;
 
-	f->dw = NULL;
-	if (err != 0) {
-		flow_finish(f, err, cause);
-		return;
-	}
-	if (f->browser) {
-		flow_browser_start(f, m);
-		return;
-	}
 	if (m->device_authorization_endpoint == NULL) {
 		xasprintf(&why, "issuer %s has no device_authorization_endpoint"
 		    " (the device flow is not supported)%s",
@@ -949,9 +1016,9 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 	if (m->grants_listed && !(m->grants & OAUTH_GRANT_DEVICE))
 		log_warnx("issuer %s does not list the device_code grant; "
 		    "trying anyway", account_issuer(f->acct));
-	f->token_endpoint = xstrdup(m->token_endpoint);
-	if (m->userinfo_endpoint != NULL)
-		f->userinfo_endpoint = xstrdup(m->userinfo_endpoint);
+	if (flow_dpop_begin(f, m) != 0)
+		return;
+	/* f->token_endpoint and f->userinfo_endpoint: set by flow_disco_cb. */
 	/* The provider's scopes: GitHub's are not OpenID Connect's. */
 	scope = profile_login_scope(p);
 	if (*scope != '\0')
@@ -975,15 +1042,129 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 		oauth_form_clear(&form);
 		return;
 	}
-	f->req = idp_post_form(f->ad, p, m->device_authorization_endpoint,
-	    &form, &why);
+	f->req = idp_post_form(f->ad, p, m->token_endpoint,
+	    m->device_authorization_endpoint, &form, &why);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, why);
 		free(why);
 		return;
 	}
+	if (f->dpop != NULL && idp_dpop(f->ad, p->issuer, f->req, f->dpop,
+	    "POST", m->device_authorization_endpoint, NULL, &why) != 0) {
+		http_cancel(f->req);
+		f->req = NULL;
+		flow_finish(f, AUTHD_E_INTERNAL, why);
+		free(why);
+		return;
+	}
 	f->state = FLOW_AUTHORIZE;
 	http_submit(f->req, flow_authorize_done_cb, f);
+}
+
+/* The JWT-bearer grant's reply: the login, or why not. */
+static void
+flow_assert_done_cb(const struct http_result *res, void *arg)
+{
+	struct flow		*f = arg;
+	struct oauth_tokens	 t;
+	struct oauth_error	 oerr;
+	char			*cause = NULL, *msg;
+	int			 rc;
+
+	f->req = NULL;
+	if (res->error != 0) {
+		xasprintf(&msg, "cannot reach the identity provider's token "
+		    "endpoint: %s", res->errmsg);
+		flow_finish(f, res->error, msg);
+		free(msg);
+		return;
+	}
+	rc = oauth_parse_token_reply(res->status, res->body, res->body_len,
+	    &t, &oerr, &cause);
+	if (rc == 0) {
+		f->userinfo_token = secret_dup(t.access_token);
+		account_set_login(f->acct, &t, NULL);
+		oauth_tokens_clear(&t);
+		f->state = FLOW_USERINFO;
+		flow_userinfo(f);
+		return;
+	}
+	oauth_tokens_clear(&t);
+	if (rc > 0 || rc == AUTHD_E_TOKEN_REJECTED) {
+		/* invalid_grant: the provider refused the assertion. */
+		free(cause);
+		msg = oauth_error_message(&oerr, "the assertion was refused");
+		xasprintf(&cause, "the identity provider refused the JWT-bearer "
+		    "assertion: %s (check assertion_key, assertion_subject and "
+		    "assertion_audience against the key registered there)",
+		    msg);
+		free(msg);
+		rc = AUTHD_E_ACCESS_DENIED;
+	} else if (rc == AUTHD_E_UNAUTHORIZED_CLIENT) {
+		free(cause);
+		cause = oauth_refusal_message(&oerr, "the JWT-bearer grant ("
+		    IDP_GRANT_TYPE_JWT_BEARER ")");
+	}
+	log_warnx("profile %s: login failed: %s", account_name(f->acct), cause);
+	flow_finish(f, rc, cause);
+	free(cause);
+}
+
+/* A machine login (RFC 7523 2.1): no user, no code; one token request. */
+static void
+flow_assert(struct flow *f, const struct oauth_meta *m)
+{
+	char	*why = NULL;
+
+	if (m->token_endpoint == NULL) {
+		flow_finish(f, AUTHD_E_IDP_UNSUPPORTED, "the issuer has no "
+		    "token endpoint");
+		return;
+	}
+	f->req = idp_post_assertion(f->ad, account_profile(f->acct),
+	    m->token_endpoint, &why);
+	if (f->req == NULL) {
+		flow_finish(f, AUTHD_E_INSECURE_URL, why);
+		free(why);
+		return;
+	}
+	log_info("profile %s: JWT-bearer login: asserting to %s",
+	    account_name(f->acct), m->token_endpoint);
+	f->state = FLOW_POLL;
+	http_submit(f->req, flow_assert_done_cb, f);
+}
+
+static void
+flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
+    void *arg)
+{
+	struct flow	*f = arg;
+
+	f->dw = NULL;
+	if (err != 0) {
+		flow_finish(f, err, cause);
+		return;
+	}
+	if (m->token_endpoint != NULL)
+		f->token_endpoint = xstrdup(m->token_endpoint);
+	if (m->userinfo_endpoint != NULL)
+		f->userinfo_endpoint = xstrdup(m->userinfo_endpoint);
+	switch (account_profile(f->acct)->grant) {
+	case PROFILE_GRANT_JWT_BEARER:
+		flow_assert(f, m);
+		return;
+	case PROFILE_GRANT_FEDERATED:
+		/* req-login.c logs these in without a flow. */
+		flow_finish(f, AUTHD_E_INTERNAL, "a federated profile has no "
+		    "login flow");
+		return;
+	case PROFILE_GRANT_DEVICE:
+		break;
+	}
+	if (f->browser)
+		flow_browser_start(f, m);
+	else
+		flow_authorize(f, m);
 }
 
 void
@@ -1032,7 +1213,9 @@ flow_wait(struct authd *ad, struct account *a, int browser,
 		f->browser = browser;
 		TAILQ_INSERT_TAIL(&ad->flows, f, entry);
 		log_info("profile %s: starting a %s login at %s",
-		    account_name(a), browser ? "browser" : "device-flow",
+		    account_name(a), browser ? "browser" :
+		    account_profile(a)->grant == PROFILE_GRANT_DEVICE ?
+		    "device-flow" : "JWT-bearer",
 		    account_issuer(a));
 		f->dw = disco_get(ad->disco, account_issuer(a), flow_disco_cb,
 		    f);

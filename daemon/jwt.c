@@ -1,5 +1,14 @@
 /*
- * JWT shape check and unverified claims; see jwt.h.
+ * JWT shape check, claims, verification; see jwtcheck.h.
+ *
+ * Two verifiers, one set of claim checks. A token typed "JWT" (or not
+ * typed: id_tokens, minted JWTs) is decoded and its signature verified
+ * by libjwt. RFC 9068 access tokens ("typ": "at+jwt", what token
+ * exchange and most mint endpoints return) are checked with OpenSSL's
+ * EVP interface instead, because libjwt 1.10 refuses every "typ" but
+ * "JWT". Either way the shape check runs first (libjwt 1.10 overflows a
+ * heap buffer on an empty segment), the algorithm is the key's, and the
+ * claims (exp, nbf, iss, aud) are checked here: libjwt checks none.
  */
 #include "jwtcheck.h"
 
@@ -7,12 +16,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include <jwt.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "error.h"
+#include "log.h"
 #include "oauth.h"
 #include "xmalloc.h"
 
@@ -54,6 +66,12 @@ jwt_shape_ok(const char *tok, size_t len)
 	/* A single leftover base64 character encodes no whole byte. */
 	return seg == 2 && seglen[0] > 0 && seglen[1] > 0 &&
 	    seglen[0] % 4 != 1 && seglen[1] % 4 != 1 && seglen[2] % 4 != 1;
+}
+
+int
+jwt_signed_shape_ok(const char *tok, size_t len)
+{
+	return jwt_shape_ok(tok, len) && tok[len - 1] != '.';
 }
 
 /* Decode base64url (no padding) into a new buffer; NULL on error. */
@@ -197,6 +215,74 @@ jwt_rsa_check(const char *tok, size_t len, const EVP_MD *md, const char *pem,
 	return ok;
 }
 
+/* 1 when libjwt 1.10 takes the token's "typ": none, or "JWT". */
+static int
+jwt_libjwt_typ(const cJSON *hdr)
+{
+	const cJSON	*t = cJSON_GetObjectItemCaseSensitive(hdr, "typ");
+
+	return t == NULL || (cJSON_IsString(t) &&
+	    strcasecmp(t->valuestring, "JWT") == 0);
+}
+
+/*
+ * Decode tok with libjwt, after the shape check. With a key (pem), the
+ * signature is verified and the algorithm libjwt used must be alg (an
+ * HS256 token "signed" with the public key's PEM as its HMAC secret, and
+ * "none", are refused here); without one, tok is only parsed. The claims
+ * as libjwt read them, as a JSON object (no NUL in it), or NULL.
+ */
+static cJSON *
+jwt_libjwt_claims(const char *tok, size_t len, const char *alg,
+    const char *pem, size_t pem_len)
+{
+	jwt_t	*j = NULL;
+	char	*copy, *text;
+	cJSON	*claims;
+	int	 rc;
+
+	if (!(pem != NULL ? jwt_signed_shape_ok(tok, len) :
+	    jwt_shape_ok(tok, len)) || pem_len > INT32_MAX)
+		return NULL;
+	copy = xstrndup(tok, len);	/* libjwt wants a C string */
+	rc = jwt_decode(&j, copy, (const unsigned char *)pem,
+	    pem != NULL ? (int)pem_len : 0);
+	xfreezero(copy, len + 1);
+	if (rc != 0 || j == NULL)
+		return NULL;
+	if (pem != NULL && (alg == NULL || jwt_get_alg(j) !=
+	    jwt_str_alg(alg) || jwt_get_alg(j) == JWT_ALG_NONE)) {
+		jwt_free(j);
+		return NULL;
+	}
+	text = jwt_get_grants_json(j, NULL);
+	jwt_free(j);
+	if (text == NULL)
+		return NULL;
+	claims = oauth_json_parse(text, strlen(text));
+	xfreezero(text, strlen(text));
+	return claims;
+}
+
+cJSON *
+jwt_id_claims(const char *tok, size_t len)
+{
+	cJSON	*hdr, *claims = NULL;
+
+	if ((hdr = jwt_peek_header(tok, len)) == NULL)
+		return NULL;	/* not a JWT: the shape check said no */
+	if (jwt_libjwt_typ(hdr))
+		claims = jwt_libjwt_claims(tok, len, NULL, NULL, 0);
+	cJSON_Delete(hdr);
+	/*
+	 * An algorithm libjwt 1.10 does not know (PS256, EdDSA) or another
+	 * "typ": read, unverified, by our own parser.
+	 */
+	if (claims == NULL)
+		claims = jwt_peek_claims(tok, len);
+	return claims;
+}
+
 int
 jwt_verify(const char *tok, size_t len, const char *alg, const char *pem,
     size_t pem_len, const char *issuer, const char *audience, char **cause)
@@ -222,7 +308,15 @@ jwt_verify(const char *tok, size_t len, const char *alg, const char *pem,
 		    alg);
 		goto out;
 	}
-	if (!jwt_rsa_check(tok, len, md, pem, pem_len)) {
+	if (jwt_libjwt_typ(hdr)) {
+		/* libjwt verifies; the claims checked are what it read. */
+		cJSON_Delete(claims);
+		claims = jwt_libjwt_claims(tok, len, alg, pem, pem_len);
+	} else if (!jwt_rsa_check(tok, len, md, pem, pem_len)) {
+		cJSON_Delete(claims);
+		claims = NULL;
+	}
+	if (claims == NULL) {
 		xasprintf(cause, "the token's signature does not verify with "
 		    "the issuer's key");
 		goto out;

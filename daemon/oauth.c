@@ -465,6 +465,16 @@ oauth_parse_meta_tenant(const char *body, size_t len, const char *expected,
 				m->grants |= OAUTH_GRANT_TOKEN_EXCHANGE;
 		}
 	}
+	g = cJSON_GetObjectItemCaseSensitive(j,
+	    "dpop_signing_alg_values_supported");
+	if (cJSON_IsArray(g)) {
+		m->dpop_listed = 1;
+		cJSON_ArrayForEach(e, g) {
+			if (cJSON_IsString(e) &&
+			    strcmp(e->valuestring, "ES256") == 0)
+				m->dpop_es256 = 1;
+		}
+	}
 	cJSON_Delete(j);
 	if (m->token_endpoint == NULL) {
 		xasprintf(cause, "the issuer has no token_endpoint");
@@ -472,6 +482,23 @@ oauth_parse_meta_tenant(const char *body, size_t len, const char *expected,
 		return AUTHD_E_IDP_BAD_REPLY;
 	}
 	return 0;
+}
+
+int
+oauth_is_use_dpop_nonce(long status, const char *body, size_t len)
+{
+	const cJSON	*e;
+	cJSON		*j;
+	int		 yes;
+
+	if (status != 400 && status != 401)
+		return 0;
+	if ((j = oauth_json_parse(body, len)) == NULL)
+		return 0;
+	e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	yes = cJSON_IsString(e) && strcmp(e->valuestring, "use_dpop_nonce") == 0;
+	cJSON_Delete(j);
+	return yes;
 }
 
 void

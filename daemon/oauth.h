@@ -60,6 +60,10 @@ struct oauth_meta {
 	char	*jwks_uri;
 	int	 grants;		/* OAUTH_GRANT_* advertised */
 	int	 grants_listed;		/* grant_types_supported present */
+	/* dpop_signing_alg_values_supported (RFC 9449 5.1): listed, and
+	 * with ES256 (the one authd signs with). */
+	int	 dpop_listed;
+	int	 dpop_es256;
 };
 
 /*
@@ -141,6 +145,11 @@ int	oauth_parse_device_reply(long status, const char *body, size_t len,
 	    struct oauth_device *, struct oauth_error *, char **cause);
 int	oauth_parse_token_reply(long status, const char *body, size_t len,
 	    struct oauth_tokens *, struct oauth_error *, char **cause);
+/*
+ * 1 when a reply is the server asking for a DPoP nonce (RFC 9449 8, 9):
+ * a 400 or 401 whose JSON "error" is "use_dpop_nonce".
+ */
+int	oauth_is_use_dpop_nonce(long status, const char *body, size_t len);
 /* Map an OAuth error code to enum authd_err. */
 int	oauth_error_to_err(const char *code);
 /*

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jws.h"
 #include "secret.h"
 #include "xmalloc.h"
 
@@ -56,6 +57,14 @@ profile_free(struct profile *p)
 	free(p->issuer);
 	free(p->client_id);
 	secret_free(p->client_secret);
+	free(p->client_key_path);
+	free(p->client_key_id);
+	jws_key_free(p->client_key);
+	free(p->assertion_key_path);
+	free(p->assertion_key_id);
+	jws_key_free(p->assertion_key);
+	free(p->assertion_subject);
+	free(p->assertion_audience);
 	free(p->scope);
 	free(p->audience);
 	free(p->project_scope);
@@ -93,9 +102,19 @@ profile_dup(const struct profile *p)
 	c->client_secret = p->client_secret != NULL ?
 	    secret_dup(p->client_secret) : NULL;
 	c->client_auth = p->client_auth;
+	c->client_key_path = profile_strdup(p->client_key_path);
+	c->client_key_id = profile_strdup(p->client_key_id);
+	c->client_key = jws_key_dup(p->client_key);
+	c->grant = p->grant;
+	c->assertion_key_path = profile_strdup(p->assertion_key_path);
+	c->assertion_key_id = profile_strdup(p->assertion_key_id);
+	c->assertion_key = jws_key_dup(p->assertion_key);
+	c->assertion_subject = profile_strdup(p->assertion_subject);
+	c->assertion_audience = profile_strdup(p->assertion_audience);
 	c->scope = profile_strdup(p->scope);
 	c->audience = profile_strdup(p->audience);
 	c->mint = p->mint;
+	c->dpop = p->dpop;
 	c->project_scope = profile_strdup(p->project_scope);
 	c->mint_endpoint = profile_strdup(p->mint_endpoint);
 	c->verify_jwt = p->verify_jwt;
@@ -206,12 +225,58 @@ profiles_free(struct profiles *ps)
 }
 
 const char *
+profile_dpop_name(int dpop)
+{
+	static const char	*names[] = { "off", "auto", "required" };
+
+	return dpop >= 0 && dpop <= PROFILE_DPOP_REQUIRED ? names[dpop] : "?";
+}
+
+const char *
 profile_mint_name(int mint)
 {
 	static const char	*names[] = { "auto", "token-exchange", "refresh",
 				    "endpoint", "none" };
 
 	return mint >= 0 && mint <= PROFILE_MINT_NONE ? names[mint] : "?";
+}
+
+static const char	*profile_grant_names[] = {
+	[PROFILE_GRANT_DEVICE] = "device",
+	[PROFILE_GRANT_JWT_BEARER] = "jwt-bearer",
+	[PROFILE_GRANT_FEDERATED] = "federated"
+};
+
+const char *
+profile_grant_name(enum profile_grant g)
+{
+	if ((size_t)g < sizeof profile_grant_names /
+	    sizeof profile_grant_names[0])
+		return profile_grant_names[g];
+	return "?";
+}
+
+int
+profile_grant_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof profile_grant_names /
+	    sizeof profile_grant_names[0]; i++) {
+		if (strcmp(profile_grant_names[i], name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+const char *
+profile_auth_name(int auth)
+{
+	static const char	*names[] = { "none", "basic", "post",
+				    "private_key_jwt" };
+
+	return auth >= 0 && auth <= PROFILE_AUTH_PRIVATE_KEY_JWT ?
+	    names[auth] : "?";
 }
 
 const char *
@@ -250,7 +315,7 @@ profile_login_scope(const struct profile *p)
 int
 profile_login_needs_person(const struct profile *p)
 {
-	return p->grant != PROFILE_GRANT_FEDERATED;
+	return p->grant == PROFILE_GRANT_DEVICE;
 }
 
 const char *

@@ -31,18 +31,31 @@
 #define PROFILE_LOGIN_TIMEOUT_MIN	1
 #define PROFILE_LOGIN_TIMEOUT_MAX	3600
 
-/* How the user-level token is obtained (grant = ...). */
-#define PROFILE_GRANT_DEVICE	0	/* a person logs in (device, browser) */
-#define PROFILE_GRANT_FEDERATED	1	/* CI workload identity (RFC 8693) */
-
 /* The ambient token's subject_token_type (federated_token_type). */
 #define PROFILE_FED_JWT		0
 #define PROFILE_FED_ID_TOKEN	1
 
-/* Client authentication at the token endpoint (RFC 6749 2.3.1). */
-#define PROFILE_AUTH_NONE	0
-#define PROFILE_AUTH_BASIC	1
-#define PROFILE_AUTH_POST	2
+/* dpop = (RFC 9449 sender-constrained tokens) */
+#define PROFILE_DPOP_OFF		0
+#define PROFILE_DPOP_AUTO		1	/* when the provider lists ES256 */
+#define PROFILE_DPOP_REQUIRED		2
+
+/*
+ * Client authentication at the token endpoint (RFC 6749 2.3.1), and
+ * private_key_jwt: a JWT signed with the client's key (RFC 7523 2.2, OpenID
+ * Connect Core 9).
+ */
+#define PROFILE_AUTH_NONE		0
+#define PROFILE_AUTH_BASIC		1
+#define PROFILE_AUTH_POST		2
+#define PROFILE_AUTH_PRIVATE_KEY_JWT	3
+
+/* How a login gets its first tokens. */
+enum profile_grant {
+	PROFILE_GRANT_DEVICE = 0,	/* a person: device flow or browser */
+	PROFILE_GRANT_JWT_BEARER,	/* a signed assertion (RFC 7523 2.1) */
+	PROFILE_GRANT_FEDERATED		/* CI workload identity (RFC 8693) */
+};
 
 /*
  * Endpoints a profile may set instead of (or over) discovery, by their
@@ -81,6 +94,7 @@
 #define PROFILE_SET_VERIFICATION_HOSTS	0x10
 
 struct secret;
+struct jws_key;
 
 struct profile {
 	TAILQ_ENTRY(profile)	 entry;
@@ -89,6 +103,20 @@ struct profile {
 	char			*client_id;
 	struct secret		*client_secret;	/* may be NULL */
 	int			 client_auth;	/* PROFILE_AUTH_* */
+	/* private_key_jwt: the key file, its key id, the key (a secret). */
+	char			*client_key_path;
+	char			*client_key_id;
+	struct jws_key		*client_key;
+	enum profile_grant	 grant;
+	/*
+	 * grant = jwt-bearer: the assertion's key (file, key id, the key),
+	 * its subject, and its audience (NULL: the token endpoint).
+	 */
+	char			*assertion_key_path;
+	char			*assertion_key_id;
+	struct jws_key		*assertion_key;
+	char			*assertion_subject;
+	char			*assertion_audience;
 	char			*scope;		/* extra login scopes */
 	char			*audience;	/* default audience, or NULL */
 	int			 mint;		/* PROFILE_MINT_* */
@@ -102,11 +130,11 @@ struct profile {
 	 * environment variable of authd, else GitHub Actions' service with
 	 * federated_audience, default the issuer), and its token type.
 	 */
-	int			 grant;		/* PROFILE_GRANT_* */
 	char			*federated_token_file;
 	char			*federated_token_env;
 	char			*federated_audience;
 	int			 federated_token_type;	/* PROFILE_FED_* */
+	int			 dpop;		/* PROFILE_DPOP_* */
 	/*
 	 * Other origins the device flow's verification page may be on, as
 	 * "host[:port]" entries separated by single spaces (lower case), or
@@ -149,6 +177,12 @@ struct profile	*profiles_find(struct profiles *, const char *name);
 int		 profiles_count(const struct profiles *);
 void		 profiles_free(struct profiles *);
 const char	*profile_mint_name(int);
+const char	*profile_dpop_name(int);
+/* "device", "jwt-bearer", "federated"; profile_grant_find: the grant of a name, or -1. */
+const char	*profile_grant_name(enum profile_grant);
+int		 profile_grant_find(const char *);
+/* "none", "basic", "post", "private_key_jwt". */
+const char	*profile_auth_name(int);
 /* "device_authorization_endpoint", ... for PROFILE_EP_*, or NULL. */
 const char	*profile_endpoint_key(int);
 /* PROFILE_EP_* of a key, or -1. */

@@ -53,6 +53,6 @@ req_hello(struct req *r)
 
 const struct req_entry req_hello_entry = {
 	.name = PROTO_OP_HELLO,
-	.flags = 0,
+	.flags = REQ_FORWARD,
 	.handler = req_hello,
 };

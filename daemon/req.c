@@ -12,6 +12,7 @@
 #include "authd.h"
 #include "conn.h"
 #include "error.h"
+#include "forward.h"
 #include "log.h"
 #include "profile.h"
 #include "xmalloc.h"
@@ -32,8 +33,12 @@ extern const struct req_entry	req_login_entry;
 extern const struct req_entry	req_login_cancel_entry;
 extern const struct req_entry	req_token_entry;
 extern const struct req_entry	req_set_token_entry;
+extern const struct req_entry	req_proof_entry;
 extern const struct req_entry	req_list_entry;
 extern const struct req_entry	req_logout_entry;
+extern const struct req_entry	req_doctor_entry;
+extern const struct req_entry	req_forward_entry;
+extern const struct req_entry	req_policy_explain_entry;
 
 static const struct req_entry *const req_entries[] = {
 	&req_hello_entry,
@@ -42,8 +47,12 @@ static const struct req_entry *const req_entries[] = {
 	&req_login_cancel_entry,
 	&req_token_entry,
 	&req_set_token_entry,
+	&req_proof_entry,
 	&req_list_entry,
 	&req_logout_entry,
+	&req_doctor_entry,
+	&req_forward_entry,
+	&req_policy_explain_entry,
 	NULL
 };
 
@@ -73,6 +82,12 @@ req_free(struct req *r)
 	conn_authd(r->conn)->pending_bytes -= r->cost;
 	msg_request_clear(&r->msg);
 	free(r->profile_name_buf);
+	if (r->proof != NULL) {
+		free(r->proof->method);
+		free(r->proof->url);
+		free(r->proof->nonce);
+		free(r->proof);
+	}
 	conn_unref(r->conn);
 	free(r);
 }
@@ -128,6 +143,14 @@ req_handle_frame(struct conn *c, const void *body, size_t len)
 		    r->msg.op);
 		return 0;
 	}
+	if (conn_forward(c) != NULL && !(r->op->flags & REQ_FORWARD)) {
+		req_audit(ad, r, "deny", NULL, NULL, "forward_denied",
+		    r->op->name);
+		req_error(r, AUTHD_E_FORWARD_DENIED, "'%s' is not served "
+		    "through a forwarded socket (only project tokens are)",
+		    r->op->name);
+		return 0;
+	}
 	if (conn_nreqs(c) > REQ_MAX_INFLIGHT) {
 		req_error(r, AUTHD_E_BUSY, "more than %d requests in flight "
 		    "on one connection", REQ_MAX_INFLIGHT);
@@ -155,6 +178,9 @@ req_handle_frame(struct conn *c, const void *body, size_t len)
 			    "name");
 			return 0;
 		}
+		/* A forward's default is its own profile. */
+		if (name == NULL && conn_forward(c) != NULL)
+			name = forward_rule(conn_forward(c))->profile;
 		/* A copy: a reload may free the configuration's string. */
 		r->profile_name_buf = xstrdup(name != NULL ? name :
 		    authd_default_profile(ad));
@@ -238,6 +264,8 @@ req_audit(struct authd *ad, struct req *r, const char *event,
 	peer.uid = cp->uid;
 	peer.exe = conn_peer_exe(r->conn);
 	peer.unit = conn_peer_unit(r->conn);
+	peer.forward = conn_forward(r->conn) != NULL ?
+	    forward_path(conn_forward(r->conn)) : NULL;
 	audit_event(ad->audit, event, &peer, profile, target, result, detail);
 }
 

@@ -25,6 +25,7 @@ struct profile;
 /* Flags of a table row, checked before the handler runs. */
 #define REQ_PROFILE	0x1	/* resolve args.profile into req->profile */
 #define REQ_ASYNC	0x2	/* the handler may reply after returning */
+#define REQ_FORWARD	0x4	/* served through a forwarded socket too */
 
 /*
  * A handler's return, checked by the dispatcher (req_check_outcome):
@@ -38,6 +39,16 @@ struct profile;
 #define REQ_PENDING	1
 
 struct req;
+
+/*
+ * What the proof op signs: copies, kept while the request waits for its
+ * token (req-token.c); freed with the request.
+ */
+struct req_proof {
+	char	*method;
+	char	*url;
+	char	*nonce;		/* may be NULL */
+};
 
 struct req_entry {
 	const char	*name;
@@ -63,6 +74,7 @@ struct req {
 	int			 replied;
 	int			 aborted;	/* its connection went meanwhile */
 	size_t			 cost;		/* its frame's bytes, while alive */
+	struct req_proof	*proof;		/* the proof op's, else NULL */
 };
 
 /*

@@ -90,6 +90,11 @@ static const struct authd_error_info authd_errors[] = {
 	  "the identity provider's reply is not JSON",
 	  "check the issuer URL; a proxy or a captive portal may be answering "
 	  "instead of the identity provider", TB_EXIT_ERROR },
+	{ AUTHD_E_CLOCK_SKEW, "clock_skew",
+	  "this machine's clock is far from the identity provider's",
+	  "set the clock right: 'timedatectl set-ntp true' (or start chrony "
+	  "or ntpd); tokens are checked against their issue and expiry times",
+	  TB_EXIT_ERROR },
 
 	{ AUTHD_E_NOT_LOGGED_IN, "not_logged_in",
 	  "not logged in", "run 'tb login'", TB_EXIT_NOT_LOGGED_IN },
@@ -118,9 +123,18 @@ static const struct authd_error_info authd_errors[] = {
 	  "identity provider: ask its administrator", TB_EXIT_DENIED },
 	{ AUTHD_E_INVALID_CLIENT, "invalid_client",
 	  "the identity provider does not accept this client",
-	  "check client_id, client_secret and client_auth in the profile "
-	  "(config.ini) against the client registered at the identity "
-	  "provider", TB_EXIT_ERROR },
+	  "check client_id, client_auth and client_secret (or client_key) in "
+	  "the profile (config.ini) against the client registered at the "
+	  "identity provider", TB_EXIT_ERROR },
+	{ AUTHD_E_FORWARD_DENIED, "forward_denied",
+	  "not allowed through this forwarded socket",
+	  "a forwarded socket (tb forward) serves only the project tokens its "
+	  "owner allowed; ask on the machine that runs authd for anything "
+	  "else", TB_EXIT_DENIED },
+	{ AUTHD_E_POLICY_DENIED, "policy_denied",
+	  "a [policy] rule of authd's configuration does not allow this",
+	  "see which rule applies and why: tb policy explain --pid PID (or "
+	  "--exe PATH)", TB_EXIT_DENIED },
 	{ AUTHD_E_NO_PERSON, "interactive_login_refused",
 	  "no one is here to log in: this looks like automation (CI is set, "
 	  "or neither standard input nor standard error is a terminal), and "

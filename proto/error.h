@@ -40,6 +40,7 @@ enum authd_err {
 	AUTHD_E_INSECURE_URL = -44,	/* http:// to a non-loopback host */
 	AUTHD_E_IDP_UNSUPPORTED = -45,	/* discovery lacks a needed feature */
 	AUTHD_E_IDP_NOT_JSON = -46,	/* a reply that is not JSON at all */
+	AUTHD_E_CLOCK_SKEW = -47,	/* our clock is far from the provider's */
 
 	/* OAuth: -60 .. -79 */
 	AUTHD_E_NOT_LOGGED_IN = -60,
@@ -52,7 +53,9 @@ enum authd_err {
 	AUTHD_E_OAUTH = -67,		/* any other OAuth error reply */
 	AUTHD_E_UNAUTHORIZED_CLIENT = -68, /* the client may not use a grant */
 	AUTHD_E_INVALID_CLIENT = -69,	/* client unknown or its auth failed */
-	AUTHD_E_NO_PERSON = -70,	/* an interactive login with no one there */
+	AUTHD_E_FORWARD_DENIED = -70,	/* not allowed through a forward */
+	AUTHD_E_POLICY_DENIED = -71,	/* a [policy] rule does not allow it */
+	AUTHD_E_NO_PERSON = -72,	/* an interactive login with no one there */
 
 	/* Storage: -80 .. -99 */
 	AUTHD_E_STORE_LOCKED = -80,

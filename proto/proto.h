@@ -27,6 +27,15 @@
 #define PROTO_OP_SET_TOKEN	"set_token"
 #define PROTO_OP_LIST		"list"
 #define PROTO_OP_LOGOUT		"logout"
+#define PROTO_OP_DOCTOR		"doctor"
+#define PROTO_OP_FORWARD	"forward"
+#define PROTO_OP_POLICY_EXPLAIN	"policy_explain"
+#define PROTO_OP_PROOF		"proof"
+
+/* The proof op's inputs (RFC 9449): method token, URL, nonce. */
+#define PROTO_MAX_METHOD	16
+#define PROTO_MAX_URL		2048
+#define PROTO_MAX_NONCE		512
 
 /* Longest token accepted from a client. */
 #define PROTO_MAX_TOKEN		16384

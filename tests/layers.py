@@ -16,16 +16,17 @@ LAYERS = [
     # the context struct, allocation, logging, secrets, the worker, proto/,
     # private directories and lock files
     ["authd.h", "xmalloc", "log", "secret", "worker", "error", "msg",
-     "frame", "proto", "text", "sockpath", "privdir", "lockfile"],
+     "frame", "proto", "text", "ctxrule", "sockpath", "privdir", "lockfile"],
     # pure or leaf modules
-    ["http", "url", "redirect", "qr", "oauth", "jwtcheck", "jwt", "profile", "preset",
+    ["http", "url", "redirect", "qr", "oauth", "jwtcheck", "jwt", "jws", "dpop",
+     "profile", "preset", "policy",
      "store", "store-backend", "store-file", "store-memory", "store-secret",
      "audit"],
     ["config", "disco", "jwks"],
     ["idp"],
     ["account"],
     ["flow", "mint"],
-    ["req", "conn", "server"],
+    ["req", "conn", "server", "forward"],
     ["authd.c"],
 ]
 

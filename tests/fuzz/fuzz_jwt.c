@@ -1,7 +1,9 @@
 /*
  * libFuzzer target: untrusted tokens — the JWT shape check, unverified
- * header and claims, the audience and project matching of minted tokens,
- * and the verification path (which must refuse, never crash).
+ * header and claims (ours, and an id_token's through libjwt), the audience
+ * and project matching of minted tokens, and the verification paths
+ * (libjwt's for "typ" JWT or none, OpenSSL's for others), which must
+ * refuse, never crash.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	c = jwt_peek_claims(tok, size);
 	h = jwt_peek_header(tok, size);
+	cJSON_Delete(jwt_id_claims(tok, size));
+	(void)jwt_signed_shape_ok(tok, size);
 	if (c != NULL) {
 		(void)mint_has_audience(c, "https://api.tb.test");
 		scope = cJSON_IsString(cJSON_GetObjectItem(c, "scope")) ?

@@ -2,16 +2,19 @@
 // authd's test OpenID provider: panva's oidc-provider 8.8.1 on loopback, with the device flow,
 // refresh-token rotation, revocation, introspection, userinfo, resource indicators issuing RS256
 // JWT access tokens, an RFC 8693 token-exchange grant, an `interval`/`slow_down` shim, a mint
-// endpoint for authd's `endpoint` strategy, a JSON-lines request log and optional state
-// persistence across restarts (--state). Test use only: the development interactions accept any
+// endpoint for authd's `endpoint` strategy, a JSON-lines request log, optional state
+// persistence across restarts (--state), a private_key_jwt client (--client-key) and an RFC 7523
+// JWT-bearer grant (--assertion-key). Test use only: the development interactions accept any
 // login name with any password. See README.md.
 
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 
 import Provider, { errors } from 'oidc-provider';
+// The provider's own DPoP proof check, for the custom token-exchange grant.
+import dpopValidate from 'oidc-provider/lib/helpers/validate_dpop.js';
 import {
   handler as refreshTokenHandler,
   parameters as refreshTokenParameters,
@@ -24,7 +27,9 @@ const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FI
     [--verification-uri TEMPLATE] [--complete-uri TEMPLATE]
     [--no-token-exchange] [--exchange-delay-ms N] [--refresh-delay-ms N] [--code-delay-ms N]
     [--slow-down N] [--no-rotate] [--rt-grace S] [--jwks-file FILE] [--state FILE]
-    [--canary STRING] [--federation-issuer URL --federation-jwks FILE]
+    [--canary STRING] [--clock-offset S] [--client-key PEM] [--client-key-id KID]
+    [--assertion-key PEM] [--no-dpop] [--dpop-nonce]
+    [--federation-issuer URL --federation-jwks FILE]
     [--resource URL]...`;
 
 // ---------------------------------------------------------------- command line
@@ -51,6 +56,11 @@ function parseArgs(argv) {
     jwksFile: null,
     stateFile: null,
     canary: null,
+    dpop: true,
+    dpopNonce: false,
+    clientKey: null,
+    clientKeyId: null,
+    assertionKey: null,
     resources: ['https://api.tb.test', 'https://registry.tb.test'],
   };
   const num = (name, v, min) => {
@@ -99,13 +109,23 @@ function parseArgs(argv) {
       case '--federation-jwks': o.federationJwks = v(); break;
       case '--jwks-file': o.jwksFile = v(); break;
       case '--state': o.stateFile = v(); break;
+      // --clock-offset S: every reply's Date header S seconds off (a provider
+      // whose clock, or ours, is wrong: tb doctor's clock check).
+      case '--clock-offset': o.clockOffset = Number.parseInt(v(), 10); if (!Number.isSafeInteger(o.clockOffset)) die('--clock-offset needs an integer'); break;
       case '--canary':
         o.canary = v();
         if (!/^[A-Za-z0-9._~-]{1,64}$/.test(o.canary)) {
           die('--canary must be 1-64 characters of [A-Za-z0-9._~-]');
         }
         break;
+      case '--client-key': o.clientKey = v(); break;
+      case '--client-key-id': o.clientKeyId = v(); break;
+      case '--assertion-key': o.assertionKey = v(); break;
       case '--resource': o.resources.push(v()); break;
+      // DPoP (RFC 9449) is on unless --no-dpop (a provider without it); --dpop-nonce: every
+      // proof must carry a nonce of the provider's (the use_dpop_nonce dance, section 8).
+      case '--no-dpop': o.dpop = false; break;
+      case '--dpop-nonce': o.dpopNonce = true; break;
       case '-h': case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0); break;
       default: die(`unknown argument ${a}\n${USAGE}`, 2);
     }
@@ -131,6 +151,7 @@ const RS_BASE_SCOPES = ['tb:read', 'tb:write'];
 const PROJECT_RE = /^project:(.+)$/;
 
 const TX_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const TT = {
   access_token: 'urn:ietf:params:oauth:token-type:access_token',
@@ -187,6 +208,39 @@ const clients = [
     redirect_uris: [],
   },
 ];
+// A public key from a PEM file (a private key's PEM gives its public half).
+function readPublicKey(file, what) {
+  try {
+    return createPublicKey(fs.readFileSync(file));
+  } catch (err) {
+    return die(`${what} ${file}: ${err.message}`, 1);
+  }
+}
+
+// --assertion-key PEM: the JWT-bearer grant (RFC 7523 2.1) takes assertions signed by that key,
+// for tb-cli (and tb-pkjwt).
+const assertionKey = opt.assertionKey ? readPublicKey(opt.assertionKey, '--assertion-key') : null;
+
+// --client-key PEM: the client tb-pkjwt authenticates with private_key_jwt (RFC 7523 2.2), its
+// registered key being that key's public half (kid --client-key-id).
+if (opt.clientKey) {
+  const jwk = readPublicKey(opt.clientKey, '--client-key').export({ format: 'jwk' });
+  if (opt.clientKeyId) jwk.kid = opt.clientKeyId;
+  clients.push({
+    client_id: 'tb-pkjwt',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [jwk] },
+    grant_types: [DEVICE_GRANT, 'refresh_token', TX_GRANT],
+    response_types: [],
+    redirect_uris: [],
+  });
+}
+if (assertionKey) {
+  for (const c of clients) {
+    if (c.client_id === 'tb-cli' || c.client_id === 'tb-pkjwt') c.grant_types.push(JWT_BEARER_GRANT);
+  }
+}
+
 // --no-token-exchange: the grant exists nowhere, not even in client metadata.
 if (!opt.tokenExchange) {
   for (const c of clients) c.grant_types = c.grant_types.filter((g) => g !== TX_GRANT);
@@ -446,9 +500,9 @@ async function verifyOwnJwt(token) {
 async function resolveAccessToken(value) {
   if (typeof value !== 'string' || !value) return undefined;
   const at = await provider.AccessToken.find(value);
-  if (at && at.isValid && at.accountId) return { sub: at.accountId, clientId: at.clientId };
+  if (at && at.isValid && at.accountId) return { sub: at.accountId, clientId: at.clientId, jkt: at.jkt };
   const p = await verifyOwnJwt(value);
-  if (p) return { sub: p.sub, clientId: p.client_id };
+  if (p) return { sub: p.sub, clientId: p.client_id, jkt: p.cnf?.jkt };
   return undefined;
 }
 
@@ -568,6 +622,12 @@ async function tokenExchangeHandler(ctx, next) {
       throw new errors.InvalidRequest('unsupported subject_token_type');
   }
   if (!subject || subject.clientId !== client.clientId) throw badSubject();
+  // DPoP: a subject token bound to a key is exchanged only with a proof of that key, and the
+  // new token is bound to it too.
+  const dPoP = await dpopValidate(ctx);
+  if (subject.jkt && (!dPoP || dPoP.thumbprint !== subject.jkt)) {
+    throw new errors.InvalidGrant('the subject token is DPoP-bound: the proof must use its key');
+  }
 
   // The target: exactly one configured resource server, as resource= or audience=.
   const targets = [...new Set([...scopeList(params.resource), ...scopeList(params.audience)])];
@@ -602,6 +662,7 @@ async function tokenExchangeHandler(ctx, next) {
     expiresIn: opt.exchangeTtl,
   });
   at.resourceServer = new provider.ResourceServer(target, await getResourceServerInfo(ctx, target));
+  if (dPoP) at.setThumbprint('jkt', dPoP.thumbprint);
   txProjects.set(at, projects);
   ctx.oidc.entity('AccessToken', at);
   const value = await at.save();
@@ -609,9 +670,61 @@ async function tokenExchangeHandler(ctx, next) {
   ctx.body = {
     access_token: value,
     issued_token_type: requested,
-    token_type: 'Bearer',
+    token_type: dPoP ? 'DPoP' : 'Bearer',
     expires_in: opt.exchangeTtl,
     scope: at.scope,
+  };
+  await next();
+}
+
+// ---------------------------------------------------------------- JWT-bearer grant (RFC 7523)
+
+// grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT[&scope=...]: the assertion
+// must be signed by --assertion-key (RS*/ES*), iss = the client, sub = the account, aud = the
+// token endpoint or the issuer, exp within 5 minutes, a jti never seen before. The reply: an
+// opaque access token (with a grant, so userinfo answers) and no refresh token: the client
+// asserts again when it needs a new one.
+async function jwtBearerHandler(ctx, next) {
+  const { params, client } = ctx.oidc;
+  if (!params.assertion) throw new errors.InvalidRequest("missing required parameter 'assertion'");
+  let payload;
+  try {
+    ({ payload } = await jose.jwtVerify(params.assertion, assertionKey, {
+      issuer: client.clientId,
+      audience: [`${issuer}/token`, issuer],
+      algorithms: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'],
+      requiredClaims: ['exp', 'sub', 'jti'],
+      clockTolerance: 5,
+    }));
+  } catch (err) {
+    ctx.state.assertionError = err.message;
+    throw new errors.InvalidGrant(`assertion refused: ${err.message}`);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  if (payload.exp - now > 300) {
+    ctx.state.assertionError = 'exp more than 5 minutes ahead';
+    throw new errors.InvalidGrant('assertion lifetime too long');
+  }
+  if (!await provider.ReplayDetection.unique(client.clientId, payload.jti, payload.exp + 5)) {
+    ctx.state.assertionError = 'jti replayed';
+    throw new errors.InvalidGrant('assertion replayed');
+  }
+  const sub = String(payload.sub);
+  const scopes = [...new Set(scopeList(params.scope))]
+    .filter((x) => ['openid', 'profile', 'email', 'projects'].includes(x));
+  const grant = new provider.Grant({ accountId: sub, clientId: client.clientId });
+  if (scopes.length) grant.addOIDCScope(scopes.join(' '));
+  const grantId = await grant.save();
+  ctx.oidc.entity('Grant', grant);
+  ctx.oidc.entity('Account', await findAccount(ctx, sub));
+  const at = new provider.AccessToken({
+    accountId: sub, client, grantId, gty: 'jwt_bearer', scope: scopes.join(' ') || undefined,
+  });
+  ctx.oidc.entity('AccessToken', at);
+  const value = await at.save();
+  ctx.state.assertionSub = sub;
+  ctx.body = {
+    access_token: value, token_type: 'Bearer', expires_in: opt.atTtl, scope: at.scope,
   };
   await next();
 }
@@ -621,11 +734,33 @@ async function tokenExchangeHandler(ctx, next) {
 let signKey;
 let signKid;
 
+// The DPoP proof of a /mint request: ES256 or RS256 over the embedded key, whose thumbprint is the
+// token's jkt, for POST to this URL, with the token's ath, made in the last five minutes.
+async function mintProofOk(ctx, token, jkt) {
+  const proof = ctx.get('DPoP');
+  if (!proof) return false;
+  try {
+    const { payload, protectedHeader } = await jose.jwtVerify(proof, jose.EmbeddedJWK, {
+      typ: 'dpop+jwt', algorithms: ['ES256', 'RS256'],
+    });
+    const ath = createHash('sha256').update(token).digest('base64url');
+    return await jose.calculateJwkThumbprint(protectedHeader.jwk) === jkt
+      && payload.htm === 'POST' && payload.htu === `${issuer}${ctx.path}`
+      && payload.ath === ath && Math.abs(Date.now() / 1000 - payload.iat) < 300;
+  } catch {
+    return false;
+  }
+}
+
 async function mint(ctx) {
   ctx.set('Cache-Control', 'no-store');
   const auth = ctx.get('authorization');
-  const m = /^Bearer +([^ ]+) *$/i.exec(auth || '');
-  const who = m ? await resolveAccessToken(m[1]) : undefined;
+  const m = /^(Bearer|DPoP) +([^ ]+) *$/i.exec(auth || '');
+  let who = m ? await resolveAccessToken(m[2]) : undefined;
+  // A DPoP-bound token (RFC 9449 7) only as "DPoP" with a proof of its key for this request.
+  if (who && (who.jkt || m[1].toLowerCase() === 'dpop')) {
+    if (!who.jkt || m[1].toLowerCase() !== 'dpop' || !(await mintProofOk(ctx, m[2], who.jkt))) who = undefined;
+  }
   if (!who) {
     ctx.status = 401;
     ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
@@ -778,6 +913,11 @@ async function main() {
       introspection: { enabled: true },
       registration: { enabled: true },
       userinfo: { enabled: true },
+      dPoP: {
+        enabled: opt.dpop,
+        nonceSecret: randomBytes(32),
+        requireNonce: () => opt.dpopNonce,
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (ctx, client, oneOf) => oneOf,
@@ -802,6 +942,10 @@ async function main() {
 
   provider = new Provider(issuer, configuration);
   provider.proxy = false;
+
+  if (assertionKey) {
+    provider.registerGrantType(JWT_BEARER_GRANT, jwtBearerHandler, ['assertion', 'scope']);
+  }
 
   if (opt.tokenExchange) {
     provider.registerGrantType(TX_GRANT, tokenExchangeHandler,
@@ -861,6 +1005,13 @@ async function main() {
         const clientId = ctx.oidc?.entities?.Client?.clientId
           ?? (typeof form.client_id === 'string' ? form.client_id : undefined);
         if (clientId) line.client_id = clientId;
+        // The client authentication method that succeeded (the registered one, which
+        // oidc-provider enforces), and whether the form carried a client assertion.
+        if (typeof form.client_assertion_type === 'string') line.client_assertion = true;
+        const authed = ctx.oidc?.entities?.Client;
+        if (authed && ctx.status < 400) line.client_auth = authed.clientAuthMethod;
+        if (ctx.state.assertionSub) line.assertion_sub = ctx.state.assertionSub;
+        if (ctx.state.assertionError) line.assertion_error = ctx.state.assertionError;
         line.status = ctx.status;
         if (ctx.status >= 400 && ctx.body && typeof ctx.body === 'object' && typeof ctx.body.error === 'string') {
           line.error = ctx.body.error;
@@ -875,6 +1026,10 @@ async function main() {
             if (typeof p[k] === 'string') line[k] = p[k];
           }
         }
+        // DPoP: whether the request carried a proof, and the type of the token issued.
+        if (ctx.get('DPoP')) line.dpop = true;
+        if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object'
+            && typeof ctx.body.token_type === 'string') line.token_type = ctx.body.token_type;
         if (ctx.state.mint) Object.assign(line, ctx.state.mint);
         if (ctx.state.slowDownInterval) line.interval = ctx.state.slowDownInterval;
         line.ms = Math.round((performance.timeOrigin + performance.now() - t) * 10) / 10;
@@ -1034,7 +1189,11 @@ async function main() {
     }
   });
 
-  server.on('request', provider.callback());
+  const handle = provider.callback();
+  server.on('request', opt.clockOffset ? (req, res) => {
+    res.setHeader('Date', new Date(Date.now() + opt.clockOffset * 1000).toUTCString());
+    handle(req, res);
+  } : handle);
 
   const ready = JSON.stringify({ issuer, port, pid: process.pid });
   if (opt.readyFile) {

@@ -304,33 +304,41 @@ def bare400_refresh(env):
 def discovery_presets(env):
     """The standards-following providers (the keycloak and okta presets):
     with its issuer pointed at the test provider, each discovers
-    everything and logs in; keycloak's mints by token exchange (mint =
-    auto) and revokes at logout; okta's serves its user token."""
-    idp = IdP(env, "--interval", "1")
+    everything, logs in, refreshes its user token (rotating; 4 s tokens
+    are always within the refresh margin), mints by token exchange (mint
+    = auto: discovery lists the grant) and revokes at logout."""
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4")
     config(env, "[profile kc]\nprovider = keycloak\nclient_id = tb-cli\n"
            "issuer = %s\naudience = https://api.tb.test\n"
            "[profile okta]\nprovider = okta\nclient_id = tb-cli\n"
-           "issuer = %s\n" % (idp.issuer, idp.issuer), store="memory")
+           "issuer = %s\naudience = https://api.tb.test\n" %
+           (idp.issuer, idp.issuer), store="memory")
     env.start()
-    lg = Login(env, "--no-browser", "--profile", "kc")
-    uri, code = lg.code()
-    idp.approve(uri, code=code)
-    rc, _, err = lg.wait()
-    check(rc == 0, "login: %s" % err)
-    r = env.tb("--profile", "kc", "--json", "token", "--project", "prj_123")
-    check(r.returncode == 0, r.stderr)
-    j = json.loads(r.stdout)
-    check(j["strategy"] == "token-exchange" and
-          claims(j["token"])["aud"] == "https://api.tb.test", j)
-    rc, out = logout(env, "kc")
-    check(rc == 0 and out["revocation"] == "revoked", out)
-    lg = Login(env, "--no-browser", "--profile", "okta")
-    uri, code = lg.code()
-    idp.approve(uri, code=code)
-    rc, _, err = lg.wait()
-    check(rc == 0, "okta login: %s" % err)
-    check(token(env, "okta") != "", "okta's user token")
-    check(status(env, "okta")["preferred_username"] == "alice", "identity")
+    refreshes = lambda: [e for e in idp.entries("/token", "refresh_token")
+                         if e.get("resource") is None]
+    for name in ("kc", "okta"):
+        lg = Login(env, "--no-browser", "--profile", name)
+        uri, code = lg.code()
+        idp.approve(uri, code=code)
+        rc, _, err = lg.wait()
+        check(rc == 0, "%s login: %s" % (name, err))
+        check(status(env, name)["preferred_username"] == "alice",
+              "%s identity" % name)
+        n = len(refreshes())
+        first = token(env, name)
+        second = token(env, name)
+        check(first != second and len(refreshes()) >= n + 2,
+              "%s: the user token was not refreshed" % name)
+        check(all(e["status"] == 200 for e in refreshes()),
+              "%s: a refresh failed: %s" % (name, refreshes()))
+        r = env.tb("--profile", name, "--json", "token", "--project",
+                   "prj_123")
+        check(r.returncode == 0, r.stderr)
+        j = json.loads(r.stdout)
+        check(j["strategy"] == "token-exchange" and
+              claims(j["token"])["aud"] == "https://api.tb.test", j)
+        rc, out = logout(env, name)
+        check(rc == 0 and out["revocation"] == "revoked", out)
 
 
 TESTS = {f.__name__: f for f in (github_preset, google_preset, entra_preset,

@@ -13,9 +13,12 @@
 #include <unistd.h>
 
 #include <ini.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "check.h"
 #include "config.h"
+#include "jws.h"
 #include "msg.h"
 #include "profile.h"
 #include "secret.h"
@@ -99,7 +102,7 @@ test_keys(void)
 	check_error("unknown-top.ini", "default_profile = work\nstroe = file\n"
 	    PROFILE, 0600, 2,
 	    "key 'stroe': unknown key 'stroe' (outside any [profile] "
-	    "section: default_profile, store, audit_log)");
+	    "section: default_profile, store, audit_log, default_policy)");
 	check_error("twice.ini", PROFILE "scope = a\nissuer = https://b.example\n",
 	    0600, 5, "key 'issuer': 'issuer' is set twice in [profile work] "
 	    "(an indented line continues the line above it)");
@@ -284,7 +287,8 @@ test_federated(void)
 	    profile_login_needs_person(p));
 	config_free(c);
 	check_error("fed-bad.ini", PROFILE "grant = magic\n", 0600, 4,
-	    "key 'grant': unknown grant 'magic' (use device or federated)");
+	    "key 'grant': unknown grant 'magic' (use device, jwt-bearer or "
+	    "federated)");
 	check_error("fed-rel.ini", PROFILE "federated_token_file = tok\n",
 	    0600, 4, "key 'federated_token_file': federated_token_file must "
 	    "be an absolute path");
@@ -534,6 +538,94 @@ test_endpoints(void)
 	config_free(c);
 }
 
+
+/*
+ * private_key_jwt and grant = jwt-bearer: the settings, the key files and
+ * their modes, and the keys held by the profile.
+ */
+static void
+test_key_files(void)
+{
+	struct config	*c;
+	struct profile	*p;
+	EVP_PKEY	*pk;
+	FILE		*f;
+	char		*key, *text, *want;
+
+	/* A P-256 key, 0600. */
+	xasprintf(&key, "%s/client.pem", dir);
+	pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (pk == NULL || (f = fopen(key, "w")) == NULL ||
+	    PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    fclose(f) != 0 || chmod(key, 0600) != 0) {
+		perror(key);
+		exit(1);
+	}
+	EVP_PKEY_free(pk);
+
+	/* A client_key alone means private_key_jwt; the key is held. */
+	xasprintf(&text, PROFILE "client_key = %s\nclient_key_id = k1\n",
+	    key);
+	c = check_loads("pkjwt.ini", text, 0600);
+	free(text);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->client_auth == PROFILE_AUTH_PRIVATE_KEY_JWT);
+	CHECK(p != NULL && p->client_key != NULL &&
+	    strcmp(jws_key_alg(p->client_key), "ES256") == 0 &&
+	    strcmp(jws_key_id(p->client_key), "k1") == 0);
+	CHECK(p != NULL && p->grant == PROFILE_GRANT_DEVICE);
+	{
+		struct profile	*d = p != NULL ? profile_dup(p) : NULL;
+
+		CHECK(d != NULL && d->client_key != NULL &&
+		    d->client_key != p->client_key);
+		profile_free(d);
+	}
+	config_free(c);
+
+	/* A machine login. */
+	xasprintf(&text, PROFILE "grant = jwt-bearer\nassertion_key = %s\n"
+	    "assertion_subject = robot\nassertion_audience = https://a\n",
+	    key);
+	c = check_loads("bearer.ini", text, 0600);
+	free(text);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->grant == PROFILE_GRANT_JWT_BEARER &&
+	    p->assertion_key != NULL && p->client_key == NULL &&
+	    p->client_auth == PROFILE_AUTH_NONE);
+	CHECK_STR(p != NULL ? p->assertion_audience : NULL, "https://a");
+	CHECK_STR(profile_grant_name(PROFILE_GRANT_JWT_BEARER), "jwt-bearer");
+	config_free(c);
+
+	check_error("grant.ini", PROFILE "grant = password\n", 0600, 4,
+	    "key 'grant': unknown grant 'password' (use device, jwt-bearer "
+	    "or federated)");
+	check_error("relative.ini", PROFILE "client_key = k.pem\n", 0600, 4,
+	    "key 'client_key': client_key needs an absolute path (or ~/...)");
+	check_error("nokey.ini", "\n" PROFILE "client_auth = private_key_jwt\n",
+	    0600, 2, "[profile work]: client_auth = private_key_jwt needs "
+	    "client_key");
+	check_error("nosub.ini", "\n" PROFILE "grant = jwt-bearer\n", 0600, 2,
+	    "[profile work]: grant = jwt-bearer needs assertion_key and "
+	    "assertion_subject");
+	check_error("stray.ini", "\n" PROFILE "assertion_subject = x\n", 0600,
+	    2, "[profile work]: assertion_key, assertion_key_id, "
+	    "assertion_subject and assertion_audience are for grant = "
+	    "jwt-bearer");
+
+	/* Too open: the file, its mode and the chmod. */
+	chmod(key, 0644);
+	xasprintf(&text, "\n" PROFILE "client_key = %s\n", key);
+	xasprintf(&want, "[profile work]: client_key %s: mode 0644 is too "
+	    "open: a private key must be readable by you only (like ssh's "
+	    "identity files): chmod 600 %s", key, key);
+	check_error("open.ini", text, 0600, 2, want);
+	free(text);
+	free(want);
+	unlink(key);
+	free(key);
+}
+
 int
 main(void)
 {
@@ -558,6 +650,7 @@ main(void)
 	test_secret();
 	test_secret_syntax();
 	test_endpoints();
+	test_key_files();
 
 	xasprintf(&missing, "%s/missing.ini", dir);
 	xasprintf(&want, "%s: No such file or directory", missing);

@@ -1,20 +1,31 @@
 /*
- * JWT verification (verify_jwt). A test key pair (made for this test only)
- * signs tokens with libjwt; authd verifies them with its own checks; the
- * public half is also given as a JWK (n, e) to check the JWKS-to-PEM
- * conversion.
+ * JWT verification (verify_jwt) and signing (jws.c). A test key pair (made
+ * for this test only) signs tokens with libjwt; authd verifies them with
+ * its own checks; the public half is also given as a JWK (n, e) to check
+ * the JWKS-to-PEM conversion. Tokens authd signs (jws.c, RSA and EC keys)
+ * are verified by libjwt. RFC 9068 "at+jwt" tokens, which libjwt 1.10
+ * cannot take, are signed here with OpenSSL and verified by authd's EVP
+ * path. Key files: the mode and ownership rules.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <jwt.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "check.h"
 #include "error.h"
 #include "jwks.h"
+#include "jws.h"
 #include "jwtcheck.h"
 #include "msg.h"
+#include "secret.h"
 
 static const char PRIV[] =
 	"-----BEGIN PRIVATE KEY-----\n"
@@ -116,6 +127,356 @@ verify(const char *tok, const char *pem, size_t pl)
 	return rc;
 }
 
+
+/* base64url without padding of n bytes (allocated). */
+static char *
+b64url(const unsigned char *p, size_t n)
+{
+	static const char	 al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+	char			*out = malloc(n * 4 / 3 + 4);
+	size_t			 i, o = 0;
+	unsigned int		 acc = 0;
+	int			 bits = 0;
+
+	for (i = 0; i < n; i++) {
+		acc = (acc << 8) | p[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			out[o++] = al[(acc >> bits) & 63];
+		}
+	}
+	if (bits > 0)
+		out[o++] = al[(acc << (6 - bits)) & 63];
+	out[o] = '\0';
+	return out;
+}
+
+/* A token with this header and payload, RS256-signed by OpenSSL. */
+static char *
+openssl_token(const char *header, const char *payload)
+{
+	char		*h = b64url((const unsigned char *)header,
+			    strlen(header));
+	char		*p = b64url((const unsigned char *)payload,
+			    strlen(payload));
+	char		*input, *sig64, *tok;
+	unsigned char	 sig[1024];
+	size_t		 slen = sizeof sig;
+	BIO		*bio = BIO_new_mem_buf(PRIV, sizeof PRIV - 1);
+	EVP_PKEY	*pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	EVP_MD_CTX	*ctx = EVP_MD_CTX_new();
+
+	input = malloc(strlen(h) + strlen(p) + 2);
+	snprintf(input, strlen(h) + strlen(p) + 2, "%s.%s", h, p);
+	CHECK(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pk) == 1);
+	CHECK(EVP_DigestSign(ctx, sig, &slen, (unsigned char *)input,
+	    strlen(input)) == 1);
+	sig64 = b64url(sig, slen);
+	tok = malloc(strlen(input) + strlen(sig64) + 2);
+	snprintf(tok, strlen(input) + strlen(sig64) + 2, "%s.%s", input, sig64);
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	BIO_free(bio);
+	free(h);
+	free(p);
+	free(input);
+	free(sig64);
+	return tok;
+}
+
+/* A new key of the type given ("RSA" bits, or an EC curve) as PEM. */
+static char *
+new_key_pem(const char *type, int bits, const char *curve)
+{
+	EVP_PKEY	*pk;
+	BIO		*mem = BIO_new(BIO_s_mem());
+	char		*data, *pem;
+	long		 n;
+
+	if (strcmp(type, "RSA") == 0)
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+	else
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
+	CHECK(pk != NULL);
+	PEM_write_bio_PrivateKey(mem, pk, NULL, NULL, 0, NULL, NULL);
+	n = BIO_get_mem_data(mem, &data);
+	pem = strndup(data, (size_t)n);
+	BIO_free(mem);
+	EVP_PKEY_free(pk);
+	return pem;
+}
+
+/* libjwt verifies tok with pub; its claims as JSON (allocated) or NULL. */
+static char *
+libjwt_verify(const char *tok, const char *pub, jwt_alg_t want)
+{
+	jwt_t	*j = NULL;
+	char	*claims;
+
+	if (jwt_decode(&j, tok, (const unsigned char *)pub,
+	    (int)strlen(pub)) != 0)
+		return NULL;
+	if (jwt_get_alg(j) != want) {
+		jwt_free(j);
+		return NULL;
+	}
+	claims = jwt_get_grants_json(j, NULL);
+	jwt_free(j);
+	return claims;
+}
+
+/* Write pem to a new file of this mode; its path (static). */
+static const char *
+key_file(const char *pem, mode_t mode)
+{
+	static char	path[64];
+	int		fd;
+
+	snprintf(path, sizeof path, "/tmp/test_jwt_verify.XXXXXX");
+	fd = mkstemp(path);
+	CHECK(fd != -1);
+	CHECK(write(fd, pem, strlen(pem)) == (ssize_t)strlen(pem));
+	close(fd);
+	chmod(path, mode);
+	return path;
+}
+
+/* jws.c: keys, files, signatures libjwt verifies. */
+static void
+test_signing(void)
+{
+	struct jws_key	*k, *k2;
+	struct secret	*tok;
+	char		*cause = NULL, *claims, *pub, *ec, *rsa2, *pub2, *small;
+	const char	*path;
+	cJSON		*c;
+	double		 iat, exp;
+
+	/* RSA: RS256, and libjwt verifies what authd signs. */
+	CHECK_INT(jws_key_from_pem(PRIV, sizeof PRIV - 1, "k1", &k, &cause),
+	    0);
+	CHECK_STR(jws_key_alg(k), "RS256");
+	tok = jws_sign(k, "{\"sub\":\"alice\",\"iss\":\"" ISS "\",\"aud\":\""
+	    AUD "\",\"exp\":4000000000}", &cause);
+	CHECK(tok != NULL);
+	claims = libjwt_verify(tok->data, PUB, JWT_ALG_RS256);
+	CHECK(claims != NULL && strstr(claims, "\"sub\":\"alice\"") != NULL);
+	free(claims);
+	/* ... and so do authd's own checks. */
+	CHECK_INT(jwt_verify(tok->data, tok->len, "RS256", PUB,
+	    sizeof PUB - 1, ISS, AUD, &cause), 0);
+	secret_free(tok);
+
+	/* An RFC 7523 assertion: the claims, a 60 s life, the kid. */
+	tok = jws_assertion(k, "tb-client", "tb-client",
+	    "https://idp.test/token", &cause);
+	CHECK(tok != NULL);
+	claims = libjwt_verify(tok->data, PUB, JWT_ALG_RS256);
+	c = claims != NULL ? cJSON_Parse(claims) : NULL;
+	CHECK(c != NULL);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(c, "iss")),
+	    "tb-client");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(c, "sub")),
+	    "tb-client");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(c, "aud")),
+	    "https://idp.test/token");
+	CHECK(cJSON_GetStringValue(cJSON_GetObjectItem(c, "jti")) != NULL &&
+	    strlen(cJSON_GetStringValue(cJSON_GetObjectItem(c, "jti"))) >= 20);
+	iat = cJSON_GetNumberValue(cJSON_GetObjectItem(c, "iat"));
+	exp = cJSON_GetNumberValue(cJSON_GetObjectItem(c, "exp"));
+	CHECK(exp - iat == JWS_ASSERTION_LIFETIME);
+	CHECK(iat <= (double)time(NULL) && iat > (double)time(NULL) - 5);
+	cJSON_Delete(c);
+	free(claims);
+	c = jwt_peek_header(tok->data, tok->len);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(c, "kid")), "k1");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(c, "alg")),
+	    "RS256");
+	cJSON_Delete(c);
+	/* Two assertions never share a jti. */
+	{
+		struct secret	*t2 = jws_assertion(k, "a", "a", "b", &cause);
+		cJSON		*c1 = jwt_peek_claims(tok->data, tok->len);
+		cJSON		*c2 = jwt_peek_claims(t2->data, t2->len);
+
+		CHECK(strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c1,
+		    "jti")), cJSON_GetStringValue(cJSON_GetObjectItem(c2,
+		    "jti"))) != 0);
+		cJSON_Delete(c1);
+		cJSON_Delete(c2);
+		secret_free(t2);
+	}
+	/* A wrong key: another RSA key's public half refuses it. */
+	rsa2 = new_key_pem("RSA", 2048, NULL);
+	CHECK_INT(jws_key_from_pem(rsa2, strlen(rsa2), NULL, &k2, &cause), 0);
+	pub2 = jws_key_public_pem(k2);
+	CHECK(libjwt_verify(tok->data, pub2, JWT_ALG_RS256) == NULL);
+	CHECK_INT(jwt_verify(tok->data, tok->len, "RS256", pub2,
+	    strlen(pub2), "tb-client", NULL, &cause), AUTHD_E_IDP_BAD_REPLY);
+	free(cause);
+	cause = NULL;
+	secret_free(tok);
+	jws_key_free(k2);
+	free(pub2);
+
+	/* The copy is the key, wiped on free (valgrind sees no leak). */
+	k2 = jws_key_dup(k);
+	CHECK_STR(jws_key_id(k2), "k1");
+	jws_key_free(k2);
+	jws_key_free(k);
+
+	/* EC P-256: ES256, verified by libjwt; not by an RSA key. */
+	ec = new_key_pem("EC", 0, "P-256");
+	CHECK_INT(jws_key_from_pem(ec, strlen(ec), NULL, &k, &cause), 0);
+	CHECK_STR(jws_key_alg(k), "ES256");
+	tok = jws_assertion(k, "c", "c", "https://idp.test/token", &cause);
+	CHECK(tok != NULL);
+	pub = jws_key_public_pem(k);
+	claims = libjwt_verify(tok->data, pub, JWT_ALG_ES256);
+	CHECK(claims != NULL);
+	free(claims);
+	CHECK(libjwt_verify(tok->data, PUB, JWT_ALG_ES256) == NULL);
+	c = jwt_peek_header(tok->data, tok->len);
+	CHECK(cJSON_GetObjectItem(c, "kid") == NULL);
+	cJSON_Delete(c);
+	secret_free(tok);
+	free(pub);
+	jws_key_free(k);
+	free(ec);
+	ec = new_key_pem("EC", 0, "P-384");
+	CHECK_INT(jws_key_from_pem(ec, strlen(ec), NULL, &k, &cause), 0);
+	CHECK_STR(jws_key_alg(k), "ES384");
+	jws_key_free(k);
+	free(ec);
+
+	/* Refused keys: short RSA, a public key, garbage, encrypted. */
+	small = new_key_pem("RSA", 1024, NULL);
+	CHECK_INT(jws_key_from_pem(small, strlen(small), NULL, &k, &cause),
+	    -1);
+	CHECK(cause != NULL && strstr(cause, "2048") != NULL);
+	free(cause);
+	cause = NULL;
+	free(small);
+	CHECK_INT(jws_key_from_pem(PUB, sizeof PUB - 1, NULL, &k, &cause), -1);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(jws_key_from_pem("x", 1, NULL, &k, &cause), -1);
+	free(cause);
+	cause = NULL;
+	{
+		BIO		*in = BIO_new_mem_buf(PRIV, sizeof PRIV - 1);
+		BIO		*mem = BIO_new(BIO_s_mem());
+		EVP_PKEY	*pk = PEM_read_bio_PrivateKey(in, NULL, NULL,
+				    NULL);
+		char		*data, *enc;
+		long		 n;
+
+		PEM_write_bio_PrivateKey(mem, pk, EVP_aes_256_cbc(), NULL, 0,
+		    NULL, (void *)"passphrase");
+		n = BIO_get_mem_data(mem, &data);
+		enc = strndup(data, (size_t)n);
+		CHECK_INT(jws_key_from_pem(enc, strlen(enc), NULL, &k, &cause),
+		    -1);
+		CHECK(cause != NULL && strstr(cause, "encrypted") != NULL);
+		free(cause);
+		cause = NULL;
+		free(enc);
+		BIO_free(mem);
+		BIO_free(in);
+		EVP_PKEY_free(pk);
+	}
+
+	/* Files: 0600 and ours is read; 0640 and 0644 are not, and say so. */
+	path = key_file(rsa2, 0600);
+	CHECK_INT(jws_key_load(path, NULL, &k, &cause), 0);
+	jws_key_free(k);
+	chmod(path, 0640);
+	CHECK_INT(jws_key_load(path, NULL, &k, &cause), -1);
+	CHECK(cause != NULL && strstr(cause, path) != NULL &&
+	    strstr(cause, "0640") != NULL && strstr(cause, "chmod 600") !=
+	    NULL);
+	free(cause);
+	cause = NULL;
+	chmod(path, 0400);
+	CHECK_INT(jws_key_load(path, NULL, &k, &cause), 0);
+	jws_key_free(k);
+	unlink(path);
+	CHECK_INT(jws_key_load(path, NULL, &k, &cause), -1);
+	CHECK(cause != NULL && strstr(cause, path) != NULL);
+	free(cause);
+	cause = NULL;
+	CHECK_INT(jws_key_load("/dev/null", NULL, &k, &cause), -1);
+	free(cause);
+	free(rsa2);
+}
+
+/* id_tokens: decoded by libjwt, by our parser where libjwt cannot. */
+static void
+test_id_claims(void)
+{
+	cJSON	*c;
+	char	*t;
+
+	t = mint("RS256", ISS, AUD, 300);
+	c = jwt_id_claims(t, strlen(t));
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(c, "sub")),
+	    "alice");
+	cJSON_Delete(c);
+	free(t);
+	/* PS256 is unknown to libjwt 1.10: still read. */
+	t = openssl_token("{\"alg\":\"PS256\"}", "{\"sub\":\"bob\"}");
+	c = jwt_id_claims(t, strlen(t));
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(c, "sub")), "bob");
+	cJSON_Delete(c);
+	free(t);
+	/* A NUL in a claim, malformed shapes: nothing. */
+	t = openssl_token("{\"alg\":\"RS256\",\"typ\":\"JWT\"}",
+	    "{\"sub\":\"a\\u0000b\"}");
+	CHECK(jwt_id_claims(t, strlen(t)) == NULL);
+	free(t);
+	CHECK(jwt_id_claims("....", 4) == NULL);
+	CHECK(jwt_id_claims(".e30.", 5) == NULL);
+	CHECK(jwt_id_claims("eyJhbGciOiJSUzI1NiJ9..", 22) == NULL);
+}
+
+/* at+jwt: OpenSSL's path, with the same rules. */
+static void
+test_at_jwt(void)
+{
+	char	*t, *payload;
+
+	payload = NULL;
+	{
+		char	buf[256];
+
+		snprintf(buf, sizeof buf, "{\"iss\":\"" ISS "\",\"aud\":\""
+		    AUD "\",\"exp\":%ld}", (long)time(NULL) + 300);
+		payload = strdup(buf);
+	}
+	t = openssl_token("{\"alg\":\"RS256\",\"typ\":\"at+jwt\"}", payload);
+	CHECK_INT(verify(t, PUB, sizeof PUB - 1), 0);
+	/* libjwt itself refuses the type. */
+	{
+		jwt_t	*j = NULL;
+
+		CHECK(jwt_decode(&j, t, (const unsigned char *)PUB,
+		    sizeof PUB - 1) != 0);
+	}
+	t[strlen(t) - 3] ^= 1;
+	CHECK_INT(verify(t, PUB, sizeof PUB - 1), AUTHD_E_IDP_BAD_REPLY);
+	free(t);
+	/* HS256 or none typed at+jwt: not the key's algorithm. */
+	t = openssl_token("{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", payload);
+	CHECK_INT(verify(t, PUB, sizeof PUB - 1), AUTHD_E_IDP_BAD_REPLY);
+	free(t);
+	t = openssl_token("{\"alg\":\"none\",\"typ\":\"at+jwt\"}", payload);
+	CHECK_INT(verify(t, PUB, sizeof PUB - 1), AUTHD_E_IDP_BAD_REPLY);
+	free(t);
+	free(payload);
+}
+
 int
 main(void)
 {
@@ -199,6 +560,18 @@ main(void)
 	CHECK_INT(verify("eyJhbGciOiJSUzI1NiJ9..", pem, pl),
 	    AUTHD_E_IDP_BAD_REPLY);
 	CHECK_INT(verify(".e30.", pem, pl), AUTHD_E_IDP_BAD_REPLY);
+	/*
+	 * An empty signature: libjwt 1.10 would decode it into malloc(0)
+	 * and write past it (valgrind: base64_decode_block); it never gets
+	 * there.
+	 */
+	t = mint("RS256", ISS, AUD, 300);
+	CHECK(jwt_signed_shape_ok(t, strlen(t)));
+	strrchr(t, '.')[1] = '\0';
+	CHECK(jwt_shape_ok(t, strlen(t)));
+	CHECK(!jwt_signed_shape_ok(t, strlen(t)));
+	CHECK_INT(verify(t, pem, pl), AUTHD_E_IDP_BAD_REPLY);
+	free(t);
 
 	/* Malformed JWKs. */
 	CHECK(jwks_rsa_pem("AQAB", "AQAB", &pl) == NULL);	/* too short */
@@ -212,5 +585,9 @@ main(void)
 	}
 	CHECK(jwks_rsa_pem("!!!", "AQAB", &pl) == NULL);
 	free(pem);
+
+	test_signing();
+	test_id_claims();
+	test_at_jwt();
 	return check_done("test_jwt_verify");
 }
