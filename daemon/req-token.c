@@ -225,11 +225,8 @@ req_token_mint_send(struct req *r, struct account *a,
 		req_token_fail(r, t, AUTHD_E_FORWARD_DENIED, NULL, why);
 		return;
 	}
-	if (req_token_policy_expiry(r, t, m->expires_at) != 0)
-		return;
-	res = cJSON_CreateObject();
-
-	if (req_token_bearer_refused(r, a, t, m->token_type))
+	if (req_token_policy_expiry(r, t, m->expires_at) != 0 ||
+	    req_token_bearer_refused(r, a, t, m->token_type))
 		return;
 	if (r->proof != NULL) {
 		req_proof_send(r, r->profile_name, t, a != NULL ?
