@@ -181,6 +181,48 @@ authd_token_clear(struct authd_token *t)
 }
 
 int
+authd_client_proof(struct authd_client *ac, const struct authd_request *rq,
+    const struct authd_proof_request *pr, char **proof,
+    struct authd_error *err)
+{
+	struct msg_reply	 reply;
+	const char		*cause;
+	cJSON			*args;
+	char			*p;
+
+	*proof = NULL;
+	if ((args = token_proof_args(rq, pr, &cause)) == NULL) {
+		authd_client_err(err, strcmp(cause, "out of memory") == 0 ?
+		    AUTHD_E_INTERNAL : AUTHD_E_USAGE, cause, NULL);
+		return -1;
+	}
+	if (authd_client_call(ac, PROTO_OP_PROOF, args, &reply, err) != 0)
+		return -1;
+	if ((p = token_proof_of_reply(&reply)) == NULL) {
+		msg_reply_clear(&reply);
+		authd_client_err(err, AUTHD_E_BAD_REPLY, "authd returned no "
+		    "usable DPoP proof", "");
+		return -1;
+	}
+	*proof = strdup(p);
+	msg_reply_clear(&reply);
+	if (*proof == NULL) {
+		authd_client_err(err, AUTHD_E_INTERNAL, "out of memory", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void
+authd_proof_free(char *proof)
+{
+	if (proof != NULL) {
+		explicit_bzero(proof, strlen(proof));
+		free(proof);
+	}
+}
+
+int
 authd_client_status(struct authd_client *ac, const char *profile,
     char **json, int *logged_in, struct authd_error *err)
 {

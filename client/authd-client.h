@@ -105,6 +105,46 @@ int	authd_client_token(struct authd_client *, const struct authd_request *,
 void	authd_token_clear(struct authd_token *);
 
 /*
+ * A DPoP proof (RFC 9449) for one HTTP request made with the token that
+ * authd_client_token would return for the same target. authd holds the
+ * key; only the proof comes here. The method is an HTTP method token of
+ * at most 16 bytes, the URL an http or https URL of at most 2048 bytes
+ * (its query and fragment are not part of the proof), the nonce the
+ * server's DPoP-Nonce (NULL: none).
+ */
+struct authd_proof_request {
+	const char	*method;
+	const char	*url;
+	const char	*nonce;
+};
+
+/*
+ * The proof (the DPoP header's value): 0 with *proof (allocated, free it
+ * with authd_proof_free), or -1 with *err filled: a bearer (not
+ * DPoP-bound) token is a "config" error.
+ */
+int	authd_client_proof(struct authd_client *, const struct authd_request *,
+	    const struct authd_proof_request *, char **proof,
+	    struct authd_error *err);
+/* Wipe and free a proof. */
+void	authd_proof_free(char *);
+
+/*
+ * What tb would ask for here (tb(1), CONTEXT): fill the members of *rq
+ * that are NULL -- profile, audience, project -- from $TB_PROFILE, the
+ * project binding (.authd-link) of the working directory and the [match]
+ * rules of authd's config.ini, in that order; the members already set
+ * stay. The strings belong to *ctx: keep it until the request is made,
+ * then authd_context_free. Returns 0 (with or without a binding or a
+ * rule), or -1 with *err filled (not_configured: a malformed binding or
+ * config.ini, named with its line) and *ctx NULL.
+ */
+struct authd_context;
+int	authd_context_apply(struct authd_context **ctx,
+	    struct authd_request *rq, struct authd_error *err);
+void	authd_context_free(struct authd_context *);
+
+/*
  * The status object of a profile (NULL: the default) as JSON text
  * (allocated, free() it); *logged_in set. 0, or -1 with *err filled.
  */

@@ -5,26 +5,36 @@
  *
  *   { "credHelpers": { "registry.example.com": "tb" } }
  *
- * and choose what it asks authd for in the environment docker runs with:
+ * and name the registries it serves, and what it asks authd for each, in
+ * [docker NAME] sections of authd's config.ini (authd.ini(5)):
  *
- *   TB_DOCKER_REGISTRY  the registry host it serves, e.g. registry.example.com
- *                       or localhost:5000 (required: no token is handed to
- *                       any other registry)
+ *   [docker ci]
+ *   registry = registry.example.com
+ *   audience = https://registry.example.com
+ *   project = prj_123
+ *
+ * (any number; no token is handed to a registry none names), or in the
+ * environment docker runs with, which overrides a section:
+ *
+ *   TB_DOCKER_REGISTRY  one more registry host it serves, e.g.
+ *                       registry.example.com or localhost:5000
  *   TB_DOCKER_AUDIENCE  the token's audience (default: the profile's)
  *   TB_DOCKER_PROJECT   the project to mint a token for (default: none, the
  *                       user's own token)
  *   TB_DOCKER_USERNAME  the user name to answer (default: x-access-token)
- *   TB_PROFILE          the authd profile (default: authd's)
+ *   TB_PROFILE          the authd profile (after a section's; default:
+ *                       the project binding's, a [match] rule's, authd's)
  *
  * Actions (one argument; input on stdin, answer on stdout):
  *
  *   get      stdin: a server URL. stdout: {"ServerURL","Username","Secret"}
- *            with the token as Secret. When the URL is not
- *            TB_DOCKER_REGISTRY or the user is not logged in, the answer
+ *            with the token as Secret. When the URL is neither
+ *            TB_DOCKER_REGISTRY nor a section's registry, or the user is
+ *            not logged in, the answer
  *            is "credentials not found in native keychain" and the exit
  *            status 1: docker then goes on without credentials.
- *   list     stdout: {"TB_DOCKER_REGISTRY":"USERNAME"} when logged in,
- *            else {}.
+ *   list     stdout: {"REGISTRY":"USERNAME",...} for every registry it
+ *            serves when logged in, else {}.
  *   store    stdin: {"ServerURL","Username","Secret"}, read and dropped.
  *   erase    stdin: a server URL, read and ignored.
  *   version  prints the version.
@@ -50,6 +60,7 @@
 #include <cjson/cJSON.h>
 
 #include "authd-client.h"
+#include "context.h"
 #include "msg.h"
 #include "text.h"
 #include "token.h"
@@ -67,11 +78,18 @@
 #define DCRED_EXIT_OK		0
 #define DCRED_EXIT_ERROR	1
 
+/*
+ * TB_DOCKER_REGISTRY (NULL: the [docker] sections' only), the user name of
+ * TB_DOCKER_USERNAME (NULL: the section's, else the default), what
+ * TB_DOCKER_* ask for (audience, project), TB_PROFILE, and the binding and
+ * rules of the working directory.
+ */
 struct dcred_conf {
-	const char		*registry;	/* NULL: serve none */
+	const char		*registry;
 	const char		*username;
-	/* What to ask for: profile, audience, project. */
 	struct authd_request	 rq;
+	const char		*profile;
+	struct context_choice	*ctx;
 };
 
 /*
@@ -130,19 +148,49 @@ dcred_conf_load(struct dcred_conf *conf)
 	conf->rq.audience = dcred_env("TB_DOCKER_AUDIENCE");
 	conf->rq.project = dcred_env("TB_DOCKER_PROJECT");
 	conf->username = dcred_env("TB_DOCKER_USERNAME");
-	conf->rq.profile = dcred_env("TB_PROFILE");
-	if (conf->username == NULL)
-		conf->username = DCRED_DEFAULT_USER;
-	if (!token_word(conf->username, 255)) {
+	conf->profile = dcred_env("TB_PROFILE");
+	if (conf->username != NULL && !token_word(conf->username, 255)) {
 		dcred_error("TB_DOCKER_USERNAME must be printable, without "
 		    "spaces", NULL);
 		return -1;
 	}
-	if (conf->rq.profile != NULL && !msg_valid_name(conf->rq.profile)) {
+	if (conf->profile != NULL && !msg_valid_name(conf->profile)) {
 		dcred_error("TB_PROFILE is not a valid profile name", NULL);
 		return -1;
 	}
+	if ((conf->ctx = malloc(sizeof *conf->ctx)) == NULL) {
+		dcred_error("out of memory", NULL);
+		return -1;
+	}
+	if (context_begin(conf->ctx) != 0) {
+		dcred_error(conf->ctx->why, "fix the file named above");
+		context_end(conf->ctx);
+		free(conf->ctx);
+		conf->ctx = NULL;
+		return -1;
+	}
 	return 0;
+}
+
+static void
+dcred_conf_free(struct dcred_conf *conf)
+{
+	if (conf->ctx != NULL) {
+		context_end(conf->ctx);
+		free(conf->ctx);
+		conf->ctx = NULL;
+	}
+}
+
+/* The user name to answer for rule r (may be NULL). */
+static const char *
+dcred_username(const struct dcred_conf *conf, const struct ctxrule *r)
+{
+	if (conf->username != NULL)
+		return conf->username;
+	if (r != NULL && r->username[0] != '\0')
+		return r->username;
+	return DCRED_DEFAULT_USER;
 }
 
 /*
@@ -258,22 +306,28 @@ dcred_get(const struct dcred_conf *conf)
 	struct authd_token	 t;
 	struct authd_error	 e;
 	cJSON			*out;
-	char			*url;
+	char			*url, key[256];
 	int			 error, status;
 
 	url = dcred_trim(dcred_input);
 	if (*url == '\0' || !msg_valid_utf8(url, strlen(url)))
 		return dcred_error("no server URL on stdin", NULL);
-	if (conf->registry == NULL)
-		return dcred_not_found("set TB_DOCKER_REGISTRY to the "
-		    "registry docker-credential-tb serves");
-	if (!dcred_serves(conf, url))
+	dcred_registry_key(url, key, sizeof key);
+	conf->ctx->helper = context_docker_rule(conf->ctx->rules, key);
+	if (conf->registry == NULL && !context_has_kind(conf->ctx,
+	    CTXRULE_DOCKER))
+		return dcred_not_found("add a [docker NAME] section with "
+		    "'registry = HOST' to authd's config.ini, or set "
+		    "TB_DOCKER_REGISTRY");
+	if (!dcred_serves(conf, url) && conf->ctx->helper == NULL)
 		return dcred_not_found(NULL);
+	/* TB_DOCKER_*, the [docker] section, TB_PROFILE, binding, rules. */
+	context_resolve(conf->ctx, &conf->rq, NULL, 1);
 
 	if ((c = dcred_open()) == NULL)
 		return DCRED_EXIT_ERROR;
 	/* The token has passed authd_token_valid, or this fails. */
-	error = authd_client_token(c, &conf->rq, &t, &e);
+	error = authd_client_token(c, &conf->ctx->rq, &t, &e);
 	authd_client_close(c);
 	if (error != 0) {
 		if (strcmp(e.code, "not_logged_in") == 0 ||
@@ -283,7 +337,8 @@ dcred_get(const struct dcred_conf *conf)
 	}
 	if ((out = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(out, "ServerURL", url) == NULL ||
-	    cJSON_AddStringToObject(out, "Username", conf->username) == NULL ||
+	    cJSON_AddStringToObject(out, "Username", dcred_username(conf,
+	    conf->ctx->helper)) == NULL ||
 	    cJSON_AddStringToObject(out, "Secret", t.token) == NULL) {
 		msg_free(out);
 		authd_token_clear(&t);
@@ -301,13 +356,15 @@ dcred_list(const struct dcred_conf *conf)
 	struct authd_client	*c;
 	struct authd_error	 e;
 	cJSON			*out;
+	const struct ctxrule	*r;
 	char			*json;
-	int			 error, status, logged_in = 0;
+	int			 error, status, i, logged_in = 0;
 
-	if (conf->registry != NULL) {
+	if (conf->registry != NULL || context_has_kind(conf->ctx,
+	    CTXRULE_DOCKER)) {
 		if ((c = dcred_open()) == NULL)
 			return DCRED_EXIT_ERROR;
-		error = authd_client_status(c, conf->rq.profile, &json,
+		error = authd_client_status(c, conf->profile, &json,
 		    &logged_in, &e);
 		authd_client_close(c);
 		if (error != 0)
@@ -316,8 +373,21 @@ dcred_list(const struct dcred_conf *conf)
 	}
 	if ((out = cJSON_CreateObject()) == NULL)
 		return dcred_error("out of memory", NULL);
-	if (logged_in && cJSON_AddStringToObject(out, conf->registry,
-	    conf->username) == NULL) {
+	for (i = 0; logged_in && conf->ctx->rules != NULL &&
+	    i < conf->ctx->rules->n; i++) {
+		r = &conf->ctx->rules->rules[i];
+		if (r->kind == CTXRULE_DOCKER &&
+		    cJSON_GetObjectItemCaseSensitive(out, r->host) == NULL &&
+		    cJSON_AddStringToObject(out, r->host, dcred_username(conf,
+		    r)) == NULL) {
+			cJSON_Delete(out);
+			return dcred_error("out of memory", NULL);
+		}
+	}
+	if (logged_in && conf->registry != NULL &&
+	    cJSON_GetObjectItemCaseSensitive(out, conf->registry) == NULL &&
+	    cJSON_AddStringToObject(out, conf->registry, dcred_username(conf,
+	    NULL)) == NULL) {
 		cJSON_Delete(out);
 		return dcred_error("out of memory", NULL);
 	}
@@ -364,6 +434,7 @@ main(int argc, char **argv)
 		status = dcred_get(&conf);
 	else
 		status = dcred_list(&conf);
+	dcred_conf_free(&conf);
 	dcred_wipe_input();
 	if (fflush(stdout) != 0)
 		status = DCRED_EXIT_ERROR;

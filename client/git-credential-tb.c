@@ -12,23 +12,35 @@
  *   [credential "https://git.example.com"]
  *       helper = "tb --host git.example.com --project prj_123"
  *
- * The helper answers only the hosts its --host options name (one or more):
- * git sends the host of the remote (with ":PORT" when not the default), and
- * a mistyped remote, a redirect or a submodule on another host must not get
- * the token. --host NAME matches that host on any port, --host NAME:PORT
- * only on that port; "[::1]" names an IPv6 address. Without any --host the
- * helper answers nothing and says on stderr how to configure it. Which host
- * (and, with credential.useHttpPath, which repository path) gets which
- * profile, audience and project is decided by git's URL-scoped
- * configuration, as above: each URL gets its own helper line.
+ * The helper answers only the hosts its --host options name (one or more)
+ * and those of the [git] sections of authd's config.ini (authd.ini(5)):
+ * git sends the host of the remote (with ":PORT" when not the default),
+ * and a mistyped remote, a redirect or a submodule on another host must
+ * not get the token. --host NAME matches that host on any port, --host
+ * NAME:PORT only on that port; "[::1]" names an IPv6 address. A [git]
+ * section names a host the same way and optionally a path prefix (git
+ * sends the path with credential.useHttpPath), and chooses profile,
+ * audience, project and user name, so that
+ *
+ *   git config --global credential.helper tb
+ *
+ * is enough. Without any --host or [git] section the helper answers
+ * nothing and says on stderr how to configure it. The target is the
+ * options', then the section's, then what 'tb token' would ask for in the
+ * working directory ($TB_PROFILE, the project binding, [match] rules:
+ * client/context.h).
  *
  * get: reads the request (key=value lines up to a blank line or EOF) and
  * answers username, password (the token) and password_expiry_utc, then a
- * blank line. Without --username the request's username is kept, else
- * "x-access-token". A token goes only to https, or to plain http on a
- * loopback host (127.0.0.0/8, ::1, localhost). When not logged in, nothing
- * is printed and the exit status is 0, so that git tries its other helpers
- * or prompts; a one-line hint goes to stderr. Other failures print nothing
+ * blank line. When git announces capability[]=authtype (git 2.46), the
+ * answer is capability[]=authtype, authtype=Bearer, credential (the token)
+ * and ephemeral=true instead: git sends "Authorization: Bearer" and no
+ * caching helper keeps a token that expires. The user name is --username,
+ * else the [git] section's, else the request's, else "x-access-token".
+ * A token goes only to https, or to plain http on a loopback host
+ * (127.0.0.0/8, ::1, localhost). When not logged in, nothing is printed
+ * and the exit status is 0, so that git tries its other helpers or
+ * prompts; a one-line hint goes to stderr. Other failures print nothing
  * on stdout either and exit 1.
  *
  * The token is printed on stdout for get and nowhere else, and only once
@@ -46,6 +58,7 @@
 #include <strings.h>
 
 #include "authd-client.h"
+#include "context.h"
 #include "msg.h"
 #include "proto.h"
 #include "text.h"
@@ -81,6 +94,7 @@ struct gcred_opts {
 
 /* The parts of git's request we use. */
 struct gcred_req {
+	int		 authtype;	/* git announced that capability */
 	char		 protocol[32];
 	char		 host[256];
 	char		 path[1024];
@@ -99,14 +113,16 @@ static void
 gcred_usage(FILE *f)
 {
 	fprintf(f,
-"usage: git-credential-tb --host HOST[:PORT]... [--profile P]\n"
+"usage: git-credential-tb [--host HOST[:PORT]]... [--profile P]\n"
 "           [--audience A] [--project X] [--purpose P] [--scope S]\n"
 "           [--min-ttl SECONDS] [--username U] get|store|erase\n"
 "\n"
 "A git credential helper answering with a token from authd, only for the\n"
-"hosts named by --host (NAME: any port; NAME:PORT: that port). Configure\n"
-"it for each host, for example:\n"
+"hosts named by --host (NAME: any port; NAME:PORT: that port) and by the\n"
+"[git] sections of authd's config.ini (authd.ini(5)). Configure it for\n"
+"each host, for example:\n"
 GCRED_EXAMPLE
+"or name the hosts in config.ini and set credential.helper to tb.\n"
 "Plain http is answered only on loopback (127.0.0.0/8, ::1, localhost).\n"
 "store and erase do nothing: authd owns the credential.\n");
 }
@@ -212,6 +228,9 @@ gcred_read_request(FILE *f, struct gcred_req *req)
 			gcred_set(req->host, sizeof req->host, eq);
 		else if (strcmp(gcred_line, "path") == 0)
 			gcred_set(req->path, sizeof req->path, eq);
+		else if (strcmp(gcred_line, "capability[]") == 0 &&
+		    strcmp(eq, "authtype") == 0)
+			req->authtype = 1;
 		else if (strcmp(gcred_line, "username") == 0)
 			gcred_set(req->username, sizeof req->username, eq);
 		else if (strcmp(gcred_line, "url") == 0 && strlen(eq) <
@@ -366,70 +385,124 @@ gcred_fail(const struct authd_error *e, int connecting)
 	return GCRED_EXIT_ERROR;
 }
 
+/*
+ * The target for this request: the options, then the [git] section that
+ * matches (ctx->helper), then $TB_PROFILE, the binding and the [match]
+ * rules (context.h).
+ */
+static void
+gcred_target(const struct gcred_opts *o, struct context_choice *ctx)
+{
+	context_resolve(ctx, &o->rq, "--profile", 1);
+}
+
+/* The answer: username/password, or with git's authtype capability a
+ * Bearer credential that caching helpers must not keep (ephemeral). */
+static int
+gcred_format(const struct gcred_req *req, const char *user,
+    const struct authd_token *t)
+{
+	char	expiry[64];
+	int	n;
+
+	if (req->authtype)
+		n = snprintf(gcred_answer, sizeof gcred_answer,
+		    "capability[]=authtype\nauthtype=Bearer\ncredential=%s\n"
+		    "ephemeral=true\n", t->token);
+	else {
+		expiry[0] = '\0';
+		if (t->expires_at > 0 && t->expires_at < GCRED_MAX_EXPIRY)
+			snprintf(expiry, sizeof expiry,
+			    "password_expiry_utc=%lld\n", t->expires_at);
+		n = snprintf(gcred_answer, sizeof gcred_answer,
+		    "username=%s\npassword=%s\n%s", user, t->token, expiry);
+	}
+	return n < 0 || (size_t)n >= sizeof gcred_answer ? -1 : 0;
+}
+
 static int
 gcred_get(const struct gcred_opts *o, const struct gcred_req *req)
 {
 	struct authd_client	*c;
 	struct authd_token	 t;
 	struct authd_error	 e;
+	struct context_choice	*ctx;
 	const char		*user;
-	char			 expiry[64];
-	int			 error, n;
+	int			 error, allowed, status = GCRED_EXIT_OK;
 
 	if (req->host[0] == '\0')
 		return GCRED_EXIT_OK;
 	if (strcmp(req->protocol, "https") != 0 &&
 	    strcmp(req->protocol, "http") != 0)
 		return GCRED_EXIT_OK;	/* not ours (smtp, cert) */
-	if (o->nhosts == 0) {
-		fputs("git-credential-tb: no --host given, so no host is "
-		    "answered; name the hosts\nthat may get the token, for "
-		    "example:\n" GCRED_EXAMPLE, stderr);
-		return GCRED_EXIT_OK;
+	if ((ctx = malloc(sizeof *ctx)) == NULL) {
+		fputs("git-credential-tb: out of memory\n", stderr);
+		return GCRED_EXIT_ERROR;
 	}
-	if (!gcred_host_allowed(o, req->host))
-		return GCRED_EXIT_OK;
+	if (context_begin(ctx) != 0) {
+		gcred_warn("git-credential-tb: ", ctx->why);
+		status = GCRED_EXIT_ERROR;
+		goto out;
+	}
+	ctx->helper = context_git_rule(ctx->rules, req->host, req->path);
+	allowed = ctx->helper != NULL || gcred_host_allowed(o, req->host);
+	if (o->nhosts == 0 && ctx->helper == NULL && !context_has_kind(ctx,
+	    CTXRULE_GIT)) {
+		fputs("git-credential-tb: no --host given and no [git] "
+		    "section in config.ini, so\nno host is answered; name the "
+		    "hosts that may get the token, for example:\n"
+		    GCRED_EXAMPLE, stderr);
+		goto out;
+	}
+	if (!allowed)
+		goto out;
 	if (strcmp(req->protocol, "http") == 0 &&
 	    !gcred_is_loopback(req->host)) {
 		gcred_warn("git-credential-tb: not sending a token over plain "
 		    "http to ", req->host);
-		return GCRED_EXIT_OK;
+		goto out;
 	}
+	gcred_target(o, ctx);
 
-	if (authd_client_open(&c, NULL, GCRED_CONNECT_MS, &e) != 0)
-		return gcred_fail(&e, 1);
+	if (authd_client_open(&c, NULL, GCRED_CONNECT_MS, &e) != 0) {
+		status = gcred_fail(&e, 1);
+		goto out;
+	}
 	authd_client_set_timeout(c, GCRED_TOKEN_MS);
 	/* The token has passed authd_token_valid, or this fails. */
-	error = authd_client_token(c, &o->rq, &t, &e);
+	error = authd_client_token(c, &ctx->rq, &t, &e);
 	authd_client_close(c);
-	if (error != 0)
-		return gcred_fail(&e, 0);
+	if (error != 0) {
+		status = gcred_fail(&e, 0);
+		goto out;
+	}
 
 	if (o->username != NULL)
 		user = o->username;
+	else if (ctx->helper != NULL && ctx->helper->username[0] != '\0')
+		user = ctx->helper->username;
 	else if (token_word(req->username, sizeof req->username - 1))
 		user = req->username;
 	else
 		user = GCRED_DEFAULT_USER;
-	expiry[0] = '\0';
-	if (t.expires_at > 0 && t.expires_at < GCRED_MAX_EXPIRY)
-		snprintf(expiry, sizeof expiry, "password_expiry_utc=%lld\n",
-		    t.expires_at);
 	/* The blank line that ends the answer is token_print's newline. */
-	n = snprintf(gcred_answer, sizeof gcred_answer,
-	    "username=%s\npassword=%s\n%s", user, t.token, expiry);
+	error = gcred_format(req, user, &t);
 	authd_token_clear(&t);
-	if (n < 0 || (size_t)n >= sizeof gcred_answer) {
+	if (error != 0) {
 		explicit_bzero(gcred_answer, sizeof gcred_answer);
 		fputs("git-credential-tb: answer too long\n", stderr);
-		return GCRED_EXIT_ERROR;
+		status = GCRED_EXIT_ERROR;
+		goto out;
 	}
 	if (token_print(gcred_answer) != 0) {
 		gcred_warn("git-credential-tb: cannot write the answer: ",
 		    strerror(errno));
-		return GCRED_EXIT_ERROR;
+		status = GCRED_EXIT_ERROR;
 	}
-	return GCRED_EXIT_OK;
+out:
+	context_end(ctx);
+	free(ctx);
+	return status;
 }
 
 int
@@ -453,8 +526,12 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	msg_init();
 	memset(&o, 0, sizeof o);
-	if ((env = getenv("TB_PROFILE")) != NULL && *env != '\0')
-		o.rq.profile = env;
+	/* $TB_PROFILE comes after a [git] section's profile (gcred_target). */
+	if ((env = getenv("TB_PROFILE")) != NULL && *env != '\0' &&
+	    !msg_valid_name(env)) {
+		gcred_warn("git-credential-tb: invalid profile name ", env);
+		return GCRED_EXIT_USAGE;
+	}
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "p:a:P:u:s:m:U:H:hV", longopts,

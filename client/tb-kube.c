@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctxrule.h"
 #include "error.h"
 #include "output.h"
 #include "tb.h"
@@ -37,16 +38,23 @@
 #define TB_KUBE_API_V1		"client.authentication.k8s.io/v1"
 #define TB_KUBE_API_V1BETA1	"client.authentication.k8s.io/v1beta1"
 
-/* The apiVersion kubectl asked for in KUBERNETES_EXEC_INFO, else v1. */
+#define TB_KUBE_INFO_MAX	(64 * 1024)
+
+/*
+ * The apiVersion kubectl asked for in KUBERNETES_EXEC_INFO, else v1; and
+ * spec.cluster.server (with provideClusterInfo: true) into server, else
+ * "".
+ */
 static const char *
-tb_kube_api_version(void)
+tb_kube_exec_info(char *server, size_t len)
 {
 	const char	*env = getenv("KUBERNETES_EXEC_INFO");
 	const char	*v = TB_KUBE_API_V1;
 	const cJSON	*j;
 	cJSON		*info;
 
-	if (env == NULL || *env == '\0')
+	server[0] = '\0';
+	if (env == NULL || *env == '\0' || strlen(env) > TB_KUBE_INFO_MAX)
 		return v;
 	if ((info = cJSON_Parse(env)) == NULL)
 		return v;
@@ -54,8 +62,22 @@ tb_kube_api_version(void)
 	if (cJSON_IsString(j) && strcmp(j->valuestring,
 	    TB_KUBE_API_V1BETA1) == 0)
 		v = TB_KUBE_API_V1BETA1;
+	j = cJSON_GetObjectItemCaseSensitive(info, "spec");
+	j = cJSON_GetObjectItemCaseSensitive(j, "cluster");
+	j = cJSON_GetObjectItemCaseSensitive(j, "server");
+	if (cJSON_IsString(j) && strlen(j->valuestring) < len &&
+	    token_word(j->valuestring, len - 1))
+		snprintf(server, len, "%s", j->valuestring);
 	cJSON_Delete(info);
 	return v;
+}
+
+static const char *
+tb_kube_api_version(void)
+{
+	char	server[CTXRULE_MAX_VALUE];
+
+	return tb_kube_exec_info(server, sizeof server);
 }
 
 /* RFC 3339 in UTC ("2025-01-02T03:04:05Z"); -1 when out of range. */
@@ -110,6 +132,7 @@ tb_kube_run(struct tb *tb, int argc, char **argv)
 	cJSON			*cred;
 	const char		*cause;
 	char			 expiry[32], *tok, *s;
+	char			 server[CTXRULE_MAX_VALUE];
 	int			 ch, status, have_expiry = 0;
 
 	memset(&target, 0, sizeof target);
@@ -124,7 +147,13 @@ tb_kube_run(struct tb *tb, int argc, char **argv)
 	if (optind != argc)
 		return output_usage("'tb kube-credential' takes no arguments");
 
-	if ((status = tb_token_call(tb, &target, NULL, &reply, &tok)) != 0)
+	/* The cluster's [kube] section, when kubectl says which. */
+	tb_kube_exec_info(server, sizeof server);
+	if (server[0] != '\0')
+		tb->kube_server = server;
+	status = tb_token_call(tb, &target, NULL, &reply, &tok);
+	tb->kube_server = NULL;
+	if (status != 0)
 		return status;
 	exp = cJSON_GetObjectItemCaseSensitive(reply.result, "expires_at");
 	if (cJSON_IsNumber(exp) && tb_kube_rfc3339(exp->valuedouble, expiry,

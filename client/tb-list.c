@@ -99,8 +99,9 @@ tb_list_run(struct tb *tb, int argc, char **argv)
 		msg_reply_clear(&reply);
 		return TB_EXIT_OK;
 	}
-	printf("%-10s %-28s %-12s %-10s %-12s %-12s %s\n", "PROFILE",
-	    "AUDIENCE", "PROJECT", "PURPOSE", "EXPIRES", "LAST USE", "SERVED");
+	printf("%-10s %-28s %-12s %-10s %-12s %-12s %-6s %s\n", "PROFILE",
+	    "AUDIENCE", "PROJECT", "PURPOSE", "EXPIRES", "LAST USE", "SERVED",
+	    "TYPE");
 	cJSON_ArrayForEach(e, toks) {
 		tb_list_when(exp, sizeof exp, e, "expires_at", 1);
 		tb_list_when(used, sizeof used, e, "last_used", 0);
@@ -114,9 +115,16 @@ tb_list_run(struct tb *tb, int argc, char **argv)
 		putchar(' ');
 		tb_list_put(tb_list_str(e, "purpose") ?
 		    tb_list_str(e, "purpose") : "-", 10);
-		printf(" %-12s %-12s %d\n", exp, used,
+		printf(" %-12s %-12s %-6d ", exp, used,
 		    cJSON_IsNumber(j) ? j->valueint : 0);
+		tb_list_put(tb_list_str(e, "token_type") ?
+		    tb_list_str(e, "token_type") : "Bearer", 0);
+		putchar('\n');
 	}
+	j = cJSON_GetObjectItemCaseSensitive(reply.result, "omitted");
+	if (cJSON_IsNumber(j) && j->valuedouble > 0)
+		fprintf(stderr, "(%.0f least recently used not shown: the "
+		    "reply is limited to one 64 KiB frame)\n", j->valuedouble);
 	msg_reply_clear(&reply);
 	return TB_EXIT_OK;
 }

@@ -1,7 +1,10 @@
 /*
- * tb login: the device flow, driven by authd. Shows the code, the page and
- * the host the code goes to; opens the page in a browser; counts down; Ctrl-C
- * cancels. Exit 0, 5 (denied) or 6 (expired or cancelled).
+ * tb login: the browser login or the device flow, driven by authd. For the
+ * browser login, opens the provider's page (authd waits for the redirect);
+ * for the device flow, shows the code, the page and the host the code goes
+ * to and opens the page in a browser. Counts down; Ctrl-C
+ * cancels. Exit 0, 5 (denied), 6 (expired or cancelled) or 7 (no person
+ * here: CI, no terminal).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -23,13 +28,20 @@
 
 struct tb_login {
 	int		 no_browser;
+	int		 method;	/* TB_LOGIN_* forced by a flag, or 0 */
+	int		 qr;		/* --qr */
 	int		 tty;		/* stderr is a terminal */
 	time_t		 expires_at;
 	int		 counting;	/* a countdown line is on screen */
 	int		 shown;		/* the code was printed */
 };
 
+#define TB_LOGIN_DEVICE		1
+#define TB_LOGIN_BROWSER	2
+
 static volatile int	tb_login_interrupted;
+
+static void	tb_login_tick(void *);
 
 static void
 tb_login_sigint(int sig)
@@ -129,6 +141,126 @@ tb_login_open(const char *uri)
 		    how);
 }
 
+/* An executable file named prog on $PATH. */
+static int
+tb_login_in_path(const char *prog)
+{
+	const char	*path = getenv("PATH"), *p, *e;
+	char		 file[4096];
+	int		 n;
+
+	if (path == NULL || *path == '\0')
+		path = "/usr/bin:/bin";
+	for (p = path; ; p = e + 1) {
+		e = strchr(p, ':');
+		if (e == NULL)
+			e = p + strlen(p);
+		n = snprintf(file, sizeof file, "%.*s/%s", (int)(e - p),
+		    e == p ? "." : p, prog);
+		if (n > 0 && (size_t)n < sizeof file &&
+		    access(file, X_OK) == 0)
+			return 1;
+		if (*e == '\0')
+			return 0;
+	}
+}
+
+/* A browser can be opened here: $BROWSER, or a display and xdg-open. */
+static int
+tb_login_can_browse(const struct tb_login *l)
+{
+	const char	*browser = getenv("BROWSER");
+
+	if (l->no_browser)
+		return 0;
+	if (browser != NULL && *browser != '\0')
+		return 1;
+	return (getenv("DISPLAY") != NULL ||
+	    getenv("WAYLAND_DISPLAY") != NULL) && tb_login_in_path("xdg-open");
+}
+
+/* The browser login: open the provider's page; the URL is shown too. */
+static void
+tb_login_browse(struct tb_login *l, const cJSON *data)
+{
+	const char	*url, *host, *issuer;
+	const cJSON	*j;
+
+	url = tb_login_str(data, "authorization_url");
+	host = tb_login_str(data, "authorization_host");
+	issuer = tb_login_str(data, "issuer");
+	j = cJSON_GetObjectItemCaseSensitive(data, "expires_at");
+	l->expires_at = cJSON_IsNumber(j) ? (time_t)j->valuedouble : 0;
+	if (url == NULL)
+		return;
+	l->shown = 1;
+	fputs("To log in, sign in to ", stderr);
+	tb_login_put(host != NULL && *host != '\0' ? host : "the identity "
+	    "provider");
+	fputs(" (your identity provider is ", stderr);
+	tb_login_put(issuer != NULL ? issuer : "?");
+	fputs(") in the browser; the page comes\nback to authd on this "
+	    "machine by itself. If no browser opens, open this page\n"
+	    "here:\n\n    ", stderr);
+	tb_login_put(url);
+	fputs("\n\n", stderr);
+	if (!l->no_browser)
+		tb_login_open(url);
+	if (l->tty)
+		tb_login_tick(l);
+	else
+		fputs("Waiting for the browser (Ctrl-C cancels).\n", stderr);
+	fflush(stderr);
+}
+
+/*
+ * --qr: the QR code authd rendered of the page with the code in it, when
+ * stderr is a terminal wide enough. Only blanks, the three block glyphs
+ * and newlines are printed: anything else in it and nothing is.
+ */
+static void
+tb_login_qr(const cJSON *data)
+{
+	const char	*qr = tb_login_str(data, "qr"), *p;
+	const cJSON	*j = cJSON_GetObjectItemCaseSensitive(data, "qr_columns");
+	struct winsize	 ws;
+	const char	*env;
+	long		 cols = 0, need;
+
+	if (qr == NULL || !cJSON_IsNumber(j)) {
+		fputs("No QR code: the provider's page has no address with the "
+		    "code in it.\n", stderr);
+		return;
+	}
+	need = (long)j->valuedouble;
+	if (!isatty(STDERR_FILENO)) {
+		fputs("No QR code: standard error is not a terminal.\n", stderr);
+		return;
+	}
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0)
+		cols = ws.ws_col;
+	if (cols == 0 && (env = getenv("COLUMNS")) != NULL)
+		cols = strtol(env, NULL, 10);
+	if (cols < need) {
+		fprintf(stderr, "No QR code: it needs %ld columns, the terminal "
+		    "has %ld.\n", need, cols);
+		return;
+	}
+	for (p = qr; *p != '\0'; ) {
+		if (*p == ' ' || *p == '\n')
+			p++;
+		else if (strncmp(p, "\xe2\x96\x88", 3) == 0 ||
+		    strncmp(p, "\xe2\x96\x80", 3) == 0 ||
+		    strncmp(p, "\xe2\x96\x84", 3) == 0)
+			p += 3;
+		else
+			return;
+	}
+	fputs("Or scan this with a phone:\n\n", stderr);
+	fputs(qr, stderr);
+	fputc('\n', stderr);
+}
+
 static void
 tb_login_clear_line(struct tb_login *l)
 {
@@ -175,6 +307,10 @@ tb_login_event(const char *event, const cJSON *data, void *arg)
 		    cJSON_IsNumber(j) ? j->valueint : 0);
 		return;
 	}
+	if (strcmp(event, "browse") == 0 && !l->shown) {
+		tb_login_browse(l, data);
+		return;
+	}
 	if (strcmp(event, "code") != 0 || l->shown)
 		return;
 	code = tb_login_str(data, "user_code");
@@ -202,6 +338,8 @@ tb_login_event(const char *event, const cJSON *data, void *arg)
 	fputs(" (your identity provider is ", stderr);
 	tb_login_put(issuer);
 	fputs(").\n", stderr);
+	if (l->qr && !mismatch)
+		tb_login_qr(data);
 	if (mismatch) {
 		/*
 		 * Another origin than the issuer's (scheme, host or port) that
@@ -358,6 +496,41 @@ tb_login_echo_signal(struct tb_login_noecho *ne, char *buf, size_t len)
 	tb_login_echo_off(ne);
 }
 
+/* An environment variable read as a boolean: 1, 0, or -1 (unset, other). */
+static int
+tb_login_env_bool(const char *name)
+{
+	const char	*v = getenv(name);
+
+	if (v == NULL)
+		return -1;
+	if (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
+	    strcasecmp(v, "yes") == 0)
+		return 1;
+	if (strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0 ||
+	    strcasecmp(v, "no") == 0)
+		return 0;
+	return -1;
+}
+
+/*
+ * Is a person here to log in? TB_INTERACTIVE says so either way;
+ * otherwise not under CI (set to anything but empty, 0 or false: every CI
+ * service sets CI=true) nor when neither stdin nor stderr is a terminal.
+ */
+static int
+tb_login_person(void)
+{
+	const char	*ci = getenv("CI");
+	int		 v;
+
+	if ((v = tb_login_env_bool("TB_INTERACTIVE")) != -1)
+		return v;
+	if (ci != NULL && *ci != '\0' && tb_login_env_bool("CI") != 0)
+		return 0;
+	return isatty(STDIN_FILENO) || isatty(STDERR_FILENO);
+}
+
 /* tb login --with-token: a token from stdin as a runtime override. */
 static int
 tb_login_with_token(struct tb *tb)
@@ -426,11 +599,15 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 		{ "no-browser",	no_argument,	NULL, 'n' },
 		{ "cancel",	no_argument,	NULL, 'c' },
 		{ "with-token",	no_argument,	NULL, 'w' },
+		{ "device",	no_argument,	NULL, 'd' },
+		{ "browser",	no_argument,	NULL, 'b' },
+		{ "qr",		no_argument,	NULL, 'q' },
 		{ NULL,		0,		NULL, 0 }
 	};
 	struct tb_login		 l;
 	struct sigaction	 sa;
 	struct msg_reply	 reply;
+	cJSON			*args;
 	const char		*who, *email;
 	int			 ch, status, cancel = 0, with_token = 0;
 
@@ -446,6 +623,16 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 			cancel = 1;
 		else if (ch == 'w')
 			with_token = 1;
+		else if (ch == 'q')
+			l.qr = 1;
+		else if (ch == 'd' || ch == 'b') {
+			if (l.method != 0 && l.method != (ch == 'd' ?
+			    TB_LOGIN_DEVICE : TB_LOGIN_BROWSER))
+				return output_usage("--device and --browser "
+				    "exclude each other");
+			l.method = ch == 'd' ? TB_LOGIN_DEVICE :
+			    TB_LOGIN_BROWSER;
+		}
 	}
 	if (optind != argc)
 		return output_usage("'tb login' takes no arguments");
@@ -465,8 +652,21 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 	tb->tick_arg = &l;
 	tb->cancel_flag = &tb_login_interrupted;
 
-	status = tb_call(tb, PROTO_OP_LOGIN, tb_args(tb), tb_login_event, &l,
-	    -1, &reply);
+	/*
+	 * No person here (CI, no terminal): authd refuses a login that needs
+	 * one before it asks the provider anything (interactive_login_refused,
+	 * exit 7); a profile that logs in without a person goes on.
+	 */
+	args = tb_args(tb);
+	if (!tb_login_person())
+		cJSON_AddBoolToObject(args, "interactive", 0);
+	/* The flags decide, else the profile's login, else this guess. */
+	if (l.method != 0)
+		cJSON_AddStringToObject(args, "method",
+		    l.method == TB_LOGIN_BROWSER ? "browser" : "device");
+	cJSON_AddBoolToObject(args, "browser", tb_login_can_browse(&l));
+	status = tb_call(tb, PROTO_OP_LOGIN, args, tb_login_event, &l, -1,
+	    &reply);
 	tb_login_clear_line(&l);
 	if (status != 0)
 		return status;
@@ -497,14 +697,22 @@ tb_login_run(struct tb *tb, int argc, char **argv)
 
 const struct tb_cmd tb_cmd_login = {
 	.name = "login",
-	.usage = "[--no-browser] [--cancel] [--with-token] [--profile NAME] "
-	    "[--json]",
-	.summary = "log in with the device flow",
+	.usage = "[--device | --browser] [--no-browser] [--qr] [--cancel] "
+	    "[--with-token] [--profile NAME] [--json]",
+	.summary = "log in in the browser, or with the device flow",
 	.help =
-"Shows a code and the page to enter it on, and opens the page with\n"
+"Where a browser can be opened here ($BROWSER, or a display and xdg-open),\n"
+"logs in in the browser: the provider's page comes back to authd on a\n"
+"loopback address by itself (authorization code with PKCE). Elsewhere, and\n"
+"with --device, the device flow: it\n"
+"shows a code and the page to enter it on, and opens the page with\n"
 "$BROWSER (or xdg-open when there is a display) unless --no-browser is\n"
 "given, or the page is not on the issuer's origin (nor on one the profile's\n"
 "verification_hosts allows): then tb warns and leaves it to you.\n"
+"--qr shows the device flow's page (code included) as a QR code for a\n"
+"phone, when standard error is a terminal wide enough.\n"
+"--browser and --device force one; the profile's login = device|browser\n"
+"pins one when no flag is given.\n"
 "A second 'tb login' while one is pending joins it (same code).\n"
 "A profile with grant = jwt-bearer (a machine login) logs in at once with\n"
 "its key: no code, no page.\n"
@@ -513,6 +721,8 @@ const struct tb_cmd tb_cmd_login = {
 "--with-token reads a token from standard input (not echoed on a terminal)\n"
 "and installs it in authd as a runtime override: memory only, never\n"
 "persisted, and it wins over the stored login until authd exits.\n"
-"Exit status: 0 logged in, 5 denied, 6 expired or cancelled.\n",
+"With no person here (CI set, or neither stdin nor stderr a terminal) a login\n"
+"that needs one is refused with exit 7; TB_INTERACTIVE=1 or 0 overrides.\n"
+"Exit status: 0 logged in, 5 denied, 6 expired or cancelled, 7 no person.\n",
 	.run = tb_login_run,
 };

@@ -96,6 +96,14 @@ tb_status_print(const cJSON *res)
 		tb_status_line("expires", buf);
 	}
 	tb_status_line("source", tb_status_str(res, "source"));
+	/* RFC 9449: a token bound to authd's key needs 'tb proof'. */
+	if (tb_status_str(res, "token_type") != NULL &&
+	    strcmp(tb_status_str(res, "token_type"), "DPoP") == 0) {
+		snprintf(buf, sizeof buf, "DPoP (bound to key %s; send it "
+		    "with 'tb proof')", tb_status_str(res, "dpop_jkt") ?
+		    tb_status_str(res, "dpop_jkt") : "?");
+		tb_status_line("token type", buf);
+	}
 	if (tb_status_str(res, "check") != NULL &&
 	    strcmp(tb_status_str(res, "check"), "ok") == 0)
 		tb_status_line("checked", "the identity provider accepts the "

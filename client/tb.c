@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "context.h"
 #include "error.h"
 #include "msg.h"
 #include "output.h"
@@ -31,9 +32,13 @@ static const struct tb_cmd *const tb_cmds[] = {
 	&tb_cmd_status,
 	&tb_cmd_token,
 	&tb_cmd_exec,
+	&tb_cmd_proof,
 	&tb_cmd_list,
 	&tb_cmd_kube,
 	&tb_cmd_profile,
+	&tb_cmd_link,
+	&tb_cmd_unlink,
+	&tb_cmd_which,
 	&tb_cmd_doctor,
 	&tb_cmd_forward,
 	&tb_cmd_policy,
@@ -60,7 +65,8 @@ tb_usage(FILE *f)
 "\n"
 "Options:\n"
 "  -p, --profile NAME  use profile NAME (default: $TB_PROFILE, else the\n"
-"                      daemon's default profile)\n"
+"                      project binding's or a [match] rule's (tb which),\n"
+"                      else the daemon's default profile)\n"
 "  -j, --json          print data as one JSON object on stdout\n"
 "  -V, --version       print the version and exit\n"
 "  -h, --help          print this help and exit\n"
@@ -104,6 +110,7 @@ tb_set_profile(struct tb *tb, const char *name, int *status)
 		return -1;
 	}
 	tb->profile = name;
+	tb->profile_from = "--profile";
 	return 0;
 }
 
@@ -129,12 +136,42 @@ tb_common_opt(struct tb *tb, const struct tb_cmd *cmd, int ch,
 	return 0;
 }
 
-cJSON *
-tb_args(const struct tb *tb)
+/*
+ * With no --profile or $TB_PROFILE, the profile of the binding or of a
+ * [match] rule here (context.h), for the commands that name only a
+ * profile (login, logout, status, list), as tb token would. A bad binding
+ * or config.ini is printed and ends tb, as running out of memory does.
+ */
+static void
+tb_context_profile(struct tb *tb)
 {
-	cJSON	*args = cJSON_CreateObject();
+	static char		 name[PROTO_MAX_NAME + 1];
+	struct context_choice	*ctx;
+	struct authd_request	 none;
+	int			 status;
 
-	if (args == NULL) {
+	if (tb->profile != NULL)
+		return;
+	if ((status = tb_context(tb, &ctx)) != 0)
+		exit(status);
+	memset(&none, 0, sizeof none);
+	context_resolve(ctx, &none, NULL, 0);
+	if (ctx->rq.profile != NULL) {
+		snprintf(name, sizeof name, "%s", ctx->rq.profile);
+		tb->profile = name;
+		tb->profile_from = ctx->profile_from;
+	}
+	context_end(ctx);
+	free(ctx);
+}
+
+cJSON *
+tb_args(struct tb *tb)
+{
+	cJSON	*args;
+
+	tb_context_profile(tb);
+	if ((args = cJSON_CreateObject()) == NULL) {
 		fputs("tb: out of memory\n", stderr);
 		exit(TB_EXIT_ERROR);
 	}
@@ -204,17 +241,51 @@ tb_call_impl(struct tb *tb, const char *op, cJSON *args, connect_event_fn fn,
 }
 
 int
+tb_context(struct tb *tb, struct context_choice **out)
+{
+	struct context_choice	*ctx;
+	int			 status;
+
+	*out = NULL;
+	if ((ctx = malloc(sizeof *ctx)) == NULL)
+		return output_error(tb->json, AUTHD_E_INTERNAL,
+		    "out of memory", NULL);
+	if (context_begin(ctx) != 0) {
+		status = output_error(tb->json, AUTHD_E_NOT_CONFIGURED,
+		    ctx->why, "fix the file named above");
+		context_end(ctx);
+		free(ctx);
+		return status;
+	}
+	if (tb->kube_server != NULL)
+		ctx->helper = context_kube_rule(ctx->rules, tb->kube_server);
+	*out = ctx;
+	return 0;
+}
+
+int
 tb_token_call(struct tb *tb, const struct authd_request *target,
     const char *quiet_code, struct msg_reply *reply, char **tok)
 {
 	struct authd_request	 rq = *target;
+	struct context_choice	*ctx;
 	cJSON			*args;
 	int			 status;
 
 	*tok = NULL;
 	memset(reply, 0, sizeof *reply);
 	rq.profile = tb->profile;
-	if ((args = token_args(&rq)) == NULL)
+	if ((status = tb_context(tb, &ctx)) != 0)
+		return status;
+	/* $TB_PROFILE comes after a [kube] section (context.h). */
+	if (tb->profile_from != NULL && strcmp(tb->profile_from,
+	    "TB_PROFILE") == 0)
+		rq.profile = NULL;
+	context_resolve(ctx, &rq, tb->profile_from, 1);
+	args = token_args(&ctx->rq);
+	context_end(ctx);
+	free(ctx);
+	if (args == NULL)
 		return output_error(tb->json, AUTHD_E_INTERNAL,
 		    "out of memory", NULL);
 	status = tb_call_quiet(tb, PROTO_OP_TOKEN, args, TB_TOKEN_TIMEOUT_MS,
@@ -267,6 +338,8 @@ main(int argc, char **argv)
 	if ((env = getenv("TB_PROFILE")) != NULL && *env != '\0' &&
 	    tb_set_profile(&tb, env, &status) != 0)
 		return status;
+	if (tb.profile != NULL)
+		tb.profile_from = "TB_PROFILE";
 
 	/* "+": options end at the command name. */
 	opterr = 0;

@@ -23,7 +23,9 @@
 #define TB_TOKEN_TIMEOUT_MS	60000
 
 struct tb {
-	const char	*profile;	/* NULL: the daemon's default */
+	const char	*profile;	/* NULL: the context's, else authd's */
+	const char	*profile_from;	/* "--profile" or "TB_PROFILE" */
+	const char	*kube_server;	/* tb kube-credential: [kube] rules */
 	int		 json;
 	const char	*socket;	/* NULL: $AUTHD_SOCK or the default */
 	int		 timeout_ms;
@@ -54,8 +56,11 @@ int	tb_common_opt(struct tb *, const struct tb_cmd *, int ch,
 	{ "json",	no_argument,		NULL, 'j' }, \
 	{ "help",	no_argument,		NULL, 'h' }
 
-/* New args object carrying the profile when one was chosen. */
-cJSON	*tb_args(const struct tb *);
+/*
+ * New args object carrying the profile when one was chosen: --profile,
+ * $TB_PROFILE, else the binding's or a [match] rule's here (context.h).
+ */
+cJSON	*tb_args(struct tb *);
 /*
  * Connect, send, wait. Returns 0 with *reply holding a success reply, or
  * prints the failure (transport or error reply) and returns its tb exit
@@ -70,8 +75,9 @@ int	tb_call(struct tb *, const char *op, cJSON *args, connect_event_fn,
 int	tb_call_quiet(struct tb *, const char *op, cJSON *args,
 	    int timeout_ms, struct msg_reply *reply, const char *quiet_code);
 /*
- * The token request of tb token, tb exec and tb kube-credential: target's
- * args (with tb's profile) from the one builder of libauthd-client
+ * The token request of tb token, tb exec and tb kube-credential: target
+ * with tb's profile, completed from where tb runs (the binding and the
+ * rules: context.h), then its args from the one builder of libauthd-client
  * (token.h), sent with tb_call_quiet. Returns 0 with *reply holding the
  * success reply and *tok its token, checked with authd_token_valid; or
  * TB_EXIT_OK with reply->kind 0 (quiet_code, as tb_call_quiet); or prints
@@ -79,6 +85,13 @@ int	tb_call_quiet(struct tb *, const char *op, cJSON *args,
  */
 int	tb_token_call(struct tb *, const struct authd_request *target,
 	    const char *quiet_code, struct msg_reply *reply, char **tok);
+struct context_choice;
+/*
+ * The context of this invocation (context_begin, and the [kube] rule of
+ * kube_server): 0 with *ctx (context_end and free it), or prints why not
+ * and returns the exit status.
+ */
+int	tb_context(struct tb *, struct context_choice **ctx);
 /* After token_print failed: print why, return TB_EXIT_ERROR. */
 int	tb_token_write_error(void);
 void	tb_print_usage(const struct tb_cmd *, FILE *);
@@ -87,10 +100,14 @@ extern const struct tb_cmd	tb_cmd_status;
 extern const struct tb_cmd	tb_cmd_login;
 extern const struct tb_cmd	tb_cmd_token;
 extern const struct tb_cmd	tb_cmd_exec;
+extern const struct tb_cmd	tb_cmd_proof;
 extern const struct tb_cmd	tb_cmd_list;
 extern const struct tb_cmd	tb_cmd_logout;
 extern const struct tb_cmd	tb_cmd_kube;
 extern const struct tb_cmd	tb_cmd_profile;
+extern const struct tb_cmd	tb_cmd_link;
+extern const struct tb_cmd	tb_cmd_unlink;
+extern const struct tb_cmd	tb_cmd_which;
 extern const struct tb_cmd	tb_cmd_doctor;
 extern const struct tb_cmd	tb_cmd_forward;
 extern const struct tb_cmd	tb_cmd_policy;

@@ -85,6 +85,63 @@ token_args(const struct authd_request *rq)
 	return args;
 }
 
+cJSON *
+token_proof_args(const struct authd_request *rq,
+    const struct authd_proof_request *pr, const char **cause)
+{
+	cJSON	*args;
+
+	*cause = "out of memory";
+	if (pr->method == NULL || *pr->method == '\0' ||
+	    strlen(pr->method) > PROTO_MAX_METHOD) {
+		*cause = "a proof needs an HTTP method (at most 16 bytes)";
+		return NULL;
+	}
+	if (pr->url == NULL || *pr->url == '\0' ||
+	    strlen(pr->url) > PROTO_MAX_URL) {
+		*cause = "a proof needs the request's URL (at most 2048 bytes)";
+		return NULL;
+	}
+	if (pr->nonce != NULL && (*pr->nonce == '\0' ||
+	    strlen(pr->nonce) > PROTO_MAX_NONCE)) {
+		*cause = "the nonce is empty or longer than 512 bytes";
+		return NULL;
+	}
+	if ((args = token_args(rq)) == NULL)
+		return NULL;
+	if (cJSON_AddStringToObject(args, "method", pr->method) == NULL ||
+	    cJSON_AddStringToObject(args, "url", pr->url) == NULL ||
+	    (pr->nonce != NULL && cJSON_AddStringToObject(args, "nonce",
+	    pr->nonce) == NULL)) {
+		cJSON_Delete(args);
+		return NULL;
+	}
+	return args;
+}
+
+char *
+token_proof_of_reply(const struct msg_reply *reply)
+{
+	const cJSON	*j;
+	const char	*s;
+	int		 dots = 0;
+
+	if (reply->kind != MSG_REPLY_OK)
+		return NULL;
+	j = cJSON_GetObjectItemCaseSensitive(reply->result, "proof");
+	if (!cJSON_IsString(j) || strlen(j->valuestring) > 8192)
+		return NULL;
+	for (s = j->valuestring; *s != '\0'; s++) {
+		if (*s == '.')
+			dots++;
+		else if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' &&
+		    *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+		    *s == '_'))
+			return NULL;
+	}
+	return dots == 2 ? j->valuestring : NULL;
+}
+
 char *
 token_of_reply(const struct msg_reply *reply)
 {

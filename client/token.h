@@ -50,6 +50,17 @@ int	token_word(const char *s, size_t maxlen);
 
 /* The args of a token request for rq: the one request builder. */
 cJSON	*token_args(const struct authd_request *rq);
+/*
+ * The args of a proof request: rq's and pr's. NULL when out of memory or
+ * when pr is missing a method or URL or breaks a bound (*cause static).
+ */
+cJSON	*token_proof_args(const struct authd_request *rq,
+	    const struct authd_proof_request *pr, const char **cause);
+/*
+ * The proof of a successful proof reply: a compact JWS (three base64url
+ * segments, at most 8 KiB), or NULL.
+ */
+char	*token_proof_of_reply(const struct msg_reply *);
 
 /*
  * The token of a successful token reply, checked with authd_token_valid.

@@ -23,6 +23,7 @@ struct account_loadw;
 struct account_grant;
 struct account_save;
 struct disco_waiter;
+struct dpop_key;
 struct event;
 struct http_req;
 struct idp_revoke;
@@ -57,6 +58,13 @@ struct account {
 	 * 400/401 to a refresh with it is then a refused grant.
 	 */
 	int			 refresh_accepted;
+	/*
+	 * The profile's DPoP key (RFC 9449), made for the login and stored
+	 * with it; NULL when the login did not use DPoP. dpop_bound: the
+	 * access token is bound to it (the provider said token_type DPoP).
+	 */
+	struct dpop_key		*dpop_key;
+	int			 dpop_bound;
 	cJSON			*identity;	/* claims; NULL when none */
 	char			*granted_scope;
 	time_t			 login_time;
@@ -91,6 +99,8 @@ struct account {
 	int			 idled;		/* max_idle wiped the tokens */
 	const char		*ended;		/* why the login ended, static */
 	struct idp_revoke	*revoke;	/* of an ended session */
+	char			*fed_token_endpoint; /* grant = federated */
+	char			*fed_userinfo_endpoint;
 };
 
 /* account.c */
@@ -133,5 +143,11 @@ void	account_finish(struct account *, int err, const char *cause);
 /* Decide what waits next: an answer, a refresh or a narrowed grant. */
 void	account_next(struct account *);
 void	account_refresh_clear(struct account *);
+/* A refresh (or exchange) ended: its result to g or the waiters; next. */
+void	account_refresh_end(struct account *, struct account_grant *, int err,
+	    const char *cause);
+
+/* account-federated.c: grant = federated, in the refresh's slot. */
+void	account_federated_start(struct account *);
 
 #endif /* AUTHD_ACCOUNT_INT_H */

@@ -116,7 +116,7 @@ account_refresh_stop(struct account *a, int err, const char *cause)
  * A refresh ended: its result goes to the narrowed grant that ran, else
  * to the token waiters; then whatever waits next is started.
  */
-static void
+void
 account_refresh_end(struct account *a, struct account_grant *g, int err,
     const char *cause)
 {
@@ -311,6 +311,7 @@ account_refresh_done_cb(const struct http_result *res, void *arg)
 	secret_free(a->access_token);
 	a->access_token = t.access_token;
 	t.access_token = NULL;
+	a->dpop_bound = a->dpop_key != NULL && account_is_dpop(&t);
 	if (t.scope != NULL) {
 		free(a->granted_scope);
 		a->granted_scope = xstrdup(t.scope);
@@ -366,6 +367,17 @@ account_refresh_disco_cb(int err, const char *cause,
 	if (a->refresh_req == NULL) {
 		a->grant = NULL;
 		account_refresh_end(a, g, AUTHD_E_INSECURE_URL, why);
+		free(why);
+		return;
+	}
+	/* A refresh token bound to the key is useless without a proof. */
+	if (a->dpop_key != NULL && idp_dpop(a->ad, a->p->issuer,
+	    a->refresh_req, a->dpop_key, "POST", m->token_endpoint, NULL,
+	    &why) != 0) {
+		http_cancel(a->refresh_req);
+		a->refresh_req = NULL;
+		a->grant = NULL;
+		account_refresh_end(a, g, AUTHD_E_INTERNAL, why);
 		free(why);
 		return;
 	}
@@ -444,6 +456,11 @@ account_next(struct account *a)
 	}
 	if (a->loading)
 		return;		/* the load's completion comes back here */
+	if (account_federated(a)) {
+		/* Absent or near its end: a fresh ambient token, exchanged. */
+		account_federated_start(a);
+		return;
+	}
 	if (a->refresh_token == NULL && !account_reasserts(a)) {
 		if (a->access_token != NULL && (a->access_exp == 0 ||
 		    a->access_exp > time(NULL))) {

@@ -11,6 +11,7 @@
 
 #include "account-int.h"
 #include "authd.h"
+#include "dpop.h"
 #include "log.h"
 #include "profile.h"
 #include "secret.h"
@@ -102,6 +103,23 @@ account_on_loaded_cancel(struct account_loadw *w)
 
 /* ---- loading ---- */
 
+/* The stored DPoP key; one that cannot be read leaves the tokens as they
+ * are (a bound one then fails where it is used, and says why). */
+static void
+account_load_dpop(struct account *a, const struct store_record *rec)
+{
+	char	*cause = NULL;
+
+	a->dpop_bound = rec->dpop_bound;
+	if (rec->dpop_key == NULL)
+		return;
+	if ((a->dpop_key = dpop_key_load(rec->dpop_key, &cause)) == NULL) {
+		log_warnx("profile %s: the stored credential's DPoP key: %s",
+		    a->p->name, cause);
+		free(cause);
+	}
+}
+
 static void
 account_loaded_cb(int err, const char *cause, struct store_record *rec,
     void *arg)
@@ -144,6 +162,7 @@ account_loaded_cb(int err, const char *cause, struct store_record *rec,
 		rec->scope = NULL;
 		a->login_time = rec->login_time;
 		a->last_use = time(NULL);
+		account_load_dpop(a, rec);
 		a->source = ACCOUNT_SRC_STORE;
 		a->persisted = 1;
 		account_bump(a, "stored credential loaded");
@@ -196,6 +215,8 @@ account_record(const struct account *a)
 	r->identity = a->identity ? cJSON_Duplicate(a->identity, 1) : NULL;
 	r->scope = a->granted_scope ? xstrdup(a->granted_scope) : NULL;
 	r->login_time = a->login_time;
+	r->dpop_key = a->dpop_key != NULL ? dpop_key_save(a->dpop_key) : NULL;
+	r->dpop_bound = a->dpop_bound;
 	return r;
 }
 

@@ -7,11 +7,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/event.h>
 
 #include "account-int.h"
 #include "authd.h"
+#include "dpop.h"
 #include "error.h"
 #include "jwtcheck.h"
 #include "log.h"
@@ -127,6 +129,9 @@ account_clear(struct account *a)
 	a->refresh_accepted = 0;
 	a->access_exp = 0;
 	a->access_life = 0;
+	dpop_key_free(a->dpop_key);
+	a->dpop_key = NULL;
+	a->dpop_bound = 0;
 	cJSON_Delete(a->identity);
 	a->identity = NULL;
 	free(a->granted_scope);
@@ -207,6 +212,8 @@ account_free(struct account *a)
 	TAILQ_REMOVE(&a->ad->accounts, a, entry);
 	profile_free(a->p);
 	free(a->scope);
+	free(a->fed_token_endpoint);
+	free(a->fed_userinfo_endpoint);
 	free(a);
 }
 
@@ -536,13 +543,42 @@ account_set_store_error(struct account *a, int err, const char *cause)
 	a->store_cause = cause != NULL ? xstrdup(cause) : NULL;
 }
 
+int
+account_is_dpop(const struct oauth_tokens *t)
+{
+	return t->token_type != NULL && strcasecmp(t->token_type, "DPoP") == 0;
+}
+
+const char *
+account_token_type(struct account *a)
+{
+	if (account_override_live(a) ||
+	    account_env_applies(a))
+		return "Bearer";
+	return a->dpop_bound ? "DPoP" : "Bearer";
+}
+
+struct dpop_key *
+account_dpop_key(struct account *a)
+{
+	if (strcmp(account_token_type(a), "DPoP") != 0)
+		return NULL;
+	return a->dpop_key;
+}
+
 void
-account_set_login(struct account *a, struct oauth_tokens *t)
+account_set_login(struct account *a, struct oauth_tokens *t,
+    struct dpop_key *key)
 {
 	cJSON		*claims = NULL;
 	const cJSON	*sub;
 
 	account_clear(a);
+	/* A key the provider bound nothing to is no use: dropped. */
+	if (key != NULL && account_is_dpop(t)) {
+		a->dpop_key = dpop_key_ref(key);
+		a->dpop_bound = 1;
+	}
 	a->access_exp = account_expiry(t->access_token, t->expires_in);
 	a->access_life = account_lifetime(t->access_token, t->expires_in,
 	    a->access_exp, 1);
@@ -565,9 +601,10 @@ account_set_login(struct account *a, struct oauth_tokens *t)
 	sub = a->identity != NULL ?
 	    cJSON_GetObjectItemCaseSensitive(a->identity, "sub") : NULL;
 	log_info("profile %s: logged in%s%s (access token %zu bytes, "
-	    "refresh token %s)", a->p->name, sub != NULL ? " as " : "",
+	    "refresh token %s, %s)", a->p->name, sub != NULL ? " as " : "",
 	    sub != NULL ? sub->valuestring : "", a->access_token->len,
-	    a->refresh_token ? "yes" : "no");
+	    a->refresh_token ? "yes" : "no", a->dpop_bound ?
+	    "DPoP-bound" : "bearer");
 }
 
 void
@@ -675,7 +712,8 @@ account_token_now(struct account *a, const struct secret **tok, time_t *exp)
 	if (account_wake(a) || a->loading)
 		return ACCOUNT_WAIT;
 	if (a->access_token == NULL && a->refresh_token == NULL)
-		return account_absent_err(a);
+		return account_federated(a) ? ACCOUNT_WAIT :
+		    account_absent_err(a);
 	a->last_use = time(NULL);
 	if (a->access_token != NULL && (a->access_exp == 0 ||
 	    a->access_exp - time(NULL) >=

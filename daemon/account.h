@@ -32,6 +32,7 @@ struct account_waiter;
 struct account_loadw;
 struct account_grant;
 struct authd;
+struct dpop_key;
 struct oauth_tokens;
 struct profile;
 struct secret;
@@ -124,6 +125,8 @@ const cJSON	*account_identity(const struct account *);
 time_t		 account_expires_at(const struct account *);
 int		 account_has_credential(const struct account *);
 int		 account_refreshable(const struct account *);
+/* grant = federated: the token comes from the CI platform's, exchanged. */
+int		 account_federated(struct account *);
 const char	*account_granted_scope(const struct account *);
 time_t		 account_login_time(const struct account *);
 /*
@@ -133,6 +136,13 @@ time_t		 account_login_time(const struct account *);
  */
 int		 account_idle(const struct account *);
 const char	*account_ended(const struct account *);
+/*
+ * DPoP: "DPoP" when the token in effect is bound to the profile's key,
+ * else "Bearer"; the key (NULL when there is none, or when an override or
+ * AUTHD_TOKEN is in effect). The key never leaves authd.
+ */
+const char	*account_token_type(struct account *);
+struct dpop_key	*account_dpop_key(struct account *);
 /* The store: loading, saving, persisted, last error (cause may be NULL). */
 int		 account_loading(const struct account *);
 int		 account_saving(const struct account *);
@@ -141,10 +151,14 @@ int		 account_store_error(const struct account *, const char **cause);
 
 /* ---- changing it ---- */
 /*
- * Install a new login (takes the tokens' secrets) and save it; saved runs
+ * Install a new login (takes the tokens' secrets; key: the DPoP key its
+ * requests proved, or NULL, a reference is taken) and save it; saved runs
  * when the store has answered (see account_forget_saved).
  */
-void		 account_set_login(struct account *, struct oauth_tokens *);
+void		 account_set_login(struct account *, struct oauth_tokens *,
+		     struct dpop_key *key);
+/* 1 when a token reply's token_type says DPoP (RFC 9449 5). */
+int		 account_is_dpop(const struct oauth_tokens *);
 void		 account_save(struct account *, account_saved_fn, void *arg);
 /* Stop telling arg about a save (arg is going away). */
 void		 account_forget_saved(struct account *, void *arg);

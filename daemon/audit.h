@@ -29,7 +29,8 @@ struct audit_peer {
 struct audit	*audit_open(const char *path, char **cause);
 void		 audit_close(struct audit *);
 /*
- * Record event ("login", "logout", "mint", "serve", "deny") by peer (NULL
+ * Record event ("login", "logout", "mint", "serve", "proof", "deny") by
+ * peer (NULL
  * for the daemon's own work) for profile; target is taken
  * (may be NULL); result is "ok" or an error code; detail may be NULL.
  */

@@ -34,6 +34,7 @@
 #include "flow.h"
 #include "forward.h"
 #include "http.h"
+#include "idp.h"
 #include "url.h"
 #include "jwks.h"
 #include "mint.h"
@@ -722,6 +723,7 @@ main(int argc, char **argv)
 	store_free(ad.store);
 	disco_free(ad.disco);
 	http_free(ad.http);
+	idp_nonces_free(&ad);	/* after the last reply */
 	secret_free(ad.env_token);
 	audit_close(ad.audit);
 	server_free(ad.server);

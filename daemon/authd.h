@@ -38,6 +38,7 @@ struct mint;
 struct audit;
 struct jwks;
 struct lock;
+struct idp_nonces;
 
 struct authd {
 	struct event_base	*base;
@@ -51,6 +52,7 @@ struct authd {
 	struct store		*store;		/* credential storage */
 	struct mint		*mint;		/* project-token cache */
 	struct jwks		*jwks;		/* issuers' signing keys */
+	struct idp_nonces	*nonces;	/* DPoP nonces per issuer */
 	struct audit		*audit;		/* NULL: off */
 	struct lock		*lock;		/* tb lock (lock.c) */
 	/*

@@ -15,6 +15,7 @@
 #include <ini.h>
 
 #include "authd.h"
+#include "ctxrule.h"
 #include "http.h"
 #include "jws.h"
 #include "url.h"
@@ -40,6 +41,7 @@ struct config_parse {
 	int		 failed;
 	char		*why;		/* the first error, without location */
 	char		 why_key[64];	/* its key, to match inih's line */
+	struct ctxrules	*rules;		/* [match], [git], ...: checked only */
 };
 
 static int
@@ -355,7 +357,8 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 				    "refresh", "endpoint", "none" };
 	struct profile		*p = cp->cur;
 	size_t			 i;
-	char			*why = NULL;
+	char			*why = NULL, *end;
+	long			 n;
 	int			 ep;
 
 	if (strcmp(key, "issuer") == 0) {
@@ -423,7 +426,7 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 	} else if (strcmp(key, "grant") == 0) {
 		if ((i = (size_t)profile_grant_find(v)) == (size_t)-1)
 			return config_fail(cp, key, "unknown grant '%s' (use "
-			    "device or jwt-bearer)", v);
+			    "device, jwt-bearer or federated)", v);
 		p->grant = (enum profile_grant)i;
 	} else if (strcmp(key, "assertion_key") == 0) {
 		return config_path(cp, key, v, &p->assertion_key_path);
@@ -451,6 +454,16 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 			    v);
 		p->mint = (int)i;
 		p->set |= PROFILE_SET_MINT;
+	} else if (strcmp(key, "dpop") == 0) {
+		if (strcmp(v, "off") == 0)
+			p->dpop = PROFILE_DPOP_OFF;
+		else if (strcmp(v, "auto") == 0)
+			p->dpop = PROFILE_DPOP_AUTO;
+		else if (strcmp(v, "required") == 0)
+			p->dpop = PROFILE_DPOP_REQUIRED;
+		else
+			return config_fail(cp, key, "unknown dpop '%s' (use "
+			    "off, auto or required)", v);
 	} else if (strcmp(key, "project_scope") == 0) {
 		if (strstr(v, "{project}") == NULL)
 			return config_fail(cp, key, "project_scope must "
@@ -483,6 +496,52 @@ config_profile_key(struct config_parse *cp, const char *key, const char *v)
 		    &p->max_idle : &p->max_session) != 0)
 			return config_fail(cp, key, "%s is seconds, 1 to "
 			    "31536000, not '%s'", key, v);
+	} else if (strcmp(key, "federated_token_file") == 0) {
+		if (*v != '/')
+			return config_fail(cp, key, "federated_token_file must "
+			    "be an absolute path");
+		free(p->federated_token_file);
+		p->federated_token_file = xstrdup(v);
+	} else if (strcmp(key, "federated_token_env") == 0) {
+		if (*v == '\0' || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(v) ||
+		    (*v >= '0' && *v <= '9'))
+			return config_fail(cp, key, "federated_token_env must "
+			    "be an environment variable's name");
+		free(p->federated_token_env);
+		p->federated_token_env = xstrdup(v);
+	} else if (strcmp(key, "federated_audience") == 0) {
+		free(p->federated_audience);
+		p->federated_audience = *v != '\0' ? xstrdup(v) : NULL;
+	} else if (strcmp(key, "federated_token_type") == 0) {
+		if (strcmp(v, "jwt") == 0)
+			p->federated_token_type = PROFILE_FED_JWT;
+		else if (strcmp(v, "id_token") == 0)
+			p->federated_token_type = PROFILE_FED_ID_TOKEN;
+		else
+			return config_fail(cp, key, "unknown federated_token_"
+			    "type '%s' (use jwt or id_token)", v);
+	} else if (strcmp(key, "login_timeout") == 0) {
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 ||
+		    n < PROFILE_LOGIN_TIMEOUT_MIN ||
+		    n > PROFILE_LOGIN_TIMEOUT_MAX)
+			return config_fail(cp, key, "login_timeout is a number "
+			    "of seconds from %d to %d, not '%s'",
+			    PROFILE_LOGIN_TIMEOUT_MIN,
+			    PROFILE_LOGIN_TIMEOUT_MAX, v);
+		p->login_timeout = (int)n;
+	} else if (strcmp(key, "login") == 0) {
+		if (strcmp(v, "auto") == 0)
+			p->login = PROFILE_LOGIN_AUTO;
+		else if (strcmp(v, "device") == 0)
+			p->login = PROFILE_LOGIN_DEVICE;
+		else if (strcmp(v, "browser") == 0)
+			p->login = PROFILE_LOGIN_BROWSER;
+		else
+			return config_fail(cp, key, "unknown login '%s' (use "
+			    "auto, device or browser)", v);
 	} else
 		return config_fail(cp, key, "unknown key '%s' in [%s]", key,
 		    cp->cur_section);
@@ -507,6 +566,27 @@ config_seen(struct config_parse *cp, const char *section, const char *key)
 	else
 		free(k);
 	return 0;
+}
+
+/*
+ * A key of a context rule section ([match], [git], [docker], [kube]). The
+ * clients apply these rules (ctxrule.h); authd only checks them, so that
+ * --check-config and a start catch the mistakes.
+ */
+static int
+config_rule(struct config_parse *cp, const char *section, const char *key,
+    const char *value)
+{
+	char	why[256];
+
+	if (cp->rules == NULL) {
+		cp->rules = xcalloc(1, sizeof *cp->rules);
+		ctxrules_init(cp->rules);
+	}
+	if (ctxrules_add(cp->rules, section, key, value, 0, why,
+	    sizeof why) != 0)
+		return config_fail(cp, key, "%s", why);
+	return 1;
 }
 
 /* inih cuts lines of INI_MAX_LINE bytes or more: refuse them first. */
@@ -569,10 +649,13 @@ config_handler(void *user, const char *section, const char *key,
 	if (strncmp(section, CONFIG_POLICY_PREFIX,
 	    strlen(CONFIG_POLICY_PREFIX)) == 0)
 		return config_policy_key(cp, section, key, value);
+	if (ctxrule_section_kind(section) != -1)
+		return config_rule(cp, section, key, value);
 	if (strncmp(section, CONFIG_SECTION_PREFIX,
 	    strlen(CONFIG_SECTION_PREFIX)) != 0)
-		return config_fail(cp, key, "unknown section [%s] (profiles "
-		    "are [profile NAME], rules [policy NAME])", section);
+		return config_fail(cp, key, "unknown section [%s] (use "
+		    "[profile NAME], [policy NAME], [match NAME], [git NAME], "
+		    "[docker NAME] or [kube NAME])", section);
 	name = section + strlen(CONFIG_SECTION_PREFIX);
 	while (*name == ' ' || *name == '"')
 		name++;
@@ -881,6 +964,15 @@ config_check(struct config *c, char **cause)
 		else if (p->mint == PROFILE_MINT_ENDPOINT &&
 		    p->mint_endpoint == NULL)
 			why = "mint = endpoint needs mint_endpoint";
+		else if (p->grant != PROFILE_GRANT_FEDERATED &&
+		    (p->federated_token_file != NULL ||
+		    p->federated_token_env != NULL ||
+		    p->federated_audience != NULL))
+			why = "the federated_* keys need grant = federated";
+		else if (p->federated_token_file != NULL &&
+		    p->federated_token_env != NULL)
+			why = "federated_token_file and federated_token_env "
+			    "exclude each other";
 		else if ((why = config_check_keys(p, &msg)) == NULL)
 			continue;
 		where = config_where(c, p->name);
@@ -907,6 +999,36 @@ config_check(struct config *c, char **cause)
 	return 0;
 }
 
+/*
+ * Whole-rule checks ([git NAME] needs host, ...), and the profile a rule
+ * names must be one of the file's.
+ */
+static int
+config_check_rules(struct config *c, struct config_parse *cp, char **cause)
+{
+	const struct ctxrule	*r;
+	char			 why[256];
+	int			 i;
+
+	if (cp->rules == NULL)
+		return 0;
+	if (ctxrules_check(cp->rules, why, sizeof why) != 0) {
+		xasprintf(cause, "%s: %s", c->path, why);
+		return -1;
+	}
+	for (i = 0; i < cp->rules->n; i++) {
+		r = &cp->rules->rules[i];
+		if (r->profile[0] == '\0' ||
+		    profiles_find(c->profiles, r->profile) != NULL)
+			continue;
+		xasprintf(cause, "%s: [%s %s]: profile '%s' has no [profile] "
+		    "section", c->path, ctxrule_kind_name(r->kind), r->name,
+		    r->profile);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 config_parse_clear(struct config_parse *cp)
 {
@@ -917,6 +1039,8 @@ config_parse_clear(struct config_parse *cp)
 	cp->nseen = 0;
 	free(cp->why);
 	cp->why = NULL;
+	free(cp->rules);
+	cp->rules = NULL;
 }
 
 char *
@@ -993,7 +1117,8 @@ config_load(const char *path, struct config **out, char **cause)
 		config_line_free(line);
 		goto fail;
 	}
-	if (config_check(c, cause) != 0 || config_check_mode(c, cause) != 0)
+	if (config_check(c, cause) != 0 || config_check_rules(c, &cp,
+	    cause) != 0 || config_check_mode(c, cause) != 0)
 		goto fail;
 	config_parse_clear(&cp);
 	*out = c;

@@ -275,7 +275,7 @@ static int
 disco_check_endpoints(const struct oauth_meta *m, char **cause)
 {
 	const char	*urls[] = { m->device_authorization_endpoint,
-			    m->token_endpoint, m->revocation_endpoint,
+			    m->authorization_endpoint, m->token_endpoint, m->revocation_endpoint,
 			    m->introspection_endpoint, m->userinfo_endpoint,
 			    m->jwks_uri };
 	size_t		 i;

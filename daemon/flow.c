@@ -13,6 +13,7 @@
 #include "account.h"
 #include "authd.h"
 #include "disco.h"
+#include "dpop.h"
 #include "error.h"
 #include "http.h"
 #include "url.h"
@@ -21,6 +22,8 @@
 #include "mint.h"
 #include "oauth.h"
 #include "profile.h"
+#include "qr.h"
+#include "redirect.h"
 #include "secret.h"
 #include "xmalloc.h"
 
@@ -30,6 +33,11 @@
 #define FLOW_POLL	3	/* token request in flight */
 #define FLOW_USERINFO	4	/* logged in; completing the identity */
 #define FLOW_SAVE	5	/* logged in; saving the credential */
+/*
+ * The browser login uses FLOW_WAIT while the listener waits for the
+ * redirect and FLOW_POLL while the code is exchanged: the order of the
+ * states (pending before FLOW_USERINFO) is what the rest relies on.
+ */
 
 struct flow_waiter {
 	TAILQ_ENTRY(flow_waiter) entry;
@@ -63,7 +71,15 @@ struct flow {
 	struct timespec		 deadline;	/* monotonic; code expiry */
 	time_t			 expires_at;	/* wall clock, for clients */
 	int			 polls;
+	int			 browser;	/* code + PKCE, not the device flow */
+	struct redirect		*rd;		/* its loopback listener */
+	char			*authorize_url;	/* sent to tb to open */
+	char			*authorize_host;
+	char			*qr;		/* the complete URI's QR code */
+	int			 qr_cols;
 	struct secret		*userinfo_token; /* the login's, for userinfo */
+	struct dpop_key		*dpop;		/* the login's key, or NULL */
+	int			 dpop_required;	/* a bearer reply is refused */
 	const struct flow_ops	*ops;		/* the first joiner's: end */
 	/*
 	 * Callbacks are running: a waiter that leaves meanwhile is marked
@@ -89,6 +105,7 @@ flow_find(struct authd *ad, const struct account *a)
 static void	flow_poll(struct flow *);
 static void	flow_userinfo(struct flow *);
 static void	flow_save(struct flow *);
+static int	flow_dpop_begin(struct flow *, const struct oauth_meta *);
 
 static long
 flow_left_ms(const struct flow *f)
@@ -116,11 +133,16 @@ flow_free(struct flow *f)
 	if (f->abandoned_ev != NULL)
 		event_free(f->abandoned_ev);
 	oauth_device_clear(&f->dev);
+	redirect_free(f->rd);
+	free(f->authorize_url);
+	free(f->authorize_host);
+	free(f->qr);
 	free(f->token_endpoint);
 	free(f->userinfo_endpoint);
 	free(f->issuer_host);
 	free(f->verification_host);
 	secret_free(f->userinfo_token);
+	dpop_key_free(f->dpop);
 	account_forget_saved(f->acct, f);
 	free(f);
 }
@@ -237,6 +259,10 @@ flow_code_event(const struct flow *f)
 	cJSON_AddNumberToObject(d, "expires_in", left > 0 ? left : 0);
 	cJSON_AddNumberToObject(d, "expires_at", (double)f->expires_at);
 	cJSON_AddNumberToObject(d, "interval", f->interval);
+	if (f->qr != NULL) {
+		cJSON_AddStringToObject(d, "qr", f->qr);
+		cJSON_AddNumberToObject(d, "qr_columns", f->qr_cols);
+	}
 	return d;
 }
 
@@ -265,6 +291,11 @@ flow_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (f->browser) {
+		flow_finish(f, AUTHD_E_EXPIRED, "the browser login was not "
+		    "completed in time");
+		return;
+	}
 	if (flow_left_ms(f) <= 0) {
 		flow_finish(f, AUTHD_E_EXPIRED, f->backoff > 0 ?
 		    "the login code expired while the identity provider was "
@@ -338,11 +369,55 @@ flow_blocked_hint(char **msg, const struct oauth_error *oerr)
 		return 0;
 	xasprintf(&s, "%s; the device code flow is blocked by Conditional "
 	    "Access: %s. Ask your administrator to allow the device code flow "
-	    "for this application, or sign in with another grant (a browser "
-	    "login)", *msg != NULL ? *msg : "login refused", what);
+	    "for this application, or log in with the browser instead: "
+	    "'tb login --browser'", *msg != NULL ? *msg : "login refused", what);
 	free(*msg);
 	*msg = s;
 	return 1;
+}
+
+/* The tokens arrived: install them, then the identity and the save. */
+static void
+flow_logged_in(struct flow *f, struct oauth_tokens *t)
+{
+	char	*cause;
+
+	if (f->dpop_required && !account_is_dpop(t)) {
+		oauth_tokens_clear(t);
+		xasprintf(&cause, "profile '%s' says dpop = required, and the "
+		    "identity provider issued a bearer token (token_type is "
+		    "not DPoP) although the token request proved the DPoP "
+		    "key: set dpop = auto or off, or enable DPoP for this "
+		    "client at the provider", account_name(f->acct));
+		log_warnx("profile %s: login failed: %s",
+		    account_name(f->acct), cause);
+		flow_finish(f, AUTHD_E_IDP_UNSUPPORTED, cause);
+		free(cause);
+		return;
+	}
+	f->userinfo_token = secret_dup(t->access_token);
+	account_set_login(f->acct, t, f->dpop);
+	oauth_tokens_clear(t);
+	redirect_free(f->rd);	/* nothing more to receive */
+	f->rd = NULL;
+	f->state = FLOW_USERINFO;
+	flow_userinfo(f);
+}
+
+/*
+ * A refusal of one way to log in that the other may not meet (the client
+ * may not use that grant): the message names the other.
+ */
+static void
+flow_other_hint(char **msg, int browser)
+{
+	char	*s;
+
+	xasprintf(&s, "%s; the %s may be allowed: 'tb login --%s'", *msg,
+	    browser ? "device flow" : "browser login",
+	    browser ? "device" : "browser");
+	free(*msg);
+	*msg = s;
 }
 
 static void
@@ -366,11 +441,7 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 	switch (rc) {
 	case 0:
 		/* Done: never poll this code again (it would be reuse). */
-		f->userinfo_token = secret_dup(t.access_token);
-		account_set_login(f->acct, &t);
-		oauth_tokens_clear(&t);
-		f->state = FLOW_USERINFO;
-		flow_userinfo(f);
+		flow_logged_in(f, &t);
 		return;
 	case OAUTH_PENDING:
 		f->backoff = 0;
@@ -409,6 +480,8 @@ flow_poll_done_cb(const struct http_result *res, void *arg)
 	}
 	if (flow_blocked_hint(&cause, &oerr))
 		rc = AUTHD_E_ACCESS_DENIED;
+	else if (rc == AUTHD_E_UNAUTHORIZED_CLIENT)
+		flow_other_hint(&cause, 0);
 	log_warnx("profile %s: login failed: %s", account_name(f->acct), cause);
 	flow_finish(f, rc > 0 ? AUTHD_E_IDP_BAD_REPLY : rc, cause);
 	free(cause);
@@ -490,7 +563,21 @@ flow_userinfo(struct flow *f)
 		flow_save(f);
 		return;
 	}
-	http_req_set_bearer(f->req, f->userinfo_token);
+	if (account_dpop_key(f->acct) != NULL) {
+		http_req_set_dpop_token(f->req, f->userinfo_token);
+		if (idp_dpop(f->ad, account_issuer(f->acct), f->req,
+		    account_dpop_key(f->acct), "GET", f->userinfo_endpoint,
+		    f->userinfo_token, &cause) != 0) {
+			log_warnx("profile %s: userinfo: %s",
+			    account_name(f->acct), cause);
+			free(cause);
+			http_cancel(f->req);
+			f->req = NULL;
+			flow_save(f);
+			return;
+		}
+	} else
+		http_req_set_bearer(f->req, f->userinfo_token);
 	if (account_profile(f->acct)->quirks & PROFILE_Q_GITHUB_USER)
 		idp_github_headers(f->req);
 	http_req_set_max_body(f->req, 64 * 1024);
@@ -509,6 +596,14 @@ flow_poll(struct flow *f)
 	    f->token_endpoint, f->token_endpoint, &form, &cause);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, cause);
+		free(cause);
+		return;
+	}
+	if (f->dpop != NULL && idp_dpop(f->ad, account_issuer(f->acct),
+	    f->req, f->dpop, "POST", f->token_endpoint, NULL, &cause) != 0) {
+		http_cancel(f->req);
+		f->req = NULL;
+		flow_finish(f, AUTHD_E_INTERNAL, cause);
 		free(cause);
 		return;
 	}
@@ -610,6 +705,8 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 	if (rc != 0) {
 		if (flow_blocked_hint(&cause, &oerr))
 			rc = AUTHD_E_ACCESS_DENIED;
+		else if (rc == AUTHD_E_UNAUTHORIZED_CLIENT)
+			flow_other_hint(&cause, 0);
 		log_warnx("profile %s: device authorization failed: %s",
 		    account_name(f->acct), cause);
 		flow_finish(f, rc, cause);
@@ -663,8 +760,239 @@ flow_authorize_done_cb(const struct http_result *res, void *arg)
 		    "the issuer's origin %s nor in verification_hosts",
 		    account_name(f->acct), f->verification_origin, issuer);
 	}
+	/*
+	 * A QR code of the page with the code in it, for a phone; never for
+	 * a page tb warns about.
+	 */
+	if (!f->host_mismatch && f->dev.verification_uri_complete != NULL)
+		f->qr = qr_render(f->dev.verification_uri_complete,
+		    &f->qr_cols);
 	flow_broadcast(f, "code", flow_code_event(f));
 	flow_schedule(f, f->interval);
+}
+
+/* The "browse" event: the page tb opens, and until when it may be used. */
+static cJSON *
+flow_browse_event(const struct flow *f)
+{
+	cJSON	*d = cJSON_CreateObject();
+	long	 left = flow_left_ms(f) / 1000;
+
+	cJSON_AddStringToObject(d, "authorization_url", f->authorize_url);
+	cJSON_AddStringToObject(d, "authorization_host",
+	    f->authorize_host != NULL ? f->authorize_host : "");
+	cJSON_AddStringToObject(d, "redirect_uri", redirect_uri(f->rd));
+	cJSON_AddStringToObject(d, "issuer", account_issuer(f->acct));
+	cJSON_AddStringToObject(d, "issuer_host",
+	    f->issuer_host != NULL ? f->issuer_host : "");
+	cJSON_AddNumberToObject(d, "expires_in", left > 0 ? left : 0);
+	cJSON_AddNumberToObject(d, "expires_at", (double)f->expires_at);
+	return d;
+}
+
+static void
+flow_code_done_cb(const struct http_result *res, void *arg)
+{
+	struct flow		*f = arg;
+	struct oauth_tokens	 t;
+	struct oauth_error	 oerr;
+	char			*cause = NULL, *msg;
+	int			 rc;
+
+	f->req = NULL;
+	if (res->error != 0) {
+		xasprintf(&msg, "cannot reach the identity provider's token "
+		    "endpoint to redeem the browser login: %s", res->errmsg);
+		flow_finish(f, res->error, msg);
+		free(msg);
+		return;
+	}
+	memset(&oerr, 0, sizeof oerr);
+	rc = oauth_parse_token_reply(res->status, res->body, res->body_len,
+	    &t, &oerr, &cause);
+	if (rc == 0) {
+		flow_logged_in(f, &t);
+		return;
+	}
+	oauth_tokens_clear(&t);
+	if (rc > 0) {		/* pending or slow_down: not for a code */
+		free(cause);
+		cause = xstrdup("the identity provider answered the code "
+		    "redemption like a device-code poll");
+		rc = AUTHD_E_IDP_BAD_REPLY;
+	} else if (rc == AUTHD_E_UNAUTHORIZED_CLIENT)
+		flow_other_hint(&cause, 1);
+	log_warnx("profile %s: browser login failed: %s",
+	    account_name(f->acct), cause);
+	flow_finish(f, rc, cause);
+	free(cause);
+}
+
+/* The one redirect came: the provider's error, or a code to redeem. */
+static void
+flow_redirect_cb(const struct redirect_result *r, void *arg)
+{
+	struct flow		*f = arg;
+	struct oauth_form	 form = { 0 };
+	struct oauth_error	 oerr;
+	char			*why = NULL;
+	int			 err;
+
+	/* The redirect came: the deadline no longer applies. */
+	evtimer_del(f->timer);
+	if (r->code == NULL) {
+		memset(&oerr, 0, sizeof oerr);
+		snprintf(oerr.code, sizeof oerr.code, "%s", r->error);
+		snprintf(oerr.description, sizeof oerr.description, "%s",
+		    r->error_description);
+		err = oauth_error_to_err(strcmp(r->error, "access_denied") ==
+		    0 ? "access_denied" : r->error);
+		why = oauth_error_message(&oerr, strcmp(r->error,
+		    "access_denied") == 0 ? "the login was denied" :
+		    "the identity provider refused the browser login");
+		/*
+		 * The client may not use the code grant: unauthorized_client
+		 * or unsupported_response_type (RFC 6749 4.1.2.1), or, from
+		 * some providers (oidc-provider), invalid_request.
+		 */
+		if (err == AUTHD_E_UNAUTHORIZED_CLIENT ||
+		    strcmp(r->error, "unsupported_response_type") == 0 ||
+		    strcmp(r->error, "invalid_request") == 0)
+			flow_other_hint(&why, 1);
+		log_warnx("profile %s: browser login refused: %s",
+		    account_name(f->acct), why);
+		flow_finish(f, err, why);
+		free(why);
+		return;
+	}
+	log_info("profile %s: browser login: redeeming the code",
+	    account_name(f->acct));
+	oauth_form_add(&form, "grant_type", "authorization_code");
+	oauth_form_add(&form, "code", r->code->data);
+	oauth_form_add(&form, "redirect_uri", redirect_uri(f->rd));
+	oauth_form_add(&form, "code_verifier", redirect_verifier(f->rd)->data);
+	f->req = idp_post_form(f->ad, account_profile(f->acct),
+	    f->token_endpoint, f->token_endpoint, &form, &why);
+	if (f->req == NULL) {
+		flow_finish(f, AUTHD_E_INSECURE_URL, why);
+		free(why);
+		return;
+	}
+	/* DPoP binds the tokens of the code to the login's key too. */
+	if (f->dpop != NULL && idp_dpop(f->ad, account_issuer(f->acct),
+	    f->req, f->dpop, "POST", f->token_endpoint, NULL, &why) != 0) {
+		http_cancel(f->req);
+		f->req = NULL;
+		flow_finish(f, AUTHD_E_INTERNAL, why);
+		free(why);
+		return;
+	}
+	f->state = FLOW_POLL;
+	http_submit(f->req, flow_code_done_cb, f);
+}
+
+/*
+ * The browser login (RFC 8252, RFC 7636): listen on loopback, tell the
+ * waiters the authorization URL, wait for the redirect until the deadline.
+ */
+static void
+flow_browser_start(struct flow *f, const struct oauth_meta *m)
+{
+	const struct profile	*p = account_profile(f->acct);
+	struct oauth_form	 form = { 0 };
+	struct url_origin	 o;
+	struct timespec		 now;
+	char			*why = NULL, *scope;
+
+	if (m->authorization_endpoint == NULL) {
+		xasprintf(&why, "issuer %s has no authorization_endpoint (the "
+		    "browser login is not supported)%s", account_issuer(f->acct),
+		    m->device_authorization_endpoint != NULL ? "; use the "
+		    "device flow: 'tb login --device'" : "");
+		flow_finish(f, AUTHD_E_IDP_UNSUPPORTED, why);
+		free(why);
+		return;
+	}
+	if ((f->rd = redirect_new(f->ad->base, flow_redirect_cb, f,
+	    &why)) == NULL) {
+		flow_finish(f, AUTHD_E_INTERNAL, why);
+		free(why);
+		return;
+	}
+	if (m->grants_listed && !(m->grants & OAUTH_GRANT_CODE))
+		log_warnx("issuer %s does not list the authorization_code "
+		    "grant; trying anyway", account_issuer(f->acct));
+	/* f->token_endpoint and f->userinfo_endpoint: set by flow_disco_cb. */
+	if (flow_dpop_begin(f, m) != 0)
+		return;
+	oauth_form_add(&form, "response_type", "code");
+	oauth_form_add(&form, "client_id", p->client_id);
+	oauth_form_add(&form, "redirect_uri", redirect_uri(f->rd));
+	scope = profile_login_scope(p);
+	if (*scope != '\0')
+		oauth_form_add(&form, "scope", scope);
+	/* OpenID Connect Core 11: offline_access needs prompt=consent. */
+	if (strstr(scope, "offline_access") != NULL)
+		oauth_form_add(&form, "prompt", "consent");
+	free(scope);
+	oauth_form_add(&form, "state", redirect_state(f->rd));
+	oauth_form_add(&form, "code_challenge", redirect_challenge(f->rd));
+	oauth_form_add(&form, "code_challenge_method", "S256");
+	if (mint_resolve(p->mint, m) == PROFILE_MINT_REFRESH &&
+	    p->audience != NULL &&
+	    !oauth_params_have(p->device_params, "resource"))
+		oauth_form_add(&form, "resource", p->audience);
+	if (p->device_params != NULL &&
+	    oauth_form_add_params(&form, p->device_params, &why) != 0) {
+		flow_finish(f, AUTHD_E_CONFIG, why);
+		free(why);
+		oauth_form_clear(&form);
+		return;
+	}
+	xasprintf(&f->authorize_url, "%s%c%s", m->authorization_endpoint,
+	    strchr(m->authorization_endpoint, '?') != NULL ? '&' : '?',
+	    form.buf);
+	oauth_form_clear(&form);
+	if (url_origin(m->authorization_endpoint, &o, &why) == 0)
+		f->authorize_host = xstrdup(o.host);
+	free(why);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	f->deadline = now;
+	f->deadline.tv_sec += p->login_timeout;
+	f->expires_at = time(NULL) + p->login_timeout;
+	log_info("profile %s: browser login: waiting for the redirect to %s "
+	    "for %d s", account_name(f->acct), redirect_uri(f->rd),
+	    p->login_timeout);
+	flow_broadcast(f, "browse", flow_browse_event(f));
+	/* The waiters may all have gone: the flow ends from the loop. */
+	f->state = FLOW_WAIT;
+	flow_schedule(f, p->login_timeout);
+}
+
+/*
+ * DPoP: a new key for every login, made before its first request. -1 when
+ * the login ended (dpop = required, and the provider cannot).
+ */
+static int
+flow_dpop_begin(struct flow *f, const struct oauth_meta *m)
+{
+	const struct profile	*p = account_profile(f->acct);
+	char			*why = NULL;
+
+	switch (idp_dpop_wanted(p, m, &why)) {
+	case -1:
+		log_warnx("profile %s: %s", p->name, why);
+		flow_finish(f, AUTHD_E_IDP_UNSUPPORTED, why);
+		free(why);
+		return -1;
+	case 1:
+		f->dpop = dpop_key_new();
+		f->dpop_required = p->dpop == PROFILE_DPOP_REQUIRED;
+		log_info("profile %s: DPoP key made for this login",
+		    p->name);
+		break;
+	}
+	return 0;
 }
 
 /* The device authorization request: a code for the user to approve. */
@@ -677,7 +1005,10 @@ flow_authorize(struct flow *f, const struct oauth_meta *m)
 
 	if (m->device_authorization_endpoint == NULL) {
 		xasprintf(&why, "issuer %s has no device_authorization_endpoint"
-		    " (the device flow is not supported)", account_issuer(f->acct));
+		    " (the device flow is not supported)%s",
+		    account_issuer(f->acct), m->authorization_endpoint != NULL ?
+		    "; log in with the browser instead: 'tb login --browser'" :
+		    "");
 		flow_finish(f, AUTHD_E_IDP_UNSUPPORTED, why);
 		free(why);
 		return;
@@ -685,6 +1016,9 @@ flow_authorize(struct flow *f, const struct oauth_meta *m)
 	if (m->grants_listed && !(m->grants & OAUTH_GRANT_DEVICE))
 		log_warnx("issuer %s does not list the device_code grant; "
 		    "trying anyway", account_issuer(f->acct));
+	if (flow_dpop_begin(f, m) != 0)
+		return;
+	/* f->token_endpoint and f->userinfo_endpoint: set by flow_disco_cb. */
 	/* The provider's scopes: GitHub's are not OpenID Connect's. */
 	scope = profile_login_scope(p);
 	if (*scope != '\0')
@@ -715,6 +1049,14 @@ flow_authorize(struct flow *f, const struct oauth_meta *m)
 		free(why);
 		return;
 	}
+	if (f->dpop != NULL && idp_dpop(f->ad, p->issuer, f->req, f->dpop,
+	    "POST", m->device_authorization_endpoint, NULL, &why) != 0) {
+		http_cancel(f->req);
+		f->req = NULL;
+		flow_finish(f, AUTHD_E_INTERNAL, why);
+		free(why);
+		return;
+	}
 	f->state = FLOW_AUTHORIZE;
 	http_submit(f->req, flow_authorize_done_cb, f);
 }
@@ -741,7 +1083,7 @@ flow_assert_done_cb(const struct http_result *res, void *arg)
 	    &t, &oerr, &cause);
 	if (rc == 0) {
 		f->userinfo_token = secret_dup(t.access_token);
-		account_set_login(f->acct, &t);
+		account_set_login(f->acct, &t, NULL);
 		oauth_tokens_clear(&t);
 		f->state = FLOW_USERINFO;
 		flow_userinfo(f);
@@ -811,10 +1153,18 @@ flow_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 	case PROFILE_GRANT_JWT_BEARER:
 		flow_assert(f, m);
 		return;
+	case PROFILE_GRANT_FEDERATED:
+		/* req-login.c logs these in without a flow. */
+		flow_finish(f, AUTHD_E_INTERNAL, "a federated profile has no "
+		    "login flow");
+		return;
 	case PROFILE_GRANT_DEVICE:
 		break;
 	}
-	flow_authorize(f, m);
+	if (f->browser)
+		flow_browser_start(f, m);
+	else
+		flow_authorize(f, m);
 }
 
 void
@@ -836,8 +1186,8 @@ flow_waiter_cancel(struct flow_waiter *w)
 }
 
 struct flow_waiter *
-flow_wait(struct authd *ad, struct account *a, const struct flow_ops *ops,
-    void *arg)
+flow_wait(struct authd *ad, struct account *a, int browser,
+    const struct flow_ops *ops, void *arg)
 {
 	struct flow		*f = flow_find(ad, a);
 	struct flow_waiter	*w;
@@ -860,10 +1210,12 @@ flow_wait(struct authd *ad, struct account *a, const struct flow_ops *ops,
 		    url_host(account_issuer(a));
 		f->state = FLOW_DISCOVERY;
 		f->ops = ops;
+		f->browser = browser;
 		TAILQ_INSERT_TAIL(&ad->flows, f, entry);
 		log_info("profile %s: starting a %s login at %s",
-		    account_name(a), account_profile(a)->grant ==
-		    PROFILE_GRANT_DEVICE ? "device-flow" : "JWT-bearer",
+		    account_name(a), browser ? "browser" :
+		    account_profile(a)->grant == PROFILE_GRANT_DEVICE ?
+		    "device-flow" : "JWT-bearer",
 		    account_issuer(a));
 		f->dw = disco_get(ad->disco, account_issuer(a), flow_disco_cb,
 		    f);
@@ -878,6 +1230,8 @@ flow_wait(struct authd *ad, struct account *a, const struct flow_ops *ops,
 	/* A late joiner gets the same code at once. */
 	if (f->dev.user_code != NULL)
 		ops->event("code", flow_code_event(f), arg);
+	else if (f->authorize_url != NULL)
+		ops->event("browse", flow_browse_event(f), arg);
 	return w;
 }
 

@@ -21,8 +21,8 @@ struct flow_waiter;
 /* Longest wait between polls while the provider is unreachable. */
 #define FLOW_MAX_BACKOFF	60
 
-/* An event for every waiter: "code" (data: the code event of PROTOCOL.md)
- * or "retrying"; data is the waiter's to keep (it takes ownership). */
+/* An event for every waiter: "code" (data: the code event of PROTOCOL.md),
+ * "browse" (the browser login's) or "retrying"; data is the waiter's to keep (it takes ownership). */
 typedef void	(*flow_event_fn)(const char *event, cJSON *data, void *arg);
 /* The waiter's end: 0 (logged in) or an error with a message. */
 typedef void	(*flow_done_fn)(struct account *, int err, const char *message,
@@ -42,10 +42,13 @@ struct flow_ops {
 };
 
 /*
- * Join the account's pending login, or start one. The ops outlive the
- * flow (a static table). A late joiner gets the "code" event at once.
+ * Join the account's pending login, or start one: the device flow, or
+ * with browser the browser login (authorization code with PKCE and a
+ * loopback redirect). A joiner joins whichever is pending. The ops
+ * outlive the flow (a static table). A late joiner gets the "code" (or
+ * "browse") event at once.
  */
-struct flow_waiter *flow_wait(struct authd *, struct account *,
+struct flow_waiter *flow_wait(struct authd *, struct account *, int browser,
 		    const struct flow_ops *, void *arg);
 /* The waiter leaves (no callback); the last one takes a pending flow. */
 void		 flow_waiter_cancel(struct flow_waiter *);

@@ -56,6 +56,12 @@ struct http_req {
 	void			*arg;
 	struct timespec		 started;
 	int			 submitted;
+	char			 nonce[HTTP_MAX_NONCE + 1];	/* DPoP-Nonce */
+	int			 has_nonce;
+	http_retry_fn		 retry;
+	void			*retry_arg;
+	void			(*retry_free)(void *);
+	int			 retried;
 };
 
 /* libcurl's memory is wiped when freed: it copies headers and bodies. */
@@ -217,6 +223,8 @@ http_req_free(struct http_req *r)
 		curl_easy_cleanup(r->easy);
 	}
 	curl_slist_free_all(r->headers);
+	if (r->retry_free != NULL)
+		r->retry_free(r->retry_arg);
 	xfreezero(r->body, r->body_len);
 	xfreezero(r->resp, r->resp_cap);
 	if (r->userpwd != NULL)
@@ -293,6 +301,45 @@ http_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+int
+http_header_value(const char *line, size_t n, const char *name, char *out,
+    size_t outsz)
+{
+	size_t	len = strlen(name), i, j;
+
+	if (n <= len || line[len] != ':' || strncasecmp(line, name, len) != 0)
+		return 0;
+	for (i = len + 1; i < n && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	for (j = n; j > i && (line[j - 1] == '\r' || line[j - 1] == '\n' ||
+	    line[j - 1] == ' ' || line[j - 1] == '\t'); j--)
+		;
+	if (j == i || j - i >= outsz || memchr(line + i, '\0', j - i) != NULL)
+		return -1;
+	memcpy(out, line + i, j - i);
+	out[j - i] = '\0';
+	return 1;
+}
+
+/*
+ * Response headers: only DPoP-Nonce is kept, when it fits; a later one
+ * (a redirect is never followed, but a 100 Continue has headers) replaces
+ * an earlier one, and one that does not fit leaves none (never a cut one).
+ */
+static size_t
+http_header_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct http_req	*r = arg;
+	size_t		 n = size * nmemb;
+	int		 rc;
+
+	rc = http_header_value(data, n, "DPoP-Nonce", r->nonce,
+	    sizeof r->nonce);
+	if (rc != 0)
+		r->has_nonce = rc == 1;
+	return n;
+}
+
 struct http_req *
 http_req_new(struct http *h, const char *method, const char *url,
     char **cause)
@@ -318,6 +365,8 @@ http_req_new(struct http *h, const char *method, const char *url,
 	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, http_write_cb);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, http_header_cb);
+	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
 	/* OAuth endpoints do not redirect; never follow one. */
 	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR,
@@ -400,6 +449,17 @@ http_req_set_bearer(struct http_req *r, const struct secret *tok)
 }
 
 void
+http_req_set_dpop_token(struct http_req *r, const struct secret *tok)
+{
+	char	*value;
+	size_t	 n;
+
+	n = (size_t)xasprintf(&value, "DPoP %s", tok->data);
+	http_req_add_header(r, "Authorization", value);
+	xfreezero(value, n);
+}
+
+void
 http_req_set_basic(struct http_req *r, const char *user, const char *pw)
 {
 	char	*u, *p;
@@ -426,6 +486,36 @@ void
 http_req_set_max_body(struct http_req *r, size_t max)
 {
 	r->max_body = max;
+}
+
+void
+http_req_set_retry(struct http_req *r, http_retry_fn fn, void *arg,
+    void (*free_fn)(void *))
+{
+	if (r->retry_free != NULL)
+		r->retry_free(r->retry_arg);
+	r->retry = fn;
+	r->retry_arg = arg;
+	r->retry_free = free_fn;
+}
+
+/* Send r again: a fresh reply, the headers as the hook left them. */
+static void
+http_resend(struct http_req *r)
+{
+	CURLMcode	rc;
+
+	curl_multi_remove_handle(r->h->multi, r->easy);
+	xfreezero(r->resp, r->resp_cap);
+	r->resp = NULL;
+	r->resp_len = r->resp_cap = 0;
+	r->too_large = 0;
+	r->has_nonce = 0;
+	r->errbuf[0] = '\0';
+	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+	if ((rc = curl_multi_add_handle(r->h->multi, r->easy)) != CURLM_OK)
+		fatalx("curl_multi_add_handle: %s", curl_multi_strerror(rc));
+	log_debug("%s: sent again", r->what);
 }
 
 void
@@ -527,12 +617,19 @@ http_check_done(struct http *h)
 		}
 		res.body = r->resp != NULL ? r->resp : "";
 		res.body_len = r->resp_len;
+		res.dpop_nonce = r->has_nonce ? r->nonce : NULL;
 		if (res.error != 0)
 			log_info("%s: %s (%ld ms)", r->what, res.errmsg,
 			    res.elapsed_ms);
 		else
 			log_info("%s: %ld (%zu bytes, %ld ms)", r->what,
 			    res.status, res.body_len, res.elapsed_ms);
+		if (res.error == 0 && r->retry != NULL && !r->retried &&
+		    r->retry(r, &res, r->retry_arg)) {
+			r->retried = 1;
+			http_resend(r);
+			continue;
+		}
 		r->done(&res, r->arg);
 		http_req_free(r);
 	}

@@ -32,7 +32,12 @@ struct http_result {
 	long		 retry_after;	/* seconds, -1 when absent */
 	time_t		 date;		/* its Date header, 0 when absent */
 	long		 elapsed_ms;
+	/* The DPoP-Nonce header (RFC 9449 8), when one came; bounded by
+	 * HTTP_MAX_NONCE, not yet checked against the nonce syntax. */
+	const char	*dpop_nonce;
 };
+
+#define HTTP_MAX_NONCE	512
 
 /* Called once per submitted request, on the loop thread. */
 typedef void	(*http_done_fn)(const struct http_result *, void *arg);
@@ -63,10 +68,31 @@ void		 http_req_add_header(struct http_req *, const char *name,
 void		 http_req_set_header(struct http_req *, const char *name,
 		     const char *value);
 void		 http_req_set_bearer(struct http_req *, const struct secret *);
+/* "Authorization: DPoP TOKEN" (RFC 9449 7.1). */
+void		 http_req_set_dpop_token(struct http_req *,
+		     const struct secret *);
 void		 http_req_set_basic(struct http_req *, const char *user,
 		     const char *password);
 void		 http_req_set_timeout(struct http_req *, long ms);
 void		 http_req_set_max_body(struct http_req *, size_t);
+/*
+ * A hook run when the transfer has ended well (an HTTP reply came), before
+ * done: returning 1 sends the request again, once, with the headers the
+ * hook set on r (http_req_set_header); done then gets the second reply.
+ * r owns arg: free_fn(arg) runs when r is freed.
+ */
+typedef int	(*http_retry_fn)(struct http_req *, const struct http_result *,
+		    void *arg);
+void		 http_req_set_retry(struct http_req *, http_retry_fn,
+		     void *arg, void (*free_fn)(void *));
+/*
+ * The value of header name (any case) in one raw header line of n bytes
+ * ("Name: value\r\n"), without surrounding white space, into out: 1; 0
+ * when the line is another header; -1 when the value is empty, holds a
+ * NUL or does not fit in outsz - 1 bytes (nothing is kept then).
+ */
+int		 http_header_value(const char *line, size_t n,
+		     const char *name, char *out, size_t outsz);
 /* Start; done runs later, never from inside this call. */
 void		 http_submit(struct http_req *, http_done_fn, void *arg);
 /* Abort a submitted request, or free an unsubmitted one; no callback. */

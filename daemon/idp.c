@@ -12,6 +12,7 @@
 
 #include "authd.h"
 #include "disco.h"
+#include "dpop.h"
 #include "error.h"
 #include "http.h"
 #include "jws.h"
@@ -81,6 +82,186 @@ idp_post_form(struct authd *ad, const struct profile *p,
 	http_req_set_header(r, "Accept", "application/json");
 	oauth_form_clear(f);
 	return r;
+}
+
+/* ---- DPoP ---- */
+
+/* Nonces per issuer (RFC 9449 8): a few, the least recently set go. */
+#define IDP_MAX_NONCES	32
+
+struct idp_nonce {
+	char		*issuer;
+	char		 nonce[DPOP_MAX_NONCE + 1];
+	uint64_t	 stamp;
+};
+
+struct idp_nonces {
+	struct idp_nonce n[IDP_MAX_NONCES];
+	uint64_t	 clock;
+};
+
+static const char *
+idp_nonce_get(struct authd *ad, const char *issuer)
+{
+	int	i;
+
+	if (ad->nonces == NULL)
+		return NULL;
+	for (i = 0; i < IDP_MAX_NONCES; i++) {
+		if (ad->nonces->n[i].issuer != NULL &&
+		    strcmp(ad->nonces->n[i].issuer, issuer) == 0)
+			return ad->nonces->n[i].nonce;
+	}
+	return NULL;
+}
+
+static void
+idp_nonce_set(struct authd *ad, const char *issuer, const char *nonce)
+{
+	struct idp_nonce	*e = NULL, *old;
+	int			 i;
+
+	if (ad->nonces == NULL)
+		ad->nonces = xcalloc(1, sizeof *ad->nonces);
+	old = &ad->nonces->n[0];
+	for (i = 0; i < IDP_MAX_NONCES && e == NULL; i++) {
+		if (ad->nonces->n[i].issuer == NULL ||
+		    strcmp(ad->nonces->n[i].issuer, issuer) == 0)
+			e = &ad->nonces->n[i];
+		else if (ad->nonces->n[i].stamp < old->stamp)
+			old = &ad->nonces->n[i];
+	}
+	if (e == NULL) {
+		free(old->issuer);
+		old->issuer = NULL;
+		e = old;
+	}
+	if (e->issuer == NULL)
+		e->issuer = xstrdup(issuer);
+	snprintf(e->nonce, sizeof e->nonce, "%s", nonce);
+	e->stamp = ++ad->nonces->clock;
+}
+
+void
+idp_nonces_free(struct authd *ad)
+{
+	int	i;
+
+	if (ad->nonces == NULL)
+		return;
+	for (i = 0; i < IDP_MAX_NONCES; i++)
+		free(ad->nonces->n[i].issuer);
+	free(ad->nonces);
+	ad->nonces = NULL;
+}
+
+int
+idp_dpop_wanted(const struct profile *p, const struct oauth_meta *m,
+    char **cause)
+{
+	if (p->dpop == PROFILE_DPOP_OFF)
+		return 0;
+	if (m->dpop_es256)
+		return 1;
+	if (p->dpop == PROFILE_DPOP_AUTO)
+		return 0;
+	if (m->dpop_listed)
+		xasprintf(cause, "profile '%s' says dpop = required, and issuer "
+		    "%s does not offer ES256 for DPoP (its "
+		    "dpop_signing_alg_values_supported lacks it; authd signs "
+		    "proofs with ES256): set dpop = auto or off in the profile",
+		    p->name, p->issuer);
+	else
+		xasprintf(cause, "profile '%s' says dpop = required, and issuer "
+		    "%s does not support DPoP (RFC 9449): its discovery "
+		    "document has no dpop_signing_alg_values_supported; set "
+		    "dpop = auto or off in the profile", p->name, p->issuer);
+	return -1;
+}
+
+struct idp_dpop {
+	struct authd	*ad;
+	char		*issuer;
+	struct dpop_key	*key;
+	char		*method;
+	char		*url;
+	struct secret	*tok;		/* may be NULL */
+};
+
+static void
+idp_dpop_free(void *arg)
+{
+	struct idp_dpop	*d = arg;
+
+	free(d->issuer);
+	dpop_key_free(d->key);
+	free(d->method);
+	free(d->url);
+	secret_free(d->tok);
+	free(d);
+}
+
+/* A proof on r, with nonce (NULL: none). */
+static int
+idp_dpop_set(struct http_req *r, struct idp_dpop *d, const char *nonce,
+    char **cause)
+{
+	char	*proof;
+
+	if ((proof = dpop_proof(d->key, d->method, d->url, d->tok, nonce,
+	    cause)) == NULL)
+		return -1;
+	http_req_set_header(r, "DPoP", proof);
+	dpop_proof_free(proof);
+	return 0;
+}
+
+static int
+idp_dpop_retry(struct http_req *r, const struct http_result *res, void *arg)
+{
+	struct idp_dpop	*d = arg;
+	char		*cause = NULL;
+
+	if (res->dpop_nonce == NULL)
+		return 0;
+	if (!dpop_nonce_ok(res->dpop_nonce, strlen(res->dpop_nonce))) {
+		log_info("%s: the DPoP-Nonce header is not a nonce: ignored",
+		    d->issuer);
+		return 0;
+	}
+	idp_nonce_set(d->ad, d->issuer, res->dpop_nonce);
+	if (!oauth_is_use_dpop_nonce(res->status, res->body, res->body_len))
+		return 0;
+	log_info("%s: the server asks for a DPoP nonce: sending the request "
+	    "again with it", d->issuer);
+	if (idp_dpop_set(r, d, res->dpop_nonce, &cause) != 0) {
+		log_warnx("%s: %s", d->issuer, cause);
+		free(cause);
+		return 0;
+	}
+	return 1;
+}
+
+int
+idp_dpop(struct authd *ad, const char *issuer, struct http_req *r,
+    struct dpop_key *key, const char *method, const char *url,
+    const struct secret *tok, char **cause)
+{
+	struct idp_dpop	*d;
+
+	d = xcalloc(1, sizeof *d);
+	d->ad = ad;
+	d->issuer = xstrdup(issuer);
+	d->key = dpop_key_ref(key);
+	d->method = xstrdup(method);
+	d->url = xstrdup(url);
+	d->tok = tok != NULL ? secret_dup(tok) : NULL;
+	if (idp_dpop_set(r, d, idp_nonce_get(ad, issuer), cause) != 0) {
+		idp_dpop_free(d);
+		return -1;
+	}
+	http_req_set_retry(r, idp_dpop_retry, d, idp_dpop_free);
+	return 0;
 }
 
 struct http_req *
@@ -336,6 +517,7 @@ struct idp_check {
 	struct authd		*ad;
 	struct profile		*p;		/* a copy: reloads go on */
 	struct secret		*tok;
+	struct dpop_key		*key;		/* tok is bound to it */
 	struct disco_waiter	*dw;
 	struct http_req		*req;
 	int			 introspect;	/* else userinfo */
@@ -351,6 +533,7 @@ idp_check_cancel(struct idp_check *c)
 	disco_cancel(c->dw);
 	http_cancel(c->req);
 	secret_free(c->tok);
+	dpop_key_free(c->key);
 	profile_free(c->p);
 	free(c);
 }
@@ -426,7 +609,18 @@ idp_check_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 	if (m->userinfo_endpoint != NULL) {
 		c->req = http_req_new(c->ad->http, "GET", m->userinfo_endpoint,
 		    &why);
-		if (c->req != NULL)
+		if (c->req != NULL && c->key != NULL) {
+			http_req_set_dpop_token(c->req, c->tok);
+			if (idp_dpop(c->ad, c->p->issuer, c->req, c->key, "GET",
+			    m->userinfo_endpoint, c->tok, &why) != 0) {
+				http_cancel(c->req);
+				c->req = NULL;
+				idp_check_done(c, AUTHD_E_INTERNAL, why,
+				    IDP_CHECK_OK);
+				free(why);
+				return;
+			}
+		} else if (c->req != NULL)
 			http_req_set_bearer(c->req, c->tok);
 		if (c->req != NULL && (c->p->quirks & PROFILE_Q_GITHUB_USER))
 			idp_github_headers(c->req);
@@ -451,7 +645,7 @@ idp_check_disco_cb(int err, const char *cause, const struct oauth_meta *m,
 
 struct idp_check *
 idp_check(struct authd *ad, const struct profile *p, const struct secret *tok,
-    idp_check_fn fn, void *arg)
+    struct dpop_key *key, idp_check_fn fn, void *arg)
 {
 	struct idp_check	*c;
 
@@ -459,6 +653,7 @@ idp_check(struct authd *ad, const struct profile *p, const struct secret *tok,
 	c->ad = ad;
 	c->p = profile_dup(p);
 	c->tok = secret_dup(tok);
+	c->key = dpop_key_ref(key);
 	c->fn = fn;
 	c->arg = arg;
 	c->dw = disco_get(ad->disco, p->issuer, idp_check_disco_cb, c);

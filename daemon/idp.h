@@ -10,7 +10,9 @@
 #define AUTHD_IDP_H
 
 struct authd;
+struct dpop_key;
 struct http_req;
+struct oauth_meta;
 struct oauth_form;
 struct profile;
 struct secret;
@@ -41,6 +43,29 @@ struct http_req	*idp_post_form(struct authd *, const struct profile *,
  */
 struct http_req	*idp_post_assertion(struct authd *, const struct profile *,
 		     const char *token_endpoint, char **cause);
+
+/* ---- DPoP (RFC 9449) ---- */
+
+/*
+ * Does a login of p with a provider described by m use DPoP? 1 or 0; -1
+ * with *cause (allocated) when p says dpop = required and the provider
+ * does not list ES256 in dpop_signing_alg_values_supported.
+ */
+int		 idp_dpop_wanted(const struct profile *,
+		     const struct oauth_meta *, char **cause);
+/*
+ * Put a DPoP proof on r (a request of method to url, at issuer's server)
+ * signed with key, with the "ath" of tok when not NULL (the access token
+ * r presents), and the nonce last heard from issuer. When the server
+ * answers use_dpop_nonce with a DPoP-Nonce header, r is sent once more
+ * with a new proof holding that nonce; every nonce a reply brings is
+ * remembered for issuer's next requests. 0, or -1 with *cause.
+ */
+int		 idp_dpop(struct authd *, const char *issuer,
+		     struct http_req *, struct dpop_key *, const char *method,
+		     const char *url, const struct secret *tok, char **cause);
+/* The remembered nonces (at exit). */
+void		 idp_nonces_free(struct authd *);
 
 /*
  * The headers of GitHub's REST API on r (its userinfo stand-in "GET
@@ -90,9 +115,11 @@ typedef void	(*idp_check_fn)(int err, const char *cause, enum idp_verdict,
  * Ask the provider whether tok still works (a copy is kept): 401/403, or
  * introspection's "active": false, is REJECTED; a transport failure, any
  * other status or a reply that is no answer is an error. fn runs later.
+ * key: tok is DPoP-bound to it (userinfo gets a proof), or NULL.
  */
 struct idp_check *idp_check(struct authd *, const struct profile *,
-		     const struct secret *tok, idp_check_fn, void *arg);
+		     const struct secret *tok, struct dpop_key *,
+		     idp_check_fn, void *arg);
 void		 idp_check_cancel(struct idp_check *);
 
 #endif /* AUTHD_IDP_H */

@@ -51,6 +51,7 @@ struct mint_job {
 	long			 expires_in;	/* from the reply, -1: none */
 	time_t			 expires_at;	/* once checked, 0: unknown */
 	char			*scope;		/* granted, may be NULL */
+	int			 dpop;		/* token_type DPoP */
 };
 
 struct mint_entry {
@@ -68,6 +69,7 @@ struct mint_entry {
 	time_t			 exp;		/* 0: unknown */
 	time_t			 minted_at;
 	char			*granted_scope;
+	int			 dpop;		/* bound to the DPoP key */
 	const char		*strategy;
 	time_t			 last_used;
 	uint64_t		 serves;

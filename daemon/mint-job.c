@@ -432,6 +432,7 @@ mint_token_done_cb(const struct http_result *res, void *arg)
 	}
 	tok = t.access_token;
 	t.access_token = NULL;
+	j->dpop = account_is_dpop(&t);
 	mint_accept(j, tok, t.expires_in, t.scope);
 	oauth_tokens_clear(&t);
 }
@@ -656,8 +657,8 @@ mint_by_endpoint(struct mint_job *j, const struct secret *user)
 		return;
 	}
 	j->req = http_req_new(e->m->ad->http, "POST", url, &cause);
-	free(url);
 	if (j->req == NULL) {
+		free(url);
 		mint_job_end(j, AUTHD_E_INSECURE_URL, cause);
 		free(cause);
 		return;
@@ -667,7 +668,20 @@ mint_by_endpoint(struct mint_job *j, const struct secret *user)
 	cJSON_Delete(body);
 	http_req_set_body(j->req, "application/json", text, strlen(text));
 	cJSON_free(text);
-	http_req_set_bearer(j->req, user);
+	/* A DPoP-bound user token goes with a proof (RFC 9449 7.1). */
+	if (account_dpop_key(e->acct) != NULL) {
+		http_req_set_dpop_token(j->req, user);
+		if (idp_dpop(e->m->ad, account_issuer(e->acct), j->req,
+		    account_dpop_key(e->acct), "POST", url, user,
+		    &cause) != 0) {
+			free(url);
+			mint_job_end(j, AUTHD_E_INTERNAL, cause);
+			free(cause);
+			return;
+		}
+	} else
+		http_req_set_bearer(j->req, user);
+	free(url);
 	http_req_set_max_body(j->req, 64 * 1024);
 	http_submit(j->req, mint_endpoint_done_cb, j);
 }
@@ -692,6 +706,14 @@ mint_by_exchange(struct mint_job *j, const struct secret *user)
 	    j->token_endpoint, j->token_endpoint, &f, &cause);
 	if (j->req == NULL) {
 		mint_job_end(j, AUTHD_E_INSECURE_URL, cause);
+		free(cause);
+		return;
+	}
+	/* The exchanged token is bound to the same key as the user's. */
+	if (account_dpop_key(e->acct) != NULL && idp_dpop(e->m->ad,
+	    account_issuer(e->acct), j->req, account_dpop_key(e->acct),
+	    "POST", j->token_endpoint, NULL, &cause) != 0) {
+		mint_job_end(j, AUTHD_E_INTERNAL, cause);
 		free(cause);
 		return;
 	}
@@ -738,6 +760,7 @@ mint_narrowed_cb(struct account *a, int err, const char *cause,
 	}
 	tok = t->access_token;
 	t->access_token = NULL;
+	j->dpop = account_is_dpop(t);
 	mint_accept(j, tok, t->expires_in, t->scope);
 }
 

@@ -215,6 +215,7 @@ mint_result(const struct mint_entry *e, int cached, struct mint_result *r)
 	r->expires_at = e->exp;
 	r->scope = e->granted_scope;
 	r->strategy = e->strategy;
+	r->token_type = e->dpop ? "DPoP" : "Bearer";
 	r->cached = cached;
 }
 
@@ -421,6 +422,7 @@ mint_install(struct mint_entry *e, struct mint_job *j)
 	e->exp = j->expires_at;
 	e->reuses = 0;
 	e->strategy = mint_job_strategy(j);
+	e->dpop = j->dpop;
 	free(e->granted_scope);
 	e->granted_scope = j->scope;
 	j->scope = NULL;
@@ -510,6 +512,8 @@ mint_list(struct mint *m, const char *profile)
 			cJSON_AddNumberToObject(o, "last_used",
 			    (double)e->last_used);
 		cJSON_AddNumberToObject(o, "serves", (double)e->serves);
+		cJSON_AddStringToObject(o, "token_type", e->dpop ? "DPoP" :
+		    "Bearer");
 		cJSON_AddStringToObject(o, "strategy", e->strategy ?
 		    e->strategy : "?");
 		cJSON_AddItemToArray(arr, o);

@@ -60,6 +60,7 @@ struct mint_result {
 	time_t			 expires_at;	/* 0: unknown */
 	const char		*scope;		/* granted, may be NULL */
 	const char		*strategy;
+	const char		*token_type;	/* "DPoP" or "Bearer" */
 	int			 cached;	/* served from the cache */
 };
 

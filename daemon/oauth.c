@@ -436,6 +436,8 @@ oauth_parse_meta_tenant(const char *body, size_t len, const char *expected,
 	m->issuer = xstrdup(expected);
 	m->device_authorization_endpoint = oauth_dup(j,
 	    "device_authorization_endpoint", OAUTH_MAX_URL);
+	m->authorization_endpoint = oauth_dup(j, "authorization_endpoint",
+	    OAUTH_MAX_URL);
 	m->token_endpoint = oauth_dup(j, "token_endpoint", OAUTH_MAX_URL);
 	m->revocation_endpoint = oauth_dup(j, "revocation_endpoint",
 	    OAUTH_MAX_URL);
@@ -456,8 +458,21 @@ oauth_parse_meta_tenant(const char *body, size_t len, const char *expected,
 			else if (strcmp(e->valuestring, "refresh_token") == 0)
 				m->grants |= OAUTH_GRANT_REFRESH;
 			else if (strcmp(e->valuestring,
+			    "authorization_code") == 0)
+				m->grants |= OAUTH_GRANT_CODE;
+			else if (strcmp(e->valuestring,
 			    OAUTH_GRANT_TYPE_TOKEN_EXCHANGE) == 0)
 				m->grants |= OAUTH_GRANT_TOKEN_EXCHANGE;
+		}
+	}
+	g = cJSON_GetObjectItemCaseSensitive(j,
+	    "dpop_signing_alg_values_supported");
+	if (cJSON_IsArray(g)) {
+		m->dpop_listed = 1;
+		cJSON_ArrayForEach(e, g) {
+			if (cJSON_IsString(e) &&
+			    strcmp(e->valuestring, "ES256") == 0)
+				m->dpop_es256 = 1;
 		}
 	}
 	cJSON_Delete(j);
@@ -469,11 +484,29 @@ oauth_parse_meta_tenant(const char *body, size_t len, const char *expected,
 	return 0;
 }
 
+int
+oauth_is_use_dpop_nonce(long status, const char *body, size_t len)
+{
+	const cJSON	*e;
+	cJSON		*j;
+	int		 yes;
+
+	if (status != 400 && status != 401)
+		return 0;
+	if ((j = oauth_json_parse(body, len)) == NULL)
+		return 0;
+	e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	yes = cJSON_IsString(e) && strcmp(e->valuestring, "use_dpop_nonce") == 0;
+	cJSON_Delete(j);
+	return yes;
+}
+
 void
 oauth_meta_clear(struct oauth_meta *m)
 {
 	free(m->issuer);
 	free(m->device_authorization_endpoint);
+	free(m->authorization_endpoint);
 	free(m->token_endpoint);
 	free(m->revocation_endpoint);
 	free(m->introspection_endpoint);

@@ -20,6 +20,7 @@ struct secret;
 #define OAUTH_GRANT_DEVICE		0x1
 #define OAUTH_GRANT_REFRESH		0x2
 #define OAUTH_GRANT_TOKEN_EXCHANGE	0x4
+#define OAUTH_GRANT_CODE		0x8	/* authorization_code */
 
 #define OAUTH_GRANT_TYPE_DEVICE	"urn:ietf:params:oauth:grant-type:device_code"
 #define OAUTH_GRANT_TYPE_TOKEN_EXCHANGE \
@@ -51,6 +52,7 @@ int	oauth_params_have(const char *spec, const char *name);
 struct oauth_meta {
 	char	*issuer;
 	char	*device_authorization_endpoint;
+	char	*authorization_endpoint;	/* the browser login's */
 	char	*token_endpoint;
 	char	*revocation_endpoint;
 	char	*introspection_endpoint;
@@ -58,6 +60,10 @@ struct oauth_meta {
 	char	*jwks_uri;
 	int	 grants;		/* OAUTH_GRANT_* advertised */
 	int	 grants_listed;		/* grant_types_supported present */
+	/* dpop_signing_alg_values_supported (RFC 9449 5.1): listed, and
+	 * with ES256 (the one authd signs with). */
+	int	 dpop_listed;
+	int	 dpop_es256;
 };
 
 /*
@@ -139,6 +145,11 @@ int	oauth_parse_device_reply(long status, const char *body, size_t len,
 	    struct oauth_device *, struct oauth_error *, char **cause);
 int	oauth_parse_token_reply(long status, const char *body, size_t len,
 	    struct oauth_tokens *, struct oauth_error *, char **cause);
+/*
+ * 1 when a reply is the server asking for a DPoP nonce (RFC 9449 8, 9):
+ * a 400 or 401 whose JSON "error" is "use_dpop_nonce".
+ */
+int	oauth_is_use_dpop_nonce(long status, const char *body, size_t len);
 /* Map an OAuth error code to enum authd_err. */
 int	oauth_error_to_err(const char *code);
 /*

@@ -41,6 +41,7 @@ profile_new(const char *name)
 	p->scope = xstrdup(PROFILE_SCOPE);
 	p->project_scope = xstrdup(PROFILE_PROJECT_SCOPE);
 	p->mint = PROFILE_MINT_AUTO;
+	p->login_timeout = PROFILE_LOGIN_TIMEOUT;
 	p->client_auth = PROFILE_AUTH_NONE;
 	return p;
 }
@@ -76,6 +77,9 @@ profile_free(struct profile *p)
 	free(p->domain);
 	free(p->realm);
 	free(p->scope_base);
+	free(p->federated_token_file);
+	free(p->federated_token_env);
+	free(p->federated_audience);
 	free(p);
 }
 
@@ -110,6 +114,7 @@ profile_dup(const struct profile *p)
 	c->scope = profile_strdup(p->scope);
 	c->audience = profile_strdup(p->audience);
 	c->mint = p->mint;
+	c->dpop = p->dpop;
 	c->project_scope = profile_strdup(p->project_scope);
 	c->mint_endpoint = profile_strdup(p->mint_endpoint);
 	c->verify_jwt = p->verify_jwt;
@@ -118,6 +123,13 @@ profile_dup(const struct profile *p)
 	c->confirm = p->confirm;
 	c->confirm_cache = p->confirm_cache;
 	c->confirm_timeout = p->confirm_timeout;
+	c->login = p->login;
+	c->login_timeout = p->login_timeout;
+	c->grant = p->grant;
+	c->federated_token_file = profile_strdup(p->federated_token_file);
+	c->federated_token_env = profile_strdup(p->federated_token_env);
+	c->federated_audience = profile_strdup(p->federated_audience);
+	c->federated_token_type = p->federated_token_type;
 	c->verification_hosts = profile_strdup(p->verification_hosts);
 	for (i = 0; i < PROFILE_NEP; i++)
 		c->endpoint[i] = profile_strdup(p->endpoint[i]);
@@ -218,6 +230,14 @@ profiles_free(struct profiles *ps)
 }
 
 const char *
+profile_dpop_name(int dpop)
+{
+	static const char	*names[] = { "off", "auto", "required" };
+
+	return dpop >= 0 && dpop <= PROFILE_DPOP_REQUIRED ? names[dpop] : "?";
+}
+
+const char *
 profile_mint_name(int mint)
 {
 	static const char	*names[] = { "auto", "token-exchange", "refresh",
@@ -228,7 +248,8 @@ profile_mint_name(int mint)
 
 static const char	*profile_grant_names[] = {
 	[PROFILE_GRANT_DEVICE] = "device",
-	[PROFILE_GRANT_JWT_BEARER] = "jwt-bearer"
+	[PROFILE_GRANT_JWT_BEARER] = "jwt-bearer",
+	[PROFILE_GRANT_FEDERATED] = "federated"
 };
 
 const char *
@@ -294,4 +315,23 @@ profile_login_scope(const struct profile *p)
 	else
 		s = xstrdup(*base != '\0' ? base : extra);
 	return s;
+}
+
+int
+profile_login_needs_person(const struct profile *p)
+{
+	return p->grant == PROFILE_GRANT_DEVICE;
+}
+
+const char *
+profile_login_name(int login)
+{
+	switch (login) {
+	case PROFILE_LOGIN_DEVICE:
+		return "device";
+	case PROFILE_LOGIN_BROWSER:
+		return "browser";
+	default:
+		return "auto";
+	}
 }

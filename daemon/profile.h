@@ -22,6 +22,24 @@
 #define PROFILE_MINT_ENDPOINT		3
 #define PROFILE_MINT_NONE		4
 
+/* How a person logs in (login = ...): tb's choice, or pinned. */
+#define PROFILE_LOGIN_AUTO	0	/* the browser when tb can open one */
+#define PROFILE_LOGIN_DEVICE	1	/* the device flow (RFC 8628) */
+#define PROFILE_LOGIN_BROWSER	2	/* code + PKCE, loopback redirect */
+/* Seconds a browser login waits for its redirect (login_timeout). */
+#define PROFILE_LOGIN_TIMEOUT		300
+#define PROFILE_LOGIN_TIMEOUT_MIN	1
+#define PROFILE_LOGIN_TIMEOUT_MAX	3600
+
+/* The ambient token's subject_token_type (federated_token_type). */
+#define PROFILE_FED_JWT		0
+#define PROFILE_FED_ID_TOKEN	1
+
+/* dpop = (RFC 9449 sender-constrained tokens) */
+#define PROFILE_DPOP_OFF		0
+#define PROFILE_DPOP_AUTO		1	/* when the provider lists ES256 */
+#define PROFILE_DPOP_REQUIRED		2
+
 /*
  * Client authentication at the token endpoint (RFC 6749 2.3.1), and
  * private_key_jwt: a JWT signed with the client's key (RFC 7523 2.2, OpenID
@@ -34,8 +52,9 @@
 
 /* How a login gets its first tokens. */
 enum profile_grant {
-	PROFILE_GRANT_DEVICE = 0,	/* device authorization (RFC 8628) */
-	PROFILE_GRANT_JWT_BEARER	/* a signed assertion (RFC 7523 2.1) */
+	PROFILE_GRANT_DEVICE = 0,	/* a person: device flow or browser */
+	PROFILE_GRANT_JWT_BEARER,	/* a signed assertion (RFC 7523 2.1) */
+	PROFILE_GRANT_FEDERATED		/* CI workload identity (RFC 8693) */
 };
 
 /*
@@ -104,6 +123,18 @@ struct profile {
 	char			*project_scope;	/* template with {project} */
 	char			*mint_endpoint;	/* for PROFILE_MINT_ENDPOINT */
 	int			 verify_jwt;
+	int			 login;		/* PROFILE_LOGIN_* */
+	int			 login_timeout;	/* seconds, browser login */
+	/*
+	 * grant = federated: where the ambient token comes from (a file, an
+	 * environment variable of authd, else GitHub Actions' service with
+	 * federated_audience, default the issuer), and its token type.
+	 */
+	char			*federated_token_file;
+	char			*federated_token_env;
+	char			*federated_audience;
+	int			 federated_token_type;	/* PROFILE_FED_* */
+	int			 dpop;		/* PROFILE_DPOP_* */
 	/*
 	 * Lifetimes (issue 18, like ssh-add -t), seconds, 0: none. max_idle:
 	 * the stored login's tokens are forgotten from memory after no use
@@ -162,7 +193,8 @@ struct profile	*profiles_find(struct profiles *, const char *name);
 int		 profiles_count(const struct profiles *);
 void		 profiles_free(struct profiles *);
 const char	*profile_mint_name(int);
-/* "device", "jwt-bearer"; profile_grant_find: the grant of a name, or -1. */
+const char	*profile_dpop_name(int);
+/* "device", "jwt-bearer", "federated"; profile_grant_find: the grant of a name, or -1. */
 const char	*profile_grant_name(enum profile_grant);
 int		 profile_grant_find(const char *);
 /* "none", "basic", "post", "private_key_jwt". */
@@ -176,6 +208,9 @@ int		 profile_endpoint_index(const char *key);
  * provider's preset says otherwise) and then the profile's. Allocated.
  */
 char		*profile_login_scope(const struct profile *);
+/* 1 when a login of the profile needs a person (a browser, a code). */
+int		 profile_login_needs_person(const struct profile *);
+const char	*profile_login_name(int);
 
 /* Iterate over the profiles (p is a struct profile *). */
 struct profile	*profiles_first(struct profiles *);

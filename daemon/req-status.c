@@ -14,6 +14,7 @@
 #include "account.h"
 #include "authd.h"
 #include "conn.h"
+#include "dpop.h"
 #include "error.h"
 #include "flow.h"
 #include "idp.h"
@@ -77,6 +78,13 @@ req_status_json(struct authd *ad, struct account *a)
 		cJSON_AddStringToObject(o, "ended", account_ended(a));
 	if (account_logged_in(a)) {
 		cJSON_AddStringToObject(o, "source", account_source_name(src));
+		/* RFC 9449: a DPoP-bound token, and its key's thumbprint
+		 * (public: the token's cnf.jkt). */
+		cJSON_AddStringToObject(o, "token_type",
+		    account_token_type(a));
+		if (account_dpop_key(a) != NULL)
+			cJSON_AddStringToObject(o, "dpop_jkt",
+			    dpop_key_jkt(account_dpop_key(a)));
 		/* Identity only when authenticated (SPEC.md section 3). */
 		cJSON_ArrayForEach(j, id)
 			cJSON_AddItemToObject(o, j->string,
@@ -209,7 +217,7 @@ req_status_token_cb(struct account *a, int err, const char *cause,
 		return;
 	}
 	c->ic = idp_check(account_authd(a), account_profile(a), tok,
-	    req_status_checked, c);
+	    account_dpop_key(a), req_status_checked, c);
 }
 
 /* The credential is loaded (or the wait is over). */

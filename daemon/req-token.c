@@ -12,6 +12,7 @@
 #include "account.h"
 #include "authd.h"
 #include "conn.h"
+#include "dpop.h"
 #include "error.h"
 #include "config.h"
 #include "confirm.h"
@@ -41,22 +42,102 @@ req_token_audit(struct req *r, const struct mint_target *t,
 	    mint_target_json(t, 1) : NULL, result, detail);
 }
 
+static void	req_token_fail(struct req *, const struct mint_target *, int,
+		    const char *, const char *);
 static int	req_token_policy_expiry(struct req *,
 		    const struct mint_target *, time_t);
 
+/*
+ * The proof op's reply: a DPoP proof for the token that token would serve
+ * (tok, of type token_type, bound to key), or the error why there is none.
+ */
 static void
-req_token_send(struct req *r, const char *profile, const struct secret *tok,
-    time_t exp)
+req_proof_send(struct req *r, const char *profile,
+    const struct mint_target *t, struct dpop_key *key,
+    const struct secret *tok, const char *token_type, time_t exp)
 {
 	cJSON	*res;
+	char	*proof, *cause = NULL;
 
-	if (req_token_policy_expiry(r, NULL, exp) != 0)
+	if (key == NULL || strcmp(token_type, "DPoP") != 0) {
+		xasprintf(&cause, "profile '%s' serves a bearer token, not a "
+		    "DPoP-bound one: there is no key to prove", profile);
+		req_token_fail(r, t, AUTHD_E_CONFIG, strcmp(token_type,
+		    "DPoP") == 0 ? "the stored DPoP key could not be read: "
+		    "run 'tb login' again" : "set dpop = auto or required in "
+		    "the profile's section of config.ini (the provider must "
+		    "support DPoP), then run 'tb login' again", cause);
+		free(cause);
 		return;
+	}
+	if ((proof = dpop_proof(key, r->proof->method, r->proof->url, tok,
+	    r->proof->nonce, &cause)) == NULL) {
+		req_token_fail(r, t, AUTHD_E_BAD_REQUEST, NULL, cause);
+		free(cause);
+		return;
+	}
 	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "profile", profile);
+	cJSON_AddStringToObject(res, "proof", proof);
+	cJSON_AddStringToObject(res, "token_type", token_type);
+	if (exp != 0)
+		cJSON_AddNumberToObject(res, "expires_at", (double)exp);
+	dpop_proof_free(proof);
+	req_audit(conn_authd(r->conn), r, "proof", r->profile_name, t != NULL ?
+	    mint_target_json(t, 1) : NULL, "ok", t != NULL ? "project token" :
+	    "user token");
+	req_reply(r, res);
+}
 
+/*
+ * dpop = required: a bearer token of the login (one made before the
+ * profile said required) is not served; a new login binds one. An
+ * override or AUTHD_TOKEN is the user's explicit choice and is served.
+ * 1 when r got the error.
+ */
+static int
+req_token_bearer_refused(struct req *r, struct account *a,
+    const struct mint_target *t, const char *token_type)
+{
+	enum account_source	 src;
+	char			*msg;
+
+	if (a == NULL || account_profile(a)->dpop != PROFILE_DPOP_REQUIRED ||
+	    strcmp(token_type, "DPoP") == 0)
+		return 0;
+	src = account_source(a);
+	if (src != ACCOUNT_SRC_LOGIN && src != ACCOUNT_SRC_STORE)
+		return 0;
+	xasprintf(&msg, "profile '%s' says dpop = required, and the %s it "
+	    "would serve is a bearer token (a login made before dpop was "
+	    "required, or the provider bound nothing): it is not served",
+	    account_name(a), t != NULL ? "project token" : "token");
+	req_token_fail(r, t, AUTHD_E_CONFIG, "run 'tb login' again for a "
+	    "DPoP-bound token, or set dpop = auto or off", msg);
+	free(msg);
+	return 1;
+}
+
+static void
+req_token_send(struct req *r, struct account *a, const char *profile,
+    const struct secret *tok, time_t exp)
+{
+	cJSON		*res;
+	const char	*token_type = a != NULL ? account_token_type(a) :
+			    "Bearer";
+
+	if (req_token_bearer_refused(r, a, NULL, token_type) ||
+	    req_token_policy_expiry(r, NULL, exp) != 0)
+		return;
+	if (r->proof != NULL) {
+		req_proof_send(r, profile, NULL, a != NULL ?
+		    account_dpop_key(a) : NULL, tok, token_type, exp);
+		return;
+	}
+	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "profile", profile);
 	cJSON_AddStringToObject(res, "token", tok->data);
-	cJSON_AddStringToObject(res, "token_type", "Bearer");
+	cJSON_AddStringToObject(res, "token_type", token_type);
 	if (exp != 0)
 		cJSON_AddNumberToObject(res, "expires_at", (double)exp);
 	req_token_audit(r, NULL, "ok", "user token");
@@ -88,7 +169,7 @@ req_token_refreshed(struct account *a, int err, const char *cause,
 	req_set_cancel(r, NULL, NULL);
 	/* Fresh from the provider: good even if its lifetime is short. */
 	if (err == 0 && (err = account_token_fresh(a, &tok, &exp)) == 0) {
-		req_token_send(r, account_name(a), tok, exp);
+		req_token_send(r, a, account_name(a), tok, exp);
 		return;
 	}
 	req_token_fail(r, NULL, err, err == AUTHD_E_TOKEN_REJECTED ||
@@ -132,8 +213,8 @@ req_token_policy_expiry(struct req *r, const struct mint_target *t,
 }
 
 static void
-req_token_mint_send(struct req *r, const struct mint_target *t,
-    const struct mint_result *m)
+req_token_mint_send(struct req *r, struct account *a,
+    const struct mint_target *t, const struct mint_result *m)
 {
 	struct forward	*fwd = conn_forward(r->conn);
 	const char	*why;
@@ -145,13 +226,19 @@ req_token_mint_send(struct req *r, const struct mint_target *t,
 		req_token_fail(r, t, AUTHD_E_FORWARD_DENIED, NULL, why);
 		return;
 	}
-	if (req_token_policy_expiry(r, t, m->expires_at) != 0)
+	if (req_token_policy_expiry(r, t, m->expires_at) != 0 ||
+	    req_token_bearer_refused(r, a, t, m->token_type))
 		return;
+	if (r->proof != NULL) {
+		req_proof_send(r, r->profile_name, t, a != NULL ?
+		    account_dpop_key(a) : NULL, m->token, m->token_type,
+		    m->expires_at);
+		return;
+	}
 	res = cJSON_CreateObject();
-
 	cJSON_AddStringToObject(res, "profile", r->profile_name);
 	cJSON_AddStringToObject(res, "token", m->token->data);
-	cJSON_AddStringToObject(res, "token_type", "Bearer");
+	cJSON_AddStringToObject(res, "token_type", m->token_type);
 	if (m->expires_at != 0)
 		cJSON_AddNumberToObject(res, "expires_at",
 		    (double)m->expires_at);
@@ -229,7 +316,9 @@ req_token_minted(int err, const char *cause, const char *hint,
 	req_set_cancel(r, NULL, NULL);
 	t.audience = tw->audience;
 	if (err == 0) {
-		req_token_mint_send(r, &t, m);
+		/* The account by name: a reload may have replaced it. */
+		req_token_mint_send(r, account_find(conn_authd(r->conn),
+		    r->profile_name), &t, m);
 		req_token_wait_free(tw);
 		return;
 	}
@@ -379,7 +468,7 @@ req_token_project(struct req *r, struct account *a, struct mint_target *t)
 		return REQ_DONE;
 	}
 	if (mint_lookup(ad->mint, a, t, &m) == 0) {
-		req_token_mint_send(r, t, &m);
+		req_token_mint_send(r, a, t, &m);
 		return REQ_DONE;
 	}
 	/* Copies: a pending request keeps no parsed frame (req.c). */
@@ -411,7 +500,7 @@ req_token_serve(struct req *r, struct req_token_args *tap)
 	if (r->profile == NULL && ad->env_token != NULL &&
 	    !ta.project_token) {
 		/* AUTHD_TOKEN needs no identity provider (CI). */
-		req_token_send(r, r->profile_name, ad->env_token, 0);
+		req_token_send(r, NULL, r->profile_name, ad->env_token, 0);
 		return REQ_DONE;
 	}
 	if (r->profile == NULL) {
@@ -428,7 +517,7 @@ req_token_serve(struct req *r, struct req_token_args *tap)
 
 	error = account_token_now(a, &tok, &exp);
 	if (error == 0) {
-		req_token_send(r, account_name(a), tok, exp);
+		req_token_send(r, a, account_name(a), tok, exp);
 		return REQ_DONE;
 	}
 	if (error == AUTHD_E_NOT_LOGGED_IN) {
@@ -612,4 +701,56 @@ const struct req_entry req_set_token_entry = {
 	.name = PROTO_OP_SET_TOKEN,
 	.flags = REQ_PROFILE | REQ_SECRET,
 	.handler = req_set_token,
+};
+
+/*
+ * proof: a DPoP proof (RFC 9449) for a request the caller makes with the
+ * token token would serve for the same target (its hash in "ath"). The
+ * key stays here; only the proof goes out.
+ */
+static int
+req_proof(struct req *r)
+{
+	const char	*method, *url, *nonce;
+	char		*htu, *cause = NULL;
+
+	if (msg_get_string(r->args, "method", DPOP_MAX_METHOD, &method) != 0 ||
+	    msg_get_string(r->args, "url", DPOP_MAX_URL, &url) != 0 ||
+	    msg_get_string(r->args, "nonce", DPOP_MAX_NONCE, &nonce) != 0 ||
+	    method == NULL || url == NULL) {
+		req_error(r, AUTHD_E_BAD_REQUEST, "proof needs method (at most "
+		    "%d bytes) and url (at most %d bytes); nonce is a string "
+		    "of at most %d bytes", DPOP_MAX_METHOD, DPOP_MAX_URL,
+		    DPOP_MAX_NONCE);
+		return REQ_DONE;
+	}
+	if (!dpop_method_ok(method)) {
+		req_error(r, AUTHD_E_BAD_REQUEST, "the method is not an HTTP "
+		    "method token (letters, digits and !#$%%&'*+-.^_`|~)");
+		return REQ_DONE;
+	}
+	if ((htu = dpop_htu(url, &cause)) == NULL) {
+		req_error(r, AUTHD_E_BAD_REQUEST, "%s", cause);
+		free(cause);
+		return REQ_DONE;
+	}
+	free(htu);
+	if (nonce != NULL && !dpop_nonce_ok(nonce, strlen(nonce))) {
+		req_error(r, AUTHD_E_BAD_REQUEST, "the nonce is not a DPoP "
+		    "nonce (printable ASCII without spaces, quotes or "
+		    "backslashes)");
+		return REQ_DONE;
+	}
+	/* Copies: a pending request keeps no parsed frame. */
+	r->proof = xcalloc(1, sizeof *r->proof);
+	r->proof->method = xstrdup(method);
+	r->proof->url = xstrdup(url);
+	r->proof->nonce = nonce != NULL ? xstrdup(nonce) : NULL;
+	return req_token(r);
+}
+
+const struct req_entry req_proof_entry = {
+	.name = PROTO_OP_PROOF,
+	.flags = REQ_PROFILE | REQ_ASYNC | REQ_SECRET,
+	.handler = req_proof,
 };

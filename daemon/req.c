@@ -33,6 +33,7 @@ extern const struct req_entry	req_login_entry;
 extern const struct req_entry	req_login_cancel_entry;
 extern const struct req_entry	req_token_entry;
 extern const struct req_entry	req_set_token_entry;
+extern const struct req_entry	req_proof_entry;
 extern const struct req_entry	req_list_entry;
 extern const struct req_entry	req_logout_entry;
 extern const struct req_entry	req_doctor_entry;
@@ -48,6 +49,7 @@ static const struct req_entry *const req_entries[] = {
 	&req_login_cancel_entry,
 	&req_token_entry,
 	&req_set_token_entry,
+	&req_proof_entry,
 	&req_list_entry,
 	&req_logout_entry,
 	&req_doctor_entry,
@@ -84,6 +86,12 @@ req_free(struct req *r)
 	conn_authd(r->conn)->pending_bytes -= r->cost;
 	msg_request_clear(&r->msg);
 	free(r->profile_name_buf);
+	if (r->proof != NULL) {
+		free(r->proof->method);
+		free(r->proof->url);
+		free(r->proof->nonce);
+		free(r->proof);
+	}
 	conn_unref(r->conn);
 	free(r);
 }

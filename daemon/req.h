@@ -42,6 +42,16 @@ struct profile;
 
 struct req;
 
+/*
+ * What the proof op signs: copies, kept while the request waits for its
+ * token (req-token.c); freed with the request.
+ */
+struct req_proof {
+	char	*method;
+	char	*url;
+	char	*nonce;		/* may be NULL */
+};
+
 struct req_entry {
 	const char	*name;
 	int		 flags;
@@ -66,6 +76,7 @@ struct req {
 	int			 replied;
 	int			 aborted;	/* its connection went meanwhile */
 	size_t			 cost;		/* its frame's bytes, while alive */
+	struct req_proof	*proof;		/* the proof op's, else NULL */
 };
 
 /*

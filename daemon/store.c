@@ -47,6 +47,8 @@ store_record_dup(const struct store_record *r)
 	c->identity = r->identity ? cJSON_Duplicate(r->identity, 1) : NULL;
 	c->scope = r->scope ? xstrdup(r->scope) : NULL;
 	c->login_time = r->login_time;
+	c->dpop_key = r->dpop_key ? secret_dup(r->dpop_key) : NULL;
+	c->dpop_bound = r->dpop_bound;
 	return c;
 }
 
@@ -60,6 +62,7 @@ store_record_free(struct store_record *r)
 	free(r->client_id);
 	secret_free(r->refresh_token);
 	secret_free(r->access_token);
+	secret_free(r->dpop_key);
 	cJSON_Delete(r->identity);
 	free(r->scope);
 	free(r);
@@ -91,6 +94,11 @@ store_record_encode(const struct store_record *r)
 	if (r->scope != NULL)
 		cJSON_AddStringToObject(o, "scope", r->scope);
 	cJSON_AddNumberToObject(o, "login_time", (double)r->login_time);
+	/* Optional members: a record without them is a bearer login. */
+	if (r->dpop_key != NULL)
+		cJSON_AddStringToObject(o, "dpop_key", r->dpop_key->data);
+	if (r->dpop_bound)
+		cJSON_AddStringToObject(o, "token_type", "DPoP");
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);	/* wiped by the hooks */
 	if (s == NULL)
@@ -158,6 +166,10 @@ store_record_decode(const char *text, size_t len, char **cause)
 		r->scope = oauth_utf8_repair(s);
 	r->login_time = oauth_json_time(cJSON_GetObjectItemCaseSensitive(o,
 	    "login_time"));
+	if ((s = store_str(o, "dpop_key")) != NULL)
+		r->dpop_key = secret_new_str(s);
+	r->dpop_bound = (s = store_str(o, "token_type")) != NULL &&
+	    strcmp(s, "DPoP") == 0;
 	cJSON_Delete(o);
 	if (r->refresh_token == NULL && r->access_token == NULL) {
 		store_record_free(r);

@@ -35,6 +35,10 @@ struct store_record {
 	cJSON		*identity;		/* may be NULL */
 	char		*scope;			/* may be NULL */
 	time_t		 login_time;
+	/* The DPoP key (PKCS#8 PEM), NULL when the login used none; and
+	 * whether the access token is bound to it (token_type DPoP). */
+	struct secret	*dpop_key;
+	int		 dpop_bound;
 };
 
 struct store_record	*store_record_dup(const struct store_record *);

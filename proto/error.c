@@ -148,6 +148,14 @@ static const struct authd_error_info authd_errors[] = {
 	  "wrong passphrase: authd stays locked",
 	  "run 'tb unlock' again with the passphrase given to 'tb lock' (each "
 	  "wrong one makes the next answer wait longer)", TB_EXIT_DENIED },
+	{ AUTHD_E_NO_PERSON, "interactive_login_refused",
+	  "no one is here to log in: this looks like automation (CI is set, "
+	  "or neither standard input nor standard error is a terminal), and "
+	  "the profile's login needs a person",
+	  "log in without a person: pipe a token to 'tb login --with-token', "
+	  "set AUTHD_TOKEN in authd's environment, or use a profile with "
+	  "grant = jwt-bearer or grant = federated (CI workload identity); "
+	  "if a person is here, set TB_INTERACTIVE=1", TB_EXIT_NO_PERSON },
 
 	{ AUTHD_E_STORE_LOCKED, "keyring_locked",
 	  "the keyring is locked",

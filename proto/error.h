@@ -58,6 +58,7 @@ enum authd_err {
 	AUTHD_E_LOCKED = -75,		/* tb lock: no token until tb unlock */
 	AUTHD_E_BAD_PASSPHRASE = -76,	/* tb unlock with another passphrase */
 	AUTHD_E_CONFIRM_DENIED = -77,	/* confirm = yes: not confirmed */
+	AUTHD_E_NO_PERSON = -72,	/* an interactive login with no one there */
 
 	/* Storage: -80 .. -99 */
 	AUTHD_E_STORE_LOCKED = -80,
@@ -83,6 +84,7 @@ enum authd_err {
 #define TB_EXIT_UNREACHABLE	4
 #define TB_EXIT_DENIED		5
 #define TB_EXIT_EXPIRED		6
+#define TB_EXIT_NO_PERSON	7	/* no one to log in: CI, no terminal */
 
 /*
  * authd's exit status when another daemon holds the socket (its lock, or a

@@ -30,6 +30,12 @@
 #define PROTO_OP_DOCTOR		"doctor"
 #define PROTO_OP_FORWARD	"forward"
 #define PROTO_OP_POLICY_EXPLAIN	"policy_explain"
+#define PROTO_OP_PROOF		"proof"
+
+/* The proof op's inputs (RFC 9449): method token, URL, nonce. */
+#define PROTO_MAX_METHOD	16
+#define PROTO_MAX_URL		2048
+#define PROTO_MAX_NONCE		512
 #define PROTO_OP_LOCK		"lock"
 #define PROTO_OP_UNLOCK		"unlock"
 

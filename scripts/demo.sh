@@ -50,13 +50,18 @@ say 'eval "$(authd)"'
 eval "$(authd)"
 
 if [ "${DEMO_BROWSER:-0}" = 1 ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+	# Your browser: the browser login, back to authd on loopback.
 	unset BROWSER
+	how=
 else
-	# A scripted user opens the page, signs in as alice and approves.
+	# A scripted user opens the device flow's page, signs in as alice
+	# and approves.
 	export BROWSER="node $top/tests/idp/approve-http.js"
+	how=--device
 fi
-say "tb login"
-tb login
+say "tb login $how"
+# The demo's user is here even when its output goes to a pipe or a CI log.
+TB_INTERACTIVE=1 tb login $how
 say "tb status"
 tb status
 say 'tb token --project prj_123        # a project-scoped JWT'

@@ -6,9 +6,9 @@ set -euo pipefail
 pkgs=(
 	build-essential cmake pkg-config git ca-certificates
 	libevent-dev libcurl4-openssl-dev libcjson-dev libjwt-dev libsecret-1-dev
-	libsystemd-dev libinih-dev libglib2.0-dev libssl-dev
+	libsystemd-dev libinih-dev libglib2.0-dev libssl-dev libqrencode-dev
 	gnome-keyring libsecret-tools dbus dbus-daemon libglib2.0-bin
-	systemd valgrind openssl python3 curl
+	systemd valgrind openssl python3 curl zbar-tools man-db dpkg-dev
 	clang libclang-rt-14-dev
 	nodejs npm chromium
 	openssh-server openssh-client

@@ -16,10 +16,10 @@ LAYERS = [
     # the context struct, allocation, logging, secrets, the worker, proto/,
     # private directories and lock files
     ["authd.h", "xmalloc", "log", "secret", "secmem", "worker", "error", "msg",
-     "frame", "proto", "text", "sockpath", "privdir", "lockfile"],
+     "frame", "proto", "text", "ctxrule", "sockpath", "privdir", "lockfile"],
     # pure or leaf modules
-    ["http", "url", "oauth", "jwtcheck", "jwt", "jws", "profile", "preset",
-     "policy", "confirm",
+    ["http", "url", "redirect", "qr", "oauth", "jwtcheck", "jwt", "jws", "dpop",
+     "profile", "preset", "policy", "confirm",
      "store", "store-backend", "store-file", "store-memory", "store-secret",
      "audit"],
     ["config", "disco", "jwks"],
@@ -33,7 +33,8 @@ LAYERS = [
 
 MODULE_OF = {
     "account-int": "account", "account-store": "account",
-    "account-refresh": "account", "account-life": "account", "mint-int": "mint", "mint-job": "mint",
+    "account-refresh": "account", "account-federated": "account",
+    "account-life": "account", "mint-int": "mint", "mint-job": "mint",
 }
 
 

@@ -2,13 +2,18 @@
  * libFuzzer target: identity-provider replies — token and device
  * authorization replies with any HTTP status, discovery documents (also
  * with a {tenantid} issuer template), JWKS, GitHub's /user, and the
- * identity claims taken from them; device_params as a profile gives them.
+ * identity claims taken from them; device_params as a profile gives them;
+ * DPoP: the use_dpop_nonce classification of a reply, the text as a raw
+ * DPoP-Nonce header line (http_header_value) and as a header value (taken only when it passes dpop_nonce_ok, then
+ * signed into a proof), a method and a URL.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dpop.h"
+#include "http.h"
 #include "jwks.h"
 #include "msg.h"
 #include "oauth.h"
@@ -19,6 +24,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int		 init;
+	static struct dpop_key	*key;
 	static const long	 statuses[] = { 200, 400, 401, 428, 429, 503 };
 	struct oauth_tokens	 t;
 	struct oauth_device	 d;
@@ -32,6 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!init) {
 		msg_init();
+		key = dpop_key_new();
 		init = 1;
 	}
 	if (size < 1)
@@ -59,6 +66,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		oauth_meta_clear(&m);
 	free(cause);
 	cJSON_Delete(oauth_github_user(body, len));
+	(void)oauth_is_use_dpop_nonce(status, body, len);
+	/* The text as a raw response header line, as http.c reads it. */
+	{
+		char	 hv[HTTP_MAX_NONCE + 1];
+
+		if (http_header_value(body, len, "DPoP-Nonce", hv,
+		    sizeof hv) == 1)
+			(void)dpop_nonce_ok(hv, strlen(hv));
+	}
+	if (dpop_nonce_ok(body, len)) {
+		char	*nonce = strndup(body, len), *proof;
+
+		cause = NULL;
+		if (nonce != NULL && (proof = dpop_proof(key, "POST",
+		    "https://idp.test/token", NULL, nonce, &cause)) != NULL)
+			dpop_proof_free(proof);
+		free(cause);
+		free(nonce);
+	}
 	/* The text as a device_params value (a C string: up to a NUL). */
 	if (memchr(body, '\0', len) == NULL) {
 		struct oauth_form	 f = { 0 };
@@ -69,6 +95,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)oauth_form_add_params(&f, spec, &cause);
 			free(cause);
 			oauth_form_clear(&f);
+			/* As a proof's method and URL. */
+			(void)dpop_method_ok(spec);
+			cause = NULL;
+			free(dpop_htu(spec, &cause));
+			free(cause);
 			free(spec);
 		}
 	}

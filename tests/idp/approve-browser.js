@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// Approves (or denies) a device-flow login in real headless Chromium, clicking the provider's
-// buttons like a user. Usable as the $BROWSER that `tb login` runs:
+// Approves (or denies) a device-flow login, or a browser login (authorization code to authd's
+// loopback redirect), in real headless Chromium, clicking the provider's buttons like a user.
+// Usable as the $BROWSER that `tb login` runs:
 //
 //   APPROVE_USER=alice APPROVE_ACTION=approve|deny|deny-code node approve-browser.js URI
 //
-// URI is verification_uri_complete (or verification_uri; then APPROVE_CODE gives the code).
+// URI is verification_uri_complete (or verification_uri; then APPROVE_CODE gives the code), or
+// the authorization URL of a browser login: then the end is authd's page on 127.0.0.1.
 // Environment: APPROVE_USER (default alice), APPROVE_PASSWORD (default x), APPROVE_ACTION
 // (approve: default; deny: Cancel on the consent page; deny-code: Abort on the code page),
-// APPROVE_TIMEOUT seconds (default 60), CHROMIUM (default /usr/bin/chromium).
+// APPROVE_TIMEOUT seconds (default 60), CHROMIUM (default /usr/bin/chromium), APPROVE_RECORD
+// (a file to write the last page's address to on success).
 // Exit 0 on "Sign-in Success" (or when the denial went through), 1 otherwise, 2 on bad usage.
 // Progress goes to stderr, one line per step; closed or broken stdout/stderr are tolerated.
 // Only loopback hosts are reachable: DNS for every other host fails and every request to
@@ -134,6 +137,10 @@ async function main() {
     const kind = await page.evaluate(() => {
       const text = document.body ? document.body.innerText : '';
       if (/Sign-in Success/i.test(text)) return 'success';
+      // authd's loopback redirect page (the browser login's end).
+      if (document.title === 'authd') {
+        return /authd has received the login/.test(text) ? 'success' : 'redirect-refused';
+      }
       if (/Sign-in request was interrupted/i.test(text)) return 'interrupted';
       if (/code you entered is incorrect/i.test(text)) return 'badcode';
       if (document.getElementById('op.deviceConfirmForm')) return 'confirm';
@@ -148,10 +155,16 @@ async function main() {
     switch (kind) {
       case 'success':
         if (action !== 'approve') return finish(1, 'FAILED: the login succeeded although a denial was asked for');
+        // APPROVE_RECORD=FILE: the address of the last page (a browser login's redirect), for
+        // a test that replays it.
+        if (process.env.APPROVE_RECORD) fs.writeFileSync(process.env.APPROVE_RECORD, `${page.url()}\n`);
         return finish(0, `Sign-in Success: approved as ${user} in ${Date.now() - T0} ms`);
       case 'interrupted':
         if (action !== 'approve') return finish(0, `denied (${action}) in ${Date.now() - T0} ms`);
         return finish(1, 'FAILED: the provider says the sign-in request was interrupted');
+      case 'redirect-refused':
+        if (action !== 'approve') return finish(0, `denied (${action}) in ${Date.now() - T0} ms`);
+        return finish(1, 'FAILED: authd refused the redirect');
       case 'badcode':
         return finish(1, 'FAILED: the provider says: The code you entered is incorrect (wrong or expired user code)');
       case 'input': {

@@ -10,9 +10,11 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 
 import Provider, { errors } from 'oidc-provider';
+// The provider's own DPoP proof check, for the custom token-exchange grant.
+import dpopValidate from 'oidc-provider/lib/helpers/validate_dpop.js';
 import {
   handler as refreshTokenHandler,
   parameters as refreshTokenParameters,
@@ -23,10 +25,11 @@ const USAGE = `usage: node idp.js [--port N] [--host 127.0.0.1] [--ready-file FI
     [--device-ttl S] [--at-ttl S] [--rt-ttl S] [--exchange-ttl S] [--interval S]
     [--verification-host HOST] [--complete-host HOST] [--complete-suffix STR]
     [--verification-uri TEMPLATE] [--complete-uri TEMPLATE]
-    [--no-token-exchange] [--exchange-delay-ms N] [--refresh-delay-ms N]
+    [--no-token-exchange] [--exchange-delay-ms N] [--refresh-delay-ms N] [--code-delay-ms N]
     [--slow-down N] [--no-rotate] [--rt-grace S] [--jwks-file FILE] [--state FILE]
     [--canary STRING] [--clock-offset S] [--client-key PEM] [--client-key-id KID]
-    [--assertion-key PEM]
+    [--assertion-key PEM] [--no-dpop] [--dpop-nonce]
+    [--federation-issuer URL --federation-jwks FILE]
     [--resource URL]...`;
 
 // ---------------------------------------------------------------- command line
@@ -47,9 +50,14 @@ function parseArgs(argv) {
     tokenExchange: true,
     exchangeDelayMs: 0,
     refreshDelayMs: 0,
+    codeDelayMs: 0,
+    federationIssuer: null,
+    federationJwks: null,
     jwksFile: null,
     stateFile: null,
     canary: null,
+    dpop: true,
+    dpopNonce: false,
     clientKey: null,
     clientKeyId: null,
     assertionKey: null,
@@ -96,6 +104,9 @@ function parseArgs(argv) {
       case '--no-token-exchange': o.tokenExchange = false; break;
       case '--exchange-delay-ms': o.exchangeDelayMs = num(a, v(), 0); break;
       case '--refresh-delay-ms': o.refreshDelayMs = num(a, v(), 0); break;
+      case '--code-delay-ms': o.codeDelayMs = num(a, v(), 0); break;
+      case '--federation-issuer': o.federationIssuer = v(); break;
+      case '--federation-jwks': o.federationJwks = v(); break;
       case '--jwks-file': o.jwksFile = v(); break;
       case '--state': o.stateFile = v(); break;
       // --clock-offset S: every reply's Date header S seconds off (a provider
@@ -111,6 +122,10 @@ function parseArgs(argv) {
       case '--client-key-id': o.clientKeyId = v(); break;
       case '--assertion-key': o.assertionKey = v(); break;
       case '--resource': o.resources.push(v()); break;
+      // DPoP (RFC 9449) is on unless --no-dpop (a provider without it); --dpop-nonce: every
+      // proof must carry a nonce of the provider's (the use_dpop_nonce dance, section 8).
+      case '--no-dpop': o.dpop = false; break;
+      case '--dpop-nonce': o.dpopNonce = true; break;
       case '-h': case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0); break;
       default: die(`unknown argument ${a}\n${USAGE}`, 2);
     }
@@ -142,6 +157,7 @@ const TT = {
   access_token: 'urn:ietf:params:oauth:token-type:access_token',
   refresh_token: 'urn:ietf:params:oauth:token-type:refresh_token',
   jwt: 'urn:ietf:params:oauth:token-type:jwt',
+  id_token: 'urn:ietf:params:oauth:token-type:id_token',
 };
 
 const clients = [
@@ -149,9 +165,28 @@ const clients = [
     client_id: 'tb-cli',
     application_type: 'native',
     token_endpoint_auth_method: 'none',
+    // authd's browser login: code + PKCE to a loopback redirect. For a native client
+    // oidc-provider accepts any port on a registered loopback URI (RFC 8252 7.3).
+    grant_types: [DEVICE_GRANT, 'refresh_token', TX_GRANT, 'authorization_code'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/', 'http://[::1]/'],
+  },
+  // One grant each, for the messages that name the other way to log in.
+  {
+    client_id: 'tb-browser-only',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['refresh_token', TX_GRANT, 'authorization_code'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/'],
+  },
+  {
+    client_id: 'tb-device-only',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
     grant_types: [DEVICE_GRANT, 'refresh_token', TX_GRANT],
     response_types: [],
-    redirect_uris: [],
+    redirect_uris: ['http://127.0.0.1/'],
   },
   {
     client_id: 'tb-confidential',
@@ -465,10 +500,57 @@ async function verifyOwnJwt(token) {
 async function resolveAccessToken(value) {
   if (typeof value !== 'string' || !value) return undefined;
   const at = await provider.AccessToken.find(value);
-  if (at && at.isValid && at.accountId) return { sub: at.accountId, clientId: at.clientId };
+  if (at && at.isValid && at.accountId) return { sub: at.accountId, clientId: at.clientId, jkt: at.jkt };
   const p = await verifyOwnJwt(value);
-  if (p) return { sub: p.sub, clientId: p.client_id };
+  if (p) return { sub: p.sub, clientId: p.client_id, jkt: p.cnf?.jkt };
   return undefined;
+}
+
+// Workload identity federation (--federation-issuer, --federation-jwks): a token exchange whose
+// subject is a JWT of that CI platform (signature by its JWKS, iss, aud = our issuer, exp), with
+// no resource or audience, gets a user-level access token (opaque, like a login's) for the user
+// the CI token names: its `actor` claim, else its `sub`. Returns undefined when it is not one.
+let federationKeys;
+async function federatedSubject(token) {
+  if (!federationKeys || typeof token !== 'string' || token.split('.').length !== 3) return undefined;
+  try {
+    const { payload } = await jose.jwtVerify(token, federationKeys, {
+      issuer: opt.federationIssuer, audience: issuer, algorithms: ['RS256'], clockTolerance: 0,
+    });
+    const user = typeof payload.actor === 'string' && payload.actor ? payload.actor : payload.sub;
+    return typeof user === 'string' && user ? user : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function federatedExchange(ctx, next, user) {
+  const { client } = ctx.oidc;
+  const account = await findAccount(ctx, user);
+  ctx.oidc.entity('Account', account);
+  // A grant of its own, so that userinfo (and introspection) accept the token like a login's.
+  const grant = new provider.Grant({ accountId: user, clientId: client.clientId });
+  grant.addOIDCScope('openid profile email');
+  const grantId = await grant.save();
+  const at = new provider.AccessToken({
+    accountId: user,
+    client,
+    grantId,
+    gty: 'token_exchange',
+    scope: 'openid profile email',
+    expiresIn: opt.atTtl,
+  });
+  ctx.oidc.entity('AccessToken', at);
+  const value = await at.save();
+  ctx.state.mint = { federated: user };
+  ctx.body = {
+    access_token: value,
+    issued_token_type: TT.access_token,
+    token_type: 'Bearer',
+    expires_in: opt.atTtl,
+    scope: at.scope,
+  };
+  await next();
 }
 
 const badSubject = () => new errors.InvalidRequest('subject_token is invalid, expired or revoked');
@@ -509,6 +591,14 @@ async function tokenExchangeHandler(ctx, next) {
     throw new errors.InvalidRequest('unsupported requested_token_type');
   }
 
+  // A CI platform's token, with no target: the user-level token of workload identity.
+  if ((params.subject_token_type === TT.jwt || params.subject_token_type === TT.id_token)
+    && !params.resource && !params.audience && federationKeys) {
+    const user = await federatedSubject(params.subject_token);
+    if (!user) throw badSubject();
+    return federatedExchange(ctx, next, user);
+  }
+
   // The subject.
   let subject;
   switch (params.subject_token_type) {
@@ -532,6 +622,12 @@ async function tokenExchangeHandler(ctx, next) {
       throw new errors.InvalidRequest('unsupported subject_token_type');
   }
   if (!subject || subject.clientId !== client.clientId) throw badSubject();
+  // DPoP: a subject token bound to a key is exchanged only with a proof of that key, and the
+  // new token is bound to it too.
+  const dPoP = await dpopValidate(ctx);
+  if (subject.jkt && (!dPoP || dPoP.thumbprint !== subject.jkt)) {
+    throw new errors.InvalidGrant('the subject token is DPoP-bound: the proof must use its key');
+  }
 
   // The target: exactly one configured resource server, as resource= or audience=.
   const targets = [...new Set([...scopeList(params.resource), ...scopeList(params.audience)])];
@@ -566,6 +662,7 @@ async function tokenExchangeHandler(ctx, next) {
     expiresIn: opt.exchangeTtl,
   });
   at.resourceServer = new provider.ResourceServer(target, await getResourceServerInfo(ctx, target));
+  if (dPoP) at.setThumbprint('jkt', dPoP.thumbprint);
   txProjects.set(at, projects);
   ctx.oidc.entity('AccessToken', at);
   const value = await at.save();
@@ -573,7 +670,7 @@ async function tokenExchangeHandler(ctx, next) {
   ctx.body = {
     access_token: value,
     issued_token_type: requested,
-    token_type: 'Bearer',
+    token_type: dPoP ? 'DPoP' : 'Bearer',
     expires_in: opt.exchangeTtl,
     scope: at.scope,
   };
@@ -637,11 +734,33 @@ async function jwtBearerHandler(ctx, next) {
 let signKey;
 let signKid;
 
+// The DPoP proof of a /mint request: ES256 or RS256 over the embedded key, whose thumbprint is the
+// token's jkt, for POST to this URL, with the token's ath, made in the last five minutes.
+async function mintProofOk(ctx, token, jkt) {
+  const proof = ctx.get('DPoP');
+  if (!proof) return false;
+  try {
+    const { payload, protectedHeader } = await jose.jwtVerify(proof, jose.EmbeddedJWK, {
+      typ: 'dpop+jwt', algorithms: ['ES256', 'RS256'],
+    });
+    const ath = createHash('sha256').update(token).digest('base64url');
+    return await jose.calculateJwkThumbprint(protectedHeader.jwk) === jkt
+      && payload.htm === 'POST' && payload.htu === `${issuer}${ctx.path}`
+      && payload.ath === ath && Math.abs(Date.now() / 1000 - payload.iat) < 300;
+  } catch {
+    return false;
+  }
+}
+
 async function mint(ctx) {
   ctx.set('Cache-Control', 'no-store');
   const auth = ctx.get('authorization');
-  const m = /^Bearer +([^ ]+) *$/i.exec(auth || '');
-  const who = m ? await resolveAccessToken(m[1]) : undefined;
+  const m = /^(Bearer|DPoP) +([^ ]+) *$/i.exec(auth || '');
+  let who = m ? await resolveAccessToken(m[2]) : undefined;
+  // A DPoP-bound token (RFC 9449 7) only as "DPoP" with a proof of its key for this request.
+  if (who && (who.jkt || m[1].toLowerCase() === 'dpop')) {
+    if (!who.jkt || m[1].toLowerCase() !== 'dpop' || !(await mintProofOk(ctx, m[2], who.jkt))) who = undefined;
+  }
   if (!who) {
     ctx.status = 401;
     ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
@@ -768,6 +887,11 @@ async function main() {
     }) => pub),
   });
 
+  if (opt.federationIssuer || opt.federationJwks) {
+    if (!opt.federationIssuer || !opt.federationJwks) die('--federation-issuer and --federation-jwks go together');
+    federationKeys = jose.createLocalJWKSet(JSON.parse(fs.readFileSync(opt.federationJwks, 'utf8')));
+  }
+
   const AT_TTL = opt.atTtl;
   const configuration = {
     adapter: MemoryAdapter,
@@ -789,6 +913,11 @@ async function main() {
       introspection: { enabled: true },
       registration: { enabled: true },
       userinfo: { enabled: true },
+      dPoP: {
+        enabled: opt.dpop,
+        nonceSecret: randomBytes(32),
+        requireNonce: () => opt.dpopNonce,
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (ctx, client, oneOf) => oneOf,
@@ -890,11 +1019,32 @@ async function main() {
         for (const k of ['resource', 'audience', 'scope', 'subject_token_type', 'requested_token_type', 'token_type_hint']) {
           if (form[k] !== undefined) line[k] = one(form[k]);
         }
+        // The authorization request (a browser login): its PKCE method and redirect_uri.
+        if (reqPath === '/auth') {
+          const p = ctx.oidc?.params ?? {};
+          for (const k of ['response_type', 'code_challenge_method', 'redirect_uri', 'prompt']) {
+            if (typeof p[k] === 'string') line[k] = p[k];
+          }
+        }
+        // DPoP: whether the request carried a proof, and the type of the token issued.
+        if (ctx.get('DPoP')) line.dpop = true;
+        if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object'
+            && typeof ctx.body.token_type === 'string') line.token_type = ctx.body.token_type;
         if (ctx.state.mint) Object.assign(line, ctx.state.mint);
         if (ctx.state.slowDownInterval) line.interval = ctx.state.slowDownInterval;
         line.ms = Math.round((performance.timeOrigin + performance.now() - t) * 10) / 10;
         logLine(line);
       }
+    }
+  });
+
+  // --code-delay-ms: an authorization code is redeemed, then the reply waits (a client's
+  // redirect listener stays open meanwhile).
+  provider.use(async (ctx, next) => {
+    await next();
+    if (opt.codeDelayMs && ctx.path === '/token'
+      && ctx.oidc?.params?.grant_type === 'authorization_code') {
+      await new Promise((resolve) => { setTimeout(resolve, opt.codeDelayMs); });
     }
   });
 
@@ -968,6 +1118,13 @@ async function main() {
     const arrival = Date.now();
     await next();
     if (ctx.method !== 'POST') return;
+    // A client not registered for the device grant: oidc-provider says invalid_request ("... is
+    // not allowed for this client"); RFC 6749 5.2 names it unauthorized_client, as Okta, Auth0
+    // and Entra do.
+    if (ctx.path === '/device/auth' && ctx.status === 400 && ctx.body?.error === 'invalid_request'
+      && /is not allowed for this client/.test(ctx.body.error_description ?? '')) {
+      ctx.body.error = 'unauthorized_client';
+    }
     if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object'
       && typeof ctx.body.device_code === 'string') {
       ctx.body.interval = opt.interval;

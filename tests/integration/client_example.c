@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -69,10 +70,13 @@ main(int argc, char **argv)
 	cJSON_Hooks		 hooks = { .malloc_fn = example_malloc,
 				    .free_fn = example_free };
 	struct authd_client	*c;
+	struct authd_context	*ctx = NULL;
 	struct authd_request	 rq = { 0 };
 	struct authd_token	 t;
 	struct authd_error	 e;
-	char			*json;
+	struct authd_proof_request pr = { 0 };
+	const char		*url;
+	char			*json, *proof;
 	int			 logged_in;
 
 	cJSON_InitHooks(&hooks);
@@ -87,17 +91,39 @@ main(int argc, char **argv)
 	}
 	fprintf(stderr, "status: %s\n", json);
 	free(json);
-	if (argc > 1)
+	if (argc > 1 && strcmp(argv[1], "--here") == 0) {
+		/* What tb token would ask for in this directory. */
+		if (authd_context_apply(&ctx, &rq, &e) != 0) {
+			fprintf(stderr, "error: %s: %s\n", e.code, e.message);
+			authd_client_close(c);
+			return e.exit_status;
+		}
+	} else if (argc > 1)
 		rq.project = argv[1];
 	if (authd_client_token(c, &rq, &t, &e) != 0) {
+		authd_context_free(ctx);
 		fprintf(stderr, "error: %s: %s%s%s\n", e.code, e.message,
 		    e.hint[0] ? "; hint: " : "", e.hint);
 		authd_client_close(c);
 		return e.exit_status;
 	}
+	authd_context_free(ctx);
 	printf("%s\n", t.token);
 	fprintf(stderr, "expires_at=%lld cached=%d\n", t.expires_at, t.cached);
 	authd_token_clear(&t);
+	/* EXAMPLE_PROOF_URL: a DPoP proof for a GET of it, on a second line. */
+	if ((url = getenv("EXAMPLE_PROOF_URL")) != NULL) {
+		pr.method = "GET";
+		pr.url = url;
+		if (authd_client_proof(c, &rq, &pr, &proof, &e) != 0) {
+			fprintf(stderr, "error: %s: %s%s%s\n", e.code,
+			    e.message, e.hint[0] ? "; hint: " : "", e.hint);
+			authd_client_close(c);
+			return e.exit_status;
+		}
+		printf("%s\n", proof);
+		authd_proof_free(proof);
+	}
 	authd_client_close(c);
 	if (!example_hooks_kept()) {
 		fprintf(stderr, "hooks: replaced (%lu allocated, %lu freed)\n",

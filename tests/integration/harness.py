@@ -199,7 +199,12 @@ class Env:
                   "TB_PROFILE", "AUTHD_NO_AUTOSTART", "LISTEN_FDS",
                   "LISTEN_PID", "DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
             self.env.pop(k, None)
-        self.env.update({"XDG_RUNTIME_DIR": self.runtime, "HOME": self.home,
+        # Tests run tb without a terminal (and CI=true in CI), where tb
+        # login refuses to start a login that needs a person (exit 7):
+        # the tests are that person, said explicitly. A test of the
+        # refusal sets TB_INTERACTIVE to "" (unset, for tb).
+        self.env.update({"TB_INTERACTIVE": "1",
+                         "XDG_RUNTIME_DIR": self.runtime, "HOME": self.home,
                          "XDG_CONFIG_HOME": os.path.join(self.home, ".config"),
                          "XDG_STATE_HOME": os.path.join(self.home, ".state")})
 

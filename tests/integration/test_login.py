@@ -71,8 +71,10 @@ def login_browser(env):
     idp = IdP(env, "--interval", "1")
     daemon_for(env, idp)
     browser = "node %s" % os.path.join(IDP_DIR, "approve-browser.js")
-    login = Login(env, extra_env={"BROWSER": browser,
-                                  "APPROVE_USER": "bob"})
+    # --device: $BROWSER alone would pick the browser login (see
+    # test_login_where.py); here the browser approves a device code.
+    login = Login(env, "--device", extra_env={"BROWSER": browser,
+                                              "APPROVE_USER": "bob"})
     rc, out, err = login.wait(timeout=90)
     check(rc == 0, "tb login exit %d: %s" % (rc, err))
     check("Opening the page with $BROWSER" in err, err)
@@ -156,7 +158,7 @@ def _recorder(env):
 def _login_shown(env, browser):
     """tb login with $BROWSER = browser until its code is shown, then
     Ctrl-C: tb's stderr."""
-    lg = Login(env, extra_env={"BROWSER": browser})
+    lg = Login(env, "--device", extra_env={"BROWSER": browser})
     lg.code()
     wait_for(lambda: "Waiting for approval" in lg.stderr(),
              "tb to show the code")
@@ -328,7 +330,7 @@ def browser_launch(env):
     def one(extra):
         if os.path.exists(args):
             os.unlink(args)
-        lg = Login(env, extra_env=extra)
+        lg = Login(env, "--device", extra_env=extra)
         uri, code = lg.code()
         wait_for(lambda: "Opening the page" in lg.stderr() or
                  "No browser" in lg.stderr(), "the opener's notice")

@@ -33,7 +33,17 @@ struct http_req {
 	struct fake_req		*rec;
 	http_done_fn		 done;
 	void			*arg;
+	void			*retry_arg;	/* not run: no DPoP here */
+	void			(*retry_free)(void *);
 };
+
+static void
+fake_req_free(struct http_req *r)
+{
+	if (r->retry_free != NULL)
+		r->retry_free(r->retry_arg);
+	free(r);
+}
 
 struct disco {
 	struct event_base	*base;
@@ -204,6 +214,40 @@ http_req_set_bearer(struct http_req *r, const struct secret *tok)
 	free(value);
 }
 
+void
+http_req_set_dpop_token(struct http_req *r, const struct secret *tok)
+{
+	char	*value;
+
+	xasprintf(&value, "DPoP %s", tok->data);
+	http_req_add_header(r, "Authorization", value);
+	free(value);
+}
+
+/* No reply of the fakes has header lines. */
+int
+http_header_value(const char *line, size_t n, const char *name, char *out,
+    size_t outsz)
+{
+	(void)line;
+	(void)n;
+	(void)name;
+	(void)out;
+	(void)outsz;
+	return 0;
+}
+
+void
+http_req_set_retry(struct http_req *r, http_retry_fn fn, void *arg,
+    void (*free_fn)(void *))
+{
+	(void)fn;
+	if (r->retry_free != NULL)
+		r->retry_free(r->retry_arg);
+	r->retry_arg = arg;
+	r->retry_free = free_fn;
+}
+
 /* As libcurl sends it: both parts form-urlencoded first (RFC 6749 2.3.1). */
 void
 http_req_set_basic(struct http_req *r, const char *user, const char *pw)
@@ -261,7 +305,7 @@ http_cancel(struct http_req *r)
 		r->rec->state = FAKE_CANCELLED;
 		r->rec->handle = NULL;
 	}
-	free(r);
+	fake_req_free(r);
 }
 
 /* ---- disco.h ---- */
@@ -397,7 +441,7 @@ fake_req_deliver(struct fake_req *rec, struct http_result *res)
 	arg = r->arg;
 	rec->state = FAKE_ANSWERED;
 	rec->handle = NULL;
-	free(r);
+	fake_req_free(r);
 	res->elapsed_ms = fake_ms_since(&rec->submitted);
 	done(res, arg);
 }

@@ -223,7 +223,7 @@ login(const char *at, long expires_in, const char *rt, const char *sub)
 	t.id_token = secret_new_str(idt);
 	t.expires_in = expires_in;
 	t.scope = xstrdup(LOGIN_SCOPE);
-	account_set_login(acct, &t);
+	account_set_login(acct, &t, NULL);
 	oauth_tokens_clear(&t);
 	free(idt);
 	free(claims);

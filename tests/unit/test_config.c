@@ -201,6 +201,102 @@ scope_line(size_t len)
 }
 
 /* inih would cut longer lines (INI_MAX_LINE): they are refused. */
+/* login = auto | device | browser (issue 17); profile_dup keeps it. */
+static void
+test_login(void)
+{
+	static const struct {
+		const char	*v;
+		int		 want;
+	} ok[] = {
+		{ "auto", PROFILE_LOGIN_AUTO },
+		{ "device", PROFILE_LOGIN_DEVICE },
+		{ "browser", PROFILE_LOGIN_BROWSER },
+	};
+	struct config	*c;
+	struct profile	*p, *d;
+	char		*text;
+	size_t		 i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		xasprintf(&text, PROFILE "login = %s\n", ok[i].v);
+		c = check_loads("login.ini", text, 0600);
+		free(text);
+		p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+		CHECK(p != NULL);
+		if (p != NULL) {
+			CHECK_INT(p->login, ok[i].want);
+			CHECK_STR(profile_login_name(p->login), ok[i].v);
+			d = profile_dup(p);
+			CHECK_INT(d->login, ok[i].want);
+			profile_free(d);
+		}
+		config_free(c);
+	}
+	c = check_loads("login-none.ini", PROFILE, 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->login == PROFILE_LOGIN_AUTO);
+	config_free(c);
+	check_error("login-bad.ini", PROFILE "login = Browser\n", 0600, 4,
+	    "key 'login': unknown login 'Browser' (use auto, device or "
+	    "browser)");
+	c = check_loads("login-to.ini", PROFILE "login_timeout = 45\n", 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->login_timeout == 45);
+	config_free(c);
+	c = check_loads("login-to0.ini", PROFILE, 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->login_timeout == PROFILE_LOGIN_TIMEOUT);
+	config_free(c);
+	check_error("login-to-bad.ini", PROFILE "login_timeout = 3601\n", 0600,
+	    4, "key 'login_timeout': login_timeout is a number of seconds "
+	    "from 1 to 3600, not '3601'");
+	check_error("login-to-neg.ini", PROFILE "login_timeout = -5\n", 0600,
+	    4, "key 'login_timeout': login_timeout is a number of seconds "
+	    "from 1 to 3600, not '-5'");
+}
+
+/* grant = federated and its keys (issue 17). */
+static void
+test_federated(void)
+{
+	struct config	*c;
+	struct profile	*p, *d;
+
+	c = check_loads("fed.ini", PROFILE "grant = federated\n"
+	    "federated_token_file = /run/ci/token\n"
+	    "federated_token_type = id_token\n"
+	    "federated_audience = https://idp.example\n", 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL);
+	if (p != NULL) {
+		CHECK_INT(p->grant, PROFILE_GRANT_FEDERATED);
+		CHECK_STR(p->federated_token_file, "/run/ci/token");
+		CHECK_INT(p->federated_token_type, PROFILE_FED_ID_TOKEN);
+		CHECK(!profile_login_needs_person(p));
+		d = profile_dup(p);
+		CHECK_STR(d->federated_token_file, "/run/ci/token");
+		CHECK_STR(d->federated_audience, "https://idp.example");
+		CHECK_INT(d->grant, PROFILE_GRANT_FEDERATED);
+		profile_free(d);
+	}
+	config_free(c);
+	c = check_loads("fed-none.ini", PROFILE, 0600);
+	p = c != NULL ? profiles_find(c->profiles, "work") : NULL;
+	CHECK(p != NULL && p->grant == PROFILE_GRANT_DEVICE &&
+	    profile_login_needs_person(p));
+	config_free(c);
+	check_error("fed-bad.ini", PROFILE "grant = magic\n", 0600, 4,
+	    "key 'grant': unknown grant 'magic' (use device, jwt-bearer or "
+	    "federated)");
+	check_error("fed-rel.ini", PROFILE "federated_token_file = tok\n",
+	    0600, 4, "key 'federated_token_file': federated_token_file must "
+	    "be an absolute path");
+	check_error("fed-env.ini", PROFILE "federated_token_env = A-B\n",
+	    0600, 4, "key 'federated_token_env': federated_token_env must be "
+	    "an environment variable's name");
+}
+
 static void
 test_long_line(void)
 {
@@ -502,8 +598,8 @@ test_key_files(void)
 	config_free(c);
 
 	check_error("grant.ini", PROFILE "grant = password\n", 0600, 4,
-	    "key 'grant': unknown grant 'password' (use device or "
-	    "jwt-bearer)");
+	    "key 'grant': unknown grant 'password' (use device, jwt-bearer "
+	    "or federated)");
 	check_error("relative.ini", PROFILE "client_key = k.pem\n", 0600, 4,
 	    "key 'client_key': client_key needs an absolute path (or ~/...)");
 	check_error("nokey.ini", "\n" PROFILE "client_auth = private_key_jwt\n",
@@ -548,6 +644,8 @@ main(void)
 	test_keys();
 	test_values();
 	test_verification_hosts();
+	test_login();
+	test_federated();
 	test_long_line();
 	test_secret();
 	test_secret_syntax();

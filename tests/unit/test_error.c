@@ -18,7 +18,7 @@ main(void)
 		n++;
 		CHECK(msg_valid_name(e->code));
 		CHECK(e->message != NULL && *e->message != '\0');
-		CHECK(e->exit_status >= 0 && e->exit_status <= 6);
+		CHECK(e->exit_status >= 0 && e->exit_status <= 7);
 		CHECK(e->err <= 0);
 		CHECK(e->hint == NULL || *e->hint != '\0');
 		/* Unique values and wire names. */
@@ -43,6 +43,7 @@ main(void)
 	CHECK_INT(authd_error_exit_status(AUTHD_E_INVALID_TARGET), 5);
 	CHECK_INT(authd_error_exit_status(AUTHD_E_EXPIRED), 6);
 	CHECK_INT(authd_error_exit_status(AUTHD_E_CANCELLED), 6);
+	CHECK_INT(authd_error_exit_status(AUTHD_E_NO_PERSON), 7);
 	CHECK_INT(authd_error_exit_status(AUTHD_E_INTERNAL), 1);
 	CHECK_STR(authd_error_hint(AUTHD_E_NOT_LOGGED_IN), "run 'tb login'");
 	CHECK_STR(authd_error_code(AUTHD_E_VERSION), "version_mismatch");

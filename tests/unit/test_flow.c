@@ -213,7 +213,7 @@ start_login(struct waiter *w, long expires_in, struct timespec *coded)
 	struct fake_req		*r;
 	char			*body;
 
-	w->fw = flow_wait(&ad, acct, &ops, w);
+	w->fw = flow_wait(&ad, acct, 0, &ops, w);
 	CHECK(flow_pending(&ad, acct));
 	d = NEED(fake_wait_disco(ad.base, WAIT_MS), "discovery");
 	CHECK_STR(d->issuer, ISSUER);
@@ -277,7 +277,7 @@ test_login(void)
 	gen = account_generation(acct);
 	CHECK(!account_logged_in(acct));
 	CHECK_INT(account_source(acct), ACCOUNT_SRC_NONE);
-	w1.fw = flow_wait(&ad, acct, &ops, &w1);
+	w1.fw = flow_wait(&ad, acct, 0, &ops, &w1);
 	CHECK(w1.fw != NULL);
 	CHECK(flow_pending(&ad, acct));
 	/* Discovery first, nothing answered from inside flow_wait. */
@@ -385,7 +385,7 @@ test_slow_down(void)
 	r = next_poll(&t);
 	fake_req_answer(r, 400, "{\"error\":\"slow_down\"}");
 	CHECK(fake_req_pending() == NULL);
-	w2.fw = flow_wait(&ad, acct, &ops, &w2);
+	w2.fw = flow_wait(&ad, acct, 0, &ops, &w2);
 	CHECK_INT(w2.ncode, 1);
 	check_code(NEED(w2.code, "code event"), 10, 6);
 	fake_run_for(ad.base, 1200);
@@ -453,14 +453,14 @@ test_leave(void)
 	struct fake_req		*r;
 
 	setup();
-	w1.fw = flow_wait(&ad, acct, &ops, &w1);
+	w1.fw = flow_wait(&ad, acct, 0, &ops, &w1);
 	d = NEED(fake_disco_pending(), "discovery");
 	flow_waiter_cancel(w1.fw);
 	CHECK_INT(d->state, FAKE_CANCELLED);
 	CHECK(!flow_pending(&ad, acct));
 
 	start_login(&w1, 10, &t);
-	w2.fw = flow_wait(&ad, acct, &ops, &w2);
+	w2.fw = flow_wait(&ad, acct, 0, &ops, &w2);
 	CHECK_INT(w2.ncode, 1);
 	flow_waiter_cancel(w1.fw);
 	CHECK(flow_pending(&ad, acct));		/* w2 still waits */
@@ -501,8 +501,8 @@ test_join_and_cancel(void)
 
 	setup();
 	CHECK_INT(flow_cancel(&ad, acct, AUTHD_E_CANCELLED, "none"), 0);
-	w1.fw = flow_wait(&ad, acct, &ops, &w1);
-	w2.fw = flow_wait(&ad, acct, &ops, &w2);
+	w1.fw = flow_wait(&ad, acct, 0, &ops, &w1);
+	w2.fw = flow_wait(&ad, acct, 0, &ops, &w2);
 	CHECK_INT(fake_disco_count(), 1);
 	CHECK_INT(w2.ncode, 0);
 	d = NEED(fake_disco_pending(), "discovery");
@@ -517,7 +517,7 @@ test_join_and_cancel(void)
 	CHECK_INT(w2.ncode, 1);
 	check_code(NEED(w2.code, "code event"), 10, 1);
 
-	w3.fw = flow_wait(&ad, acct, &ops, &w3);
+	w3.fw = flow_wait(&ad, acct, 0, &ops, &w3);
 	CHECK_INT(w3.ncode, 1);			/* from inside flow_wait */
 	check_code(NEED(w3.code, "code event"), 10, 1);
 	CHECK_INT(fake_disco_count(), 1);
@@ -591,10 +591,10 @@ test_reentrant(void)
 	struct fake_req		*r;
 
 	setup();
-	w1.fw = flow_wait(&ad, acct, &reentrant_ops, &w1);
-	w2.fw = flow_wait(&ad, acct, &reentrant_ops, &w2);
-	w3.fw = flow_wait(&ad, acct, &reentrant_ops, &w3);
-	w4.fw = flow_wait(&ad, acct, &reentrant_ops, &w4);
+	w1.fw = flow_wait(&ad, acct, 0, &reentrant_ops, &w1);
+	w2.fw = flow_wait(&ad, acct, 0, &reentrant_ops, &w2);
+	w3.fw = flow_wait(&ad, acct, 0, &reentrant_ops, &w3);
+	w4.fw = flow_wait(&ad, acct, 0, &reentrant_ops, &w4);
 	d = NEED(fake_disco_pending(), "discovery");
 	fake_disco_answer(d, &meta);
 	r = NEED(fake_req_pending(), "device authorization request");
@@ -618,7 +618,7 @@ test_reentrant(void)
 
 	/* The last waiter leaving inside a broadcast ends the flow later. */
 	waiter_clear(&w1);
-	w1.fw = flow_wait(&ad, acct, &reentrant_ops, &w1);
+	w1.fw = flow_wait(&ad, acct, 0, &reentrant_ops, &w1);
 	w2.fw = NULL;
 	d = NEED(fake_disco_pending(), "discovery");
 	fake_disco_answer(d, &meta);
@@ -706,7 +706,7 @@ test_slow_down_interval(void)
 	r = next_poll(&t);
 	fake_req_answer(r, 200, "{\"error\":\"slow_down\",\"interval\":3,"
 	    "\"error_description\":\"Too many requests\"}");
-	w2.fw = flow_wait(&ad, acct, &ops, &w2);
+	w2.fw = flow_wait(&ad, acct, 0, &ops, &w2);
 	check_code(NEED(w2.code, "code event"), 30, 3);
 	waiter_clear(&w2);
 	r = NEED(fake_wait_req(ad.base, 3000 + WAIT_MS), "poll");
@@ -718,7 +718,7 @@ test_slow_down_interval(void)
 	r = NEED(fake_wait_req(ad.base, 3000 + WAIT_MS), "poll");
 	CHECK(fake_ms_between(&t, &r->submitted) >= 2950);
 	fake_req_answer(r, 200, "{\"error\":\"slow_down\",\"interval\":1}");
-	w2.fw = flow_wait(&ad, acct, &ops, &w2);
+	w2.fw = flow_wait(&ad, acct, 0, &ops, &w2);
 	check_code(NEED(w2.code, "code event"), 30, 8);
 	CHECK_INT(flow_cancel(&ad, acct, AUTHD_E_CANCELLED, "stop"), 1);
 	waiter_clear(&w1);
@@ -798,7 +798,7 @@ test_github(void)
 	tweak = github_profile;
 	setup();
 	tweak = NULL;
-	w1.fw = flow_wait(&ad, acct, &ops, &w1);
+	w1.fw = flow_wait(&ad, acct, 0, &ops, &w1);
 	d = NEED(fake_wait_disco(ad.base, WAIT_MS), "discovery");
 	fake_disco_answer(d, &meta);
 	r = NEED(fake_req_pending(), "device authorization request");

@@ -154,10 +154,42 @@ test_origin(void)
 	    -1);
 }
 
+/* One raw response header line, as libcurl hands it over. */
+static void
+test_header_value(void)
+{
+	char	v[8];
+	char	big[64];
+
+#define HV(line) http_header_value(line, sizeof line - 1, "DPoP-Nonce", v, \
+	    sizeof v)
+	CHECK_INT(HV("DPoP-Nonce: abc\r\n"), 1);
+	CHECK_STR(v, "abc");
+	CHECK_INT(HV("dpop-nonce:\t x y \r\n"), 1);
+	CHECK_STR(v, "x y");
+	CHECK_INT(HV("DPoP-Nonce:1234567\r\n"), 1);	/* fills v exactly */
+	CHECK_STR(v, "1234567");
+	CHECK_INT(HV("DPoP-Nonce: 12345678\r\n"), -1);	/* does not fit */
+	CHECK_INT(HV("DPoP-Nonce: \r\n"), -1);		/* empty */
+	CHECK_INT(HV("DPoP-Nonce: a\0b\r\n"), -1);	/* a NUL */
+	CHECK_INT(HV("DPoP-Nonces: abc\r\n"), 0);	/* another header */
+	CHECK_INT(HV("DPoP-Nonce"), 0);
+	CHECK_INT(HV("Content-Type: x\r\n"), 0);
+	CHECK_INT(HV("HTTP/1.1 400 Bad Request\r\n"), 0);
+	CHECK_INT(HV("\r\n"), 0);
+#undef HV
+	memset(big, 'n', sizeof big);
+	memcpy(big, "DPoP-Nonce: ", 12);
+	CHECK_INT(http_header_value(big, sizeof big, "DPoP-Nonce", v,
+	    sizeof v), -1);
+}
+
 int
 main(void)
 {
 	char	*h;
+
+	test_header_value();
 
 	CHECK_INT(url("https://idp.example/x"), 0);
 	CHECK_INT(url("HTTPS://idp.example"), 0);
