@@ -104,6 +104,7 @@ tb_forward_run(struct tb *tb, int argc, char **argv)
 		{ "audience",	required_argument,	NULL, 'a' },
 		{ "project",	required_argument,	NULL, 'P' },
 		{ "max-ttl",	required_argument,	NULL, 't' },
+		{ "confirm",	no_argument,		NULL, 'c' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct tb_forward	 fw;
@@ -116,6 +117,7 @@ tb_forward_run(struct tb *tb, int argc, char **argv)
 	char			*end, *cause = NULL;
 	long			 max_ttl = 0;
 	int			 ch, status, error, nprojects = 0, i, wstatus;
+	int			 confirm = 0;
 
 	memset(&fw, 0, sizeof fw);
 	fw.tb = tb;
@@ -132,6 +134,9 @@ tb_forward_run(struct tb *tb, int argc, char **argv)
 				return output_usage("at most %d --project "
 				    "options", TB_FORWARD_MAX_PROJECTS);
 			projects[nprojects++] = optarg;
+			break;
+		case 'c':
+			confirm = 1;
 			break;
 		case 't':
 			errno = 0;
@@ -157,6 +162,8 @@ tb_forward_run(struct tb *tb, int argc, char **argv)
 	}
 	if (max_ttl != 0)
 		cJSON_AddNumberToObject(args, "max_ttl", (double)max_ttl);
+	if (confirm)
+		cJSON_AddTrueToObject(args, "confirm");
 
 	/* No SA_RESTART: each of these ends the wait. */
 	memset(&sa, 0, sizeof sa);
@@ -206,14 +213,16 @@ tb_forward_run(struct tb *tb, int argc, char **argv)
 const struct tb_cmd tb_cmd_forward = {
 	.name = "forward",
 	.usage = "[--profile NAME] [--audience A] [--project ID]... "
-	    "[--max-ttl S] [--json] [-- COMMAND [ARG...]]",
+	    "[--max-ttl S] [--confirm] [--json] [-- COMMAND [ARG...]]",
 	.summary = "serve chosen project tokens on a socket to forward over ssh",
 	.help =
 "Makes a second socket next to authd's that serves only project tokens of\n"
 "the profile and audience (default: the profile's), only the projects\n"
 "named with --project (none named: any project of the audience), each\n"
 "token living at most --max-ttl seconds when given (a longer-lived token\n"
-"is refused, not shortened). Never the user token, a refresh token,\n"
+"is refused, not shortened), and with --confirm only after you say yes to\n"
+"each serve (authd asks its askpass program, as for confirm = yes in\n"
+"authd.ini(5)). Never the user token, a refresh token,\n"
 "login, logout or any other operation. Prints the socket's path on stdout\n"
 "and keeps it until tb forward ends (Ctrl-C, SIGTERM, SIGHUP) or, with a\n"
 "COMMAND, until the command exits (it gets the path in\n"

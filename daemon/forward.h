@@ -29,6 +29,7 @@ struct forward_rule {
 	char	*projects[FORWARD_MAX_PROJECTS];
 	size_t	 nprojects;		/* 0: any project of the audience */
 	long	 max_ttl;		/* seconds; 0: no cap */
+	int	 confirm;		/* each serve asks the user (confirm.h) */
 };
 
 /*

@@ -95,6 +95,7 @@ req_forward(struct req *r)
 	const char		*audience = NULL;
 	char			*dir, *slash, *cause = NULL;
 	int64_t			 max_ttl = 0;
+	int			 confirm = 0;
 	cJSON			*ev;
 
 	if (r->profile == NULL)
@@ -104,11 +105,13 @@ req_forward(struct req *r)
 	    &audience) != 0 || (audience != NULL &&
 	    !req_forward_word(audience)) || msg_get_int(r->args, "max_ttl",
 	    0, REQ_FORWARD_MAX_TTL, &max_ttl) != 0 ||
+	    msg_get_bool(r->args, "confirm", &confirm) != 0 ||
 	    req_forward_projects(r, &rule) != 0) {
 		req_forward_rule_clear(&rule);
 		req_error(r, AUTHD_E_BAD_REQUEST, "forward: audience is a "
 		    "printable string without spaces, projects an array of at "
-		    "most %d such strings, max_ttl 0 to %d seconds",
+		    "most %d such strings, max_ttl 0 to %d seconds, confirm "
+		    "a boolean",
 		    FORWARD_MAX_PROJECTS, REQ_FORWARD_MAX_TTL);
 		return REQ_DONE;
 	}
@@ -124,6 +127,7 @@ req_forward(struct req *r)
 	rule.profile = xstrdup(r->profile_name);
 	rule.audience = xstrdup(audience);
 	rule.max_ttl = (long)max_ttl;
+	rule.confirm = confirm;
 
 	/* Next to authd's own socket, in its private directory. */
 	dir = xstrdup(server_path(ad->server));

@@ -607,14 +607,19 @@ req_token_confirm_gone(struct req *r, void *arg)
 	req_token_confirm_free(tc);
 }
 
-/* Does this serve need the user's yes (a profile's or a rule's confirm)? */
+/*
+ * Does this serve need the user's yes (a profile's, a rule's or a
+ * forward's confirm: tb forward --confirm)?
+ */
 static int
 req_token_needs_confirm(struct req *r)
 {
 	const struct policy	*rule = req_token_rule(r);
+	struct forward		*fwd = conn_forward(r->conn);
 
 	return (rule != NULL && rule->confirm) ||
-	    (r->profile != NULL && r->profile->confirm);
+	    (r->profile != NULL && r->profile->confirm) ||
+	    (fwd != NULL && forward_rule(fwd)->confirm);
 }
 
 static int

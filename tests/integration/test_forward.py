@@ -21,7 +21,7 @@ def claims(tok):
     return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
 
 
-def setup(env, *idp_args, extra=""):
+def setup(env, *idp_args, extra="", daemon_env=None):
     idp = IdP(env, "--interval", "1", *idp_args)
     d = os.path.join(env.home, ".config", "authd")
     os.makedirs(d, exist_ok=True)
@@ -32,7 +32,7 @@ def setup(env, *idp_args, extra=""):
                 "audience = %s\n[profile other]\nissuer = %s\n"
                 "client_id = tb-cli\naudience = %s\n" %
                 (audit, extra, idp.issuer, API, idp.issuer, API))
-    env.start()
+    env.start(env=daemon_env)
     lg = Login(env, "--no-browser")
     uri, code = lg.code()
     idp.approve(uri, code=code)
@@ -296,8 +296,42 @@ def forward_over_ssh(env):
     tunnel.wait(timeout=10)
 
 
+def forward_confirm(env):
+    """tb forward --confirm: every serve through the forward waits for the
+    user's yes from the askpass program authd runs; a no is
+    confirm_denied (exit 5) and nothing is served; authd's own socket is
+    not asked."""
+    prog = os.path.join(env.dir, "askpass")
+    answer = os.path.join(env.dir, "answer")
+    asked = os.path.join(env.dir, "asked")
+    with open(prog, "w") as f:
+        f.write("#!/bin/sh\necho \"$1\" >> %s\n"
+                "[ \"$(cat %s)\" = yes ]\n" % (asked, answer))
+    os.chmod(prog, 0o755)
+    with open(answer, "w") as f:
+        f.write("no\n")
+    setup(env, daemon_env={"AUTHD_ASKPASS": prog})
+    fw = Forward(env, "--project", "prj_123", "--confirm")
+    r = remote_tb(env, fw.path, "token", "--project", "prj_123")
+    check(r.returncode == 5 and r.stdout == "" and "confirm" in r.stderr,
+          "exit %d: %s" % (r.returncode, r.stderr))
+    with open(answer, "w") as f:
+        f.write("yes\n")
+    r = remote_tb(env, fw.path, "token", "--project", "prj_123")
+    check(r.returncode == 0 and r.stdout.strip(), r.stderr)
+    with open(asked) as f:
+        n = len(f.read().splitlines())
+    check(n == 2, "asked %d times" % n)
+    r = env.tb("token", "--project", "prj_123")      # not forwarded
+    check(r.returncode == 0, r.stderr)
+    with open(asked) as f:
+        check(len(f.read().splitlines()) == n, "authd's own socket asked")
+    fw.stop()
+
+
 TESTS = {f.__name__: f for f in (forward_rules, forward_max_ttl,
-                                 forward_shutdown, forward_over_ssh)}
+                                 forward_shutdown, forward_over_ssh,
+                                 forward_confirm)}
 
 if __name__ == "__main__":
     run(TESTS)
