@@ -213,8 +213,15 @@ def secret_not_echoed(env):
               r.stderr, "no file, line or reason: %r" % r.stderr)
         if key:
             check("key '%s'" % key in r.stderr, "no key: %r" % r.stderr)
-        r = env.tb("status")     # autostart fails with the reason
+        # With a profile named, tb reads no rules: autostart fails with
+        # authd's reason.
+        r = env.tb("--profile", "a", "status")
         check(r.returncode == 4 and "%s:%d: " % (path, line) in r.stderr and
+              canary not in r.stdout + r.stderr, r.stderr)
+        # Without, tb reads config.ini's context rules itself, and stops
+        # at the same line (a config error, exit 1), quoting nothing.
+        r = env.tb("status")
+        check(r.returncode == 1 and "%s:%d: " % (path, line) in r.stderr and
               canary not in r.stdout + r.stderr, r.stderr)
     # On SIGHUP the mistake goes to the log, which keeps the old file.
     path = write_config(env, good)
@@ -226,8 +233,8 @@ def secret_not_echoed(env):
     check("%s:5: key 'client_secret'" % path in log, "the log does not "
           "name the line and key: %s" % log[-2000:])
     check(canary not in log, "the secret is in the log: %s" % log[-2000:])
-    check(env.tb("--json", "status").returncode == 3, "the old "
-          "configuration was dropped")
+    check(env.tb("--profile", "a", "--json", "status").returncode == 3,
+          "the old configuration was dropped")
     d.stop()
     check(canary not in d.log_text() + open(d.log + ".stderr").read(),
           "the secret is in the log")
