@@ -281,9 +281,23 @@ mint_ahead_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (e->job != NULL || e->token == NULL)
 		return;
+	/*
+	 * The timer runs on the monotonic clock, which stops in suspend: the
+	 * token may have expired by the wall clock meanwhile. Such a token
+	 * goes (mint_lookup would not serve it either); one in use is minted
+	 * again at once.
+	 */
 	if (!mint_current(e)) {
 		mint_forget_token(e);
 		return;
+	}
+	if (e->exp != 0 && e->exp <= time(NULL)) {
+		log_info("profile %s: the token for %s expired before its "
+		    "refresh-ahead timer fired (the clock jumped)", e->profile,
+		    e->audience);
+		mint_forget_token(e);
+		if (e->reuses == 0)
+			return;
 	}
 	/*
 	 * Asked for again since it was minted: in use, keep it warm. Not:
