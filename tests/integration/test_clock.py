@@ -22,6 +22,7 @@ do it either: it offsets CLOCK_MONOTONIC and CLOCK_BOOTTIME, not
 CLOCK_REALTIME.
 """
 import base64
+import glob
 import json
 import os
 import time
@@ -32,7 +33,8 @@ API = "https://api.tb.test"
 TX = "urn:ietf:params:oauth:grant-type:token-exchange"
 JUMP = 7200
 MIN_TTL = 60
-LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+# Debian installs it under the multiarch library directory.
+LIBFAKETIME = "/usr/lib/*/faketime/libfaketime.so.1"
 
 
 def claims(tok):
@@ -42,8 +44,10 @@ def claims(tok):
 
 def faketime(env):
     """The environment that makes a process read the shared offset file."""
-    lib = os.environ.get("AUTHD_LIBFAKETIME", LIBFAKETIME)
-    need(os.path.exists(lib), "libfaketime (Debian package libfaketime)")
+    found = sorted(glob.glob(LIBFAKETIME))
+    lib = os.environ.get("AUTHD_LIBFAKETIME", found[0] if found else "")
+    need(lib and os.path.exists(lib),
+         "libfaketime (Debian package libfaketime)")
     path = os.path.join(env.dir, "faketime.rc")
     with open(path, "w") as f:
         f.write("+0\n")
