@@ -2,7 +2,10 @@
  * Accounts: the lifetimes of a login (profile max_idle and max_session,
  * like ssh-add -t); see account.h.
  *
- * One timer per account, armed for the earlier of the two deadlines:
+ * One timer per account, armed for the earlier of the two deadlines. The
+ * timer runs on the monotonic clock, which stops in suspend: the deadlines
+ * are wall-clock times, checked again when it fires and, for max_session,
+ * at the next request (account_life_check).
  *   max_session  login_time + max_session: the login ends as a refused
  *                grant does (its tokens revoked at the provider when it
  *                offers revocation, the stored record deleted); status
@@ -135,6 +138,17 @@ account_life_cb(evutil_socket_t fd, short what, void *arg)
 		account_idle_forget(a);
 	}
 	account_life_arm(a);
+}
+
+void
+account_life_check(struct account *a)
+{
+	time_t	s = account_session_due(a);
+
+	if (s != 0 && s <= time(NULL)) {
+		account_session_end(a);
+		account_life_arm(a);
+	}
 }
 
 void

@@ -202,6 +202,12 @@ int		 account_token_fresh(struct account *, const struct secret **tok,
 /* Load the stored credential again if the last load failed. */
 void		 account_retry_load(struct account *);
 /*
+ * Apply a max_session deadline the wall clock has passed although its timer
+ * has not fired (the timer's monotonic clock stops in suspend): called at
+ * the start of a request, before anything of the account is used.
+ */
+void		 account_life_check(struct account *);
+/*
  * Wait until a token is usable (loading, refreshing as needed); fn runs
  * later with 0 or an error, never from inside this call. The handle
  * stops the wait (the refresh goes on for the others).

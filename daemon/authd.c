@@ -387,6 +387,7 @@ authd_reload(struct authd *ad)
 	config_free(ad->config);
 	ad->config = c;
 	ad->profiles = c->profiles;
+	mint_set_bound(ad->mint, c->cache_max_targets);
 	disco_flush(ad->disco);
 	disco_configure(ad->disco, ad->profiles);
 	/*

@@ -212,6 +212,18 @@ config_top(struct config_parse *cp, const char *key, const char *v)
 			    getenv("HOME") : "", v + 1);
 		else
 			c->audit_log = xstrdup(v);
+	} else if (strcmp(key, "cache_max_targets") == 0) {
+		char	*end;
+		long	 n;
+
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || n < 1 ||
+		    n > CONFIG_MAX_TARGETS)
+			return config_fail(cp, key, "cache_max_targets is a "
+			    "number of cached targets, 1 to %d",
+			    CONFIG_MAX_TARGETS);
+		c->cache_max_targets = (int)n;
 	} else if (strcmp(key, "default_policy") == 0) {
 		if (strcmp(v, "allow") == 0)
 			c->policies.deflt = POLICY_DEFAULT_ALLOW;
@@ -223,7 +235,7 @@ config_top(struct config_parse *cp, const char *key, const char *v)
 	} else
 		return config_fail(cp, key, "unknown key '%s' (outside any "
 		    "[profile] section: default_profile, store, audit_log, "
-		    "default_policy)", key);
+		    "default_policy, cache_max_targets)", key);
 	return 1;
 }
 

@@ -20,11 +20,15 @@
 
 struct profiles;
 
+/* cache_max_targets: 1 .. this (the default is mint.h's). */
+#define CONFIG_MAX_TARGETS	100000
+
 struct config {
 	char		*path;		/* the file read, or NULL (env) */
 	char		*default_profile;
 	char		*store;		/* NULL: the default */
 	char		*audit_log;	/* NULL: off */
+	int		 cache_max_targets; /* 0: the default (mint.h) */
 	struct profiles	*profiles;
 	struct policies	 policies;	/* [policy NAME] sections */
 };

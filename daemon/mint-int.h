@@ -23,10 +23,21 @@ struct http_req;
 struct jwks_waiter;
 struct mint_strategy;
 
+TAILQ_HEAD(mint_lru, mint_entry);
+
+/*
+ * The cache: every entry is on the LRU list and in a chained hash table
+ * keyed by (profile, audience, project, purpose, scope), so a lookup costs
+ * the same with 10 or 100,000 targets. The table doubles when it holds
+ * more entries than buckets.
+ */
 struct mint {
 	struct authd		*ad;
-	TAILQ_HEAD(, mint_entry) lru;		/* most recent first */
+	struct mint_lru		 lru;		/* most recent first */
 	int			 count;
+	int			 max;		/* the bound */
+	struct mint_entry	**buckets;
+	size_t			 nbuckets;	/* a power of two */
 };
 
 /* A mint in flight: at most one per entry. */
@@ -56,6 +67,8 @@ struct mint_job {
 
 struct mint_entry {
 	TAILQ_ENTRY(mint_entry)	 lru;
+	struct mint_entry	*hnext;		/* the hash chain */
+	uint32_t		 hash;
 	struct mint		*m;
 	struct account		*acct;
 	char			*profile;
@@ -80,6 +93,18 @@ struct mint_entry {
 	struct event		*ahead;		/* refresh-ahead timer */
 	struct event		*again;		/* a deferred new mint */
 };
+
+/*
+ * mint.c, the table (for test_mint): the key's hash; find an entry; put
+ * a new one on the table and the LRU list (its key set, m and waiters
+ * initialised); evict idle entries, least recently used first, down to
+ * keep.
+ */
+uint32_t mint_key_hash(const char *profile, const struct mint_target *);
+struct mint_entry *mint_find(struct mint *, const char *profile,
+	    const struct mint_target *);
+void	mint_insert(struct mint *, struct mint_entry *);
+void	mint_evict(struct mint *, int keep);
 
 /* mint-job.c */
 void	mint_job_start(struct mint_entry *, int ahead);

@@ -13,12 +13,17 @@
 #include "account.h"
 #include "audit.h"
 #include "authd.h"
+#include "config.h"
 #include "error.h"
 #include "log.h"
 #include "mint-int.h"
 #include "profile.h"
 #include "secret.h"
 #include "xmalloc.h"
+
+/* The table's buckets: from 64, doubling up to 2^17 (100,000 targets). */
+#define MINT_HASH_MIN	64
+#define MINT_HASH_MAX	(1U << 17)
 
 struct mint_waiter {
 	TAILQ_ENTRY(mint_waiter) entry;
@@ -36,7 +41,100 @@ mint_new(struct authd *ad)
 	m = xcalloc(1, sizeof *m);
 	m->ad = ad;
 	TAILQ_INIT(&m->lru);
+	m->nbuckets = MINT_HASH_MIN;
+	m->buckets = xcalloc(m->nbuckets, sizeof *m->buckets);
+	mint_set_bound(m, ad != NULL && ad->config != NULL ?
+	    ad->config->cache_max_targets : 0);
 	return m;
+}
+
+void
+mint_set_bound(struct mint *m, int max)
+{
+	m->max = max > 0 && max <= CONFIG_MAX_TARGETS ? max :
+	    MINT_MAX_ENTRIES;
+	mint_evict(m, m->max);
+}
+
+/* ---- the table ---- */
+
+/* FNV-1a over one field; NULL and "" differ. */
+static uint32_t
+mint_hash_field(uint32_t h, const char *s)
+{
+	if (s == NULL)
+		return (h ^ 0x01) * 16777619u;
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return (h ^ 0x02) * 16777619u;
+}
+
+uint32_t
+mint_key_hash(const char *profile, const struct mint_target *t)
+{
+	uint32_t	h = 2166136261u;
+
+	h = mint_hash_field(h, profile);
+	h = mint_hash_field(h, t->audience);
+	h = mint_hash_field(h, t->project);
+	h = mint_hash_field(h, t->purpose);
+	return mint_hash_field(h, t->scope);
+}
+
+static struct mint_entry **
+mint_bucket(struct mint *m, uint32_t hash)
+{
+	return &m->buckets[hash & (m->nbuckets - 1)];
+}
+
+/* Twice the buckets once there are more entries than buckets. */
+static void
+mint_grow(struct mint *m)
+{
+	struct mint_entry	**old = m->buckets, *e, *next;
+	size_t			  n = m->nbuckets, i;
+
+	if ((size_t)m->count < m->nbuckets || m->nbuckets >= MINT_HASH_MAX)
+		return;
+	m->nbuckets *= 2;
+	m->buckets = xcalloc(m->nbuckets, sizeof *m->buckets);
+	for (i = 0; i < n; i++) {
+		for (e = old[i]; e != NULL; e = next) {
+			next = e->hnext;
+			e->hnext = *mint_bucket(m, e->hash);
+			*mint_bucket(m, e->hash) = e;
+		}
+	}
+	free(old);
+}
+
+void
+mint_insert(struct mint *m, struct mint_entry *e)
+{
+	struct mint_target	t = { e->audience, e->project, e->purpose,
+				    e->scope, 0 };
+
+	e->hash = mint_key_hash(e->profile, &t);
+	e->hnext = *mint_bucket(m, e->hash);
+	*mint_bucket(m, e->hash) = e;
+	TAILQ_INSERT_HEAD(&m->lru, e, lru);
+	m->count++;
+	mint_grow(m);
+}
+
+static void
+mint_unlink(struct mint *m, struct mint_entry *e)
+{
+	struct mint_entry	**pp;
+
+	for (pp = mint_bucket(m, e->hash); *pp != NULL; pp = &(*pp)->hnext) {
+		if (*pp == e) {
+			*pp = e->hnext;
+			break;
+		}
+	}
+	TAILQ_REMOVE(&m->lru, e, lru);
+	m->count--;
 }
 
 /* The token is of the account's current generation. */
@@ -73,8 +171,7 @@ mint_entry_drop(struct mint_entry *e, int err, const char *cause)
 		event_free(e->ahead);
 	if (e->again != NULL)
 		event_free(e->again);
-	TAILQ_REMOVE(&e->m->lru, e, lru);
-	e->m->count--;
+	mint_unlink(e->m, e);
 	secret_free(e->token);
 	free(e->profile);
 	free(e->audience);
@@ -110,6 +207,7 @@ mint_free(struct mint *m)
 		return;
 	while ((e = TAILQ_FIRST(&m->lru)) != NULL)
 		mint_entry_free(e);
+	free(m->buckets);
 	free(m);
 }
 
@@ -121,13 +219,14 @@ mint_streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static struct mint_entry *
+struct mint_entry *
 mint_find(struct mint *m, const char *profile, const struct mint_target *t)
 {
 	struct mint_entry	*e;
+	uint32_t		 h = mint_key_hash(profile, t);
 
-	TAILQ_FOREACH(e, &m->lru, lru) {
-		if (strcmp(e->profile, profile) == 0 &&
+	for (e = *mint_bucket(m, h); e != NULL; e = e->hnext) {
+		if (e->hash == h && strcmp(e->profile, profile) == 0 &&
 		    strcmp(e->audience, t->audience) == 0 &&
 		    mint_streq(e->project, t->project) &&
 		    mint_streq(e->purpose, t->purpose) &&
@@ -137,23 +236,20 @@ mint_find(struct mint *m, const char *profile, const struct mint_target *t)
 	return NULL;
 }
 
-/* Keep the cache bounded: drop the least recently used idle entry. */
-static void
+/* Keep the cache bounded: drop the least recently used idle entries. */
+void
 mint_evict(struct mint *m, int keep)
 {
-	struct mint_entry	*e, *victim;
+	struct mint_entry	*e, *prev;
 
-	while (m->count > keep) {
-		victim = NULL;
-		/* The list runs from most to least recently used. */
-		TAILQ_FOREACH(e, &m->lru, lru) {
-			if (e->job == NULL && TAILQ_EMPTY(&e->waiters))
-				victim = e;
-		}
-		if (victim == NULL)
-			return;		/* all busy: over the bound briefly */
-		mint_entry_free(victim);
+	/* The list runs from most to least recently used. */
+	for (e = TAILQ_LAST(&m->lru, mint_lru); e != NULL && m->count > keep;
+	    e = prev) {
+		prev = TAILQ_PREV(e, mint_lru, lru);
+		if (e->job == NULL && TAILQ_EMPTY(&e->waiters))
+			mint_entry_free(e);
 	}
+	/* All busy: over the bound briefly. */
 }
 
 static struct mint_entry *
@@ -176,9 +272,8 @@ mint_entry_get(struct mint *m, struct account *a, const struct mint_target *t)
 	e->purpose = t->purpose != NULL ? xstrdup(t->purpose) : NULL;
 	e->scope = t->scope != NULL ? xstrdup(t->scope) : NULL;
 	TAILQ_INIT(&e->waiters);
-	mint_evict(m, MINT_MAX_ENTRIES - 1);	/* room for this one */
-	TAILQ_INSERT_HEAD(&m->lru, e, lru);
-	m->count++;
+	mint_evict(m, m->max - 1);	/* room for this one */
+	mint_insert(m, e);
 	return e;
 }
 
@@ -281,9 +376,23 @@ mint_ahead_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (e->job != NULL || e->token == NULL)
 		return;
+	/*
+	 * The timer runs on the monotonic clock, which stops in suspend: the
+	 * token may have expired by the wall clock meanwhile. Such a token
+	 * goes (mint_lookup would not serve it either); one in use is minted
+	 * again at once.
+	 */
 	if (!mint_current(e)) {
 		mint_forget_token(e);
 		return;
+	}
+	if (e->exp != 0 && e->exp <= time(NULL)) {
+		log_info("profile %s: the token for %s expired before its "
+		    "refresh-ahead timer fired (the clock jumped)", e->profile,
+		    e->audience);
+		mint_forget_token(e);
+		if (e->reuses == 0)
+			return;
 	}
 	/*
 	 * Asked for again since it was minted: in use, keep it warm. Not:

@@ -70,6 +70,11 @@ typedef void	(*mint_fn)(int err, const char *cause, const char *hint,
 
 struct mint	*mint_new(struct authd *);
 void		 mint_free(struct mint *);
+/*
+ * The bound on cached targets (config.ini cache_max_targets; 0: the
+ * default, MINT_MAX_ENTRIES); a lower one evicts idle entries at once.
+ */
+void		 mint_set_bound(struct mint *, int);
 
 /*
  * A usable cached token for the target: 0 and *res filled (valid until the

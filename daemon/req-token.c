@@ -512,6 +512,7 @@ req_token_serve(struct req *r, struct req_token_args *tap)
 		return REQ_DONE;
 	}
 	a = account_get(ad, r->profile);
+	account_life_check(a);
 	if (ta.project_token)
 		return req_token_project(r, a, &ta.t);
 

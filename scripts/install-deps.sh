@@ -12,6 +12,7 @@ pkgs=(
 	clang libclang-rt-14-dev
 	nodejs npm chromium
 	openssh-server openssh-client
+	libfaketime
 )
 
 missing=()

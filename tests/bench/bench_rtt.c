@@ -6,9 +6,14 @@
  * reply, record the time, send the next. One JSON object on stdout.
  *
  * usage: bench_rtt rtt [-c CONNS] [-n REQUESTS | -t SECONDS] [-w WARMUP]
- *            [-p PROJECT] [-a AUDIENCE] [-P PROFILE] [-T TIMEOUT] SOCKET
+ *            [-p PROJECT] [-a AUDIENCE] [-P PROFILE] [-u PURPOSES]
+ *            [-T TIMEOUT] SOCKET
  *        bench_rtt cold [-c CONNS] [-p PROJECT] [-a AUDIENCE] [-P PROFILE]
  *            [-T TIMEOUT] SOCKET
+ *
+ * -u PURPOSES: the requests cycle through that many targets, the purposes
+ * t0, t1, ... of PROJECT (one after the other, so with a cache that keeps
+ * its most recent target first every lookup asks for the least recent).
  *
  * rtt: WARMUP requests (default 2000) are sent first and not counted, then
  * REQUESTS more (or as many as fit in SECONDS). The first reply on each
@@ -75,6 +80,9 @@ struct bench {
 	int		 active;	/* connections with a request out */
 	uint8_t		*req;		/* the request frame, shared */
 	size_t		 req_len;
+	uint8_t		**reqs;		/* -u: one frame per purpose */
+	size_t		*reqs_len;
+	long		 nreqs, next;
 
 	/* rtt */
 	long		 warm_left;
@@ -270,6 +278,12 @@ bench_send(struct bench_conn *bc)
 	size_t		 left = b->req_len;
 	ssize_t		 n;
 
+	if (b->nreqs > 0) {
+		p = b->reqs[b->next];
+		left = b->reqs_len[b->next];
+		b->next = (b->next + 1) % b->nreqs;
+	}
+
 	bc->sent_ns = bench_now_ns();
 	while (left > 0) {
 		n = write(bc->fd, p, left);
@@ -417,7 +431,7 @@ bench_report(struct bench *b, int conns)
 
 static void
 bench_build_request(struct bench *b, const char *profile,
-    const char *audience, const char *project)
+    const char *audience, const char *project, const char *purpose)
 {
 	cJSON	*args, *msg;
 
@@ -429,6 +443,8 @@ bench_build_request(struct bench *b, const char *profile,
 		cJSON_AddStringToObject(args, "audience", audience);
 	if (project != NULL)
 		cJSON_AddStringToObject(args, "project", project);
+	if (purpose != NULL)
+		cJSON_AddStringToObject(args, "purpose", purpose);
 	/* One id for every request: each connection has one out at a time. */
 	msg = msg_new_request(1, PROTO_OP_TOKEN, args);
 	if (msg == NULL || msg_encode(msg, &b->req, &b->req_len) != 0)
@@ -446,7 +462,8 @@ main(int argc, char **argv)
 	const char		*profile = NULL, *audience = NULL;
 	const char		*project = "prj_123", *path;
 	long			 conns = 1, requests = -1, warm = 2000;
-	long			 limit = 120;
+	long			 limit = 120, purposes = 0, k;
+	char			 purpose[32];
 	double			 seconds = -1;
 	char			*end;
 	int			 ch, i, measured;
@@ -463,7 +480,7 @@ main(int argc, char **argv)
 		bench_usage();
 	argc--;
 	argv++;
-	while ((ch = getopt(argc, argv, "a:c:n:p:P:t:T:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:n:p:P:t:T:u:w:")) != -1) {
 		switch (ch) {
 		case 'a':
 			audience = optarg;
@@ -489,6 +506,9 @@ main(int argc, char **argv)
 		case 'T':
 			limit = bench_number(optarg, 1, 86400);
 			break;
+		case 'u':
+			purposes = bench_number(optarg, 1, 1000000);
+			break;
 		case 'w':
 			warm = bench_number(optarg, 0, 100000000);
 			break;
@@ -504,7 +524,21 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	msg_init();
-	bench_build_request(&b, profile, audience, project);
+	if (purposes > 0) {
+		b.reqs = calloc((size_t)purposes, sizeof *b.reqs);
+		b.reqs_len = calloc((size_t)purposes, sizeof *b.reqs_len);
+		if (b.reqs == NULL || b.reqs_len == NULL)
+			bench_fatal("out of memory");
+		for (k = 0; k < purposes; k++) {
+			snprintf(purpose, sizeof purpose, "t%ld", k);
+			bench_build_request(&b, profile, audience, project,
+			    purpose);
+			b.reqs[k] = b.req;
+			b.reqs_len[k] = b.req_len;
+		}
+		b.nreqs = purposes;
+	}
+	bench_build_request(&b, profile, audience, project, NULL);
 	b.warm_left = b.mode == BENCH_RTT ? warm : 0;
 	b.measure_left = seconds > 0 ? -1 : requests;
 	b.seconds = seconds;
@@ -568,6 +602,10 @@ main(int argc, char **argv)
 	event_free(timeout);
 	event_base_free(b.base);
 	msg_frame_free(b.req, b.req_len);
+	for (k = 0; k < b.nreqs; k++)
+		msg_frame_free(b.reqs[k], b.reqs_len[k]);
+	free(b.reqs);
+	free(b.reqs_len);
 	free(b.lat);
 	free(b.conns);
 	return b.errors == 0 && b.ok > 0 ? 0 : 1;

@@ -5,6 +5,7 @@ python3 test_mint.py NAME."""
 import base64
 import json
 import os
+import signal
 import stat
 import subprocess
 import time
@@ -516,6 +517,31 @@ def cache_bound(env):
           "the newest entry is not served from the cache")
 
 
+def cache_bound_config(env):
+    """cache_max_targets = 5: the sixth target evicts the least recently
+    used (minted again when asked for); a reload to 2 evicts down to 2."""
+    idp = IdP(env, "--interval", "1")
+    config(env, idp, extra="cache_max_targets = 5")
+    env.start()
+    login(env, idp)
+    for i in range(8):
+        token(env, "--project", "prj_123", "--purpose", "p%d" % i)
+
+    def cached():
+        j = json.loads(env.tb("--json", "list").stdout)
+        return {t["purpose"] for t in j["tokens"]}
+    check(cached() == {"p3", "p4", "p5", "p6", "p7"}, "cached: %r" %
+          cached())
+    n = len(exchanges(idp))
+    check(token(env, "--project", "prj_123", "--purpose", "p7")["cached"],
+          "p7 not cached")
+    check(not token(env, "--project", "prj_123", "--purpose", "p0")[
+        "cached"] and len(exchanges(idp)) == n + 1, "p0 was still cached")
+    config(env, idp, extra="cache_max_targets = 2")
+    env.daemons[0].proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: cached() == {"p0", "p7"}, "the reload's eviction")
+
+
 def verify_jwt(env):
     """verify_jwt = true: minted JWTs are checked against the issuer's
     JWKS, fetched once and cached by key id."""
@@ -556,7 +582,7 @@ TESTS = {f.__name__: f for f in (
     exchange_and_cache, single_flight, project_boundary, refresh_strategy,
     endpoint_strategy, endpoint_dot_segments, auto_strategy,
     exchange_not_offered, refresh_ahead, short_lifetimes, audit_and_canary,
-    not_logged_in, verify_jwt, cache_bound, logout_during_narrowed_mints)}
+    not_logged_in, verify_jwt, cache_bound, cache_bound_config, logout_during_narrowed_mints)}
 
 if __name__ == "__main__":
     run(TESTS)

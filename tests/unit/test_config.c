@@ -102,7 +102,25 @@ test_keys(void)
 	check_error("unknown-top.ini", "default_profile = work\nstroe = file\n"
 	    PROFILE, 0600, 2,
 	    "key 'stroe': unknown key 'stroe' (outside any [profile] "
-	    "section: default_profile, store, audit_log, default_policy)");
+	    "section: default_profile, store, audit_log, default_policy, "
+	    "cache_max_targets)");
+	/* The mint cache's bound: 1 to CONFIG_MAX_TARGETS, default 0. */
+	c = check_loads("bound.ini", "cache_max_targets = 10000\n" PROFILE,
+	    0644);
+	CHECK(c != NULL && c->cache_max_targets == 10000);
+	config_free(c);
+	c = check_loads("nobound.ini", PROFILE, 0644);
+	CHECK(c != NULL && c->cache_max_targets == 0);
+	config_free(c);
+	check_error("bound0.ini", "cache_max_targets = 0\n" PROFILE, 0600, 1,
+	    "key 'cache_max_targets': cache_max_targets is a number of "
+	    "cached targets, 1 to 100000");
+	check_error("boundbig.ini", "cache_max_targets = 100001\n" PROFILE,
+	    0600, 1, "key 'cache_max_targets': cache_max_targets is a number "
+	    "of cached targets, 1 to 100000");
+	check_error("boundx.ini", "cache_max_targets = 10k\n" PROFILE, 0600,
+	    1, "key 'cache_max_targets': cache_max_targets is a number of "
+	    "cached targets, 1 to 100000");
 	check_error("twice.ini", PROFILE "scope = a\nissuer = https://b.example\n",
 	    0600, 5, "key 'issuer': 'issuer' is set twice in [profile work] "
 	    "(an indented line continues the line above it)");

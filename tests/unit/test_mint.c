@@ -13,6 +13,8 @@
 #include "error.h"
 #include "jwtcheck.h"
 #include "mint.h"
+#include "mint-int.h"
+#include "xmalloc.h"
 #include "msg.h"
 #include "oauth.h"
 #include "profile.h"
@@ -340,6 +342,107 @@ test_capabilities(void)
 	CHECK_INT(mint_offered(PROFILE_MINT_AUTO, &m, &cause, &hint), 0);
 }
 
+/* An idle entry for profile p, audience a, project j (may be NULL). */
+static struct mint_entry *
+table_add(struct mint *m, const char *p, const char *a, const char *j)
+{
+	struct mint_entry	*e = xcalloc(1, sizeof *e);
+
+	e->m = m;
+	e->profile = xstrdup(p);
+	e->audience = xstrdup(a);
+	e->project = j != NULL ? xstrdup(j) : NULL;
+	TAILQ_INIT(&e->waiters);
+	mint_insert(m, e);
+	return e;
+}
+
+static struct mint_entry *
+table_find(struct mint *m, const char *p, const char *a, const char *j)
+{
+	struct mint_target	t = { a, j, NULL, NULL, 0 };
+
+	return mint_find(m, p, &t);
+}
+
+/* The cache's hash table: collisions, removal, the LRU bound. */
+static void
+test_table(void)
+{
+	struct mint		*m = mint_new(NULL);
+	struct mint_entry	*e, *e2, *first;
+	struct mint_job		 busy;
+	struct mint_target	 t1 = { "api", "p", NULL, NULL, 0 };
+	struct mint_target	 t2 = { "api", "p", NULL, NULL, 0 };
+	char			 buf[32];
+	size_t			 i, longest = 0, n;
+	int			 k;
+
+	CHECK(m->max == MINT_MAX_ENTRIES);
+	/* NULL and "" are different keys; so are fields moved across. */
+	t2.project = "";
+	CHECK(mint_key_hash("d", &t1) == mint_key_hash("d", &t1));
+	t1.project = NULL;
+	CHECK(mint_key_hash("d", &t1) != mint_key_hash("d", &t2));
+	e = table_add(m, "d", "api", NULL);
+	e2 = table_add(m, "d", "api", "");
+	CHECK(table_find(m, "d", "api", NULL) == e);
+	CHECK(table_find(m, "d", "api", "") == e2);
+	CHECK(table_find(m, "da", "pi", NULL) == NULL);
+	CHECK(table_find(m, "d", "apip", NULL) == NULL);
+
+	/* Enough entries that chains are long: every one is found. */
+	mint_set_bound(m, 20000);
+	for (k = 0; k < 5000; k++) {
+		snprintf(buf, sizeof buf, "prj_%d", k);
+		table_add(m, "d", "api", buf);
+	}
+	CHECK(m->count == 5002);
+	CHECK(m->nbuckets >= 4096 && (m->nbuckets & (m->nbuckets - 1)) == 0);
+	for (i = 0; i < m->nbuckets; i++) {
+		n = 0;
+		for (e2 = m->buckets[i]; e2 != NULL; e2 = e2->hnext)
+			n++;
+		if (n > longest)
+			longest = n;
+	}
+	CHECK(longest >= 2);		/* collisions happened */
+	for (k = 0; k < 5000; k++) {
+		snprintf(buf, sizeof buf, "prj_%d", k);
+		e2 = table_find(m, "d", "api", buf);
+		CHECK(e2 != NULL && strcmp(e2->project, buf) == 0);
+	}
+
+	/* Removal (the LRU bound drops the least recently used idle one). */
+	first = table_find(m, "d", "api", NULL);
+	CHECK(first == e && TAILQ_LAST(&m->lru, mint_lru) == e);
+	/* One busy entry is passed over. */
+	e->job = &busy;
+	mint_evict(m, m->count - 2);
+	CHECK(table_find(m, "d", "api", NULL) == e);
+	CHECK(table_find(m, "d", "api", "") == NULL);
+	CHECK(table_find(m, "d", "api", "prj_0") == NULL);
+	CHECK(table_find(m, "d", "api", "prj_1") != NULL);
+	CHECK(m->count == 5000);
+	e->job = NULL;
+
+	/* A lower bound evicts down to it, oldest first. */
+	mint_set_bound(m, 100);
+	CHECK(m->count == 100);
+	CHECK(table_find(m, "d", "api", NULL) == NULL);
+	CHECK(table_find(m, "d", "api", "prj_4899") == NULL);
+	for (k = 4900; k < 5000; k++) {
+		snprintf(buf, sizeof buf, "prj_%d", k);
+		CHECK(table_find(m, "d", "api", buf) != NULL);
+	}
+	/* Out of range: the default. */
+	mint_set_bound(m, 0);
+	CHECK(m->max == MINT_MAX_ENTRIES);
+	mint_set_bound(m, 100001);
+	CHECK(m->max == MINT_MAX_ENTRIES);
+	mint_free(m);
+}
+
 int
 main(void)
 {
@@ -352,6 +455,7 @@ main(void)
 	test_standard_scopes();
 	test_times();
 	test_endpoint_url();
+	test_table();
 	CHECK(mint_covers_project("project:prj_abc tb:read", NULL, "prj_abc",
 	    t));
 	CHECK(!mint_covers_project("project:prj_abc", NULL, "prj_abcd", t));
