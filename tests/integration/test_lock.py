@@ -334,6 +334,12 @@ def memlock_tiny(env):
     check(r.returncode == 0, "no token with a tiny RLIMIT_MEMLOCK: " +
           r.stderr)
     log = d.log_text()
+    with open("/proc/%d/maps" % d.pid) as f:
+        if "libasan" in f.read():
+            # ASan intercepts mlock and makes it succeed: no limit to hit.
+            print("note: a sanitizer build (mlock is ASan's no-op): the "
+                  "log line is checked in the other builds")
+            return
     check("cannot lock secret memory in RAM" in log and
           "RLIMIT_MEMLOCK is 0 bytes" in log and "ulimit -l" in log,
           "no clear line about the limit: " + log[-3000:])
