@@ -584,20 +584,23 @@ flow_userinfo(struct flow *f)
 	http_submit(f->req, flow_userinfo_done_cb, f);
 }
 
-static void
-flow_poll(struct flow *f)
+/*
+ * POST form to the token endpoint for the login, with the login's DPoP
+ * proof when it has a key; done gets the reply. 0, or -1 when the flow
+ * ended.
+ */
+static int
+flow_token_request(struct flow *f, struct oauth_form *form,
+    void (*done)(const struct http_result *, void *))
 {
-	struct oauth_form	 form = { 0 };
-	char			*cause = NULL;
+	char	*cause = NULL;
 
-	oauth_form_add(&form, "grant_type", OAUTH_GRANT_TYPE_DEVICE);
-	oauth_form_add(&form, "device_code", f->dev.device_code->data);
 	f->req = idp_post_form(f->ad, account_profile(f->acct),
-	    f->token_endpoint, f->token_endpoint, &form, &cause);
+	    f->token_endpoint, f->token_endpoint, form, &cause);
 	if (f->req == NULL) {
 		flow_finish(f, AUTHD_E_INSECURE_URL, cause);
 		free(cause);
-		return;
+		return -1;
 	}
 	if (f->dpop != NULL && idp_dpop(f->ad, account_issuer(f->acct),
 	    f->req, f->dpop, "POST", f->token_endpoint, NULL, &cause) != 0) {
@@ -605,11 +608,22 @@ flow_poll(struct flow *f)
 		f->req = NULL;
 		flow_finish(f, AUTHD_E_INTERNAL, cause);
 		free(cause);
-		return;
+		return -1;
 	}
 	f->state = FLOW_POLL;
+	http_submit(f->req, done, f);
+	return 0;
+}
+
+static void
+flow_poll(struct flow *f)
+{
+	struct oauth_form	 form = { 0 };
+
+	oauth_form_add(&form, "grant_type", OAUTH_GRANT_TYPE_DEVICE);
+	oauth_form_add(&form, "device_code", f->dev.device_code->data);
 	f->polls++;
-	http_submit(f->req, flow_poll_done_cb, f);
+	(void)flow_token_request(f, &form, flow_poll_done_cb);
 }
 
 /*
@@ -871,24 +885,7 @@ flow_redirect_cb(const struct redirect_result *r, void *arg)
 	oauth_form_add(&form, "code", r->code->data);
 	oauth_form_add(&form, "redirect_uri", redirect_uri(f->rd));
 	oauth_form_add(&form, "code_verifier", redirect_verifier(f->rd)->data);
-	f->req = idp_post_form(f->ad, account_profile(f->acct),
-	    f->token_endpoint, f->token_endpoint, &form, &why);
-	if (f->req == NULL) {
-		flow_finish(f, AUTHD_E_INSECURE_URL, why);
-		free(why);
-		return;
-	}
-	/* DPoP binds the tokens of the code to the login's key too. */
-	if (f->dpop != NULL && idp_dpop(f->ad, account_issuer(f->acct),
-	    f->req, f->dpop, "POST", f->token_endpoint, NULL, &why) != 0) {
-		http_cancel(f->req);
-		f->req = NULL;
-		flow_finish(f, AUTHD_E_INTERNAL, why);
-		free(why);
-		return;
-	}
-	f->state = FLOW_POLL;
-	http_submit(f->req, flow_code_done_cb, f);
+	(void)flow_token_request(f, &form, flow_code_done_cb);
 }
 
 /*
