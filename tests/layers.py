@@ -16,7 +16,8 @@ LAYERS = [
     # the context struct, allocation, logging, secrets, the worker, proto/,
     # private directories and lock files
     ["authd.h", "xmalloc", "log", "secret", "secmem", "worker", "error", "msg",
-     "frame", "proto", "text", "ctxrule", "sockpath", "privdir", "lockfile"],
+     "frame", "proto", "text", "ctxrule", "sockpath", "privdir", "lockfile",
+     "child"],
     # pure or leaf modules
     ["http", "url", "redirect", "qr", "oauth", "jwtcheck", "jwt", "jws", "dpop",
      "profile", "preset", "policy", "confirm",
