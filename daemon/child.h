@@ -76,4 +76,22 @@ int	 chan_write(int fd, const void *buf, size_t len);
  */
 int	 chan_read(int fd, unsigned char **body, size_t *len);
 
+/*
+ * A message endpoint on the event loop: non-blocking, whole messages
+ * delivered to msg_fn, buffers wiped. eof_fn runs once, at EOF, an error
+ * or a message that is not well formed; then only chan_io_free is allowed.
+ */
+struct event_base;
+struct chan_io;
+typedef void	(*chan_msg_fn)(const unsigned char *body, size_t len,
+		    void *arg);
+typedef void	(*chan_eof_fn)(void *arg);
+
+struct chan_io	*chan_io_new(struct event_base *, int fd, chan_msg_fn,
+		     chan_eof_fn, void *arg);
+/* Queue a finished message (m is emptied: the endpoint owns its buffer). */
+void		 chan_io_send(struct chan_io *, struct chan_msg *m);
+/* Close the descriptor and wipe the buffers. Accepts NULL. */
+void		 chan_io_free(struct chan_io *);
+
 #endif /* AUTHD_CHILD_H */

@@ -1,196 +1,193 @@
 /*
- * libcurl multi <-> libevent glue (the hiperfifo shape); see http.h.
+ * HTTP for authd (http.h): each transfer runs in the HTTP helper,
+ * authd-http (child.h, http-chan.h), which holds libcurl and TLS. The
+ * helper is started for the first transfer and told to go (its socket is
+ * closed) when no transfer has run for HTTP_IDLE_MS, so that an idle authd
+ * maps none of libcurl's libraries. A helper that dies fails the transfers
+ * it had with AUTHD_E_IDP_UNREACHABLE; the next transfer starts another.
  */
 #include "http.h"
 #include "url.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <malloc.h>
-#include <netinet/in.h>
+#include <sys/queue.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/queue.h>
 #include <time.h>
+#include <unistd.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "authd.h"
+#include "child.h"
 #include "error.h"
+#include "http-chan.h"
 #include "log.h"
+#include "oauth.h"
 #include "secret.h"
 #include "xmalloc.h"
 
-struct http_req;
+#define HTTP_IDLE_MS	5000	/* no transfer this long: the helper goes */
+#define HTTP_REAP_MS	20	/* retry of waitpid for a helper that went */
+#define HTTP_ENDED_MAX	8
 
 struct http {
 	struct event_base	*base;
-	CURLM			*multi;
-	struct event		*timer;
-	int			 running;
-	TAILQ_HEAD(, http_req)	 reqs;		/* submitted */
-};
-
-/* Per socket, attached with curl_multi_assign. */
-struct http_sock {
-	struct event		*ev;
-	struct http		*h;
+	char			*path;		/* authd-http, once found */
+	pid_t			 pid;		/* the helper, -1: none */
+	struct chan_io		*chan;
+	struct event		*idle;		/* ends an idle helper */
+	struct event		*reap;		/* reaps helpers that went */
+	struct event		*fail;		/* fails transfers of a dead one */
+	pid_t			 ended[HTTP_ENDED_MAX];
+	int			 nended;
+	int64_t			 next_id;
+	TAILQ_HEAD(, http_req)	 reqs;		/* submitted, by id */
+	TAILQ_HEAD(, http_req)	 orphans;	/* their helper died */
 };
 
 struct http_req {
 	TAILQ_ENTRY(http_req)	 entry;
 	struct http		*h;
-	CURL			*easy;
-	char			 errbuf[CURL_ERROR_SIZE];
-	struct curl_slist	*headers;
+	int64_t			 id;
+	char			*method;
+	char			*url;
+	struct url_origin	 origin;
+	char			*what;		/* "POST https://host/path" */
+	char			*headers[HC_MAX_HEADERS];
+	int			 nheaders;
 	char			*body;
 	size_t			 body_len;
-	char			*resp;
-	size_t			 resp_len, resp_cap, max_body;
-	int			 too_large;
-	char			*what;		/* "POST https://host/path" */
-	char			*userpwd;	/* basic auth, wiped */
+	int			 has_body;
+	char			*user, *password;	/* form-urlencoded */
+	long			 timeout_ms;
+	size_t			 max_body;
 	http_done_fn		 done;
 	void			*arg;
 	struct timespec		 started;
 	int			 submitted;
-	char			 nonce[HTTP_MAX_NONCE + 1];	/* DPoP-Nonce */
-	int			 has_nonce;
+	int			 orphaned;
 	http_retry_fn		 retry;
 	void			*retry_arg;
 	void			(*retry_free)(void *);
 	int			 retried;
 };
 
-/* libcurl's memory is wiped when freed: it copies headers and bodies. */
-static void
-http_free_wipe(void *p)
-{
-	if (p == NULL)
-		return;
-	explicit_bzero(p, malloc_usable_size(p));
-	free(p);
-}
-
-static void *
-http_realloc_wipe(void *p, size_t n)
-{
-	void	*q;
-	size_t	 old;
-
-	if (p == NULL)
-		return malloc(n);
-	if (n == 0) {
-		http_free_wipe(p);
-		return NULL;
-	}
-	if ((q = malloc(n)) == NULL)
-		return NULL;
-	old = malloc_usable_size(p);
-	memcpy(q, p, old < n ? old : n);
-	http_free_wipe(p);
-	return q;
-}
+static void	http_helper_stop(struct http *);
 
 void
 http_global_init(void)
 {
-	CURLcode	rc;
-
-	rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, http_free_wipe,
-	    http_realloc_wipe, strdup, calloc);
-	if (rc != CURLE_OK)
-		fatalx("curl_global_init: %s", curl_easy_strerror(rc));
-	log_info("libcurl %s", curl_version());
 }
 
 void
 http_global_cleanup(void)
 {
-	curl_global_cleanup();
 }
 
-static void	http_check_done(struct http *);
+static void
+http_wipe_str(char *s)
+{
+	if (s != NULL)
+		xfreezero(s, strlen(s));
+}
 
 static void
-http_event_cb(evutil_socket_t fd, short what, void *arg)
+http_reap_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http	*h = arg;
-	int		 action = 0;
+	struct timeval	 tv = { 0, HTTP_REAP_MS * 1000 };
+	int		 i, kept = 0;
+	pid_t		 rc;
 
-	if (what & EV_READ)
-		action |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		action |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(h->multi, fd, action, &h->running);
-	/*
-	 * No evtimer_del when nothing runs: a done callback may have added a
-	 * new transfer, whose start-up timer must stay armed.
-	 */
-	http_check_done(h);
+	(void)fd;
+	(void)what;
+	for (i = 0; i < h->nended; i++) {
+		rc = waitpid(h->ended[i], NULL, WNOHANG);
+		if (rc == 0 || (rc == -1 && errno == EINTR))
+			h->ended[kept++] = h->ended[i];
+	}
+	h->nended = kept;
+	if (h->nended > 0)
+		evtimer_add(h->reap, &tv);
+}
+
+/* The helper goes: its socket closes, it exits at EOF, it is reaped. */
+static void
+http_helper_stop(struct http *h)
+{
+	if (h->chan == NULL)
+		return;
+	chan_io_free(h->chan);
+	h->chan = NULL;
+	evtimer_del(h->idle);
+	if (h->nended == HTTP_ENDED_MAX) {
+		/* Too many slow to exit: wait for the oldest. */
+		(void)kill(h->ended[0], SIGKILL);
+		while (waitpid(h->ended[0], NULL, 0) == -1 && errno == EINTR)
+			;
+		memmove(h->ended, h->ended + 1,
+		    (HTTP_ENDED_MAX - 1) * sizeof h->ended[0]);
+		h->nended--;
+	}
+	h->ended[h->nended++] = h->pid;
+	h->pid = -1;
+	http_reap_cb(-1, 0, h);
 }
 
 static void
-http_timer_cb(evutil_socket_t fd, short what, void *arg)
+http_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http	*h = arg;
 
 	(void)fd;
 	(void)what;
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &h->running);
-	http_check_done(h);
-}
-
-/* CURLMOPT_TIMERFUNCTION: one timer; -1 deletes it. */
-static int
-http_multi_timer_cb(CURLM *multi, long ms, void *arg)
-{
-	struct http	*h = arg;
-	struct timeval	 tv;
-
-	(void)multi;
-	if (ms < 0) {
-		evtimer_del(h->timer);
-		return 0;
+	if (TAILQ_EMPTY(&h->reqs)) {
+		log_debug("http: no transfer for %d ms: the helper goes",
+		    HTTP_IDLE_MS);
+		http_helper_stop(h);
 	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(h->timer, &tv);
-	return 0;
 }
 
-/* CURLMOPT_SOCKETFUNCTION: watch what curl wants on each socket. */
-static int
-http_sock_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
+static void
+http_arm_idle(struct http *h)
+{
+	struct timeval	tv = { HTTP_IDLE_MS / 1000,
+	    (HTTP_IDLE_MS % 1000) * 1000 };
+
+	if (h->chan != NULL && TAILQ_EMPTY(&h->reqs))
+		evtimer_add(h->idle, &tv);
+}
+
+static void	http_msg_cb(const unsigned char *, size_t, void *);
+static void	http_eof_cb(void *);
+static void	http_finish(struct http_req *, struct http_result *);
+
+/* Fail the transfers of a helper that died (on the next loop iteration). */
+static void
+http_fail_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http		*h = arg;
-	struct http_sock	*hs = sockp;
-	short			 kind;
+	struct http_req		*r;
+	struct http_result	 res;
 
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (hs != NULL) {
-			event_free(hs->ev);
-			free(hs);
-		}
-		curl_multi_assign(h->multi, s, NULL);
-		return 0;
+	(void)fd;
+	(void)what;
+	while ((r = TAILQ_FIRST(&h->orphans)) != NULL) {
+		memset(&res, 0, sizeof res);
+		res.retry_after = -1;
+		res.error = AUTHD_E_IDP_UNREACHABLE;
+		res.errmsg = "authd's HTTP helper (authd-http) ended before "
+		    "the reply";
+		res.body = "";
+		http_finish(r, &res);
 	}
-	kind = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
-	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
-	if (hs == NULL) {
-		hs = xcalloc(1, sizeof *hs);
-		hs->h = h;
-		curl_multi_assign(h->multi, s, hs);
-	} else
-		event_free(hs->ev);
-	hs->ev = event_new(h->base, s, kind, http_event_cb, h);
-	if (hs->ev == NULL)
-		fatalx("event_new");
-	event_add(hs->ev, NULL);
-	return 0;
+	http_arm_idle(h);
 }
 
 struct http *
@@ -200,35 +197,36 @@ http_new(struct event_base *base)
 
 	h = xcalloc(1, sizeof *h);
 	h->base = base;
+	h->pid = -1;
 	TAILQ_INIT(&h->reqs);
-	if ((h->multi = curl_multi_init()) == NULL)
-		fatalx("curl_multi_init");
-	if ((h->timer = evtimer_new(base, http_timer_cb, h)) == NULL)
+	TAILQ_INIT(&h->orphans);
+	h->idle = evtimer_new(base, http_idle_cb, h);
+	h->reap = evtimer_new(base, http_reap_cb, h);
+	h->fail = event_new(base, -1, 0, http_fail_cb, h);
+	if (h->idle == NULL || h->reap == NULL || h->fail == NULL)
 		fatalx("evtimer_new");
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_sock_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_multi_timer_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	return h;
 }
 
 static void
 http_req_free(struct http_req *r)
 {
-	if (r->easy != NULL) {
-		if (r->submitted) {
-			curl_multi_remove_handle(r->h->multi, r->easy);
-			TAILQ_REMOVE(&r->h->reqs, r, entry);
-		}
-		curl_easy_cleanup(r->easy);
-	}
-	curl_slist_free_all(r->headers);
+	int	i;
+
+	if (r->submitted && r->orphaned)
+		TAILQ_REMOVE(&r->h->orphans, r, entry);
+	else if (r->submitted)
+		TAILQ_REMOVE(&r->h->reqs, r, entry);
 	if (r->retry_free != NULL)
 		r->retry_free(r->retry_arg);
-	xfreezero(r->body, r->body_len);
-	xfreezero(r->resp, r->resp_cap);
-	if (r->userpwd != NULL)
-		xfreezero(r->userpwd, strlen(r->userpwd));
+	for (i = 0; i < r->nheaders; i++)
+		http_wipe_str(r->headers[i]);
+	if (r->body != NULL)
+		xfreezero(r->body, r->body_len + 1);
+	http_wipe_str(r->user);
+	http_wipe_str(r->password);
+	http_wipe_str(r->url);
+	free(r->method);
 	free(r->what);
 	explicit_bzero(r, sizeof *r);
 	free(r);
@@ -238,67 +236,173 @@ void
 http_free(struct http *h)
 {
 	struct http_req	*r;
+	int		 i;
 
 	if (h == NULL)
 		return;
 	/* Every request still here belongs to a caller that is gone. */
 	while ((r = TAILQ_FIRST(&h->reqs)) != NULL)
 		http_req_free(r);
-	curl_multi_cleanup(h->multi);	/* may still call http_sock_cb */
-	event_free(h->timer);
+	while ((r = TAILQ_FIRST(&h->orphans)) != NULL)
+		http_req_free(r);
+	http_helper_stop(h);
+	/* At exit: a helper that does not go at EOF is killed. */
+	for (i = 0; i < h->nended; i++) {
+		if (waitpid(h->ended[i], NULL, WNOHANG) == 0) {
+			(void)kill(h->ended[i], SIGKILL);
+			while (waitpid(h->ended[i], NULL, 0) == -1 &&
+			    errno == EINTR)
+				;
+		}
+	}
+	event_free(h->idle);
+	event_free(h->reap);
+	event_free(h->fail);
+	free(h->path);
 	free(h);
 }
 
+/* "METHOD scheme://host[:port]/path", without query or userinfo. */
 static char *
-http_describe(const char *method, const char *url)
+http_describe(const char *method, const char *url,
+    const struct url_origin *o)
 {
-	CURLU	*u;
-	char	*scheme = NULL, *host = NULL, *path = NULL, *port = NULL, *s;
+	const char	*p;
+	char		 origin[300], *s;
+	size_t		 n;
 
-	if ((u = curl_url()) == NULL)
-		fatalx("curl_url");
-	curl_url_set(u, CURLUPART_URL, url, 0);
-	curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
-	curl_url_get(u, CURLUPART_HOST, &host, 0);
-	curl_url_get(u, CURLUPART_PORT, &port, 0);
-	curl_url_get(u, CURLUPART_PATH, &path, 0);
-	xasprintf(&s, "%s %s://%s%s%s%s", method, scheme ? scheme : "?",
-	    host ? host : "?", port ? ":" : "", port ? port : "",
-	    path ? path : "");
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(path);
-	curl_url_cleanup(u);
+	url_origin_format(o, origin, sizeof origin);
+	p = strstr(url, "://");
+	p = p != NULL ? p + 3 : url;
+	p += strcspn(p, "/?#");
+	n = strcspn(p, "?#");
+	xasprintf(&s, "%s %s%.*s", method, origin, (int)n, *p == '/' ? p :
+	    "/");
 	return s;
 }
 
-static size_t
-http_write_cb(char *data, size_t size, size_t nmemb, void *arg)
+struct http_req *
+http_req_new(struct http *h, const char *method, const char *url,
+    char **cause)
 {
-	struct http_req	*r = arg;
-	size_t		 n = size * nmemb, cap;
-	char		*p;
+	struct http_req	*r;
+	int		 rc;
 
-	if (r->resp_len + n > r->max_body) {
-		r->too_large = 1;
-		return 0;	/* aborts the transfer */
+	if ((rc = url_check(url, cause)) != 0)
+		return NULL;
+	r = xcalloc(1, sizeof *r);
+	if (url_origin(url, &r->origin, cause) != 0) {
+		free(r);
+		return NULL;
 	}
-	if (r->resp_len + n + 1 > r->resp_cap) {
-		cap = r->resp_cap == 0 ? 4096 : r->resp_cap;
-		while (cap < r->resp_len + n + 1)
-			cap *= 2;
-		p = xmalloc(cap);
-		if (r->resp_len > 0)
-			memcpy(p, r->resp, r->resp_len);
-		xfreezero(r->resp, r->resp_cap);
-		r->resp = p;
-		r->resp_cap = cap;
+	r->h = h;
+	r->method = xstrdup(method);
+	r->url = xstrdup(url);
+	r->max_body = HTTP_DEFAULT_MAX_BODY;
+	r->timeout_ms = HTTP_DEFAULT_TIMEOUT_MS;
+	r->what = http_describe(method, url, &r->origin);
+	http_req_add_header(r, "Accept", "application/json");
+	return r;
+}
+
+void
+http_req_set_body(struct http_req *r, const char *content_type,
+    const void *body, size_t len)
+{
+	if (r->body != NULL)
+		xfreezero(r->body, r->body_len + 1);
+	r->body = xmalloc(len + 1);
+	memcpy(r->body, body, len);
+	r->body[len] = '\0';
+	r->body_len = len;
+	r->has_body = 1;
+	http_req_set_header(r, "Content-Type", content_type);
+}
+
+void
+http_req_add_header(struct http_req *r, const char *name, const char *value)
+{
+	if (r->nheaders == HC_MAX_HEADERS)
+		fatalx("more than %d request headers", HC_MAX_HEADERS);
+	xasprintf(&r->headers[r->nheaders++], "%s: %s", name, value);
+}
+
+void
+http_req_set_header(struct http_req *r, const char *name, const char *value)
+{
+	size_t	n = strlen(name);
+	int	i, kept = 0;
+
+	for (i = 0; i < r->nheaders; i++) {
+		if (strncasecmp(r->headers[i], name, n) == 0 &&
+		    r->headers[i][n] == ':')
+			http_wipe_str(r->headers[i]);
+		else
+			r->headers[kept++] = r->headers[i];
 	}
-	memcpy(r->resp + r->resp_len, data, n);
-	r->resp_len += n;
-	r->resp[r->resp_len] = '\0';
-	return n;
+	r->nheaders = kept;
+	http_req_add_header(r, name, value);
+}
+
+void
+http_req_set_bearer(struct http_req *r, const struct secret *tok)
+{
+	char	*value;
+	size_t	 n;
+
+	n = (size_t)xasprintf(&value, "Bearer %s", tok->data);
+	http_req_add_header(r, "Authorization", value);
+	xfreezero(value, n);
+}
+
+void
+http_req_set_dpop_token(struct http_req *r, const struct secret *tok)
+{
+	char	*value;
+	size_t	 n;
+
+	n = (size_t)xasprintf(&value, "DPoP %s", tok->data);
+	http_req_add_header(r, "Authorization", value);
+	xfreezero(value, n);
+}
+
+void
+http_req_set_basic(struct http_req *r, const char *user, const char *pw)
+{
+	struct oauth_form	f = { 0 };
+
+	/* RFC 6749 2.3.1: both parts form-urlencoded first. */
+	http_wipe_str(r->user);
+	http_wipe_str(r->password);
+	oauth_form_escape(&f, user);
+	r->user = xstrdup(f.buf != NULL ? f.buf : "");
+	oauth_form_clear(&f);
+	oauth_form_escape(&f, pw);
+	r->password = xstrdup(f.buf != NULL ? f.buf : "");
+	oauth_form_clear(&f);
+}
+
+void
+http_req_set_timeout(struct http_req *r, long ms)
+{
+	r->timeout_ms = ms;
+}
+
+void
+http_req_set_max_body(struct http_req *r, size_t max)
+{
+	r->max_body = max;
+}
+
+void
+http_req_set_retry(struct http_req *r, http_retry_fn fn, void *arg,
+    void (*free_fn)(void *))
+{
+	if (r->retry_free != NULL)
+		r->retry_free(r->retry_arg);
+	r->retry = fn;
+	r->retry_arg = arg;
+	r->retry_free = free_fn;
 }
 
 int
@@ -321,316 +425,252 @@ http_header_value(const char *line, size_t n, const char *name, char *out,
 	return 1;
 }
 
-/*
- * Response headers: only DPoP-Nonce is kept, when it fits; a later one
- * (a redirect is never followed, but a 100 Continue has headers) replaces
- * an earlier one, and one that does not fit leaves none (never a cut one).
- */
-static size_t
-http_header_cb(char *data, size_t size, size_t nmemb, void *arg)
+/* A running helper, started when there is none: 0, or -1 with *cause. */
+static int
+http_helper(struct http *h, char **cause)
 {
-	struct http_req	*r = arg;
-	size_t		 n = size * nmemb;
-	int		 rc;
+	int	fd;
 
-	rc = http_header_value(data, n, "DPoP-Nonce", r->nonce,
-	    sizeof r->nonce);
-	if (rc != 0)
-		r->has_nonce = rc == 1;
-	return n;
+	if (h->chan != NULL)
+		return 0;
+	if (h->path == NULL && (h->path = child_path("authd-http",
+	    cause)) == NULL)
+		return -1;
+	if ((h->pid = child_spawn(h->path, &fd, cause)) == -1)
+		return -1;
+	h->chan = chan_io_new(h->base, fd, http_msg_cb, http_eof_cb, h);
+	log_debug("http: helper %s started (pid %ld)", h->path, (long)h->pid);
+	return 0;
 }
 
-struct http_req *
-http_req_new(struct http *h, const char *method, const char *url,
-    char **cause)
-{
-	struct http_req	*r;
-	const char	*env;
-	char		 ua[64];
-
-	if (url_check(url, cause) != 0)
-		return NULL;
-	r = xcalloc(1, sizeof *r);
-	r->h = h;
-	r->max_body = HTTP_DEFAULT_MAX_BODY;
-	r->what = http_describe(method, url);
-	if ((r->easy = curl_easy_init()) == NULL)
-		fatalx("curl_easy_init");
-	curl_easy_setopt(r->easy, CURLOPT_URL, url);
-	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
-	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
-	    (long)HTTP_DEFAULT_TIMEOUT_MS);
-	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, http_write_cb);
-	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, http_header_cb);
-	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
-	/* OAuth endpoints do not redirect; never follow one. */
-	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR,
-	    strncasecmp(url, "https:", 6) == 0 ? "https" : "http");
-	curl_easy_setopt(r->easy, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	curl_easy_setopt(r->easy, CURLOPT_VERBOSE, 0L);
-	snprintf(ua, sizeof ua, "authd/%s", AUTHD_VERSION);
-	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, ua);
-	if ((env = getenv("CURL_CA_BUNDLE")) != NULL && *env != '\0')
-		curl_easy_setopt(r->easy, CURLOPT_CAINFO, env);
-	else if ((env = getenv("SSL_CERT_FILE")) != NULL && *env != '\0')
-		curl_easy_setopt(r->easy, CURLOPT_CAINFO, env);
-	if ((env = getenv("SSL_CERT_DIR")) != NULL && *env != '\0')
-		curl_easy_setopt(r->easy, CURLOPT_CAPATH, env);
-	if (strcmp(method, "GET") != 0)
-		curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
-	http_req_add_header(r, "Accept", "application/json");
-	return r;
-}
-
-void
-http_req_set_body(struct http_req *r, const char *content_type,
-    const void *body, size_t len)
-{
-	char	*hdr;
-
-	xfreezero(r->body, r->body_len);
-	r->body = xmalloc(len + 1);
-	memcpy(r->body, body, len);
-	r->body[len] = '\0';
-	r->body_len = len;
-	/* Our buffer, not a copy in curl: we wipe it. */
-	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
-	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)len);
-	xasprintf(&hdr, "Content-Type: %s", content_type);
-	r->headers = curl_slist_append(r->headers, hdr);
-	free(hdr);
-}
-
-void
-http_req_add_header(struct http_req *r, const char *name, const char *value)
-{
-	char	*hdr;
-	size_t	 n;
-
-	n = (size_t)xasprintf(&hdr, "%s: %s", name, value);
-	if ((r->headers = curl_slist_append(r->headers, hdr)) == NULL)
-		fatalx("curl_slist_append");
-	xfreezero(hdr, n);
-}
-
-void
-http_req_set_header(struct http_req *r, const char *name, const char *value)
-{
-	struct curl_slist	*l, *kept = NULL;
-	size_t			 n = strlen(name);
-
-	for (l = r->headers; l != NULL; l = l->next) {
-		if (strncasecmp(l->data, name, n) == 0 && l->data[n] == ':')
-			continue;
-		if ((kept = curl_slist_append(kept, l->data)) == NULL)
-			fatalx("curl_slist_append");
-	}
-	/* The list's strings are freed through the wiping hooks. */
-	curl_slist_free_all(r->headers);
-	r->headers = kept;
-	http_req_add_header(r, name, value);
-}
-
-void
-http_req_set_bearer(struct http_req *r, const struct secret *tok)
-{
-	char	*value;
-	size_t	 n;
-
-	/* curl's copy is wiped by our free hook; ours here. */
-	n = (size_t)xasprintf(&value, "Bearer %s", tok->data);
-	http_req_add_header(r, "Authorization", value);
-	xfreezero(value, n);
-}
-
-void
-http_req_set_dpop_token(struct http_req *r, const struct secret *tok)
-{
-	char	*value;
-	size_t	 n;
-
-	n = (size_t)xasprintf(&value, "DPoP %s", tok->data);
-	http_req_add_header(r, "Authorization", value);
-	xfreezero(value, n);
-}
-
-void
-http_req_set_basic(struct http_req *r, const char *user, const char *pw)
-{
-	char	*u, *p;
-
-	/* RFC 6749 2.3.1: both parts form-urlencoded first. */
-	u = curl_easy_escape(r->easy, user, 0);
-	p = curl_easy_escape(r->easy, pw, 0);
-	if (u == NULL || p == NULL)
-		fatalx("curl_easy_escape");
-	curl_easy_setopt(r->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-	curl_easy_setopt(r->easy, CURLOPT_USERNAME, u);
-	curl_easy_setopt(r->easy, CURLOPT_PASSWORD, p);
-	curl_free(u);
-	curl_free(p);
-}
-
-void
-http_req_set_timeout(struct http_req *r, long ms)
-{
-	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, ms);
-}
-
-void
-http_req_set_max_body(struct http_req *r, size_t max)
-{
-	r->max_body = max;
-}
-
-void
-http_req_set_retry(struct http_req *r, http_retry_fn fn, void *arg,
-    void (*free_fn)(void *))
-{
-	if (r->retry_free != NULL)
-		r->retry_free(r->retry_arg);
-	r->retry = fn;
-	r->retry_arg = arg;
-	r->retry_free = free_fn;
-}
-
-/* Send r again: a fresh reply, the headers as the hook left them. */
 static void
-http_resend(struct http_req *r)
+http_send(struct http_req *r)
 {
-	CURLMcode	rc;
+	struct chan_msg	m;
+	int		i;
 
-	curl_multi_remove_handle(r->h->multi, r->easy);
-	xfreezero(r->resp, r->resp_cap);
-	r->resp = NULL;
-	r->resp_len = r->resp_cap = 0;
-	r->too_large = 0;
-	r->has_nonce = 0;
-	r->errbuf[0] = '\0';
-	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
-	if ((rc = curl_multi_add_handle(r->h->multi, r->easy)) != CURLM_OK)
-		fatalx("curl_multi_add_handle: %s", curl_multi_strerror(rc));
-	log_debug("%s: sent again", r->what);
+	chan_init(&m);
+	chan_put_str(&m, HC_OP, "request");
+	chan_put_int(&m, HC_ID, r->id);
+	chan_put_str(&m, HC_METHOD, r->method);
+	chan_put_str(&m, HC_URL, r->url);
+	chan_put_str(&m, HC_HOST, r->origin.host);
+	chan_put_int(&m, HC_PORT, r->origin.port);
+	for (i = 0; i < r->nheaders; i++)
+		chan_put_str(&m, HC_HEADER, r->headers[i]);
+	if (r->has_body)
+		chan_put(&m, HC_BODY, r->body, r->body_len);
+	if (r->user != NULL) {
+		chan_put_str(&m, HC_USER, r->user);
+		chan_put_str(&m, HC_PASSWORD, r->password);
+	}
+	chan_put_int(&m, HC_TIMEOUT, r->timeout_ms);
+	chan_put_int(&m, HC_MAX_BODY, (int64_t)r->max_body);
+	chan_finish(&m);
+	chan_io_send(r->h->chan, &m);
 }
 
 void
 http_submit(struct http_req *r, http_done_fn done, void *arg)
 {
-	CURLMcode	rc;
+	struct http	*h = r->h;
+	char		*cause = NULL;
 
 	r->done = done;
 	r->arg = arg;
-	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+	r->id = ++h->next_id;
 	clock_gettime(CLOCK_MONOTONIC, &r->started);
-	/* Calls the timer callback with 0 ms: starts on the next iteration. */
-	if ((rc = curl_multi_add_handle(r->h->multi, r->easy)) != CURLM_OK)
-		fatalx("curl_multi_add_handle: %s", curl_multi_strerror(rc));
 	r->submitted = 1;
-	TAILQ_INSERT_TAIL(&r->h->reqs, r, entry);
 	log_debug("%s", r->what);
+	evtimer_del(h->idle);
+	if (http_helper(h, &cause) != 0) {
+		/* Fails on the next iteration, never from inside this call. */
+		log_warnx("http: %s", cause);
+		free(cause);
+		r->orphaned = 1;
+		TAILQ_INSERT_TAIL(&h->orphans, r, entry);
+		event_active(h->fail, 0, 0);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&h->reqs, r, entry);
+	if (r->body_len > HC_MAX_REQ_BODY)
+		fatalx("a request body of %zu bytes", r->body_len);
+	http_send(r);
 }
 
 void
 http_cancel(struct http_req *r)
 {
+	struct chan_msg	m;
+
 	if (r == NULL)
 		return;
+	if (r->submitted && !r->orphaned && r->h->chan != NULL) {
+		chan_init(&m);
+		chan_put_str(&m, HC_OP, "cancel");
+		chan_put_int(&m, HC_ID, r->id);
+		chan_finish(&m);
+		chan_io_send(r->h->chan, &m);
+	}
 	log_debug("%s: cancelled", r->what);
 	http_req_free(r);
 }
 
-static int
-http_map_error(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_OPERATION_TIMEDOUT:
-		return AUTHD_E_IDP_TIMEOUT;
-	case CURLE_UNSUPPORTED_PROTOCOL:
-		return AUTHD_E_INSECURE_URL;
-	case CURLE_WRITE_ERROR:
-		return AUTHD_E_IDP_BAD_REPLY;
-	default:
-		return AUTHD_E_IDP_UNREACHABLE;
-	}
-}
-
-/* The reply's Date header (RFC 9110 section 6.6.1), 0 when absent or bad. */
-static time_t
-http_date(CURL *easy)
-{
-	struct curl_header	*hd;
-	time_t			 t;
-
-	if (curl_easy_header(easy, "Date", 0, CURLH_HEADER, -1, &hd) !=
-	    CURLHE_OK || hd->value == NULL || strlen(hd->value) > 64)
-		return 0;
-	t = curl_getdate(hd->value, NULL);
-	return t > 0 ? t : 0;
-}
-
-/* Drain finished transfers: remove, call back, free. */
+/* Log, retry once when the hook asks, else call back and free. */
 static void
-http_check_done(struct http *h)
+http_finish(struct http_req *r, struct http_result *res)
 {
+	struct http	*h = r->h;
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	res->elapsed_ms = (now.tv_sec - r->started.tv_sec) * 1000 +
+	    (now.tv_nsec - r->started.tv_nsec) / 1000000;
+	if (res->error != 0)
+		log_info("%s: %s (%ld ms)", r->what, res->errmsg,
+		    res->elapsed_ms);
+	else
+		log_info("%s: %ld (%zu bytes, %ld ms)", r->what, res->status,
+		    res->body_len, res->elapsed_ms);
+	if (res->error == 0 && r->retry != NULL && !r->retried &&
+	    !r->orphaned && h->chan != NULL && r->retry(r, res,
+	    r->retry_arg)) {
+		r->retried = 1;
+		log_debug("%s: sent again", r->what);
+		http_send(r);
+		return;
+	}
+	r->done(res, r->arg);
+	http_req_free(r);
+}
+
+static struct http_req *
+http_find(struct http *h, int64_t id)
+{
+	struct http_req	*r;
+
+	TAILQ_FOREACH(r, &h->reqs, entry) {
+		if (r->id == id)
+			return r;
+	}
+	return NULL;
+}
+
+/* A string field of n bytes as a C string into buf: 0, or -1. */
+static int
+http_field(const unsigned char *v, size_t n, char *buf, size_t len)
+{
+	if (n >= len || memchr(v, '\0', n) != NULL)
+		return -1;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+static void
+http_msg_cb(const unsigned char *body, size_t len, void *arg)
+{
+	struct http		*h = arg;
 	struct http_result	 res;
 	struct http_req		*r;
-	struct timespec		 now;
-	CURLMsg			*m;
-	CURLcode		 rc;
-	curl_off_t		 retry = -1;
-	char			*ct = NULL, msg[CURL_ERROR_SIZE + 64];
-	int			 n;
+	const unsigned char	*v;
+	size_t			 off = 0, n;
+	uint16_t		 tag;
+	int64_t			 id = -1, x;
+	char			 errmsg[1024], ctype[256];
+	char			 nonce[HTTP_MAX_NONCE + 1], *copy = NULL;
+	int			 rc, bad = 0;
 
-	while ((m = curl_multi_info_read(h->multi, &n)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		rc = m->data.result;
-		r = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		memset(&res, 0, sizeof res);
-		res.retry_after = -1;
-		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
-		curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &ct);
-		if (curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER,
-		    &retry) == CURLE_OK && retry > 0)
-			res.retry_after = (long)retry;
-		res.content_type = ct;
-		res.date = http_date(r->easy);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		res.elapsed_ms = (now.tv_sec - r->started.tv_sec) * 1000 +
-		    (now.tv_nsec - r->started.tv_nsec) / 1000000;
-		if (r->too_large) {
-			res.error = AUTHD_E_IDP_BAD_REPLY;
-			snprintf(msg, sizeof msg, "reply larger than %zu bytes",
-			    r->max_body);
-			res.errmsg = msg;
-		} else if (rc != CURLE_OK) {
-			res.error = http_map_error(rc);
-			snprintf(msg, sizeof msg, "%s", r->errbuf[0] != '\0' ?
-			    r->errbuf : curl_easy_strerror(rc));
-			res.errmsg = msg;
+	memset(&res, 0, sizeof res);
+	res.retry_after = -1;
+	res.body = "";
+	while ((rc = chan_next(body, len, &off, &tag, &v, &n)) == 1) {
+		switch (tag) {
+		case HC_ID:
+			bad |= chan_int(v, n, &id);
+			break;
+		case HC_ERROR:
+			bad |= chan_int(v, n, &x);
+			if (x > 0 || x < -1000)
+				bad = 1;
+			res.error = (int)x;
+			break;
+		case HC_ERRMSG:
+			if (n >= sizeof errmsg)
+				n = sizeof errmsg - 1;
+			memcpy(errmsg, v, n);
+			errmsg[n] = '\0';
+			res.errmsg = errmsg;
+			break;
+		case HC_STATUS:
+			bad |= chan_int(v, n, &x);
+			if (x < 0 || x > 999)
+				bad = 1;
+			res.status = (long)x;
+			break;
+		case HC_CTYPE:
+			if (http_field(v, n, ctype, sizeof ctype) == 0)
+				res.content_type = ctype;
+			break;
+		case HC_RETRY_AFTER:
+			bad |= chan_int(v, n, &x);
+			res.retry_after = x > 0 && x < 1000000000 ? (long)x :
+			    -1;
+			break;
+		case HC_DATE:
+			bad |= chan_int(v, n, &x);
+			res.date = x > 0 ? (time_t)x : 0;
+			break;
+		case HC_NONCE:
+			if (http_field(v, n, nonce, sizeof nonce) == 0)
+				res.dpop_nonce = nonce;
+			break;
+		case HC_RBODY:
+			if (copy != NULL)
+				bad = 1;
+			else {
+				copy = xmalloc(n + 1);
+				memcpy(copy, v, n);
+				copy[n] = '\0';
+				res.body = copy;
+				res.body_len = n;
+			}
+			break;
+		default:
+			bad = 1;
 		}
-		res.body = r->resp != NULL ? r->resp : "";
-		res.body_len = r->resp_len;
-		res.dpop_nonce = r->has_nonce ? r->nonce : NULL;
-		if (res.error != 0)
-			log_info("%s: %s (%ld ms)", r->what, res.errmsg,
-			    res.elapsed_ms);
-		else
-			log_info("%s: %ld (%zu bytes, %ld ms)", r->what,
-			    res.status, res.body_len, res.elapsed_ms);
-		if (res.error == 0 && r->retry != NULL && !r->retried &&
-		    r->retry(r, &res, r->retry_arg)) {
-			r->retried = 1;
-			http_resend(r);
-			continue;
-		}
-		r->done(&res, r->arg);
-		http_req_free(r);
 	}
+	if (rc != 0 || bad || (res.error != 0 && res.errmsg == NULL)) {
+		log_warnx("http: a reply from authd-http that is not well "
+		    "formed: the helper goes");
+		http_eof_cb(h);
+	} else if ((r = http_find(h, id)) != NULL) {
+		http_finish(r, &res);
+	}
+	/* else: cancelled while the reply was on its way. */
+	if (copy != NULL)
+		xfreezero(copy, res.body_len + 1);
+	explicit_bzero(nonce, sizeof nonce);
+	http_arm_idle(h);
+}
+
+/* The helper went (or must): what it had fails, on the next iteration. */
+static void
+http_eof_cb(void *arg)
+{
+	struct http	*h = arg;
+	struct http_req	*r;
+
+	if (h->chan == NULL)
+		return;
+	if (!TAILQ_EMPTY(&h->reqs))
+		log_warnx("http: authd-http (pid %ld) ended with %s",
+		    (long)h->pid, "transfers running");
+	while ((r = TAILQ_FIRST(&h->reqs)) != NULL) {
+		TAILQ_REMOVE(&h->reqs, r, entry);
+		r->orphaned = 1;
+		TAILQ_INSERT_TAIL(&h->orphans, r, entry);
+	}
+	http_helper_stop(h);
+	event_active(h->fail, 0, 0);
 }

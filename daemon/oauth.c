@@ -38,7 +38,7 @@ oauth_form_grow(struct oauth_form *f, size_t more)
 	f->cap = cap;
 }
 
-static void
+void
 oauth_form_escape(struct oauth_form *f, const char *s)
 {
 	static const char	hex[] = "0123456789ABCDEF";

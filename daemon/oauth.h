@@ -35,6 +35,8 @@ struct oauth_form {
 
 void	oauth_form_add(struct oauth_form *, const char *key, const char *value);
 void	oauth_form_clear(struct oauth_form *);
+/* Append s form-urlencoded (space as '+'), without a key. */
+void	oauth_form_escape(struct oauth_form *, const char *s);
 /*
  * Add extra parameters written as "name=value" entries separated by
  * spaces (a profile's device_params): names of letters, digits, '_', '.'

@@ -11,8 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
-
 #include "error.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -42,47 +40,46 @@ url_is_loopback(const char *host)
 int
 url_check(const char *url, char **cause)
 {
-	CURLU		*u;
-	char		*scheme = NULL, *host = NULL;
-	int		 rc = 0;
+	struct url_origin	 o;
+	const char		*p;
+	char			*why = NULL;
+	size_t			 n;
 
-	if ((u = curl_url()) == NULL)
-		fatalx("curl_url");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	p = strstr(url, "://");
+	n = p != NULL ? (size_t)(p - url) : 0;
+	if (n == 0 || strspn(url, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.") != n) {
 		xasprintf(cause, "malformed URL '%s'", url);
-		rc = AUTHD_E_CONFIG;
-		goto out;
+		return AUTHD_E_CONFIG;
 	}
-	if (strcasecmp(scheme, "https") == 0)
-		goto out;
-	if (strcasecmp(scheme, "http") == 0 && url_is_loopback(host))
-		goto out;
+	if ((n != 5 || strncasecmp(url, "https", 5) != 0) &&
+	    (n != 4 || strncasecmp(url, "http", 4) != 0))
+		goto insecure;
+	if (url_origin(url, &o, &why) != 0) {
+		xasprintf(cause, "malformed URL '%s': it %s", url, why);
+		free(why);
+		return AUTHD_E_CONFIG;
+	}
+	if (strcmp(o.scheme, "https") == 0 ||
+	    (strcmp(o.scheme, "http") == 0 && url_is_loopback(o.host)))
+		return 0;
+insecure:
 	xasprintf(cause, "refusing %s: only https:// is allowed (plain "
 	    "http:// only to a loopback address)", url);
-	rc = AUTHD_E_INSECURE_URL;
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return rc;
+	return AUTHD_E_INSECURE_URL;
 }
 
 char *
 url_host(const char *url)
 {
-	CURLU	*u;
-	char	*host = NULL, *copy = NULL;
+	struct url_origin	 o;
+	char			*cause = NULL;
 
-	if ((u = curl_url()) == NULL)
+	if (url_origin(url, &o, &cause) != 0) {
+		free(cause);
 		return NULL;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-		copy = xstrdup(host);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return copy;
+	}
+	return xstrdup(o.host);
 }
 
 int
@@ -196,37 +193,38 @@ url_parse_host_port(const char *s, char *host, size_t len, int *port)
 	return url_parse_authority(s, i, host, len, port, &why);
 }
 
-/* libcurl must read the same host and port, or the URL is ambiguous. */
+/*
+ * A host that ends in a number is an IPv4 address to browsers (the WHATWG
+ * URL standard) and to libcurl, in forms such as 0x7f.1 or 2130706433:
+ * only the dotted decimal form is taken, so that everyone reads one host.
+ */
 static int
-url_origin_curl_agrees(const char *url, const struct url_origin *o,
-    char **cause)
+url_host_ambiguous(const char *host)
 {
-	CURLU	*u;
-	char	*host = NULL, *port = NULL;
-	int	 rc = -1;
+	struct in_addr	 a;
+	const char	*last;
+	char		 buf[INET_ADDRSTRLEN];
+	size_t		 n = strlen(host), i;
 
-	if ((u = curl_url()) == NULL)
-		fatalx("curl_url");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
-	    CURLUE_OK) {
-		xasprintf(cause, "is not a URL libcurl accepts");
-		goto out;
+	if (host[0] == '[')
+		return 0;
+	if (n > 0 && host[n - 1] == '.')
+		n--;
+	for (i = n; i > 0 && host[i - 1] != '.'; i--)
+		;
+	last = host + i;
+	if (last == host + n)
+		return 0;
+	if ((size_t)(host + n - last) == strspn(last, "0123456789") ||
+	    ((last[0] == '0' && (last[1] == 'x' || last[1] == 'X')) &&
+	    (size_t)(host + n - last - 2) == strspn(last + 2,
+	    "0123456789abcdefABCDEF"))) {
+		if (n != strlen(host) || inet_pton(AF_INET, host, &a) != 1 ||
+		    inet_ntop(AF_INET, &a, buf, sizeof buf) == NULL ||
+		    strcmp(buf, host) != 0)
+			return 1;
 	}
-	if (strcasecmp(host, o->host) != 0 || strtol(port, NULL, 10) !=
-	    o->port) {
-		xasprintf(cause, "names its host ambiguously (a browser reads "
-		    "%s port %d, libcurl %s port %s)", o->host, o->port, host,
-		    port);
-		goto out;
-	}
-	rc = 0;
-out:
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return rc;
+	return 0;
 }
 
 int
@@ -275,8 +273,12 @@ url_origin(const char *url, struct url_origin *o, char **cause)
 	}
 	if (o->port == 0)
 		o->port = url_default_port(o->scheme);
-	if (url_origin_curl_agrees(url, o, cause) != 0)
+	if (url_host_ambiguous(o->host)) {
+		xasprintf(cause, "names its host ambiguously (%s is a number "
+		    "that browsers and libcurl read as an IPv4 address)",
+		    o->host);
 		return AUTHD_E_INSECURE_URL;
+	}
 	return 0;
 }
 

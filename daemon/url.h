@@ -2,8 +2,8 @@
  * URLs: the rule every URL authd talks to must pass (https, or http to a
  * loopback address), the host of a URL, and the origin a browser would
  * go to, read strictly so that a browser and libcurl cannot disagree. Pure
- * functions; libcurl's URL parser (not its transfers) is the second
- * opinion on hosts.
+ * functions, without libcurl (which only the HTTP helper maps): the helper
+ * checks that libcurl reads the host authd read before each transfer.
  */
 #ifndef AUTHD_URL_H
 #define AUTHD_URL_H
@@ -32,7 +32,8 @@ struct url_origin {
  * backslashes (browsers read them as '/', libcurl does not), user
  * information ('@' before the host), percent-encoding in the authority, a
  * scheme other than http:// and https://, an empty host or a bad port, and
- * a host that libcurl reads otherwise. Returns 0 or AUTHD_E_INSECURE_URL.
+ * a host ending in a number that is not a dotted IPv4 address (browsers
+ * and libcurl read 0x7f.1 as 127.0.0.1). Returns 0 or AUTHD_E_INSECURE_URL.
  */
 int		 url_origin(const char *url, struct url_origin *,
 		     char **cause);

@@ -19,7 +19,7 @@ LAYERS = [
      "frame", "proto", "text", "ctxrule", "sockpath", "privdir", "lockfile",
      "child"],
     # pure or leaf modules
-    ["http", "url", "redirect", "qr", "oauth", "jwtcheck", "jwt", "jws", "dpop",
+    ["http", "http-chan", "authd-http", "url", "redirect", "qr", "oauth", "jwtcheck", "jwt", "jws", "dpop",
      "profile", "preset", "policy", "confirm",
      "store", "store-backend", "store-file", "store-memory", "store-secret",
      "audit"],

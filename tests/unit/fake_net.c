@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 #include <openssl/evp.h>
 
@@ -248,19 +247,18 @@ http_req_set_retry(struct http_req *r, http_retry_fn fn, void *arg,
 	r->retry_free = free_fn;
 }
 
-/* As libcurl sends it: both parts form-urlencoded first (RFC 6749 2.3.1). */
+/* As http.c sends it: both parts form-urlencoded first (RFC 6749 2.3.1). */
 void
 http_req_set_basic(struct http_req *r, const char *user, const char *pw)
 {
-	char		*u, *p, *pair, *value;
-	unsigned char	*b64;
-	int		 n;
+	struct oauth_form	 u = { 0 }, p = { 0 };
+	char			*pair, *value;
+	unsigned char		*b64;
+	int			 n;
 
-	u = curl_easy_escape(NULL, user, 0);
-	p = curl_easy_escape(NULL, pw, 0);
-	if (u == NULL || p == NULL)
-		fatalx("curl_easy_escape");
-	n = xasprintf(&pair, "%s:%s", u, p);
+	oauth_form_escape(&u, user);
+	oauth_form_escape(&p, pw);
+	n = xasprintf(&pair, "%s:%s", u.buf ? u.buf : "", p.buf ? p.buf : "");
 	b64 = xmalloc(4 * ((size_t)n / 3 + 1) + 1);
 	EVP_EncodeBlock(b64, (const unsigned char *)pair, n);
 	xasprintf(&value, "Basic %s", b64);
@@ -268,8 +266,8 @@ http_req_set_basic(struct http_req *r, const char *user, const char *pw)
 	free(value);
 	free(b64);
 	free(pair);
-	curl_free(u);
-	curl_free(p);
+	oauth_form_clear(&u);
+	oauth_form_clear(&p);
 }
 
 void
