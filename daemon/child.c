@@ -20,7 +20,7 @@
 #include "xmalloc.h"
 
 #ifndef AUTHD_LIBEXECDIR
-#define AUTHD_LIBEXECDIR "/usr/libexec/authd"
+#define AUTHD_LIBEXECDIR "/usr/libexec/authd-tb"
 #endif
 
 static int

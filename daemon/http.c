@@ -72,6 +72,7 @@ struct http_req {
 	struct timespec		 started;
 	int			 submitted;
 	int			 orphaned;
+	char			*why;		/* orphaned: the helper's fault */
 	http_retry_fn		 retry;
 	void			*retry_arg;
 	void			(*retry_free)(void *);
@@ -182,8 +183,8 @@ http_fail_cb(evutil_socket_t fd, short what, void *arg)
 		memset(&res, 0, sizeof res);
 		res.retry_after = -1;
 		res.error = AUTHD_E_IDP_UNREACHABLE;
-		res.errmsg = "authd's HTTP helper (authd-http) ended before "
-		    "the reply";
+		res.errmsg = r->why != NULL ? r->why : "authd's HTTP helper "
+		    "(authd-http) ended before the reply";
 		res.body = "";
 		http_finish(r, &res);
 	}
@@ -226,6 +227,7 @@ http_req_free(struct http_req *r)
 	http_wipe_str(r->user);
 	http_wipe_str(r->password);
 	http_wipe_str(r->url);
+	free(r->why);
 	free(r->method);
 	free(r->what);
 	explicit_bzero(r, sizeof *r);
@@ -486,7 +488,7 @@ http_submit(struct http_req *r, http_done_fn done, void *arg)
 	if (http_helper(h, &cause) != 0) {
 		/* Fails on the next iteration, never from inside this call. */
 		log_warnx("http: %s", cause);
-		free(cause);
+		r->why = cause;
 		r->orphaned = 1;
 		TAILQ_INSERT_TAIL(&h->orphans, r, entry);
 		event_active(h->fail, 0, 0);

@@ -40,6 +40,7 @@ while read -r f; do
 	case $f in
 	/usr/bin/authd|/usr/bin/tb|/usr/bin/git-credential-tb|\
 	/usr/bin/docker-credential-tb|/usr/lib/*/libauthd-client.so*|\
+	/usr/libexec/authd-tb/authd-http|\
 	/usr/lib/libauthd-client.so*|/usr/include/authd-client.h|\
 	/usr/lib/*pkgconfig/authd-client.pc|/usr/share/man/man[158]/*|\
 	/usr/share/bash-completion/completions/tb|\
