@@ -695,6 +695,8 @@ main(int argc, char **argv)
 	/* Every profile's credential starts loading now, in the background. */
 	PROFILES_FOREACH(p, ad.profiles)
 		account_get(&ad, p);
+	/* A loaded login is often refreshed first: the helper is ready. */
+	http_prepare(ad.http);
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(ad.base, signums[i], authd_signal_cb,
 		    &ad);

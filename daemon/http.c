@@ -445,6 +445,19 @@ http_helper(struct http *h, char **cause)
 	return 0;
 }
 
+void
+http_prepare(struct http *h)
+{
+	char	*cause = NULL;
+
+	if (http_helper(h, &cause) != 0) {
+		log_warnx("http: %s", cause);
+		free(cause);
+		return;
+	}
+	http_arm_idle(h);
+}
+
 static void
 http_send(struct http_req *r)
 {

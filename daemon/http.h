@@ -1,6 +1,6 @@
 /*
- * Asynchronous HTTP: libcurl's multi interface driven by the event loop.
- * The only module that includes curl.h.
+ * Asynchronous HTTP: every transfer runs in the HTTP helper (authd-http,
+ * libcurl's multi interface); see http.c.
  *
  * Only https:// is allowed, except http:// to a loopback address (127.0.0.0/8,
  * [::1], localhost) for tests and local development. libcurl's standard
@@ -47,6 +47,11 @@ void		 http_global_init(void);
 void		 http_global_cleanup(void);
 
 struct http	*http_new(struct event_base *);
+/*
+ * Start the HTTP helper ahead of the first request (at start, when a
+ * stored login will likely be refreshed); it goes again when idle.
+ */
+void		 http_prepare(struct http *);
 /* Cancels every request still running (their callbacks do not run). */
 void		 http_free(struct http *);
 

@@ -84,6 +84,12 @@ http_new(struct event_base *base)
 }
 
 void
+http_prepare(struct http *h)
+{
+	(void)h;
+}
+
+void
 http_free(struct http *h)
 {
 	free(h);
