@@ -105,6 +105,16 @@ test_origin(void)
 	origin_bad("https://idp.example;x/", "not allowed");
 	/* A host libcurl normalises to another: ambiguous. */
 	origin_bad("https://0x7f.1/", "ambiguous");
+	origin_bad("http://2130706433/", "ambiguous");
+	origin_bad("http://127.1/", "ambiguous");
+	origin_bad("http://0177.0.0.1/", "ambiguous");
+	origin_bad("https://idp.0x10/", "ambiguous");
+	origin_bad("https://idp.example.123/", "ambiguous");
+	origin_bad("http://127.0.0.1./", "ambiguous");
+	origin_ok("http://127.0.0.1:9/", "http", "127.0.0.1", 9);
+	origin_ok("https://1idp.example/", "https", "1idp.example", 443);
+	origin_ok("https://idp.example./", "https", "idp.example.", 443);
+	origin_ok("https://123.example/", "https", "123.example", 443);
 
 	/* Same origin: scheme, host and port, default ports by scheme. */
 	CHECK_INT(url_origin("https://IDP.example/x", &a, &cause), 0);
@@ -206,6 +216,18 @@ main(void)
 	CHECK_INT(url("ftp://idp.example/"), AUTHD_E_INSECURE_URL);
 	CHECK_INT(url("not a url"), AUTHD_E_CONFIG);
 	CHECK_INT(url(""), AUTHD_E_CONFIG);
+	/* Read by url_origin's rules, without libcurl. */
+	CHECK_INT(url("https://u:p@idp.example/"), AUTHD_E_CONFIG);
+	CHECK_INT(url("https://idp.example\\@evil/"), AUTHD_E_CONFIG);
+	CHECK_INT(url("https:///x"), AUTHD_E_CONFIG);
+	CHECK_INT(url("https://0x7f.1/"), AUTHD_E_CONFIG);
+	CHECK_INT(url("http://0x7f.1/"), AUTHD_E_CONFIG);
+	CHECK_INT(url("HTTP://LOCALHOST:1/"), 0);
+	CHECK_INT(url("javascript://idp.example/"), AUTHD_E_INSECURE_URL);
+	h = url_host("http://[::1]:9/");
+	CHECK_STR(h, "[::1]");
+	free(h);
+	CHECK(url_host("not a url") == NULL);
 	h = url_host("https://idp.example:8443/a?b");
 	CHECK_STR(h, "idp.example");
 	free(h);
