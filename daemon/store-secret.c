@@ -11,7 +11,10 @@
  * read ends at once. Items use the schema "org.authd.Credential" with
  * application = "authd", profile = NAME, issuer = ISSUER URL (the helper
  * says so); a locked collection is reported as locked, never as "not
- * logged in". A missing helper is a store error, never "not logged in".
+ * logged in". A helper that is missing, or ends without a reply, is
+ * AUTHD_E_STORE, which like a locked keyring hides whether a credential
+ * exists: never "not logged in" (AUTHD_E_STORE_UNAVAILABLE would say
+ * that no Secret Service holds anything).
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -60,8 +63,8 @@ store_secret_helper(struct store_job *j)
 
 	if (st->helper == NULL &&
 	    (st->helper = child_path(KEYRING_HELPER, &cause)) == NULL) {
-		store_job_fail(j, AUTHD_E_STORE_UNAVAILABLE, "the Secret "
-		    "Service store cannot run: %s", cause);
+		store_job_fail(j, AUTHD_E_STORE, "the Secret Service store "
+		    "cannot run: %s", cause);
 		free(cause);
 	}
 	return st->helper;
@@ -197,13 +200,12 @@ store_secret_reap(struct store_job *j, pid_t pid, int replied)
 		store_job_fail(j, AUTHD_E_STORE_TIMEOUT, "the Secret Service "
 		    "did not answer in time: %s was stopped", KEYRING_HELPER);
 	else if (WIFSIGNALED(status))
-		store_job_fail(j, AUTHD_E_STORE_UNAVAILABLE, "%s was killed "
-		    "by signal %d before it answered", KEYRING_HELPER,
-		    WTERMSIG(status));
+		store_job_fail(j, AUTHD_E_STORE, "%s was killed by signal %d "
+		    "before it answered", KEYRING_HELPER, WTERMSIG(status));
 	else
-		store_job_fail(j, AUTHD_E_STORE_UNAVAILABLE, "%s exited %d "
-		    "without an answer", KEYRING_HELPER,
-		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		store_job_fail(j, AUTHD_E_STORE, "%s exited %d without an "
+		    "answer", KEYRING_HELPER, WIFEXITED(status) ?
+		    WEXITSTATUS(status) : -1);
 }
 
 static void

@@ -5,12 +5,13 @@ python3 test_store.py NAME."""
 import json
 import os
 import random
+import shutil
 import signal
 import stat
 import time
 
-from harness import (AUTHD, IdP, Keyring, Login, TB, Failure, SLOW, check,
-                     pid_alive, wait_for, run)
+from harness import (AUTHD, BUILD, IdP, Keyring, Login, TB, Failure, SLOW,
+                     check, pid_alive, wait_for, run)
 
 
 def daemon_for(env, idp, *args, **kw):
@@ -679,11 +680,160 @@ def canary_not_logged(env):
         check("CANARYtok" not in t, "a token leaked:\n%s" % t[-2000:])
 
 
+# The keyring stack: what authd must not map, as /proc/PID/maps names it.
+KEYRING_LIBS = ("libsecret-1.so", "libglib-2.0.so", "libgio-2.0.so",
+                "libgobject-2.0.so")
+
+
+def _children(pid):
+    """The processes whose parent is pid (zombies included): (pid, comm,
+    state)."""
+    kids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                stat_line = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses.
+        comm = stat_line[stat_line.index("(") + 1:stat_line.rindex(")")]
+        fields = stat_line[stat_line.rindex(")") + 2:].split()
+        if int(fields[1]) == pid:
+            kids.append((int(p), comm, fields[0]))
+    return kids
+
+
+def _keyring_libs(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return sorted({line.split()[-1] for line in f
+                       if any(lib in line for lib in KEYRING_LIBS)})
+
+
+def authd_maps_no_glib(env):
+    """authd with the Secret Service store maps no libsecret, GLib, GIO or
+    GObject: not at start, not after a login's save, not after a restart's
+    load and a refresh's save. The keyring calls run in the authd-keyring
+    helper, reaped when its job is done."""
+    Keyring(env)
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4")
+    d = daemon_for(env, idp)
+    check(_keyring_libs(d.pid) == [], "authd maps %s at start"
+          % _keyring_libs(d.pid))
+    login(env, idp)
+    rc, st = status(env)
+    check(st["persisted"] is True and st["store"] == "secret-service", st)
+    check(_keyring_libs(d.pid) == [], "authd maps %s after a save"
+          % _keyring_libs(d.pid))
+    d.stop()
+    d = daemon_for(env, idp)
+    wait_for(lambda: status(env)[1]["store_state"] != "loading",
+             "the stored credential to load")
+    rc, st = status(env)
+    check(rc == 0 and st["source"] == "store", st)
+    token_ok(env, idp)
+    check(_keyring_libs(d.pid) == [], "authd maps %s after a load"
+          % _keyring_libs(d.pid))
+    # Each job's helper is reaped before its answer is delivered.
+    check(_children(d.pid) == [], "authd has children: %s"
+          % _children(d.pid))
+
+
+def keyring_hung_reaped(env):
+    """A stopped keyring: the helper that waits on it is killed at the
+    store deadline (store_timeout, as before) and reaped: no zombie, no
+    process left. A daemon stopped while its helper hangs exits at the
+    deadline (the helper's D-Bus call would wait 25 s) and leaves none
+    either."""
+    kr = Keyring(env)
+    idp = IdP(env, "--interval", "1")
+    d = daemon_for(env, idp)
+    login(env, idp)
+    os.kill(kr.gkd.pid, signal.SIGSTOP)
+    try:
+        # A new login while hung: its save's helper waits on the keyring.
+        lg = Login(env, "--no-browser")
+        uri, code = lg.code()
+        idp.approve(uri, user="bob", code=code)
+        wait_for(lambda: [k for k in _children(d.pid)
+                          if k[1] == "authd-keyring"],
+                 "the save's authd-keyring", timeout=5 * SLOW)
+        helper = [k for k in _children(d.pid) if k[1] == "authd-keyring"][0]
+        rc, _, err = lg.wait()
+        check(rc == 0, "tb login exit %d: %s" % (rc, err))
+        rc, st = status(env)
+        check(st["sub"] == "bob" and st["persisted"] is False, st)
+        check(st["store_error"]["code"] == "store_timeout", st)
+        wait_for(lambda: _children(d.pid) == [], "authd to reap the "
+                 "killed helper (children: %s)" % _children(d.pid))
+        check(not os.path.exists("/proc/%d" % helper[0]),
+              "the helper %d is still there" % helper[0])
+        # A restart while hung: the load's helper waits; SIGTERM waits for
+        # the store up to its 5 s deadline, then ends both.
+        d.stop()
+        d = daemon_for(env, idp)
+        wait_for(lambda: [k for k in _children(d.pid)
+                          if k[1] == "authd-keyring"],
+                 "the load's authd-keyring", timeout=5 * SLOW)
+        helper = [k for k in _children(d.pid) if k[1] == "authd-keyring"][0]
+        t0 = time.monotonic()
+        d.stop()
+        took = time.monotonic() - t0
+        check(took < 5.0 + 2.0 * SLOW, "authd took %.2f s to stop" % took)
+        wait_for(lambda: not os.path.exists("/proc/%d" % helper[0]),
+                 "the load's helper to be gone")
+    finally:
+        os.kill(kr.gkd.pid, signal.SIGCONT)
+
+
+def keyring_helper_missing(env):
+    """authd without authd-keyring (neither next to it nor in its libexec
+    directory): the stored login is neither read nor lost. status and token
+    say the store failed and why, never "not logged in"; with the helper
+    back, the next request loads the same login."""
+    kr = Keyring(env)
+    idp = IdP(env, "--interval", "1")
+    d = daemon_for(env, idp)
+    login(env, idp)
+    d.stop()
+    bindir = os.path.join(env.dir, "bin")
+    os.mkdir(bindir)
+    exe = os.path.join(bindir, "authd")
+    shutil.copy2(AUTHD, exe)
+    daemon_for(env, idp, exe=exe)
+    wait_for(lambda: status(env)[1]["store_state"] != "loading",
+             "the load to fail")
+    rc, st = status(env)
+    err = st.get("store_error") or {}
+    check(err.get("code") == "store_error", st)
+    check("authd-keyring is missing" in err["message"] and
+          "reinstall authd" in err["message"], st)
+    check(st["logged_in"] is False and st["persisted"] is False, st)
+    r = env.tb("status")
+    check(r.returncode == 1, "exit %d: %s" % (r.returncode, r.stderr))
+    check("cannot tell whether you are logged in" in r.stderr and
+          "authd-keyring is missing" in r.stderr, r.stderr)
+    check("not logged in" not in r.stderr, r.stderr)
+    r = env.tb("token")
+    check(r.returncode == 1 and "authd-keyring is missing" in r.stderr,
+          "exit %d: %s" % (r.returncode, r.stderr))
+    out = kr.search("application", "authd", "profile", "default")
+    check("authd credential for default" in out, "the item is gone: " + out)
+    # Reinstated: the next request loads the stored login; no new one.
+    shutil.copy2(os.path.join(BUILD, "authd-keyring"), bindir)
+    token_ok(env, idp)
+    rc, st = status(env)
+    check(rc == 0 and st["source"] == "store" and st["sub"] == "alice", st)
+    check(len(idp.entries("/device/auth")) == 1, "logged in twice")
+
+
 TESTS = {f.__name__: f for f in (
     keyring_restart, keyring_locked, no_secret_service, keyring_hung,
     file_store, file_store_torn, rotation_kill_loop, canary_not_logged,
     crash_loop, crash_loop_grace, sigterm_rotation_loop, store_lock_file,
-    store_lock_secret, store_shared_rotation, store_lock_successor)}
+    store_lock_secret, store_shared_rotation, store_lock_successor,
+    authd_maps_no_glib, keyring_hung_reaped, keyring_helper_missing)}
 
 if __name__ == "__main__":
     run(TESTS)
