@@ -8,6 +8,8 @@ import random
 import shutil
 import signal
 import stat
+import struct
+import subprocess
 import time
 
 from harness import (AUTHD, BUILD, IdP, Keyring, Login, TB, Failure, SLOW,
@@ -828,12 +830,91 @@ def keyring_helper_missing(env):
     check(len(idp.entries("/device/auth")) == 1, "logged in twice")
 
 
+def _chan(*fields):
+    """A message of daemon/child.h: (tag, bytes or int) fields."""
+    body = b""
+    for tag, val in fields:
+        if isinstance(val, int):
+            val = struct.pack(">q", val)
+        body += struct.pack(">HI", tag, len(val)) + val
+    return struct.pack(">I", len(body)) + body
+
+
+def _chan_fields(data):
+    """The fields of one message (the last of a tag wins)."""
+    n, = struct.unpack(">I", data[:4])
+    body, out, off = data[4:4 + n], {}, 0
+    while off < len(body):
+        tag, vlen = struct.unpack(">HI", body[off:off + 6])
+        out[tag] = body[off + 6:off + 6 + vlen]
+        off += 6 + vlen
+    return out
+
+
+def keyring_helper_input(env):
+    """authd-keyring reads one request and checks it: a message that is
+    not well formed, an unknown field or operation, a field twice, over
+    its bound, with a NUL byte or not UTF-8, or a save without its secret
+    makes it exit 2 without a reply. A good save and load of the real
+    keyring work, and run by hand it says what it is."""
+    kr = Keyring(env)
+    helper = os.path.join(BUILD, "authd-keyring")
+    # keyring.h: T_OP 1, T_PROFILE 2, T_ISSUER 3, T_LABEL 4, T_SECRET 5,
+    # T_STATUS 6, T_MESSAGE 7; OP_LOAD 1, OP_SAVE 2, OP_DELETE 3.
+    iss = (3, b"https://issuer.test")
+    bad = {
+        "nothing": b"",
+        "a short header": b"\0\0",
+        "a truncated body": _chan((1, 1), (2, b"p"), iss)[:-3],
+        "a length over CHAN_MAX": b"\x7f\xff\xff\xff",
+        "an unknown tag": _chan((1, 1), (2, b"p"), iss, (99, b"x")),
+        "an unknown op": _chan((1, 9), (2, b"p"), iss),
+        "an op of 4 bytes": _chan((1, b"\0\0\0\1"), (2, b"p"), iss),
+        "no profile": _chan((1, 1), iss),
+        "an empty profile": _chan((1, 1), (2, b""), iss),
+        "two profiles": _chan((1, 1), (2, b"p"), (2, b"q"), iss),
+        "a NUL in the profile": _chan((1, 1), (2, b"p\0q"), iss),
+        "a profile not UTF-8": _chan((1, 1), (2, b"p\xff"), iss),
+        "a profile over 8192 bytes": _chan((1, 1), (2, b"p" * 8193), iss),
+        "a save without secret": _chan((1, 2), (2, b"p"), iss,
+                                       (4, b"label")),
+        "a load with a secret": _chan((1, 1), (2, b"p"), iss,
+                                      (5, b"{}")),
+        "a secret over 1 MiB": _chan((1, 2), (2, b"p"), iss, (4, b"l"),
+                                     (5, b"x" * (1024 * 1024 + 1))),
+    }
+    for what, data in bad.items():
+        r = subprocess.run([helper], input=data, capture_output=True,
+                           env=env.env, timeout=30)
+        check(r.returncode == 2 and r.stdout == b"",
+              "%s: exit %d, output %r, stderr %r" % (
+                  what, r.returncode, r.stdout[:100], r.stderr[-300:]))
+    record = b'{"v":1,"profile":"p"}'
+    r = subprocess.run([helper], capture_output=True, env=env.env,
+                       timeout=30, input=_chan(
+                           (1, 2), (2, b"p"), iss,
+                           (4, b"authd credential for p (test)"),
+                           (5, record)))
+    check(r.returncode == 0, "save: exit %d: %r" % (r.returncode, r.stderr))
+    check(_chan_fields(r.stdout) == {6: b"\0" * 8}, r.stdout)
+    out = kr.search("application", "authd", "profile", "p")
+    check("attribute.issuer = https://issuer.test" in out, out)
+    r = subprocess.run([helper], capture_output=True, env=env.env,
+                       timeout=30, input=_chan((1, 1), (2, b"p"), iss))
+    check(r.returncode == 0 and _chan_fields(r.stdout) == {
+        6: b"\0" * 8, 5: record}, "load: %r %r" % (r.stdout, r.stderr))
+    r = subprocess.run([helper, "--help"], capture_output=True,
+                       env=env.env, timeout=30)
+    check(r.returncode == 2 and b"a helper of authd" in r.stderr, r.stderr)
+
+
 TESTS = {f.__name__: f for f in (
     keyring_restart, keyring_locked, no_secret_service, keyring_hung,
     file_store, file_store_torn, rotation_kill_loop, canary_not_logged,
     crash_loop, crash_loop_grace, sigterm_rotation_loop, store_lock_file,
     store_lock_secret, store_shared_rotation, store_lock_successor,
-    authd_maps_no_glib, keyring_hung_reaped, keyring_helper_missing)}
+    authd_maps_no_glib, keyring_hung_reaped, keyring_helper_missing,
+    keyring_helper_input)}
 
 if __name__ == "__main__":
     run(TESTS)
