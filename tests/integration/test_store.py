@@ -13,7 +13,7 @@ import subprocess
 import time
 
 from harness import (AUTHD, BUILD, IdP, Keyring, Login, TB, Failure, SLOW,
-                     check, pid_alive, wait_for, run)
+                     check, need, pid_alive, wait_for, run)
 
 
 def daemon_for(env, idp, *args, **kw):
@@ -856,7 +856,8 @@ def keyring_helper_input(env):
     not well formed, an unknown field or operation, a field twice, over
     its bound, with a NUL byte or not UTF-8, or a save without its secret
     makes it exit 2 without a reply. A good save and load of the real
-    keyring work, and run by hand it says what it is."""
+    keyring work, run by hand it says what it is, and it is not dumpable
+    and has no core limit."""
     kr = Keyring(env)
     helper = os.path.join(BUILD, "authd-keyring")
     # keyring.h: T_OP 1, T_PROFILE 2, T_ISSUER 3, T_LABEL 4, T_SECRET 5,
@@ -906,6 +907,56 @@ def keyring_helper_input(env):
     r = subprocess.run([helper, "--help"], capture_output=True,
                        env=env.env, timeout=30)
     check(r.returncode == 2 and b"a helper of authd" in r.stderr, r.stderr)
+    _helper_hardened(env, helper)
+
+
+def _helper_hardened(env, helper):
+    """While it waits for its request, authd-keyring has no core limit
+    and is not dumpable: its /proc/PID/environ is owned by root. As root
+    (whose processes own their /proc files anyway) it runs as uid 65534,
+    with a plain process of that uid as the control."""
+    prefix = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        need(setpriv, "setpriv (util-linux)")
+        prefix = [setpriv, "--reuid=65534", "--regid=65534",
+                  "--clear-groups"]
+        # Reachable by 65534: build trees under a 0700 home are not.
+        top = os.path.join(env.dir, "nobody")
+        os.chmod(env.dir, 0o711)
+        os.mkdir(top, 0o711)
+        helper = shutil.copy(helper, os.path.join(top, "authd-keyring"))
+        os.chmod(helper, 0o755)
+    procs = []
+    try:
+        for argv in ([helper], ["cat"]):
+            procs.append(subprocess.Popen(
+                prefix + argv, stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        kr, control = procs
+
+        def comm(p):
+            with open("/proc/%d/comm" % p.pid) as f:
+                return f.read().strip()
+
+        def owner(p):
+            return os.stat("/proc/%d/environ" % p.pid).st_uid
+        wait_for(lambda: comm(kr) == "authd-keyring" and owner(kr) == 0,
+                 "authd-keyring to be non-dumpable (environ owned by %d)"
+                 % owner(kr))
+        if prefix:
+            wait_for(lambda: comm(control) == "cat", "the control")
+            check(owner(control) == 65534, "the control's environ is "
+                  "owned by %d" % owner(control))
+        with open("/proc/%d/limits" % kr.pid) as f:
+            core = [line for line in f
+                    if line.startswith("Max core file size")][0].split()
+        check(core[4] == "0" and core[5] == "0", "core limit: %s" % core)
+    finally:
+        for p in procs:
+            p.stdin.close()
+            p.wait(timeout=10)
+    check(kr.returncode == 2, "authd-keyring exit %d at EOF" % kr.returncode)
 
 
 TESTS = {f.__name__: f for f in (
