@@ -98,6 +98,15 @@ keyring_set(struct keyring_reply *rp, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	xvasprintf(&rp->message, fmt, ap);
 	va_end(ap);
+	/* What authd takes: UTF-8 (GLib's are), at most KEYRING_TEXT_MAX. */
+	if (!g_utf8_validate(rp->message, -1, NULL)) {
+		free(rp->message);
+		rp->message = xstrdup("the Secret Service's error message is "
+		    "not UTF-8");
+	}
+	if (strlen(rp->message) > KEYRING_TEXT_MAX)
+		*g_utf8_find_prev_char(rp->message, rp->message +
+		    KEYRING_TEXT_MAX + 1) = '\0';
 }
 
 /* Map a GError to a reply; consumes it. */

@@ -30,6 +30,7 @@
 #include "error.h"
 #include "keyring.h"
 #include "log.h"
+#include "msg.h"
 #include "privdir.h"
 #include "store-backend.h"
 #include "xmalloc.h"
@@ -112,7 +113,7 @@ store_secret_parse(int op, const unsigned char *body, size_t len,
 			break;
 		case KEYRING_T_MESSAGE:
 			if (r->message != NULL || vlen > KEYRING_TEXT_MAX ||
-			    memchr(val, '\0', vlen) != NULL)
+			    !msg_valid_utf8(val, vlen))
 				return -1;
 			r->message = xstrndup((const char *)val, vlen);
 			break;
