@@ -246,12 +246,12 @@ store_secret_run(struct store_job *j)
 	/* A write error or EOF is the helper's end: its reap says why. */
 	if (chan_write(fd, m.buf, m.len) == 0) {
 		rc = chan_read(fd, &body, &len);
+		replied = rc == 1 || (rc == -1 && errno == EMSGSIZE);
 		if (rc == 1 && store_secret_parse(j->op, body, len, &r) == 0)
 			store_secret_reply(j, &r);
-		else if (rc == 1 || (rc == -1 && errno == EMSGSIZE))
+		else if (replied)
 			store_job_fail(j, AUTHD_E_STORE, "%s gave a reply "
 			    "that is not well formed", KEYRING_HELPER);
-		replied = rc == 1 || (rc == -1 && errno == EMSGSIZE);
 		if (rc == 1) {
 			free(r.message);
 			xfreezero(body, len + 1);

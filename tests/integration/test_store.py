@@ -792,8 +792,9 @@ def keyring_hung_reaped(env):
 def keyring_helper_missing(env):
     """authd without authd-keyring (neither next to it nor in its libexec
     directory): the stored login is neither read nor lost. status and token
-    say the store failed and why, never "not logged in"; with the helper
-    back, the next request loads the same login."""
+    say the store failed and why, never "not logged in"; so do a helper
+    that ends without a reply and one whose reply is not well formed. With
+    the helper back, the next request loads the same login."""
     kr = Keyring(env)
     idp = IdP(env, "--interval", "1")
     d = daemon_for(env, idp)
@@ -822,6 +823,21 @@ def keyring_helper_missing(env):
           "exit %d: %s" % (r.returncode, r.stderr))
     out = kr.search("application", "authd", "profile", "default")
     check("authd credential for default" in out, "the item is gone: " + out)
+    # A helper that ends without a reply, or with one that is not well
+    # formed, is the same kind of error (each read the request first).
+    fake = os.path.join(bindir, "authd-keyring")
+    for body, says in (
+            ("exit 3", "authd-keyring exited 3 without an answer"),
+            ("kill -9 $$", "authd-keyring was killed by signal 9"),
+            (r"printf '\000\000\000\002xx'", "not well formed"),
+            ("printf 'garbage'", "not well formed")):
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\nhead -c 4 >/dev/null\n%s\n" % body)
+        os.chmod(fake, 0o755)
+        r = env.tb("token")
+        check(r.returncode == 1 and says in r.stderr and
+              "not logged in" not in r.stderr,
+              "%s: exit %d: %s" % (body, r.returncode, r.stderr))
     # Reinstated: the next request loads the stored login; no new one.
     shutil.copy2(os.path.join(BUILD, "authd-keyring"), bindir)
     token_ok(env, idp)
