@@ -29,7 +29,7 @@ struct store_job {
 	void			*arg;
 	struct event		*deadline;
 	int			 delivered;	/* answered (maybe timed out) */
-	void			*backend;	/* e.g. a GCancellable */
+	void			*backend;	/* e.g. the job's helper */
 };
 
 struct store_ops {

@@ -1,179 +1,316 @@
 /*
- * The Secret Service store (the OS keyring, over D-Bus, through libsecret):
- * the only file that includes libsecret. Its synchronous calls run on the
- * worker thread, each with a GCancellable that store.c cancels at the
- * deadline (a hung keyring daemon would block libsecret for 25-50 s).
+ * The Secret Service store (the OS keyring, over D-Bus). authd itself
+ * links neither libsecret nor GLib: each job starts the helper program
+ * authd-keyring (authd-keyring.c, keyring.h) on the worker thread, sends
+ * it one request, reads its one reply and reaps it. An idle authd maps
+ * none of the keyring stack, and the stack's buffers that held the record
+ * go away with the helper.
  *
- * Items use the schema "org.authd.Credential" with the attributes
- *   application = "authd", profile = NAME, issuer = ISSUER URL
- * so that profiles (and issuers) never collide; the secret is the record's
- * JSON (store_record_encode). A locked collection reads as NULL, exactly
- * like a missing item, so its lock state is checked first and reported as
- * locked, never as "not logged in".
+ * A hung keyring daemon would block the helper for 25-50 s: at the
+ * deadline store.c calls cancel, which kills the helper, so the worker's
+ * read ends at once. Items use the schema "org.authd.Credential" with
+ * application = "authd", profile = NAME, issuer = ISSUER URL (the helper
+ * says so); a locked collection is reported as locked, never as "not
+ * logged in". A helper that is missing, or ends without a reply, is
+ * AUTHD_E_STORE, which like a locked keyring hides whether a credential
+ * exists: never "not logged in" (AUTHD_E_STORE_UNAVAILABLE would say
+ * that no Secret Service holds anything).
  */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include <libsecret/secret.h>
-
+#include "child.h"
 #include "error.h"
+#include "keyring.h"
 #include "log.h"
+#include "msg.h"
 #include "privdir.h"
 #include "store-backend.h"
 #include "xmalloc.h"
 
-static const SecretSchema STORE_SECRET_SCHEMA = {
-	.name = "org.authd.Credential",
-	.flags = SECRET_SCHEMA_NONE,
-	.attributes = {
-		{ "application", SECRET_SCHEMA_ATTRIBUTE_STRING },
-		{ "profile", SECRET_SCHEMA_ATTRIBUTE_STRING },
-		{ "issuer", SECRET_SCHEMA_ATTRIBUTE_STRING },
-		{ NULL, 0 },
-	},
+struct store_secret {
+	char		*helper;	/* authd-keyring, or NULL: not found */
 };
 
-#define STORE_SECRET_APP	"authd"
+/* One job's helper, shared by the worker (run) and the loop (cancel). */
+struct store_secret_job {
+	pthread_mutex_t	 lock;
+	pid_t		 pid;		/* the running helper, else 0 */
+	int		 cancelled;
+};
 
-/* Map a GError to our errors; consumes it. */
-static void
-store_secret_fail(struct store_job *j, const char *what, GError *err)
+/* The reply, as read from the helper. */
+struct store_secret_reply {
+	int64_t		 status;
+	char		*message;
+	const unsigned char *secret;	/* points into the body */
+	size_t		 secretlen;
+	int		 has_secret;
+};
+
+/* The helper's path: found at init, looked for again while missing. */
+static const char *
+store_secret_helper(struct store_job *j)
 {
-	int	code = AUTHD_E_STORE;
+	struct store_secret	*st = store_state(j->s);
+	char			*cause = NULL;
 
-	if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
-	    g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-		code = AUTHD_E_STORE_TIMEOUT;
-	else if (g_error_matches(err, SECRET_ERROR, SECRET_ERROR_IS_LOCKED))
-		code = AUTHD_E_STORE_LOCKED;
-	else if (err->domain == G_DBUS_ERROR ||
-	    (err->domain == G_IO_ERROR && (err->code == G_IO_ERROR_FAILED ||
-	    err->code == G_IO_ERROR_NOT_FOUND)))
-		code = AUTHD_E_STORE_UNAVAILABLE;
-	store_job_fail(j, code, "Secret Service %s: %s", what, err->message);
-	g_error_free(err);
+	if (st->helper == NULL &&
+	    (st->helper = child_path(KEYRING_HELPER, &cause)) == NULL) {
+		store_job_fail(j, AUTHD_E_STORE, "the Secret Service store "
+		    "cannot run: %s", cause);
+		free(cause);
+	}
+	return st->helper;
 }
 
-/*
- * 1 when the default collection is locked, 0 when it is not (or does not
- * exist yet), -1 on error (set in the job).
- */
-static int
-store_secret_locked(struct store_job *j, GCancellable *cancel)
+static void
+store_secret_request(struct store_job *j, struct chan_msg *m)
 {
-	SecretService		*svc;
-	SecretCollection	*coll;
-	GError			*err = NULL;
-	int			 locked;
+	char	*text, *label;
 
-	svc = secret_service_get_sync(SECRET_SERVICE_NONE, cancel, &err);
-	if (svc == NULL) {
-		store_secret_fail(j, "connect", err);
-		return -1;
+	chan_init(m);
+	chan_put_int(m, KEYRING_T_OP, j->op == STORE_LOAD ? KEYRING_OP_LOAD :
+	    j->op == STORE_SAVE ? KEYRING_OP_SAVE : KEYRING_OP_DELETE);
+	chan_put_str(m, KEYRING_T_PROFILE, j->profile);
+	chan_put_str(m, KEYRING_T_ISSUER, j->issuer);
+	if (j->op == STORE_SAVE) {
+		text = store_record_encode(j->rec);
+		xasprintf(&label, "authd credential for %s (%s)", j->profile,
+		    j->issuer);
+		chan_put_str(m, KEYRING_T_LABEL, label);
+		chan_put_str(m, KEYRING_T_SECRET, text);
+		xfreezero(text, strlen(text));
+		free(label);
 	}
-	coll = secret_collection_for_alias_sync(svc, SECRET_COLLECTION_DEFAULT,
-	    SECRET_COLLECTION_NONE, cancel, &err);
-	g_object_unref(svc);
-	if (coll == NULL) {
-		if (err != NULL) {
-			store_secret_fail(j, "default collection", err);
+	chan_finish(m);
+}
+
+/* Parse a reply body: 0, or -1 when it is not one. */
+static int
+store_secret_parse(int op, const unsigned char *body, size_t len,
+    struct store_secret_reply *r)
+{
+	const unsigned char	*val;
+	size_t			 off = 0, vlen;
+	uint16_t		 tag;
+	int			 rc, has_status = 0;
+
+	memset(r, 0, sizeof *r);
+	while ((rc = chan_next(body, len, &off, &tag, &val, &vlen)) == 1) {
+		switch (tag) {
+		case KEYRING_T_STATUS:
+			if (has_status || chan_int(val, vlen, &r->status) != 0)
+				return -1;
+			has_status = 1;
+			break;
+		case KEYRING_T_MESSAGE:
+			if (r->message != NULL || vlen > KEYRING_TEXT_MAX ||
+			    !msg_valid_utf8(val, vlen))
+				return -1;
+			r->message = xstrndup((const char *)val, vlen);
+			break;
+		case KEYRING_T_SECRET:
+			if (r->has_secret || vlen > KEYRING_SECRET_MAX)
+				return -1;
+			r->secret = val;
+			r->secretlen = vlen;
+			r->has_secret = 1;
+			break;
+		default:
 			return -1;
 		}
-		return 0;	/* no keyring yet: nothing stored either */
 	}
-	locked = secret_collection_get_locked(coll) ? 1 : 0;
-	g_object_unref(coll);
-	if (locked)
-		store_job_fail(j, AUTHD_E_STORE_LOCKED, "the keyring is locked");
-	return locked;
+	if (rc != 0 || !has_status || r->status < KEYRING_OK ||
+	    r->status > KEYRING_E_UNAVAILABLE)
+		return -1;
+	/* A secret comes with a load that found one, and only then. */
+	if (r->has_secret != (op == STORE_LOAD && r->status == KEYRING_OK))
+		return -1;
+	if (r->status == KEYRING_NOT_FOUND && op != STORE_LOAD)
+		return -1;
+	return 0;
+}
+
+static int
+store_secret_code(int64_t status)
+{
+	switch (status) {
+	case KEYRING_E_TIMEOUT:
+		return AUTHD_E_STORE_TIMEOUT;
+	case KEYRING_E_LOCKED:
+		return AUTHD_E_STORE_LOCKED;
+	case KEYRING_E_UNAVAILABLE:
+		return AUTHD_E_STORE_UNAVAILABLE;
+	}
+	return AUTHD_E_STORE;
+}
+
+/* Take the reply into the job. */
+static void
+store_secret_reply(struct store_job *j, const struct store_secret_reply *r)
+{
+	struct store_record	*rec;
+	char			*cause = NULL;
+
+	if (r->status == KEYRING_NOT_FOUND)
+		return;
+	if (r->status != KEYRING_OK) {
+		store_job_fail(j, store_secret_code(r->status), "%s",
+		    r->message != NULL ? r->message : "the Secret Service "
+		    "failed");
+		return;
+	}
+	if (j->op != STORE_LOAD)
+		return;
+	if ((rec = store_record_decode((const char *)r->secret, r->secretlen,
+	    &cause)) == NULL) {
+		store_job_fail(j, AUTHD_E_STORE, "keyring item: %s", cause);
+		free(cause);
+		return;
+	}
+	j->result = rec;
+}
+
+/* Wait for the helper; what its end says, when it gave no reply. */
+static void
+store_secret_reap(struct store_job *j, pid_t pid, int replied)
+{
+	struct store_secret_job	*sj = j->backend;
+	int			 status, cancelled;
+
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR) {
+			log_warn("waitpid %s", KEYRING_HELPER);
+			return;
+		}
+	}
+	pthread_mutex_lock(&sj->lock);
+	cancelled = sj->cancelled;
+	pthread_mutex_unlock(&sj->lock);
+	if (replied)
+		return;
+	if (cancelled)
+		store_job_fail(j, AUTHD_E_STORE_TIMEOUT, "the Secret Service "
+		    "did not answer in time: %s was stopped", KEYRING_HELPER);
+	else if (WIFSIGNALED(status))
+		store_job_fail(j, AUTHD_E_STORE, "%s was killed by signal %d "
+		    "before it answered", KEYRING_HELPER, WTERMSIG(status));
+	else
+		store_job_fail(j, AUTHD_E_STORE, "%s exited %d without an "
+		    "answer", KEYRING_HELPER, WIFEXITED(status) ?
+		    WEXITSTATUS(status) : -1);
 }
 
 static void
 store_secret_run(struct store_job *j)
 {
-	GCancellable		*cancel = j->backend;
-	GError			*err = NULL;
-	gchar			*pw;
-	char			*text, *label, *cause = NULL;
-	struct store_record	*r;
+	struct store_secret_job		*sj = j->backend;
+	struct store_secret_reply	 r;
+	struct chan_msg			 m;
+	const char			*path;
+	unsigned char			*body = NULL;
+	size_t				 len = 0;
+	char				*cause = NULL;
+	pid_t				 pid;
+	int				 fd, rc, replied = 0;
 
-	switch (j->op) {
-	case STORE_LOAD:
-		if (store_secret_locked(j, cancel) != 0)
-			return;
-		pw = secret_password_lookup_sync(&STORE_SECRET_SCHEMA, cancel,
-		    &err, "application", STORE_SECRET_APP, "profile",
-		    j->profile, "issuer", j->issuer, NULL);
-		if (err != NULL) {
-			store_secret_fail(j, "lookup", err);
-			return;
-		}
-		if (pw == NULL)
-			return;		/* not found */
-		r = store_record_decode(pw, strlen(pw), &cause);
-		secret_password_free(pw);
-		if (r == NULL) {
-			store_job_fail(j, AUTHD_E_STORE, "keyring item: %s",
-			    cause);
-			free(cause);
-			return;
-		}
-		j->result = r;
-		break;
-	case STORE_SAVE:
-		text = store_record_encode(j->rec);
-		xasprintf(&label, "authd credential for %s (%s)", j->profile,
-		    j->issuer);
-		if (!secret_password_store_sync(&STORE_SECRET_SCHEMA,
-		    SECRET_COLLECTION_DEFAULT, label, text, cancel, &err,
-		    "application", STORE_SECRET_APP, "profile", j->profile,
-		    "issuer", j->issuer, NULL)) {
-			if (err != NULL)
-				store_secret_fail(j, "store", err);
-			else
-				store_job_fail(j, AUTHD_E_STORE, "Secret "
-				    "Service store failed");
-			/* A missing or locked keyring: say which. */
-			if (j->err == AUTHD_E_STORE)
-				(void)store_secret_locked(j, cancel);
-		}
-		xfreezero(text, strlen(text));
-		free(label);
-		break;
-	case STORE_DELETE:
-		if (!secret_password_clear_sync(&STORE_SECRET_SCHEMA, cancel,
-		    &err, "application", STORE_SECRET_APP, "profile",
-		    j->profile, "issuer", j->issuer, NULL) && err != NULL)
-			store_secret_fail(j, "clear", err);
-		break;
+	if ((path = store_secret_helper(j)) == NULL)
+		return;
+	store_secret_request(j, &m);
+	pthread_mutex_lock(&sj->lock);
+	if (sj->cancelled)
+		pid = 0;
+	else if ((pid = child_spawn(path, &fd, &cause)) > 0)
+		sj->pid = pid;
+	pthread_mutex_unlock(&sj->lock);
+	if (pid == 0) {
+		chan_free(&m);
+		store_job_fail(j, AUTHD_E_STORE_TIMEOUT, "cancelled");
+		return;
 	}
+	if (pid == -1) {
+		chan_free(&m);
+		store_job_fail(j, AUTHD_E_STORE, "cannot start %s: %s",
+		    KEYRING_HELPER, cause);
+		free(cause);
+		return;
+	}
+	/* A write error or EOF is the helper's end: its reap says why. */
+	if (chan_write(fd, m.buf, m.len) == 0) {
+		rc = chan_read(fd, &body, &len);
+		replied = rc == 1 || (rc == -1 && errno == EMSGSIZE);
+		if (rc == 1 && store_secret_parse(j->op, body, len, &r) == 0)
+			store_secret_reply(j, &r);
+		else if (replied)
+			store_job_fail(j, AUTHD_E_STORE, "%s gave a reply "
+			    "that is not well formed", KEYRING_HELPER);
+		if (rc == 1) {
+			free(r.message);
+			xfreezero(body, len + 1);
+		}
+	}
+	chan_free(&m);
+	close(fd);
+	/* No kill after this: the pid is about to be reaped. */
+	pthread_mutex_lock(&sj->lock);
+	sj->pid = 0;
+	pthread_mutex_unlock(&sj->lock);
+	store_secret_reap(j, pid, replied);
 }
 
 static void
 store_secret_prepare(struct store_job *j)
 {
-	j->backend = g_cancellable_new();
+	struct store_secret_job	*sj;
+
+	sj = xcalloc(1, sizeof *sj);
+	if (pthread_mutex_init(&sj->lock, NULL) != 0)
+		fatalx("pthread_mutex_init");
+	j->backend = sj;
 }
 
+/* Loop thread: the helper dies, so the worker's read ends now. */
 static void
 store_secret_cancel(struct store_job *j)
 {
-	g_cancellable_cancel(j->backend);	/* thread-safe */
+	struct store_secret_job	*sj = j->backend;
+
+	pthread_mutex_lock(&sj->lock);
+	sj->cancelled = 1;
+	if (sj->pid > 0)
+		(void)kill(sj->pid, SIGKILL);
+	pthread_mutex_unlock(&sj->lock);
 }
 
 static void
 store_secret_finish(struct store_job *j)
 {
-	if (j->backend != NULL)
-		g_object_unref(j->backend);
+	struct store_secret_job	*sj = j->backend;
+
+	if (sj == NULL)
+		return;
+	pthread_mutex_destroy(&sj->lock);
+	free(sj);
 	j->backend = NULL;
 }
 
 static void
 store_secret_free(void *state)
 {
-	(void)state;
-	secret_service_disconnect();
+	struct store_secret	*st = state;
+
+	if (st == NULL)
+		return;
+	free(st->helper);
+	free(st);
 }
 
 /*
@@ -219,9 +356,19 @@ int
 store_secret_init(struct authd *ad, const struct store_ops **ops,
     void **state, char **cause)
 {
+	struct store_secret	*st;
+	char			*why = NULL;
+
 	(void)ad;
 	(void)cause;
+	st = xcalloc(1, sizeof *st);
+	/* Missing: every job says so (fail closed), until it is there. */
+	if ((st->helper = child_path(KEYRING_HELPER, &why)) == NULL) {
+		log_warnx("the Secret Service store cannot run: %s", why);
+		free(why);
+	} else
+		log_debug("the Secret Service store's helper: %s", st->helper);
 	*ops = &store_secret_ops;
-	*state = NULL;
+	*state = st;
 	return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * Credential storage (SPEC.md section 6). Three backends:
  *
- *   secret-service  the OS keyring over D-Bus (libsecret), the default;
+ *   secret-service  the OS keyring over D-Bus (libsecret, in the helper
+ *                   program authd-keyring), the default;
  *   file            a 0600 JSON file per profile in $XDG_STATE_HOME/authd/,
  *                   written atomically; only when chosen explicitly;
  *   memory          nothing persisted (tests, or asked for).

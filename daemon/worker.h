@@ -1,7 +1,7 @@
 /*
- * The worker thread: runs blocking calls (the libsecret keyring API) off the
- * event-loop thread, one job at a time, in submission order, and delivers
- * each result back on the loop thread.
+ * The worker thread: runs blocking calls (the conversation with the keyring
+ * helper, file writes) off the event-loop thread, one job at a time, in
+ * submission order, and delivers each result back on the loop thread.
  *
  * A job's run function executes on the worker thread and must touch nothing
  * the loop thread owns; its done function executes on the loop thread.

@@ -39,8 +39,8 @@ printf '%s\n' "$files"
 while read -r f; do
 	case $f in
 	/usr/bin/authd|/usr/bin/tb|/usr/bin/git-credential-tb|\
-	/usr/bin/docker-credential-tb|/usr/lib/*/libauthd-client.so*|\
-	/usr/libexec/authd-tb/authd-http|\
+	/usr/bin/docker-credential-tb|/usr/libexec/authd-tb/authd-keyring|\
+	/usr/libexec/authd-tb/authd-http|/usr/lib/*/libauthd-client.so*|\
 	/usr/lib/libauthd-client.so*|/usr/include/authd-client.h|\
 	/usr/lib/*pkgconfig/authd-client.pc|/usr/share/man/man[158]/*|\
 	/usr/share/bash-completion/completions/tb|\
@@ -81,6 +81,7 @@ cc -o "$tmp/example" tests/integration/client_example.c \
 	$(pkg-config --cflags --libs authd-client libcjson) ||
 		fail "libauthd-client"
 rm -rf "$tmp"
+[ -x /usr/libexec/authd-tb/authd-keyring ] || fail "authd-keyring"
 [ -f /usr/lib/systemd/user/authd.socket ] || fail "user units"
 grep -q "^ExecStart=/usr/bin/authd" /usr/lib/systemd/user/authd.service ||
 	fail "authd.service does not start /usr/bin/authd"
@@ -92,6 +93,10 @@ AUTHD_BIN=/usr/bin/authd TB_BIN=/usr/bin/tb \
 	AUTHD_BUILD_DIR="$src/$build" \
 	python3 tests/integration/test_context.py binding_token helpers_git \
 	helpers_docker
+# The Secret Service store: the installed authd finds its installed
+# authd-keyring (/usr/libexec/authd-tb; none next to /usr/bin/authd).
+AUTHD_BIN=/usr/bin/authd TB_BIN=/usr/bin/tb AUTHD_BUILD_DIR="$src/$build" \
+	python3 tests/integration/test_store.py keyring_restart
 
 step "dpkg -r"
 dpkg -r "$pkg" >/dev/null

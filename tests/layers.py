@@ -22,7 +22,9 @@ LAYERS = [
     ["http", "http-chan", "authd-http", "url", "redirect", "qr", "oauth", "jwtcheck", "jwt", "jws", "dpop",
      "profile", "preset", "policy", "confirm",
      "store", "store-backend", "store-file", "store-memory", "store-secret",
-     "audit"],
+     "audit",
+     # the Secret Service store's helper program and its messages
+     "keyring", "authd-keyring"],
     ["config", "disco", "jwks"],
     ["idp"],
     ["account"],

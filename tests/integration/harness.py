@@ -208,14 +208,16 @@ class Env:
                          "XDG_CONFIG_HOME": os.path.join(self.home, ".config"),
                          "XDG_STATE_HOME": os.path.join(self.home, ".state")})
 
-    def start(self, *args, sock=None, env=None, wait=True, log_level="debug"):
-        """authd --foreground on a private socket, logging to a file."""
+    def start(self, *args, sock=None, env=None, wait=True, log_level="debug",
+              exe=None):
+        """authd (this build's, or exe) --foreground on a private socket,
+        logging to a file."""
         sock = sock or self.sock
         log = os.path.join(self.dir, "authd-%d.log" % len(self.daemons))
         e = dict(self.env)
         if env:
             e.update(env)
-        argv = [AUTHD, "--foreground", "--socket", sock, "--log-level",
+        argv = [exe or AUTHD, "--foreground", "--socket", sock, "--log-level",
                 log_level, "--log-file", log] + list(args)
         if os.environ.get("AUTHD_VALGRIND"):
             # memcheck: any error, or a definite leak at exit, makes authd

@@ -5,12 +5,15 @@ python3 test_store.py NAME."""
 import json
 import os
 import random
+import shutil
 import signal
 import stat
+import struct
+import subprocess
 import time
 
-from harness import (AUTHD, IdP, Keyring, Login, TB, Failure, SLOW, check,
-                     pid_alive, wait_for, run)
+from harness import (AUTHD, BUILD, IdP, Keyring, Login, TB, Failure, SLOW,
+                     check, need, pid_alive, wait_for, run)
 
 
 def daemon_for(env, idp, *args, **kw):
@@ -679,11 +682,306 @@ def canary_not_logged(env):
         check("CANARYtok" not in t, "a token leaked:\n%s" % t[-2000:])
 
 
+# The keyring stack: what authd must not map, as /proc/PID/maps names it.
+KEYRING_LIBS = ("libsecret-1.so", "libglib-2.0.so", "libgio-2.0.so",
+                "libgobject-2.0.so")
+
+
+def _children(pid):
+    """The processes whose parent is pid (zombies included): (pid, comm,
+    state)."""
+    kids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                stat_line = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses.
+        comm = stat_line[stat_line.index("(") + 1:stat_line.rindex(")")]
+        fields = stat_line[stat_line.rindex(")") + 2:].split()
+        if int(fields[1]) == pid:
+            kids.append((int(p), comm, fields[0]))
+    return kids
+
+
+def _keyring_libs(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return sorted({line.split()[-1] for line in f
+                       if any(lib in line for lib in KEYRING_LIBS)})
+
+
+def authd_maps_no_glib(env):
+    """authd with the Secret Service store maps no libsecret, GLib, GIO or
+    GObject: not at start, not after a login's save, not after a restart's
+    load and a refresh's save. The keyring calls run in the authd-keyring
+    helper, reaped when its job is done."""
+    Keyring(env)
+    idp = IdP(env, "--interval", "1", "--at-ttl", "4")
+    d = daemon_for(env, idp)
+    check(_keyring_libs(d.pid) == [], "authd maps %s at start"
+          % _keyring_libs(d.pid))
+    login(env, idp)
+    rc, st = status(env)
+    check(st["persisted"] is True and st["store"] == "secret-service", st)
+    check(_keyring_libs(d.pid) == [], "authd maps %s after a save"
+          % _keyring_libs(d.pid))
+    d.stop()
+    d = daemon_for(env, idp)
+    wait_for(lambda: status(env)[1]["store_state"] != "loading",
+             "the stored credential to load")
+    rc, st = status(env)
+    check(rc == 0 and st["source"] == "store", st)
+    token_ok(env, idp)
+    check(_keyring_libs(d.pid) == [], "authd maps %s after a load"
+          % _keyring_libs(d.pid))
+    # Each job's helper is reaped before its answer is delivered.
+    check(_children(d.pid) == [], "authd has children: %s"
+          % _children(d.pid))
+
+
+def keyring_hung_reaped(env):
+    """A stopped keyring: the helper that waits on it is killed at the
+    store deadline (store_timeout, as before) and reaped: no zombie, no
+    process left. A daemon stopped while its helper hangs exits at the
+    deadline (the helper's D-Bus call would wait 25 s) and leaves none
+    either."""
+    kr = Keyring(env)
+    idp = IdP(env, "--interval", "1")
+    d = daemon_for(env, idp)
+    login(env, idp)
+    os.kill(kr.gkd.pid, signal.SIGSTOP)
+    try:
+        # A new login while hung: its save's helper waits on the keyring.
+        lg = Login(env, "--no-browser")
+        uri, code = lg.code()
+        idp.approve(uri, user="bob", code=code)
+        wait_for(lambda: [k for k in _children(d.pid)
+                          if k[1] == "authd-keyring"],
+                 "the save's authd-keyring", timeout=5 * SLOW)
+        helper = [k for k in _children(d.pid) if k[1] == "authd-keyring"][0]
+        rc, _, err = lg.wait()
+        check(rc == 0, "tb login exit %d: %s" % (rc, err))
+        rc, st = status(env)
+        check(st["sub"] == "bob" and st["persisted"] is False, st)
+        check(st["store_error"]["code"] == "store_timeout", st)
+        wait_for(lambda: _children(d.pid) == [], "authd to reap the "
+                 "killed helper (children: %s)" % _children(d.pid))
+        check(not os.path.exists("/proc/%d" % helper[0]),
+              "the helper %d is still there" % helper[0])
+        # A restart while hung: the load's helper waits; SIGTERM waits for
+        # the store up to its 5 s deadline, then ends both.
+        d.stop()
+        d = daemon_for(env, idp)
+        wait_for(lambda: [k for k in _children(d.pid)
+                          if k[1] == "authd-keyring"],
+                 "the load's authd-keyring", timeout=5 * SLOW)
+        helper = [k for k in _children(d.pid) if k[1] == "authd-keyring"][0]
+        t0 = time.monotonic()
+        d.stop()
+        took = time.monotonic() - t0
+        check(took < 5.0 + 2.0 * SLOW, "authd took %.2f s to stop" % took)
+        wait_for(lambda: not os.path.exists("/proc/%d" % helper[0]),
+                 "the load's helper to be gone")
+    finally:
+        os.kill(kr.gkd.pid, signal.SIGCONT)
+
+
+def keyring_helper_missing(env):
+    """authd without authd-keyring (neither next to it nor in its libexec
+    directory): the stored login is neither read nor lost. status and token
+    say the store failed and why, never "not logged in"; so do a helper
+    that ends without a reply and one whose reply is not well formed. With
+    the helper back, the next request loads the same login."""
+    kr = Keyring(env)
+    idp = IdP(env, "--interval", "1")
+    d = daemon_for(env, idp)
+    login(env, idp)
+    d.stop()
+    bindir = os.path.join(env.dir, "bin")
+    os.mkdir(bindir)
+    exe = os.path.join(bindir, "authd")
+    shutil.copy2(AUTHD, exe)
+    daemon_for(env, idp, exe=exe)
+    wait_for(lambda: status(env)[1]["store_state"] != "loading",
+             "the load to fail")
+    rc, st = status(env)
+    err = st.get("store_error") or {}
+    check(err.get("code") == "store_error", st)
+    check("authd-keyring is missing" in err["message"] and
+          "reinstall authd" in err["message"], st)
+    check(st["logged_in"] is False and st["persisted"] is False, st)
+    r = env.tb("status")
+    check(r.returncode == 1, "exit %d: %s" % (r.returncode, r.stderr))
+    check("cannot tell whether you are logged in" in r.stderr and
+          "authd-keyring is missing" in r.stderr, r.stderr)
+    check("not logged in" not in r.stderr, r.stderr)
+    r = env.tb("token")
+    check(r.returncode == 1 and "authd-keyring is missing" in r.stderr,
+          "exit %d: %s" % (r.returncode, r.stderr))
+    out = kr.search("application", "authd", "profile", "default")
+    check("authd credential for default" in out, "the item is gone: " + out)
+    # A helper that ends without a reply, or with one that is not well
+    # formed, is the same kind of error (each read the request first).
+    fake = os.path.join(bindir, "authd-keyring")
+    for body, says in (
+            ("exit 3", "authd-keyring exited 3 without an answer"),
+            ("kill -9 $$", "authd-keyring was killed by signal 9"),
+            (r"printf '\000\000\000\002xx'", "not well formed"),
+            ("printf 'garbage'", "not well formed")):
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\nhead -c 4 >/dev/null\n%s\n" % body)
+        os.chmod(fake, 0o755)
+        r = env.tb("token")
+        check(r.returncode == 1 and says in r.stderr and
+              "not logged in" not in r.stderr,
+              "%s: exit %d: %s" % (body, r.returncode, r.stderr))
+    # Reinstated: the next request loads the stored login; no new one.
+    shutil.copy2(os.path.join(BUILD, "authd-keyring"), bindir)
+    token_ok(env, idp)
+    rc, st = status(env)
+    check(rc == 0 and st["source"] == "store" and st["sub"] == "alice", st)
+    check(len(idp.entries("/device/auth")) == 1, "logged in twice")
+
+
+def _chan(*fields):
+    """A message of daemon/child.h: (tag, bytes or int) fields."""
+    body = b""
+    for tag, val in fields:
+        if isinstance(val, int):
+            val = struct.pack(">q", val)
+        body += struct.pack(">HI", tag, len(val)) + val
+    return struct.pack(">I", len(body)) + body
+
+
+def _chan_fields(data):
+    """The fields of one message (the last of a tag wins)."""
+    n, = struct.unpack(">I", data[:4])
+    body, out, off = data[4:4 + n], {}, 0
+    while off < len(body):
+        tag, vlen = struct.unpack(">HI", body[off:off + 6])
+        out[tag] = body[off + 6:off + 6 + vlen]
+        off += 6 + vlen
+    return out
+
+
+def keyring_helper_input(env):
+    """authd-keyring reads one request and checks it: a message that is
+    not well formed, an unknown field or operation, a field twice, over
+    its bound, with a NUL byte or not UTF-8, or a save without its secret
+    makes it exit 2 without a reply. A good save and load of the real
+    keyring work, run by hand it says what it is, and it is not dumpable
+    and has no core limit."""
+    kr = Keyring(env)
+    helper = os.path.join(BUILD, "authd-keyring")
+    # keyring.h: T_OP 1, T_PROFILE 2, T_ISSUER 3, T_LABEL 4, T_SECRET 5,
+    # T_STATUS 6, T_MESSAGE 7; OP_LOAD 1, OP_SAVE 2, OP_DELETE 3.
+    iss = (3, b"https://issuer.test")
+    bad = {
+        "nothing": b"",
+        "a short header": b"\0\0",
+        "a truncated body": _chan((1, 1), (2, b"p"), iss)[:-3],
+        "a length over CHAN_MAX": b"\x7f\xff\xff\xff",
+        "an unknown tag": _chan((1, 1), (2, b"p"), iss, (99, b"x")),
+        "an unknown op": _chan((1, 9), (2, b"p"), iss),
+        "an op of 4 bytes": _chan((1, b"\0\0\0\1"), (2, b"p"), iss),
+        "no profile": _chan((1, 1), iss),
+        "an empty profile": _chan((1, 1), (2, b""), iss),
+        "two profiles": _chan((1, 1), (2, b"p"), (2, b"q"), iss),
+        "a NUL in the profile": _chan((1, 1), (2, b"p\0q"), iss),
+        "a profile not UTF-8": _chan((1, 1), (2, b"p\xff"), iss),
+        "a profile over 8192 bytes": _chan((1, 1), (2, b"p" * 8193), iss),
+        "a save without secret": _chan((1, 2), (2, b"p"), iss,
+                                       (4, b"label")),
+        "a load with a secret": _chan((1, 1), (2, b"p"), iss,
+                                      (5, b"{}")),
+        "a secret over 1 MiB": _chan((1, 2), (2, b"p"), iss, (4, b"l"),
+                                     (5, b"x" * (1024 * 1024 + 1))),
+    }
+    for what, data in bad.items():
+        r = subprocess.run([helper], input=data, capture_output=True,
+                           env=env.env, timeout=30)
+        check(r.returncode == 2 and r.stdout == b"",
+              "%s: exit %d, output %r, stderr %r" % (
+                  what, r.returncode, r.stdout[:100], r.stderr[-300:]))
+    record = b'{"v":1,"profile":"p"}'
+    r = subprocess.run([helper], capture_output=True, env=env.env,
+                       timeout=30, input=_chan(
+                           (1, 2), (2, b"p"), iss,
+                           (4, b"authd credential for p (test)"),
+                           (5, record)))
+    check(r.returncode == 0, "save: exit %d: %r" % (r.returncode, r.stderr))
+    check(_chan_fields(r.stdout) == {6: b"\0" * 8}, r.stdout)
+    out = kr.search("application", "authd", "profile", "p")
+    check("attribute.issuer = https://issuer.test" in out, out)
+    r = subprocess.run([helper], capture_output=True, env=env.env,
+                       timeout=30, input=_chan((1, 1), (2, b"p"), iss))
+    check(r.returncode == 0 and _chan_fields(r.stdout) == {
+        6: b"\0" * 8, 5: record}, "load: %r %r" % (r.stdout, r.stderr))
+    r = subprocess.run([helper, "--help"], capture_output=True,
+                       env=env.env, timeout=30)
+    check(r.returncode == 2 and b"a helper of authd" in r.stderr, r.stderr)
+    _helper_hardened(env, helper)
+
+
+def _helper_hardened(env, helper):
+    """While it waits for its request, authd-keyring has no core limit
+    and is not dumpable: its /proc/PID/environ is owned by root. As root
+    (whose processes own their /proc files anyway) it runs as uid 65534,
+    with a plain process of that uid as the control."""
+    prefix = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        need(setpriv, "setpriv (util-linux)")
+        prefix = [setpriv, "--reuid=65534", "--regid=65534",
+                  "--clear-groups"]
+        # Reachable by 65534: build trees under a 0700 home are not.
+        top = os.path.join(env.dir, "nobody")
+        os.chmod(env.dir, 0o711)
+        os.mkdir(top, 0o711)
+        helper = shutil.copy(helper, os.path.join(top, "authd-keyring"))
+        os.chmod(helper, 0o755)
+    procs = []
+    try:
+        for argv in ([helper], ["cat"]):
+            procs.append(subprocess.Popen(
+                prefix + argv, stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        kr, control = procs
+
+        def comm(p):
+            with open("/proc/%d/comm" % p.pid) as f:
+                return f.read().strip()
+
+        def owner(p):
+            return os.stat("/proc/%d/environ" % p.pid).st_uid
+        wait_for(lambda: comm(kr) == "authd-keyring" and owner(kr) == 0,
+                 "authd-keyring to be non-dumpable (environ owned by %d)"
+                 % owner(kr))
+        if prefix:
+            wait_for(lambda: comm(control) == "cat", "the control")
+            check(owner(control) == 65534, "the control's environ is "
+                  "owned by %d" % owner(control))
+        with open("/proc/%d/limits" % kr.pid) as f:
+            core = [line for line in f
+                    if line.startswith("Max core file size")][0].split()
+        check(core[4] == "0" and core[5] == "0", "core limit: %s" % core)
+    finally:
+        for p in procs:
+            p.stdin.close()
+            p.wait(timeout=10)
+    check(kr.returncode == 2, "authd-keyring exit %d at EOF" % kr.returncode)
+
+
 TESTS = {f.__name__: f for f in (
     keyring_restart, keyring_locked, no_secret_service, keyring_hung,
     file_store, file_store_torn, rotation_kill_loop, canary_not_logged,
     crash_loop, crash_loop_grace, sigterm_rotation_loop, store_lock_file,
-    store_lock_secret, store_shared_rotation, store_lock_successor)}
+    store_lock_secret, store_shared_rotation, store_lock_successor,
+    authd_maps_no_glib, keyring_hung_reaped, keyring_helper_missing,
+    keyring_helper_input)}
 
 if __name__ == "__main__":
     run(TESTS)
