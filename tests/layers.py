@@ -37,7 +37,7 @@ LAYERS = [
 MODULE_OF = {
     "account-int": "account", "account-store": "account",
     "account-refresh": "account", "account-federated": "account",
-    "account-life": "account", "mint-int": "mint", "mint-job": "mint",
+    "account-life": "account", "chan-io": "child", "mint-int": "mint", "mint-job": "mint",
 }
 
 
