@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,25 @@ context_top(const char *dir, char *top, size_t len)
 }
 
 /*
+ * A file grew while it was read: a larger buffer (at most max + 1 bytes
+ * and the NUL) holding its n bytes; the old one is wiped (config.ini may
+ * hold a client_secret) and freed. NULL when out of memory.
+ */
+static char *
+context_grow(char *buf, size_t n, size_t *cap, size_t max)
+{
+	char	*nbuf;
+	size_t	 ncap = *cap > max / 2 ? max + 1 : *cap * 2;
+
+	if ((nbuf = malloc(ncap + 1)) != NULL)
+		memcpy(nbuf, buf, n);
+	explicit_bzero(buf, n);
+	free(buf);
+	*cap = ncap;
+	return nbuf;
+}
+
+/*
  * Read a small file whole (regular, not through a symbolic link) into a
  * NUL-terminated buffer of at most max bytes; lines longer than inih takes
  * are refused. 0, or -1 with why (or errno ENOENT and why empty).
@@ -107,7 +127,7 @@ context_slurp(const char *file, size_t max, char *why, size_t len)
 {
 	struct stat	 sb;
 	char		*buf;
-	size_t		 n = 0, line = 1, col = 0, i;
+	size_t		 n = 0, cap, line = 1, col = 0, i;
 	ssize_t		 r;
 	int		 fd;
 
@@ -124,13 +144,18 @@ context_slurp(const char *file, size_t max, char *why, size_t len)
 		close(fd);
 		return NULL;
 	}
-	if ((buf = malloc(max + 1)) == NULL) {
-		snprintf(why, len, "%s: out of memory", file);
-		close(fd);
-		return NULL;
-	}
+	/*
+	 * A buffer of the file's size (and one byte to see it grow), not of
+	 * max: tb token reads config.ini every time, and a large allocation
+	 * costs an mmap, a munmap and page faults.
+	 */
+	cap = (uintmax_t)sb.st_size < max ? (size_t)sb.st_size + 1 : max + 1;
+	if ((buf = malloc(cap + 1)) == NULL)
+		goto nomem;
 	while (n <= max) {
-		r = read(fd, buf + n, max + 1 - n);
+		if (n == cap && (buf = context_grow(buf, n, &cap, max)) == NULL)
+			goto nomem;
+		r = read(fd, buf + n, cap - n);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -161,6 +186,10 @@ context_slurp(const char *file, size_t max, char *why, size_t len)
 		}
 	}
 	return buf;
+nomem:
+	snprintf(why, len, "%s: out of memory", file);
+	close(fd);
+	return NULL;
 }
 
 /* seen: 1 profile, 2 audience, 4 project (each key once). */
@@ -247,6 +276,13 @@ context_link_handler(void *user, const char *section, const char *key,
 	return 1;
 }
 
+/* No binding: its strings empty (not the whole 5 KiB cleared). */
+static void
+context_binding_clear(struct context_binding *b)
+{
+	b->file[0] = b->profile[0] = b->audience[0] = b->project[0] = '\0';
+}
+
 int
 context_binding_read(const char *file, struct context_binding *b,
     char *why, size_t len)
@@ -293,7 +329,7 @@ context_binding_find(const char *dir, struct context_binding *b,
 	struct stat	home, sb;
 	int		have_home = context_home(&home);
 
-	memset(b, 0, sizeof *b);
+	context_binding_clear(b);
 	if (snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d)
 		return 0;
 	if (context_is_home(d, &home, have_home))
@@ -358,6 +394,18 @@ context_rules_handler(void *user, const char *section, const char *key,
 
 	if (rp->failed || ctxrule_section_kind(section) == -1)
 		return 1;	/* authd checks the rest */
+	/*
+	 * The rules (about 250 KiB) only when the file has a rule section:
+	 * most have none, and tb token pays for every page it touches.
+	 */
+	if (rp->rules == NULL) {
+		if ((rp->rules = malloc(sizeof *rp->rules)) == NULL) {
+			snprintf(rp->why, sizeof rp->why, "out of memory");
+			rp->failed = 1;
+			return 0;
+		}
+		ctxrules_init(rp->rules);
+	}
 	if (ctxrules_add(rp->rules, section, key, value, 0, rp->why,
 	    sizeof rp->why) != 0) {
 		rp->failed = 1;
@@ -427,16 +475,11 @@ context_rules_load(struct ctxrules **out, char *path, size_t pathlen,
 		return -1;
 	}
 	memset(&rp, 0, sizeof rp);
-	if ((rp.rules = malloc(sizeof *rp.rules)) == NULL) {
-		free(buf);
-		snprintf(why, len, "out of memory");
-		return -1;
-	}
-	ctxrules_init(rp.rules);
 	rc = ini_parse_string(buf, context_rules_handler, &rp);
 	explicit_bzero(buf, strlen(buf));	/* may hold a client_secret */
 	free(buf);
-	if (rc == 0 && ctxrules_check(rp.rules, check, sizeof check) != 0) {
+	if (rc == 0 && rp.rules != NULL && ctxrules_check(rp.rules, check,
+	    sizeof check) != 0) {
 		snprintf(why, len, "%s: %s", path, check);
 		rc = -1;
 	} else if (rc > 0 && rp.failed)
@@ -450,11 +493,7 @@ context_rules_load(struct ctxrules **out, char *path, size_t pathlen,
 		free(rp.rules);
 		return -1;
 	}
-	if (rp.rules->n == 0) {
-		free(rp.rules);
-		return 0;
-	}
-	*out = rp.rules;
+	*out = rp.rules;	/* NULL: no rule section */
 	return 0;
 }
 
@@ -587,7 +626,18 @@ context_begin(struct context_choice *c)
 	char	why[sizeof c->why];
 	int	rc;
 
-	memset(c, 0, sizeof *c);
+	/*
+	 * Field by field: most of the 15 KiB are buffers filled below, and
+	 * clearing them all would cost tb token page faults.
+	 */
+	memset(&c->rq, 0, sizeof c->rq);
+	c->profile_from = c->audience_from = c->project_from = NULL;
+	c->have_binding = 0;
+	context_binding_clear(&c->binding);
+	c->rules = NULL;
+	c->config[0] = '\0';
+	c->match = c->helper = NULL;
+	c->remote_host[0] = c->remote_path[0] = c->why[0] = '\0';
 	if (getcwd(c->cwd, sizeof c->cwd) == NULL)
 		c->cwd[0] = '\0';
 	if (context_rules_load(&c->rules, c->config, sizeof c->config, why,
