@@ -64,14 +64,14 @@ context_is_home(const char *dir, const struct stat *home, int have_home)
 	    sb.st_ino == home->st_ino;
 }
 
+/* Has dir a .git? p is the caller's scratch buffer of len bytes. */
 static int
-context_has_git(const char *dir)
+context_has_git(const char *dir, char *p, size_t len)
 {
-	char		p[PATH_MAX];
 	struct stat	sb;
 
-	if (snprintf(p, sizeof p, "%s/.git", strcmp(dir, "/") == 0 ? "" :
-	    dir) >= (int)sizeof p)
+	if (snprintf(p, len, "%s/.git", strcmp(dir, "/") == 0 ? "" :
+	    dir) >= (int)len)
 		return 0;
 	return lstat(p, &sb) == 0;
 }
@@ -79,7 +79,7 @@ context_has_git(const char *dir)
 int
 context_top(const char *dir, char *top, size_t len)
 {
-	char		d[PATH_MAX];
+	char		d[PATH_MAX], p[PATH_MAX];
 	struct stat	home;
 	int		have_home = context_home(&home);
 
@@ -90,7 +90,7 @@ context_top(const char *dir, char *top, size_t len)
 	if (context_is_home(d, &home, have_home))
 		return 0;
 	do {
-		if (context_has_git(d)) {
+		if (context_has_git(d, p, sizeof p)) {
 			snprintf(top, len, "%s", d);
 			return 0;
 		}
@@ -344,7 +344,8 @@ context_binding_find(const char *dir, struct context_binding *b,
 				return -1;
 			return 1;
 		}
-		if (context_has_git(d))
+		/* f is free again: no deeper stack for the walk. */
+		if (context_has_git(d, f, sizeof f))
 			return 0;	/* the top of a repository */
 	} while (context_parent(d, &home, &have_home) == 0);
 	return 0;
@@ -582,7 +583,8 @@ context_git_remote(const char *dir, char *host, size_t hostlen, char *path,
 	int			 n;
 
 	host[0] = path[0] = '\0';
-	if (context_top(dir, top, sizeof top) != 0 || !context_has_git(top))
+	if (context_top(dir, top, sizeof top) != 0 || !context_has_git(top,
+	    f, sizeof f))
 		return -1;
 	n = snprintf(f, sizeof f, "%s/.git/config", top);
 	if (n < 0 || (size_t)n >= sizeof f)
