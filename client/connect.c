@@ -394,7 +394,7 @@ connect_read_reply(struct connect *c, struct msg_reply *reply,
 		c->roff += used;
 		c->rlen -= used;
 		if (c->rlen == 0)
-			explicit_bzero(c->rbuf, c->roff);	/* all received */
+			explicit_bzero(c->rbuf, c->roff); /* all received */
 		if (rc == FRAME_MORE)
 			continue;
 		if (rc < 0) {

@@ -22,14 +22,26 @@
 /* inih cuts longer lines (INI_MAX_LINE): they are refused first. */
 #define CONTEXT_LINE_MAX	(INI_MAX_LINE - 2)
 
-/* One step of a walk up: dir's parent, or -1 when the walk ends here. */
 static int
-context_parent(char *dir, const struct stat *home, int *have_home)
+context_same(const struct stat *a, const struct stat *b)
 {
-	struct stat	 sb, psb;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/*
+ * One step of a walk up: dir's parent, or -1 when the walk ends here. *sb
+ * is dir's stat(2) on entry (the walk's first, or the last step's) and the
+ * parent's on return, so that each directory is looked up once: path
+ * lookups are most of what tb token costs before it connects.
+ */
+static int
+context_parent(char *dir, struct stat *sb, const struct stat *home,
+    int have_home)
+{
+	struct stat	 psb;
 	char		*slash;
 
-	if (strcmp(dir, "/") == 0 || stat(dir, &sb) != 0)
+	if (strcmp(dir, "/") == 0)
 		return -1;
 	slash = strrchr(dir, '/');
 	if (slash == NULL)
@@ -38,11 +50,11 @@ context_parent(char *dir, const struct stat *home, int *have_home)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	if (stat(dir, &psb) != 0 || psb.st_dev != sb.st_dev)
+	if (stat(dir, &psb) != 0 || psb.st_dev != sb->st_dev)
 		return -1;	/* a file system boundary */
-	if (*have_home && psb.st_dev == home->st_dev &&
-	    psb.st_ino == home->st_ino)
+	if (have_home && context_same(&psb, home))
 		return -1;	/* $HOME is a ceiling */
+	*sb = psb;
 	return 0;
 }
 
@@ -52,16 +64,6 @@ context_home(struct stat *sb)
 	const char	*home = getenv("HOME");
 
 	return home != NULL && home[0] == '/' && stat(home, sb) == 0;
-}
-
-/* Is dir $HOME (or, for a walk, where it stops)? */
-static int
-context_is_home(const char *dir, const struct stat *home, int have_home)
-{
-	struct stat	sb;
-
-	return have_home && stat(dir, &sb) == 0 && sb.st_dev == home->st_dev &&
-	    sb.st_ino == home->st_ino;
 }
 
 /* Has dir a .git? p is the caller's scratch buffer of len bytes. */
@@ -80,21 +82,22 @@ int
 context_top(const char *dir, char *top, size_t len)
 {
 	char		d[PATH_MAX], p[PATH_MAX];
-	struct stat	home;
-	int		have_home = context_home(&home);
+	struct stat	home, sb;
+	int		have_home = context_home(&home), have;
 
 	if (snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d ||
 	    strlen(dir) >= len)
 		return -1;
 	snprintf(top, len, "%s", dir);
-	if (context_is_home(d, &home, have_home))
-		return 0;
+	have = stat(d, &sb) == 0;
+	if (have && have_home && context_same(&sb, &home))
+		return 0;	/* $HOME itself is not searched */
 	do {
 		if (context_has_git(d, p, sizeof p)) {
 			snprintf(top, len, "%s", d);
 			return 0;
 		}
-	} while (context_parent(d, &home, &have_home) == 0);
+	} while (have && context_parent(d, &sb, &home, have_home) == 0);
 	return 0;
 }
 
@@ -120,10 +123,12 @@ context_grow(char *buf, size_t n, size_t *cap, size_t max)
 /*
  * Read a small file whole (regular, not through a symbolic link) into a
  * NUL-terminated buffer of at most max bytes; lines longer than inih takes
- * are refused. 0, or -1 with why (or errno ENOENT and why empty).
+ * are refused; *st (when not NULL) gets its fstat(2). The buffer, or NULL
+ * with why (empty when the file does not exist).
  */
 static char *
-context_slurp(const char *file, size_t max, char *why, size_t len)
+context_slurp(const char *file, size_t max, struct stat *st, char *why,
+    size_t len)
 {
 	struct stat	 sb;
 	char		*buf;
@@ -185,6 +190,8 @@ context_slurp(const char *file, size_t max, char *why, size_t len)
 			return NULL;
 		}
 	}
+	if (st != NULL)
+		*st = sb;
 	return buf;
 nomem:
 	snprintf(why, len, "%s: out of memory", file);
@@ -297,7 +304,8 @@ context_binding_read(const char *file, struct context_binding *b,
 		snprintf(why, len, "binding path too long");
 		return -1;
 	}
-	if ((buf = context_slurp(file, CONTEXT_LINK_MAX, why, len)) == NULL) {
+	if ((buf = context_slurp(file, CONTEXT_LINK_MAX, NULL, why,
+	    len)) == NULL) {
 		if (why[0] == '\0')
 			snprintf(why, len, "%s: %s", file, strerror(ENOENT));
 		return -1;
@@ -326,14 +334,15 @@ context_binding_find(const char *dir, struct context_binding *b,
     char *why, size_t len)
 {
 	char		d[PATH_MAX], f[PATH_MAX];
-	struct stat	home, sb;
-	int		have_home = context_home(&home);
+	struct stat	home, sb, dsb;
+	int		have_home = context_home(&home), have;
 
 	context_binding_clear(b);
 	if (snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d)
 		return 0;
-	if (context_is_home(d, &home, have_home))
-		return 0;
+	have = stat(d, &dsb) == 0;
+	if (have && have_home && context_same(&dsb, &home))
+		return 0;	/* $HOME itself is not searched */
 	do {
 		if (snprintf(f, sizeof f, "%s/%s", strcmp(d, "/") == 0 ? "" :
 		    d, CONTEXT_LINK_FILE) >= (int)sizeof f)
@@ -347,7 +356,7 @@ context_binding_find(const char *dir, struct context_binding *b,
 		/* f is free again: no deeper stack for the walk. */
 		if (context_has_git(d, f, sizeof f))
 			return 0;	/* the top of a repository */
-	} while (context_parent(d, &home, &have_home) == 0);
+	} while (have && context_parent(d, &dsb, &home, have_home) == 0);
 	return 0;
 }
 
@@ -433,21 +442,18 @@ context_config_path(char *path, size_t len)
 
 /*
  * As authd (config.c): a file that others may change decides where
- * tokens go.
+ * tokens go. sb: the fstat(2) of the file that was read.
  */
 static int
-context_config_trusted(const char *path, char *why, size_t len)
+context_config_trusted(const char *path, const struct stat *sb, char *why,
+    size_t len)
 {
-	struct stat	sb;
-
-	if (stat(path, &sb) != 0)
-		return 0;
-	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+	if (sb->st_uid != geteuid() && sb->st_uid != 0) {
 		snprintf(why, len, "%s: owned by uid %lu, not by you or root; "
-		    "refusing to trust it", path, (unsigned long)sb.st_uid);
+		    "refusing to trust it", path, (unsigned long)sb->st_uid);
 		return -1;
 	}
-	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+	if (sb->st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(why, len, "%s: writable by group or others: chmod "
 		    "go-w %s", path, path);
 		return -1;
@@ -460,6 +466,7 @@ context_rules_load(struct ctxrules **out, char *path, size_t pathlen,
     char *why, size_t len)
 {
 	struct context_rules_parse	 rp;
+	struct stat			 sb;
 	char				*buf, check[256];
 	int				 rc;
 
@@ -467,10 +474,10 @@ context_rules_load(struct ctxrules **out, char *path, size_t pathlen,
 	path[0] = '\0';
 	if (context_config_path(path, pathlen) != 0)
 		return 0;
-	if ((buf = context_slurp(path, CONTEXT_CONFIG_MAX, why, len)) ==
+	if ((buf = context_slurp(path, CONTEXT_CONFIG_MAX, &sb, why, len)) ==
 	    NULL)
 		return why[0] == '\0' ? 0 : -1;
-	if (context_config_trusted(path, why, len) != 0) {
+	if (context_config_trusted(path, &sb, why, len) != 0) {
 		explicit_bzero(buf, strlen(buf));
 		free(buf);
 		return -1;
@@ -589,11 +596,12 @@ context_git_remote(const char *dir, char *host, size_t hostlen, char *path,
 	n = snprintf(f, sizeof f, "%s/.git/config", top);
 	if (n < 0 || (size_t)n >= sizeof f)
 		return -1;
-	if ((buf = context_slurp(f, CONTEXT_CONFIG_MAX, why, sizeof why)) ==
-	    NULL) {
+	if ((buf = context_slurp(f, CONTEXT_CONFIG_MAX, NULL, why,
+	    sizeof why)) == NULL) {
 		/* A worktree or submodule: .git is "gitdir: PATH". */
 		snprintf(f, sizeof f, "%s/.git", top);
-		if ((buf = context_slurp(f, 4096, why, sizeof why)) == NULL ||
+		if ((buf = context_slurp(f, 4096, NULL, why,
+		    sizeof why)) == NULL ||
 		    strncmp(buf, "gitdir: ", 8) != 0) {
 			free(buf);
 			return -1;
@@ -609,7 +617,7 @@ context_git_remote(const char *dir, char *host, size_t hostlen, char *path,
 		    gitdir);
 		free(buf);
 		if (n < 0 || (size_t)n >= sizeof f || (buf = context_slurp(f,
-		    CONTEXT_CONFIG_MAX, why, sizeof why)) == NULL)
+		    CONTEXT_CONFIG_MAX, NULL, why, sizeof why)) == NULL)
 			return -1;
 	}
 	memset(&cr, 0, sizeof cr);

@@ -111,7 +111,7 @@ static char	gcred_inbuf[BUFSIZ];
 static size_t	gcred_inpos, gcred_inlen, gcred_inmax;
 static int	gcred_ineof;	/* as stdio's: not read again (a terminal) */
 static char	gcred_line[GCRED_LINE_MAX];
-static size_t	gcred_line_used;	/* the longest line's bytes, for the wipe */
+static size_t	gcred_line_used;	/* the longest line's, for the wipe */
 static char	gcred_answer[GCRED_LINE_MAX + 512];
 
 static void
