@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +31,17 @@ struct connect {
 	int		 fd;
 	uint64_t	 next_id;
 	struct frame_dec dec;
-	uint8_t		 rbuf[8192];	/* received, not yet decoded */
 	size_t		 roff, rlen;
 	char		 path[SOCKPATH_MAX + 1];
 	void		(*tick_fn)(void *);
 	void		*tick_arg;
 	int		 tick_ms;
 	volatile int	*cancel;
+	/*
+	 * Received, not yet decoded: rbuf[roff, roff + rlen). Last, so that
+	 * connect_close wipes the bytes received, not the whole buffer.
+	 */
+	uint8_t		 rbuf[8192];
 };
 
 static int64_t
@@ -233,9 +238,10 @@ connect_open_flags(struct connect **cp, const char *path, int timeout_ms,
 
 	*cp = NULL;
 	*cause = NULL;
-	c = calloc(1, sizeof *c);
-	if (c == NULL)
+	/* rbuf is written before it is read: clear only the rest. */
+	if ((c = malloc(sizeof *c)) == NULL)
 		return AUTHD_E_INTERNAL;
+	memset(c, 0, offsetof(struct connect, rbuf));
 	c->fd = -1;
 	c->next_id = 1;
 	frame_dec_init(&c->dec);
@@ -388,7 +394,7 @@ connect_read_reply(struct connect *c, struct msg_reply *reply,
 		c->roff += used;
 		c->rlen -= used;
 		if (c->rlen == 0)
-			explicit_bzero(c->rbuf, sizeof c->rbuf);
+			explicit_bzero(c->rbuf, c->roff); /* all received */
 		if (rc == FRAME_MORE)
 			continue;
 		if (rc < 0) {
@@ -479,7 +485,9 @@ connect_close(struct connect *c)
 	if (c->fd != -1)
 		close(c->fd);
 	frame_dec_clear(&c->dec);
-	explicit_bzero(c, sizeof *c);
+	/* What is left of the last read; the rest was wiped when decoded. */
+	explicit_bzero(c->rbuf, c->roff + c->rlen);
+	explicit_bzero(c, offsetof(struct connect, rbuf));
 	free(c);
 }
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +22,26 @@
 /* inih cuts longer lines (INI_MAX_LINE): they are refused first. */
 #define CONTEXT_LINE_MAX	(INI_MAX_LINE - 2)
 
-/* One step of a walk up: dir's parent, or -1 when the walk ends here. */
 static int
-context_parent(char *dir, const struct stat *home, int *have_home)
+context_same(const struct stat *a, const struct stat *b)
 {
-	struct stat	 sb, psb;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/*
+ * One step of a walk up: dir's parent, or -1 when the walk ends here. *sb
+ * is dir's stat(2) on entry (the walk's first, or the last step's) and the
+ * parent's on return, so that each directory is looked up once: path
+ * lookups are most of what tb token costs before it connects.
+ */
+static int
+context_parent(char *dir, struct stat *sb, const struct stat *home,
+    int have_home)
+{
+	struct stat	 psb;
 	char		*slash;
 
-	if (strcmp(dir, "/") == 0 || stat(dir, &sb) != 0)
+	if (strcmp(dir, "/") == 0)
 		return -1;
 	slash = strrchr(dir, '/');
 	if (slash == NULL)
@@ -37,11 +50,11 @@ context_parent(char *dir, const struct stat *home, int *have_home)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	if (stat(dir, &psb) != 0 || psb.st_dev != sb.st_dev)
+	if (stat(dir, &psb) != 0 || psb.st_dev != sb->st_dev)
 		return -1;	/* a file system boundary */
-	if (*have_home && psb.st_dev == home->st_dev &&
-	    psb.st_ino == home->st_ino)
+	if (have_home && context_same(&psb, home))
 		return -1;	/* $HOME is a ceiling */
+	*sb = psb;
 	return 0;
 }
 
@@ -53,24 +66,14 @@ context_home(struct stat *sb)
 	return home != NULL && home[0] == '/' && stat(home, sb) == 0;
 }
 
-/* Is dir $HOME (or, for a walk, where it stops)? */
+/* Has dir a .git? p is the caller's scratch buffer of len bytes. */
 static int
-context_is_home(const char *dir, const struct stat *home, int have_home)
+context_has_git(const char *dir, char *p, size_t len)
 {
 	struct stat	sb;
 
-	return have_home && stat(dir, &sb) == 0 && sb.st_dev == home->st_dev &&
-	    sb.st_ino == home->st_ino;
-}
-
-static int
-context_has_git(const char *dir)
-{
-	char		p[PATH_MAX];
-	struct stat	sb;
-
-	if (snprintf(p, sizeof p, "%s/.git", strcmp(dir, "/") == 0 ? "" :
-	    dir) >= (int)sizeof p)
+	if (snprintf(p, len, "%s/.git", strcmp(dir, "/") == 0 ? "" :
+	    dir) >= (int)len)
 		return 0;
 	return lstat(p, &sb) == 0;
 }
@@ -78,36 +81,58 @@ context_has_git(const char *dir)
 int
 context_top(const char *dir, char *top, size_t len)
 {
-	char		d[PATH_MAX];
-	struct stat	home;
-	int		have_home = context_home(&home);
+	char		d[PATH_MAX], p[PATH_MAX];
+	struct stat	home, sb;
+	int		have_home = context_home(&home), have;
 
 	if (snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d ||
 	    strlen(dir) >= len)
 		return -1;
 	snprintf(top, len, "%s", dir);
-	if (context_is_home(d, &home, have_home))
-		return 0;
+	have = stat(d, &sb) == 0;
+	if (have && have_home && context_same(&sb, &home))
+		return 0;	/* $HOME itself is not searched */
 	do {
-		if (context_has_git(d)) {
+		if (context_has_git(d, p, sizeof p)) {
 			snprintf(top, len, "%s", d);
 			return 0;
 		}
-	} while (context_parent(d, &home, &have_home) == 0);
+	} while (have && context_parent(d, &sb, &home, have_home) == 0);
 	return 0;
+}
+
+/*
+ * A file grew while it was read: a larger buffer (at most max + 1 bytes
+ * and the NUL) holding its n bytes; the old one is wiped (config.ini may
+ * hold a client_secret) and freed. NULL when out of memory.
+ */
+static char *
+context_grow(char *buf, size_t n, size_t *cap, size_t max)
+{
+	char	*nbuf;
+	size_t	 ncap = *cap > max / 2 ? max + 1 : *cap * 2;
+
+	if ((nbuf = malloc(ncap + 1)) != NULL)
+		memcpy(nbuf, buf, n);
+	explicit_bzero(buf, n);
+	free(buf);
+	*cap = ncap;
+	return nbuf;
 }
 
 /*
  * Read a small file whole (regular, not through a symbolic link) into a
  * NUL-terminated buffer of at most max bytes; lines longer than inih takes
- * are refused. 0, or -1 with why (or errno ENOENT and why empty).
+ * are refused; *st (when not NULL) gets its fstat(2). The buffer, or NULL
+ * with why (empty when the file does not exist).
  */
 static char *
-context_slurp(const char *file, size_t max, char *why, size_t len)
+context_slurp(const char *file, size_t max, struct stat *st, char *why,
+    size_t len)
 {
 	struct stat	 sb;
 	char		*buf;
-	size_t		 n = 0, line = 1, col = 0, i;
+	size_t		 n = 0, cap, line = 1, col = 0, i;
 	ssize_t		 r;
 	int		 fd;
 
@@ -124,13 +149,18 @@ context_slurp(const char *file, size_t max, char *why, size_t len)
 		close(fd);
 		return NULL;
 	}
-	if ((buf = malloc(max + 1)) == NULL) {
-		snprintf(why, len, "%s: out of memory", file);
-		close(fd);
-		return NULL;
-	}
+	/*
+	 * A buffer of the file's size (and one byte to see it grow), not of
+	 * max: tb token reads config.ini every time, and a large allocation
+	 * costs an mmap, a munmap and page faults.
+	 */
+	cap = (uintmax_t)sb.st_size < max ? (size_t)sb.st_size + 1 : max + 1;
+	if ((buf = malloc(cap + 1)) == NULL)
+		goto nomem;
 	while (n <= max) {
-		r = read(fd, buf + n, max + 1 - n);
+		if (n == cap && (buf = context_grow(buf, n, &cap, max)) == NULL)
+			goto nomem;
+		r = read(fd, buf + n, cap - n);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -160,7 +190,13 @@ context_slurp(const char *file, size_t max, char *why, size_t len)
 			return NULL;
 		}
 	}
+	if (st != NULL)
+		*st = sb;
 	return buf;
+nomem:
+	snprintf(why, len, "%s: out of memory", file);
+	close(fd);
+	return NULL;
 }
 
 /* seen: 1 profile, 2 audience, 4 project (each key once). */
@@ -247,6 +283,13 @@ context_link_handler(void *user, const char *section, const char *key,
 	return 1;
 }
 
+/* No binding: its strings empty (not the whole 5 KiB cleared). */
+static void
+context_binding_clear(struct context_binding *b)
+{
+	b->file[0] = b->profile[0] = b->audience[0] = b->project[0] = '\0';
+}
+
 int
 context_binding_read(const char *file, struct context_binding *b,
     char *why, size_t len)
@@ -261,7 +304,8 @@ context_binding_read(const char *file, struct context_binding *b,
 		snprintf(why, len, "binding path too long");
 		return -1;
 	}
-	if ((buf = context_slurp(file, CONTEXT_LINK_MAX, why, len)) == NULL) {
+	if ((buf = context_slurp(file, CONTEXT_LINK_MAX, NULL, why,
+	    len)) == NULL) {
 		if (why[0] == '\0')
 			snprintf(why, len, "%s: %s", file, strerror(ENOENT));
 		return -1;
@@ -290,14 +334,15 @@ context_binding_find(const char *dir, struct context_binding *b,
     char *why, size_t len)
 {
 	char		d[PATH_MAX], f[PATH_MAX];
-	struct stat	home, sb;
-	int		have_home = context_home(&home);
+	struct stat	home, sb, dsb;
+	int		have_home = context_home(&home), have;
 
-	memset(b, 0, sizeof *b);
+	context_binding_clear(b);
 	if (snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d)
 		return 0;
-	if (context_is_home(d, &home, have_home))
-		return 0;
+	have = stat(d, &dsb) == 0;
+	if (have && have_home && context_same(&dsb, &home))
+		return 0;	/* $HOME itself is not searched */
 	do {
 		if (snprintf(f, sizeof f, "%s/%s", strcmp(d, "/") == 0 ? "" :
 		    d, CONTEXT_LINK_FILE) >= (int)sizeof f)
@@ -308,9 +353,10 @@ context_binding_find(const char *dir, struct context_binding *b,
 				return -1;
 			return 1;
 		}
-		if (context_has_git(d))
+		/* f is free again: no deeper stack for the walk. */
+		if (context_has_git(d, f, sizeof f))
 			return 0;	/* the top of a repository */
-	} while (context_parent(d, &home, &have_home) == 0);
+	} while (have && context_parent(d, &dsb, &home, have_home) == 0);
 	return 0;
 }
 
@@ -358,6 +404,18 @@ context_rules_handler(void *user, const char *section, const char *key,
 
 	if (rp->failed || ctxrule_section_kind(section) == -1)
 		return 1;	/* authd checks the rest */
+	/*
+	 * The rules (about 250 KiB) only when the file has a rule section:
+	 * most have none, and tb token pays for every page it touches.
+	 */
+	if (rp->rules == NULL) {
+		if ((rp->rules = malloc(sizeof *rp->rules)) == NULL) {
+			snprintf(rp->why, sizeof rp->why, "out of memory");
+			rp->failed = 1;
+			return 0;
+		}
+		ctxrules_init(rp->rules);
+	}
 	if (ctxrules_add(rp->rules, section, key, value, 0, rp->why,
 	    sizeof rp->why) != 0) {
 		rp->failed = 1;
@@ -384,21 +442,18 @@ context_config_path(char *path, size_t len)
 
 /*
  * As authd (config.c): a file that others may change decides where
- * tokens go.
+ * tokens go. sb: the fstat(2) of the file that was read.
  */
 static int
-context_config_trusted(const char *path, char *why, size_t len)
+context_config_trusted(const char *path, const struct stat *sb, char *why,
+    size_t len)
 {
-	struct stat	sb;
-
-	if (stat(path, &sb) != 0)
-		return 0;
-	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+	if (sb->st_uid != geteuid() && sb->st_uid != 0) {
 		snprintf(why, len, "%s: owned by uid %lu, not by you or root; "
-		    "refusing to trust it", path, (unsigned long)sb.st_uid);
+		    "refusing to trust it", path, (unsigned long)sb->st_uid);
 		return -1;
 	}
-	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+	if (sb->st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(why, len, "%s: writable by group or others: chmod "
 		    "go-w %s", path, path);
 		return -1;
@@ -411,6 +466,7 @@ context_rules_load(struct ctxrules **out, char *path, size_t pathlen,
     char *why, size_t len)
 {
 	struct context_rules_parse	 rp;
+	struct stat			 sb;
 	char				*buf, check[256];
 	int				 rc;
 
@@ -418,25 +474,20 @@ context_rules_load(struct ctxrules **out, char *path, size_t pathlen,
 	path[0] = '\0';
 	if (context_config_path(path, pathlen) != 0)
 		return 0;
-	if ((buf = context_slurp(path, CONTEXT_CONFIG_MAX, why, len)) ==
+	if ((buf = context_slurp(path, CONTEXT_CONFIG_MAX, &sb, why, len)) ==
 	    NULL)
 		return why[0] == '\0' ? 0 : -1;
-	if (context_config_trusted(path, why, len) != 0) {
+	if (context_config_trusted(path, &sb, why, len) != 0) {
 		explicit_bzero(buf, strlen(buf));
 		free(buf);
 		return -1;
 	}
 	memset(&rp, 0, sizeof rp);
-	if ((rp.rules = malloc(sizeof *rp.rules)) == NULL) {
-		free(buf);
-		snprintf(why, len, "out of memory");
-		return -1;
-	}
-	ctxrules_init(rp.rules);
 	rc = ini_parse_string(buf, context_rules_handler, &rp);
 	explicit_bzero(buf, strlen(buf));	/* may hold a client_secret */
 	free(buf);
-	if (rc == 0 && ctxrules_check(rp.rules, check, sizeof check) != 0) {
+	if (rc == 0 && rp.rules != NULL && ctxrules_check(rp.rules, check,
+	    sizeof check) != 0) {
 		snprintf(why, len, "%s: %s", path, check);
 		rc = -1;
 	} else if (rc > 0 && rp.failed)
@@ -450,11 +501,7 @@ context_rules_load(struct ctxrules **out, char *path, size_t pathlen,
 		free(rp.rules);
 		return -1;
 	}
-	if (rp.rules->n == 0) {
-		free(rp.rules);
-		return 0;
-	}
-	*out = rp.rules;
+	*out = rp.rules;	/* NULL: no rule section */
 	return 0;
 }
 
@@ -543,16 +590,18 @@ context_git_remote(const char *dir, char *host, size_t hostlen, char *path,
 	int			 n;
 
 	host[0] = path[0] = '\0';
-	if (context_top(dir, top, sizeof top) != 0 || !context_has_git(top))
+	if (context_top(dir, top, sizeof top) != 0 || !context_has_git(top,
+	    f, sizeof f))
 		return -1;
 	n = snprintf(f, sizeof f, "%s/.git/config", top);
 	if (n < 0 || (size_t)n >= sizeof f)
 		return -1;
-	if ((buf = context_slurp(f, CONTEXT_CONFIG_MAX, why, sizeof why)) ==
-	    NULL) {
+	if ((buf = context_slurp(f, CONTEXT_CONFIG_MAX, NULL, why,
+	    sizeof why)) == NULL) {
 		/* A worktree or submodule: .git is "gitdir: PATH". */
 		snprintf(f, sizeof f, "%s/.git", top);
-		if ((buf = context_slurp(f, 4096, why, sizeof why)) == NULL ||
+		if ((buf = context_slurp(f, 4096, NULL, why,
+		    sizeof why)) == NULL ||
 		    strncmp(buf, "gitdir: ", 8) != 0) {
 			free(buf);
 			return -1;
@@ -568,7 +617,7 @@ context_git_remote(const char *dir, char *host, size_t hostlen, char *path,
 		    gitdir);
 		free(buf);
 		if (n < 0 || (size_t)n >= sizeof f || (buf = context_slurp(f,
-		    CONTEXT_CONFIG_MAX, why, sizeof why)) == NULL)
+		    CONTEXT_CONFIG_MAX, NULL, why, sizeof why)) == NULL)
 			return -1;
 	}
 	memset(&cr, 0, sizeof cr);
@@ -587,7 +636,18 @@ context_begin(struct context_choice *c)
 	char	why[sizeof c->why];
 	int	rc;
 
-	memset(c, 0, sizeof *c);
+	/*
+	 * Field by field: most of the 15 KiB are buffers filled below, and
+	 * clearing them all would cost tb token page faults.
+	 */
+	memset(&c->rq, 0, sizeof c->rq);
+	c->profile_from = c->audience_from = c->project_from = NULL;
+	c->have_binding = 0;
+	context_binding_clear(&c->binding);
+	c->rules = NULL;
+	c->config[0] = '\0';
+	c->match = c->helper = NULL;
+	c->remote_host[0] = c->remote_path[0] = c->why[0] = '\0';
 	if (getcwd(c->cwd, sizeof c->cwd) == NULL)
 		c->cwd[0] = '\0';
 	if (context_rules_load(&c->rules, c->config, sizeof c->config, why,

@@ -56,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "authd-client.h"
 #include "context.h"
@@ -102,11 +103,15 @@ struct gcred_req {
 };
 
 /*
- * Our own stdin buffer, so that a password git may send (store, erase) can
- * be wiped; the answer to get, which holds the token.
+ * Our own stdin buffer, read with read(2) rather than through stdio, so
+ * that a password git may send (store, erase) can be wiped, and only the
+ * bytes that came (gcred_inmax); the answer to get, which holds the token.
  */
 static char	gcred_inbuf[BUFSIZ];
+static size_t	gcred_inpos, gcred_inlen, gcred_inmax;
+static int	gcred_ineof;	/* as stdio's: not read again (a terminal) */
 static char	gcred_line[GCRED_LINE_MAX];
+static size_t	gcred_line_used;	/* the longest line's, for the wipe */
 static char	gcred_answer[GCRED_LINE_MAX + 512];
 
 static void
@@ -136,18 +141,42 @@ gcred_warn(const char *prefix, const char *msg)
 	fputc('\n', stderr);
 }
 
+/* The next byte of stdin, or EOF at its end or on an error. */
+static int
+gcred_getc(void)
+{
+	ssize_t	n;
+
+	if (gcred_inpos == gcred_inlen) {
+		if (gcred_ineof)
+			return EOF;
+		while ((n = read(STDIN_FILENO, gcred_inbuf,
+		    sizeof gcred_inbuf)) == -1 && errno == EINTR)
+			;
+		if (n <= 0) {
+			gcred_ineof = 1;
+			return EOF;
+		}
+		gcred_inpos = 0;
+		gcred_inlen = (size_t)n;
+		if (gcred_inlen > gcred_inmax)
+			gcred_inmax = gcred_inlen;
+	}
+	return (unsigned char)gcred_inbuf[gcred_inpos++];
+}
+
 /*
  * Read one line into gcred_line without its newline. Returns 1 for a line,
  * 0 at EOF, -1 for a line too long (read and dropped).
  */
 static int
-gcred_read_line(FILE *f)
+gcred_read_line(void)
 {
 	size_t	n = 0;
 	int	ch, toolong = 0;
 
 	for (;;) {
-		ch = getc(f);
+		ch = gcred_getc();
 		if (ch == EOF) {
 			if (n == 0 && !toolong)
 				return 0;
@@ -160,10 +189,20 @@ gcred_read_line(FILE *f)
 		else
 			toolong = 1;
 	}
+	if (n + 1 > gcred_line_used)
+		gcred_line_used = n + 1;
 	if (n > 0 && gcred_line[n - 1] == '\r')
 		n--;
 	gcred_line[n] = '\0';
 	return toolong ? -1 : 1;
+}
+
+/* Wipe what lines held (not the whole 17 KiB: each page costs a fault). */
+static void
+gcred_wipe_line(void)
+{
+	explicit_bzero(gcred_line, gcred_line_used);
+	gcred_line_used = 0;
 }
 
 static void
@@ -206,7 +245,7 @@ gcred_parse_url(struct gcred_req *req, const char *url)
  * line is read, so git never writes into a closed pipe.
  */
 static void
-gcred_read_request(FILE *f, struct gcred_req *req)
+gcred_read_request(struct gcred_req *req)
 {
 	char	*eq;
 	int	 rc, have_url = 0;
@@ -214,7 +253,7 @@ gcred_read_request(FILE *f, struct gcred_req *req)
 
 	memset(req, 0, sizeof *req);
 	url[0] = '\0';
-	while ((rc = gcred_read_line(f)) != 0) {
+	while ((rc = gcred_read_line()) != 0) {
 		if (rc < 0)
 			continue;
 		if (gcred_line[0] == '\0')
@@ -239,7 +278,7 @@ gcred_read_request(FILE *f, struct gcred_req *req)
 			have_url = 1;
 		}
 	}
-	explicit_bzero(gcred_line, sizeof gcred_line);
+	gcred_wipe_line();
 	/* url= stands for the fields it contains unless they came too. */
 	if (have_url && req->protocol[0] == '\0' && req->host[0] == '\0')
 		gcred_parse_url(req, url);
@@ -248,11 +287,11 @@ gcred_read_request(FILE *f, struct gcred_req *req)
 
 /* Drain stdin (store, erase, unknown actions) and wipe what passed. */
 static void
-gcred_drain(FILE *f)
+gcred_drain(void)
 {
-	while (gcred_read_line(f) != 0)
+	while (gcred_read_line() != 0)
 		;
-	explicit_bzero(gcred_line, sizeof gcred_line);
+	gcred_wipe_line();
 }
 
 /*
@@ -522,7 +561,6 @@ main(int argc, char **argv)
 	const char		*action, *env, *cause;
 	int			 ch, rc, status;
 
-	setvbuf(stdin, gcred_inbuf, _IOFBF, sizeof gcred_inbuf);
 	signal(SIGPIPE, SIG_IGN);
 	msg_init();
 	memset(&o, 0, sizeof o);
@@ -592,7 +630,7 @@ main(int argc, char **argv)
 	action = argv[optind];
 
 	if (strcmp(action, "get") == 0) {
-		gcred_read_request(stdin, &req);
+		gcred_read_request(&req);
 		status = gcred_get(&o, &req);
 		explicit_bzero(&req, sizeof req);
 	} else {
@@ -607,9 +645,9 @@ main(int argc, char **argv)
 		 * token, and 'tb logout' is the way to remove the login.
 		 * Other actions are ignored, as gitcredentials(7) asks.
 		 */
-		gcred_drain(stdin);
+		gcred_drain();
 		status = GCRED_EXIT_OK;
 	}
-	explicit_bzero(gcred_inbuf, sizeof gcred_inbuf);
+	explicit_bzero(gcred_inbuf, gcred_inmax);
 	return status;
 }

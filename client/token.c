@@ -64,9 +64,12 @@ cJSON *
 token_args(const struct authd_request *rq)
 {
 	cJSON	*args;
+	char	 ttl[24];
 
 	if ((args = cJSON_CreateObject()) == NULL)
 		return NULL;
+	/* Raw: no floating-point printing for an integer (msg.c). */
+	snprintf(ttl, sizeof ttl, "%ld", rq->min_ttl);
 	if ((rq->profile != NULL && cJSON_AddStringToObject(args, "profile",
 	    rq->profile) == NULL) ||
 	    (rq->audience != NULL && cJSON_AddStringToObject(args,
@@ -77,8 +80,8 @@ token_args(const struct authd_request *rq)
 	    rq->purpose) == NULL) ||
 	    (rq->scope != NULL && cJSON_AddStringToObject(args, "scope",
 	    rq->scope) == NULL) ||
-	    (rq->min_ttl > 0 && cJSON_AddNumberToObject(args, "min_ttl",
-	    (double)rq->min_ttl) == NULL)) {
+	    (rq->min_ttl > 0 && cJSON_AddRawToObject(args, "min_ttl",
+	    ttl) == NULL)) {
 		cJSON_Delete(args);
 		return NULL;
 	}

@@ -27,10 +27,12 @@ ctxrule_kind_name(enum ctxrule_kind k)
 	return k >= 0 && k < CTXRULE_NKINDS ? ctxrule_words[k] : "?";
 }
 
+/* Each rule is cleared when its section begins (ctxrules_begin). */
 void
 ctxrules_init(struct ctxrules *rs)
 {
-	memset(rs, 0, sizeof *rs);
+	rs->n = 0;
+	rs->cur_section[0] = '\0';
 }
 
 int

@@ -54,7 +54,7 @@ struct ctxrules {
 	char		 cur_section[64];	/* of rules[n - 1] */
 };
 
-/* Ready an empty set. */
+/* Ready an empty set (touching only its head, not the 250 KiB). */
 void	ctxrules_init(struct ctxrules *);
 
 /*

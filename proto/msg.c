@@ -12,6 +12,9 @@
 #include "error.h"
 #include "frame.h"
 
+#define MSG_STR(x)	#x
+#define MSG_XSTR(x)	MSG_STR(x)
+
 static void *
 msg_malloc(size_t n)
 {
@@ -364,7 +367,12 @@ msg_new_base(uint64_t id)
 		return NULL;
 	char	 buf[24];
 
-	cJSON_AddNumberToObject(root, "v", AUTHD_PROTO_VERSION);
+	/*
+	 * Raw, as the id: a cJSON number is printed with "%1.15g" and read
+	 * back with sscanf, which costs every tb process the floating-point
+	 * printing and scanning code of libc.
+	 */
+	cJSON_AddRawToObject(root, "v", MSG_XSTR(AUTHD_PROTO_VERSION));
 	if (id == MSG_ID_NONE)
 		cJSON_AddNullToObject(root, "id");
 	else {
