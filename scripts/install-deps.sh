@@ -13,6 +13,10 @@ pkgs=(
 	nodejs npm chromium
 	openssh-server openssh-client
 	libfaketime
+	# tests/bench/run: oidc-agent side by side (oidc-agent-cli holds oidc-agent,
+	# oidc-gen and oidc-token; the package oidc-agent adds only the desktop
+	# integration), and the chart
+	oidc-agent-cli gnuplot-nox
 )
 
 missing=()
