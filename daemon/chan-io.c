@@ -180,9 +180,10 @@ chan_io_send(struct chan_io *c, struct chan_msg *m)
 		while (size - (c->out_len - c->out_off) < m->len)
 			size *= 2;
 		n = xmalloc(size);
-		memcpy(n, c->out + c->out_off, c->out_len - c->out_off);
-		if (c->out != NULL)
+		if (c->out != NULL) {
+			memcpy(n, c->out + c->out_off, c->out_len - c->out_off);
 			xfreezero(c->out, c->out_size);
+		}
 		c->out_len -= c->out_off;
 		c->out_off = 0;
 		c->out = n;
