@@ -4,6 +4,8 @@
 #include "lockfile.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -57,9 +59,26 @@ lockfile_field(const char *text, const char *key)
 	return NULL;
 }
 
+/* 1 when the process named by pid (our own text) no longer exists. */
+static int
+lockfile_gone(const char *pid)
+{
+	char		*end;
+	long		 n;
+
+	errno = 0;
+	n = strtol(pid, &end, 10);
+	if (errno != 0 || *end != '\0' || n <= 0 || n > INT_MAX)
+		return 0;
+	return kill((pid_t)n, 0) == -1 && errno == ESRCH;
+}
+
 /*
  * Who holds fd's lock, from what it wrote: *who allocated; returns 1 when
- * it says it is stopping.
+ * it says it is stopping, 2 when the process it names is gone (here; on
+ * another machine sharing the file, pids mean nothing): then the lock is
+ * held by a copy of its descriptor in a helper it had just forked, until
+ * that helper's exec (child.h), for a moment. 0 otherwise.
  */
 static int
 lockfile_holder(int fd, char **who)
@@ -67,7 +86,7 @@ lockfile_holder(int fd, char **who)
 	char	 buf[LOCKFILE_MAX + 1], epid[64], esock[LOCKFILE_MAX * 4 + 1];
 	char	*pid, *sock, *state;
 	ssize_t	 n;
-	int	 stopping;
+	int	 stopping, gone;
 
 	n = pread(fd, buf, LOCKFILE_MAX, 0);
 	buf[n > 0 ? n : 0] = '\0';
@@ -75,16 +94,17 @@ lockfile_holder(int fd, char **who)
 	sock = lockfile_field(buf, "socket");
 	state = lockfile_field(buf, "state");
 	stopping = state != NULL && strcmp(state, "stopping") == 0;
+	gone = pid != NULL && lockfile_gone(pid);
 	/* Our own lines, but the file may have been edited: escape. */
 	log_escape(epid, sizeof epid, pid != NULL ? pid : "unknown");
 	log_escape(esock, sizeof esock, sock != NULL ? sock : "");
 	xasprintf(who, "another authd (pid %s%s%s%s)", epid,
 	    sock != NULL ? ", socket " : "", esock,
-	    stopping ? ", stopping" : "");
+	    gone ? ", ended" : stopping ? ", stopping" : "");
 	free(pid);
 	free(sock);
 	free(state);
-	return stopping;
+	return gone ? 2 : stopping;
 }
 
 static long long
@@ -104,7 +124,7 @@ lockfile_take(struct lockfile **lp, const char *path, const char *sock,
 	struct stat	 sb;
 	char		 esc[4 * 108 + 64], *who = NULL;
 	long long	 deadline = 0;
-	int		 fd, waited = 0;
+	int		 fd, waited = 0, why;
 
 	*lp = NULL;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -130,15 +150,16 @@ lockfile_take(struct lockfile **lp, const char *path, const char *sock,
 		}
 		free(who);
 		who = NULL;
-		if (!lockfile_holder(fd, &who) || (waited &&
-		    lockfile_now_ms() > deadline)) {
+		why = lockfile_holder(fd, &who);
+		if (why == 0 || (waited && lockfile_now_ms() > deadline)) {
 			*cause = who;
 			close(fd);
 			return LOCKFILE_BUSY;
 		}
 		if (!waited) {
 			log_info("waiting for %s to release %s", who, path);
-			deadline = lockfile_now_ms() + LOCKFILE_WAIT_MS;
+			deadline = lockfile_now_ms() + (why == 2 ?
+			    LOCKFILE_GONE_WAIT_MS : LOCKFILE_WAIT_MS);
 			waited = 1;
 		}
 		poll(NULL, 0, 50);

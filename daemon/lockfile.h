@@ -13,6 +13,8 @@ struct lockfile;
 /* How long to wait for a holder that says it is stopping: its shutdown
  * grace period and store drain (authd.h, store.h), with room to spare. */
 #define LOCKFILE_WAIT_MS	15000
+/* A holder that is gone: a copy of its descriptor in a helper (child.h). */
+#define LOCKFILE_GONE_WAIT_MS	1000
 
 /*
  * Take the lock on path: the file is opened (created 0600) without

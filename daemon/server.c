@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,14 @@
 #include "xmalloc.h"
 
 #define SERVER_BACKLOG		512
+/*
+ * A helper that a killed authd had just forked holds copies of its
+ * descriptors (the socket's lock, the listening socket) until its exec
+ * closes them (child.h): a start waits this long for such a copy to go
+ * before it takes the lock or the socket for another daemon's.
+ */
+#define SERVER_COPY_WAIT_MS	1000
+#define SERVER_COPY_POLL_MS	10
 #define SD_LISTEN_FDS_START	3
 
 struct server {
@@ -148,7 +157,7 @@ server_bind(struct server *s, const char *path, char **cause, int *running)
 	struct stat		 sb;
 	char			*lockpath;
 	mode_t			 old;
-	int			 fd;
+	int			 fd, waited;
 
 	if (server_make_dir(path, cause) != 0)
 		return -1;
@@ -166,6 +175,15 @@ server_bind(struct server *s, const char *path, char **cause, int *running)
 		return -1;
 	}
 	free(lockpath);
+	for (waited = 0; flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0 &&
+	    errno == EWOULDBLOCK && waited < SERVER_COPY_WAIT_MS;
+	    waited += SERVER_COPY_POLL_MS) {
+		if (waited == 0)
+			log_info("%s is locked: waiting up to %d ms in case it "
+			    "is a copy held by a helper of a daemon that ended",
+			    path, SERVER_COPY_WAIT_MS);
+		poll(NULL, 0, SERVER_COPY_POLL_MS);
+	}
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno == EWOULDBLOCK) {
 			*running = 1;
@@ -181,6 +199,10 @@ server_bind(struct server *s, const char *path, char **cause, int *running)
 			xasprintf(cause, "%s exists and is not a socket", path);
 			return -1;
 		}
+		for (waited = 0; server_is_live(path) &&
+		    waited < SERVER_COPY_WAIT_MS;
+		    waited += SERVER_COPY_POLL_MS)
+			poll(NULL, 0, SERVER_COPY_POLL_MS);
 		if (server_is_live(path)) {
 			*running = 1;
 			xasprintf(cause, "authd is already running on %s",

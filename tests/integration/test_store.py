@@ -246,6 +246,43 @@ def _refused_for_store(env, d, first, what):
     return err
 
 
+def restart_copy_held(env):
+    """A helper that a killed authd had just forked holds copies of its
+    descriptors (the socket's lock, the store's lock) until its exec: a
+    daemon started then waits for the copy to go instead of refusing as
+    if another daemon ran (exit 3 or 4; seen in rotation_kill_loop). The
+    test holds each lock as such a copy would, releases it once the new
+    daemon says it waits, and the new daemon starts. A live daemon's lock
+    is still refused (store_lock_file, autostart_race)."""
+    import fcntl
+    idp = IdP(env, "--interval", "1")
+    sdir = os.path.join(env.home, ".state", "authd")
+    for which in ("socket", "store"):
+        d = _started(daemon_for(env, idp, "--store", "file"))
+        path = env.sock + ".lock" if which == "socket" else \
+            os.path.join(sdir, "store.lock")
+        fd = os.open(path, os.O_RDWR)
+        d.stop(signal.SIGKILL, expect=None)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            d2 = daemon_for(env, idp, "--store", "file", wait=False)
+            want = "is locked: waiting" if which == "socket" else \
+                "ended) to release"
+            wait_for(lambda: want in d2.log_text() or
+                     d2.proc.poll() is not None,
+                     "the new daemon to wait for the %s lock" % which)
+            check(d2.proc.poll() is None, "the %s lock held by a copy: "
+                  "authd exited %s: %s" % (which, d2.proc.returncode,
+                                           open(d2.log + ".stderr").read()))
+        finally:
+            os.close(fd)
+        wait_for(lambda: env.connectable() or d2.proc.poll() is not None,
+                 "the new daemon to listen")
+        check(d2.proc.poll() is None and status(env)[1]["store"] == "file",
+              "the new daemon after the copy went")
+        d2.stop()
+
+
 def store_lock_file(env):
     """Two authd with different sockets on one file store: the second
     refuses to start (exit 4), naming the first's pid and socket, and
@@ -979,6 +1016,7 @@ def _helper_hardened(env, helper):
 
 
 TESTS = {f.__name__: f for f in (
+    restart_copy_held,
     keyring_restart, keyring_locked, no_secret_service, keyring_hung,
     file_store, file_store_torn, rotation_kill_loop, canary_not_logged,
     crash_loop, crash_loop_grace, sigterm_rotation_loop, store_lock_file,
