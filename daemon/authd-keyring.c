@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -328,6 +329,8 @@ main(int argc, char **argv)
 	struct rlimit		 rl = { 0, 0 };
 	struct keyring_req	 q;
 	struct keyring_reply	 rp;
+	struct pollfd		 pfd;
+	int			 served = 0;
 	unsigned char		*body;
 	size_t			 len;
 	int			 rc;
@@ -343,39 +346,56 @@ main(int argc, char **argv)
 		    "as authd's child)\n", KEYRING_HELPER);
 		return 2;
 	}
-	if ((rc = chan_read(STDIN_FILENO, &body, &len)) != 1) {
-		if (rc == -1)
-			fprintf(stderr, "%s: reading the request: %s\n",
-			    KEYRING_HELPER, strerror(errno));
-		return 2;
-	}
-	memset(&q, 0, sizeof q);
-	rc = keyring_parse(body, len, &q);
-	xfreezero(body, len + 1);
-	if (rc != 0) {
-		fprintf(stderr, "%s: a request that is not well formed\n",
-		    KEYRING_HELPER);
+	for (;;) {
+		/* Kept between jobs; gone when idle, or at authd's EOF. */
+		pfd.fd = STDIN_FILENO;
+		pfd.events = POLLIN;
+		if ((rc = poll(&pfd, 1, KEYRING_IDLE_MS)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (rc == 0)
+			break;
+		if ((rc = chan_read(STDIN_FILENO, &body, &len)) != 1) {
+			if (rc == -1) {
+				fprintf(stderr, "%s: reading the request: %s\n",
+				    KEYRING_HELPER, strerror(errno));
+				return 2;
+			}
+			if (served == 0)
+				return 2;	/* not even one request */
+			break;
+		}
+		served++;
+		memset(&q, 0, sizeof q);
+		rc = keyring_parse(body, len, &q);
+		xfreezero(body, len + 1);
+		if (rc != 0) {
+			fprintf(stderr, "%s: a request that is not well "
+			    "formed\n", KEYRING_HELPER);
+			keyring_req_free(&q);
+			return 2;
+		}
+		memset(&rp, 0, sizeof rp);
+		rp.status = KEYRING_E_STORE;
+		switch (q.op) {
+		case KEYRING_OP_LOAD:
+			keyring_load(&q, &rp);
+			break;
+		case KEYRING_OP_SAVE:
+			keyring_save(&q, &rp);
+			break;
+		case KEYRING_OP_DELETE:
+			keyring_delete(&q, &rp);
+			break;
+		}
 		keyring_req_free(&q);
-		return 2;
+		rc = keyring_answer(&rp);
+		if (rp.secret != NULL)
+			secret_password_free(rp.secret);	/* wipes */
+		free(rp.message);
+		if (rc != 0)
+			break;
 	}
-	memset(&rp, 0, sizeof rp);
-	rp.status = KEYRING_E_STORE;
-	switch (q.op) {
-	case KEYRING_OP_LOAD:
-		keyring_load(&q, &rp);
-		break;
-	case KEYRING_OP_SAVE:
-		keyring_save(&q, &rp);
-		break;
-	case KEYRING_OP_DELETE:
-		keyring_delete(&q, &rp);
-		break;
-	}
-	keyring_req_free(&q);
-	rc = keyring_answer(&rp);
-	if (rp.secret != NULL)
-		secret_password_free(rp.secret);	/* wipes */
-	free(rp.message);
 	secret_service_disconnect();
 	return rc == 0 ? 0 : 1;
 }

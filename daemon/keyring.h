@@ -1,8 +1,9 @@
 /*
  * The conversation between the Secret Service store (store-secret.c, in
  * authd) and its helper program authd-keyring (authd-keyring.c), which
- * alone links libsecret and GLib: one request, one reply, on the socket
- * of child.h, then the helper exits.
+ * alone links libsecret and GLib: a request, a reply, on the socket of
+ * child.h; again for the next job. The helper exits at EOF, or after
+ * KEYRING_IDLE_MS without a request (its D-Bus connection goes with it).
  *
  * Request:  KEYRING_T_OP (int: KEYRING_OP_*), KEYRING_T_PROFILE,
  *           KEYRING_T_ISSUER, and for a save KEYRING_T_LABEL and
@@ -38,6 +39,7 @@
 #define KEYRING_E_LOCKED	4	/* the default collection is locked */
 #define KEYRING_E_UNAVAILABLE	5	/* no Secret Service on the bus */
 
+#define KEYRING_IDLE_MS		5000
 #define KEYRING_TEXT_MAX	8192
 #define KEYRING_SECRET_MAX	(1024 * 1024)
 

@@ -1,10 +1,13 @@
 /*
  * The Secret Service store (the OS keyring, over D-Bus). authd itself
- * links neither libsecret nor GLib: each job starts the helper program
- * authd-keyring (authd-keyring.c, keyring.h) on the worker thread, sends
- * it one request, reads its one reply and reaps it. An idle authd maps
- * none of the keyring stack, and the stack's buffers that held the record
- * go away with the helper.
+ * links neither libsecret nor GLib: the worker thread sends each job's
+ * request to the helper program authd-keyring (authd-keyring.c,
+ * keyring.h) and reads its reply. The helper is started for a job when
+ * there is none and kept for the next (a rotation's save then costs no
+ * process start, which would widen the gap between the provider's
+ * rotation and the save); it exits KEYRING_IDLE_MS after its last job.
+ * An idle authd maps none of the keyring stack, and the stack's buffers
+ * that held the record go away with the helper.
  *
  * A hung keyring daemon would block the helper for 25-50 s: at the
  * deadline store.c calls cancel, which kills the helper, so the worker's
@@ -37,6 +40,9 @@
 
 struct store_secret {
 	char		*helper;	/* authd-keyring, or NULL: not found */
+	/* The helper kept between jobs (worker thread only): 0 when none. */
+	pid_t		 pid;
+	int		 fd;
 };
 
 /* One job's helper, shared by the worker (run) and the loop (cancel). */
@@ -209,43 +215,52 @@ store_secret_reap(struct store_job *j, pid_t pid, int replied)
 		    WEXITSTATUS(status) : -1);
 }
 
-static void
-store_secret_run(struct store_job *j)
+/*
+ * One exchange with the kept helper, started when there is none: 1 with a
+ * reply taken into the job (or a reply that is not well formed: failed),
+ * 0 when the helper ended without one (it is reaped; *fresh says whether
+ * it was started for this job), -1 when the job failed otherwise.
+ */
+static int
+store_secret_exchange(struct store_job *j, struct chan_msg *m, int *fresh)
 {
+	struct store_secret		*st = store_state(j->s);
 	struct store_secret_job		*sj = j->backend;
 	struct store_secret_reply	 r;
-	struct chan_msg			 m;
 	const char			*path;
 	unsigned char			*body = NULL;
 	size_t				 len = 0;
 	char				*cause = NULL;
 	pid_t				 pid;
-	int				 fd, rc, replied = 0;
+	int				 rc = -1, replied = 0, cancelled;
 
 	if ((path = store_secret_helper(j)) == NULL)
-		return;
-	store_secret_request(j, &m);
+		return -1;
 	pthread_mutex_lock(&sj->lock);
-	if (sj->cancelled)
-		pid = 0;
-	else if ((pid = child_spawn(path, &fd, &cause)) > 0)
-		sj->pid = pid;
-	pthread_mutex_unlock(&sj->lock);
-	if (pid == 0) {
-		chan_free(&m);
-		store_job_fail(j, AUTHD_E_STORE_TIMEOUT, "cancelled");
-		return;
+	cancelled = sj->cancelled;
+	*fresh = 0;
+	if (!cancelled && st->pid == 0) {
+		if ((pid = child_spawn(path, &st->fd, &cause)) > 0) {
+			st->pid = pid;
+			*fresh = 1;
+		}
 	}
-	if (pid == -1) {
-		chan_free(&m);
+	if (!cancelled && st->pid > 0)
+		sj->pid = st->pid;
+	pthread_mutex_unlock(&sj->lock);
+	if (cancelled) {
+		store_job_fail(j, AUTHD_E_STORE_TIMEOUT, "cancelled");
+		return -1;
+	}
+	if (st->pid == 0) {
 		store_job_fail(j, AUTHD_E_STORE, "cannot start %s: %s",
 		    KEYRING_HELPER, cause);
 		free(cause);
-		return;
+		return -1;
 	}
 	/* A write error or EOF is the helper's end: its reap says why. */
-	if (chan_write(fd, m.buf, m.len) == 0) {
-		rc = chan_read(fd, &body, &len);
+	if (chan_write(st->fd, m->buf, m->len) == 0) {
+		rc = chan_read(st->fd, &body, &len);
 		replied = rc == 1 || (rc == -1 && errno == EMSGSIZE);
 		if (rc == 1 && store_secret_parse(j->op, body, len, &r) == 0)
 			store_secret_reply(j, &r);
@@ -257,13 +272,40 @@ store_secret_run(struct store_job *j)
 			xfreezero(body, len + 1);
 		}
 	}
-	chan_free(&m);
-	close(fd);
-	/* No kill after this: the pid is about to be reaped. */
 	pthread_mutex_lock(&sj->lock);
-	sj->pid = 0;
+	sj->pid = 0;		/* no kill after this */
 	pthread_mutex_unlock(&sj->lock);
-	store_secret_reap(j, pid, replied);
+	if (rc == 1)
+		return 1;	/* the helper stays for the next job */
+	pid = st->pid;
+	close(st->fd);
+	st->pid = 0;
+	st->fd = -1;
+	if (replied) {
+		/* Not well formed: this helper is not trusted again. */
+		(void)kill(pid, SIGKILL);
+		store_secret_reap(j, pid, 1);
+		return 1;
+	}
+	store_secret_reap(j, pid, !*fresh);	/* a kept one: once more */
+	return 0;
+}
+
+static void
+store_secret_run(struct store_job *j)
+{
+	struct chan_msg	m;
+	int		fresh;
+
+	store_secret_request(j, &m);
+	/*
+	 * A kept helper may have gone (idle, KEYRING_IDLE_MS) just as the
+	 * request came: once more with a new one (every operation may be
+	 * repeated). A new helper that ends without a reply fails the job.
+	 */
+	if (store_secret_exchange(j, &m, &fresh) == 0 && !fresh)
+		(void)store_secret_exchange(j, &m, &fresh);
+	chan_free(&m);
 }
 
 static void
@@ -309,6 +351,13 @@ store_secret_free(void *state)
 
 	if (st == NULL)
 		return;
+	if (st->pid > 0) {
+		/* The worker has stopped: the kept helper goes now. */
+		close(st->fd);
+		(void)kill(st->pid, SIGKILL);
+		while (waitpid(st->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
 	free(st->helper);
 	free(st);
 }
