@@ -263,8 +263,16 @@ def restart_copy_held(env):
             os.path.join(sdir, "store.lock")
         fd = os.open(path, os.O_RDWR)
         d.stop(signal.SIGKILL, expect=None)
+
+        def take():
+            # The killed daemon's own helper may hold a copy a moment.
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                return False
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            wait_for(take, "the killed daemon's %s lock" % which)
             d2 = daemon_for(env, idp, "--store", "file", wait=False)
             want = "is locked: waiting" if which == "socket" else \
                 "ended) to release"
