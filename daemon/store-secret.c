@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -348,15 +349,26 @@ static void
 store_secret_free(void *state)
 {
 	struct store_secret	*st = state;
+	int			 i;
 
 	if (st == NULL)
 		return;
 	if (st->pid > 0) {
-		/* The worker has stopped: the kept helper goes now. */
+		/*
+		 * The worker has stopped, so the kept helper waits for a
+		 * request: at EOF it exits. One that does not within a second
+		 * is killed.
+		 */
 		close(st->fd);
-		(void)kill(st->pid, SIGKILL);
-		while (waitpid(st->pid, NULL, 0) == -1 && errno == EINTR)
-			;
+		for (i = 0; i < 100 && waitpid(st->pid, NULL, WNOHANG) == 0;
+		    i++)
+			poll(NULL, 0, 10);
+		if (i == 100) {
+			(void)kill(st->pid, SIGKILL);
+			while (waitpid(st->pid, NULL, 0) == -1 &&
+			    errno == EINTR)
+				;
+		}
 	}
 	free(st->helper);
 	free(st);

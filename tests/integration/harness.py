@@ -8,6 +8,7 @@ developer machine and fails under CI=true.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -298,11 +299,27 @@ def authd_pids(fragment):
     return pids
 
 
+def _no_finding(path):
+    """A log that holds only LeakSanitizer's "Unable to get registers
+    from thread N" lines: its exit-time check could not stop a process's
+    threads because the process was being killed (a helper's
+    PR_SET_PDEATHSIG when its authd is killed). No finding."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    except OSError:
+        return False
+    return bool(lines) and all(
+        re.fullmatch(r"==\d+==Unable to get registers from thread \d+\.",
+                     ln) for ln in lines)
+
+
 def sanitizer_reports():
     d = os.environ.get("AUTHD_SANITIZER_LOG_DIR")
     if not d or not os.path.isdir(d):
         return []
-    return [os.path.join(d, f) for f in os.listdir(d)]
+    return [os.path.join(d, f) for f in os.listdir(d)
+            if not _no_finding(os.path.join(d, f))]
 
 
 def run(tests):
