@@ -1,0 +1,30 @@
+"""The harness's own judgement of sanitizer logs (harness.no_finding): a
+log is a finding unless it holds only LeakSanitizer's notes that it could
+not stop a thread. Run one with: python3 test_harness.py NAME."""
+from harness import check, no_finding, run
+
+ERROR = ("=================================================================\n"
+         "==4711==ERROR: LeakSanitizer: detected memory leaks\n\n"
+         "Direct leak of 32 byte(s) in 1 object(s) allocated from:\n"
+         "    #0 0x7f0 in malloc\n")
+
+
+def sanitizer_log_judged(env):
+    """Thread-stop notes alone are no finding; anything else is one."""
+    regs = "==5991==Unable to get registers from thread 5987.\n"
+    running = ("==5991==Running thread 5987 was not suspended. False leaks "
+               "are possible.\n")
+    for text in (regs, running, regs + running, running + "\n" + running):
+        check(no_finding(text), "a finding in %r" % text)
+    for text in ("", "\n", ERROR, running + ERROR, regs + ERROR,
+                 running.replace("not suspended", "suspended"),
+                 "==1==ERROR: AddressSanitizer: heap-use-after-free\n",
+                 "authd.c:12:3: runtime error: null pointer passed\n",
+                 running + "SUMMARY: LeakSanitizer: 32 byte(s) leaked\n"):
+        check(not no_finding(text), "no finding in %r" % text)
+
+
+TESTS = {f.__name__: f for f in (sanitizer_log_judged,)}
+
+if __name__ == "__main__":
+    run(TESTS)
