@@ -121,6 +121,19 @@ context_grow(char *buf, size_t n, size_t *cap, size_t max)
 }
 
 /*
+ * Free a buffer of context_slurp's, wiped first: config.ini may hold a
+ * client_secret, and .git/config a token in a remote's URL.
+ */
+static void
+context_drop(char *buf, size_t n)
+{
+	if (buf == NULL)
+		return;
+	explicit_bzero(buf, n);
+	free(buf);
+}
+
+/*
  * Read a small file whole (regular, not through a symbolic link) into a
  * NUL-terminated buffer of at most max bytes; lines longer than inih takes
  * are refused; *st (when not NULL) gets its fstat(2). The buffer, or NULL
@@ -170,14 +183,14 @@ context_slurp(const char *file, size_t max, struct stat *st, char *why,
 	close(fd);
 	if (n > max) {
 		snprintf(why, len, "%s: larger than %zu bytes", file, max);
-		free(buf);
+		context_drop(buf, n);
 		return NULL;
 	}
 	buf[n] = '\0';
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\0') {
 			snprintf(why, len, "%s:%zu: a NUL byte", file, line);
-			free(buf);
+			context_drop(buf, n);
 			return NULL;
 		}
 		if (buf[i] == '\n') {
@@ -186,7 +199,7 @@ context_slurp(const char *file, size_t max, struct stat *st, char *why,
 		} else if (++col > CONTEXT_LINE_MAX) {
 			snprintf(why, len, "%s:%zu: line too long (at most %d "
 			    "bytes)", file, line, CONTEXT_LINE_MAX);
-			free(buf);
+			context_drop(buf, n);
 			return NULL;
 		}
 	}
@@ -478,14 +491,12 @@ context_rules_load(struct ctxrules **out, char *path, size_t pathlen,
 	    NULL)
 		return why[0] == '\0' ? 0 : -1;
 	if (context_config_trusted(path, &sb, why, len) != 0) {
-		explicit_bzero(buf, strlen(buf));
-		free(buf);
+		context_drop(buf, strlen(buf));
 		return -1;
 	}
 	memset(&rp, 0, sizeof rp);
 	rc = ini_parse_string(buf, context_rules_handler, &rp);
-	explicit_bzero(buf, strlen(buf));	/* may hold a client_secret */
-	free(buf);
+	context_drop(buf, strlen(buf));
 	if (rc == 0 && rp.rules != NULL && ctxrules_check(rp.rules, check,
 	    sizeof check) != 0) {
 		snprintf(why, len, "%s: %s", path, check);
@@ -622,7 +633,7 @@ context_git_remote(const char *dir, char *host, size_t hostlen, char *path,
 	}
 	memset(&cr, 0, sizeof cr);
 	ini_parse_string(buf, context_remote_handler, &cr);
-	free(buf);
+	context_drop(buf, strlen(buf));
 	if (cr.url[0] == '\0')
 		return -1;
 	return context_remote_split(cr.url, host, hostlen, path, pathlen);
