@@ -93,6 +93,12 @@ audit_rotate(struct audit *a)
 		log_warn("audit: reopen %s", a->path);
 }
 
+int
+audit_on(const struct audit *a)
+{
+	return a != NULL && a->fd != -1;
+}
+
 void
 audit_event(struct audit *a, const char *event,
     const struct audit_peer *peer, const char *profile, cJSON *target, const char *result,

@@ -28,6 +28,8 @@ struct audit_peer {
 /* NULL path: auditing is off (every call is then a no-op). */
 struct audit	*audit_open(const char *path, char **cause);
 void		 audit_close(struct audit *);
+/* Is an audit log being written? (Then it is worth building a target.) */
+int		 audit_on(const struct audit *);
 /*
  * Record event ("login", "logout", "mint", "serve", "proof", "deny") by
  * peer (NULL

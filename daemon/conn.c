@@ -147,18 +147,41 @@ conn_accept_forward(struct authd *ad, evutil_socket_t fd,
 	conn_arm_timer(c, ad->idle_timeout);
 }
 
+/* arg: the frame; data: its part that was queued, the rest of it. */
 static void
 conn_wipe_free_cb(const void *data, size_t len, void *arg)
 {
-	(void)arg;
-	msg_frame_free((uint8_t *)data, len);
+	uint8_t	*frame = arg;
+
+	msg_frame_free(frame, (size_t)((const uint8_t *)data - frame) + len);
+}
+
+/*
+ * Write a frame at once when nothing is queued before it: most replies
+ * fit the socket's buffer, and then neither the write event (two
+ * epoll_ctl calls) nor another turn of the loop is needed. The bytes
+ * written, or 0 (whatever went wrong is found again by libevent's write,
+ * and reported by conn_event_cb).
+ */
+static size_t
+conn_write_now(struct conn *c, const uint8_t *frame, size_t len)
+{
+	ssize_t	n;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+		return 0;
+	do {
+		n = send(bufferevent_getfd(c->bev), frame, len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (n == -1 && errno == EINTR);
+	return n > 0 ? (size_t)n : 0;
 }
 
 void
 conn_send(struct conn *c, cJSON *msg)
 {
 	uint8_t		*frame;
-	size_t		 len;
+	size_t		 len, sent;
 	uint64_t	 id;
 	int		 error;
 	struct evbuffer	*out;
@@ -180,10 +203,14 @@ conn_send(struct conn *c, cJSON *msg)
 			fatalx("cannot encode an error reply");
 	}
 	msg_free(msg);
+	if ((sent = conn_write_now(c, frame, len)) == len) {
+		msg_frame_free(frame, len);
+		return;
+	}
 	out = bufferevent_get_output(c->bev);
 	/* The frame may hold a token: wiped once libevent is done with it. */
-	if (evbuffer_add_reference(out, frame, len, conn_wipe_free_cb,
-	    NULL) != 0) {
+	if (evbuffer_add_reference(out, frame + sent, len - sent,
+	    conn_wipe_free_cb, frame) != 0) {
 		msg_frame_free(frame, len);
 		log_warnx("conn %llu: cannot queue reply",
 		    (unsigned long long)c->serial);

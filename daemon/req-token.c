@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "account.h"
+#include "audit.h"
 #include "authd.h"
 #include "conn.h"
 #include "dpop.h"
@@ -37,6 +38,8 @@ static void
 req_token_audit(struct req *r, const struct mint_target *t,
     const char *result, const char *detail)
 {
+	if (!audit_on(conn_authd(r->conn)->audit))
+		return;		/* no target built for nothing */
 	req_audit(conn_authd(r->conn), r, strcmp(result, "ok") == 0 ?
 	    "serve" : "deny", r->profile_name, t != NULL ?
 	    mint_target_json(t, 1) : NULL, result, detail);
@@ -134,12 +137,13 @@ req_token_send(struct req *r, struct account *a, const char *profile,
 		    account_dpop_key(a) : NULL, tok, token_type, exp);
 		return;
 	}
+	/* By reference: req_reply encodes the reply before it returns. */
 	res = cJSON_CreateObject();
-	cJSON_AddStringToObject(res, "profile", profile);
-	cJSON_AddStringToObject(res, "token", tok->data);
-	cJSON_AddStringToObject(res, "token_type", token_type);
+	msg_add_ref(res, "profile", profile);
+	msg_add_ref(res, "token", tok->data);
+	msg_add_ref(res, "token_type", token_type);
 	if (exp != 0)
-		cJSON_AddNumberToObject(res, "expires_at", (double)exp);
+		msg_add_int(res, "expires_at", (long long)exp);
 	req_token_audit(r, NULL, "ok", "user token");
 	req_reply(r, res);
 }
@@ -235,23 +239,23 @@ req_token_mint_send(struct req *r, struct account *a,
 		    m->expires_at);
 		return;
 	}
+	/*
+	 * The hot path of a cached token: strings by reference (req_reply
+	 * encodes the reply before it returns), so the token is not copied
+	 * into the tree.
+	 */
 	res = cJSON_CreateObject();
-	cJSON_AddStringToObject(res, "profile", r->profile_name);
-	cJSON_AddStringToObject(res, "token", m->token->data);
-	cJSON_AddStringToObject(res, "token_type", m->token_type);
+	msg_add_ref(res, "profile", r->profile_name);
+	msg_add_ref(res, "token", m->token->data);
+	msg_add_ref(res, "token_type", m->token_type);
 	if (m->expires_at != 0)
-		cJSON_AddNumberToObject(res, "expires_at",
-		    (double)m->expires_at);
-	cJSON_AddStringToObject(res, "audience", t->audience);
-	if (t->project != NULL)
-		cJSON_AddStringToObject(res, "project", t->project);
-	if (t->purpose != NULL)
-		cJSON_AddStringToObject(res, "purpose", t->purpose);
-	if (m->scope != NULL)
-		cJSON_AddStringToObject(res, "scope", m->scope);
+		msg_add_int(res, "expires_at", (long long)m->expires_at);
+	msg_add_ref(res, "audience", t->audience);
+	msg_add_ref(res, "project", t->project);
+	msg_add_ref(res, "purpose", t->purpose);
+	msg_add_ref(res, "scope", m->scope);
 	cJSON_AddBoolToObject(res, "cached", m->cached);
-	if (m->strategy != NULL)
-		cJSON_AddStringToObject(res, "strategy", m->strategy);
+	msg_add_ref(res, "strategy", m->strategy);
 	req_token_audit(r, t, "ok", m->cached ? "cached" : "minted");
 	req_reply(r, res);
 }

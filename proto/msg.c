@@ -358,30 +358,65 @@ msg_reply_clear(struct msg_reply *r)
 	memset(r, 0, sizeof *r);
 }
 
+int
+msg_add_int(cJSON *obj, const char *key, long long v)
+{
+	char	 buf[24];
+	cJSON	*j;
+
+	snprintf(buf, sizeof buf, "%lld", v);
+	if ((j = cJSON_CreateRaw(buf)) == NULL)
+		return -1;
+	if (!cJSON_AddItemToObjectCS(obj, key, j)) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	return 0;
+}
+
+int
+msg_add_ref(cJSON *obj, const char *key, const char *s)
+{
+	cJSON	*j;
+
+	if (s == NULL)
+		return 0;
+	if ((j = cJSON_CreateStringReference(s)) == NULL)
+		return -1;
+	if (!cJSON_AddItemToObjectCS(obj, key, j)) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	return 0;
+}
+
 static cJSON *
 msg_new_base(uint64_t id)
 {
-	cJSON	*root;
+	cJSON	*root, *j;
 
 	if ((root = cJSON_CreateObject()) == NULL)
 		return NULL;
-	char	 buf[24];
-
 	/*
 	 * Raw, as the id: a cJSON number is printed with "%1.15g" and read
 	 * back with sscanf, which costs every tb process the floating-point
 	 * printing and scanning code of libc.
 	 */
-	cJSON_AddRawToObject(root, "v", MSG_XSTR(AUTHD_PROTO_VERSION));
+	if ((j = cJSON_CreateRaw(MSG_XSTR(AUTHD_PROTO_VERSION))) == NULL ||
+	    !cJSON_AddItemToObjectCS(root, "v", j)) {
+		cJSON_Delete(j);
+		cJSON_Delete(root);
+		return NULL;
+	}
 	if (id == MSG_ID_NONE)
 		cJSON_AddNullToObject(root, "id");
-	else {
-		/*
-		 * Printed by us: cJSON prints large integers with 15 digits
-		 * and an approximate round-trip check, which changes ids.
-		 */
-		snprintf(buf, sizeof buf, "%llu", (unsigned long long)id);
-		cJSON_AddRawToObject(root, "id", buf);
+	/*
+	 * Printed by us: cJSON prints large integers with 15 digits and an
+	 * approximate round-trip check, which changes ids.
+	 */
+	else if (msg_add_int(root, "id", (long long)id) != 0) {
+		cJSON_Delete(root);
+		return NULL;
 	}
 	return root;
 }
@@ -396,7 +431,7 @@ msg_attach(cJSON *root, const char *key, cJSON *child)
 	}
 	if (child == NULL)
 		child = cJSON_CreateObject();
-	if (child == NULL || !cJSON_AddItemToObject(root, key, child)) {
+	if (child == NULL || !cJSON_AddItemToObjectCS(root, key, child)) {
 		cJSON_Delete(child);
 		cJSON_Delete(root);
 		return NULL;
@@ -457,6 +492,13 @@ msg_new_error(uint64_t id, int err, const char *message, const char *hint)
 	return msg_attach(root, "error", e);
 }
 
+/*
+ * Most messages (a token reply is about 1 KiB) are printed straight into
+ * their frame, in one buffer of this many bytes: no growing buffer
+ * reallocated on the way, no copy. A longer one is printed as before.
+ */
+#define MSG_ENCODE_DIRECT	4096
+
 int
 msg_encode(const cJSON *j, uint8_t **frame, size_t *len)
 {
@@ -466,6 +508,24 @@ msg_encode(const cJSON *j, uint8_t **frame, size_t *len)
 
 	*frame = NULL;
 	*len = 0;
+	if ((f = malloc(PROTO_HEADER_LEN + MSG_ENCODE_DIRECT)) == NULL)
+		return AUTHD_E_INTERNAL;
+	if (cJSON_PrintPreallocated((cJSON *)j, (char *)f + PROTO_HEADER_LEN,
+	    MSG_ENCODE_DIRECT, 0)) {
+		n = strlen((char *)f + PROTO_HEADER_LEN);
+		if (n == 0) {
+			free(f);
+			return AUTHD_E_FRAME_TOO_LARGE;
+		}
+		frame_put_header(f, (uint32_t)n);
+		*frame = f;
+		*len = PROTO_HEADER_LEN + n;
+		return 0;
+	}
+	/* Too long for it: what was printed may hold a token. */
+	explicit_bzero(f, PROTO_HEADER_LEN + MSG_ENCODE_DIRECT);
+	free(f);
+
 	if ((s = cJSON_PrintUnformatted(j)) == NULL)
 		return AUTHD_E_INTERNAL;
 	/* s is the hooks' (maybe a host program's): cJSON_free releases it. */

@@ -88,6 +88,16 @@ cJSON	*msg_new_error(uint64_t id, int err, const char *message,
 	    const char *hint);
 
 /*
+ * Members for replies built and encoded at once (a cached token's): key is
+ * a string literal, kept by reference. msg_add_int adds an integer as
+ * cJSON prints no number without "%1.15g" and a scanf check. msg_add_ref
+ * adds s by reference, not copied: s must outlive the tree (NULL adds
+ * nothing). 0, or -1 when out of memory.
+ */
+int	msg_add_int(cJSON *obj, const char *key, long long v);
+int	msg_add_ref(cJSON *obj, const char *key, const char *s);
+
+/*
  * Encode a message as a whole frame (header + body) in one malloc'd buffer.
  * Returns 0 or AUTHD_E_FRAME_TOO_LARGE / AUTHD_E_INTERNAL. Release the frame
  * with msg_frame_free(), which wipes it.
