@@ -71,6 +71,32 @@ def wait_for(pred, what, timeout=10.0, interval=0.005):
         time.sleep(interval)
 
 
+def children(pid):
+    """The processes whose parent is pid, zombies included: a list of
+    (pid, comm, state, exe), exe the basename of /proc/PID/exe (None when
+    it cannot be read: a zombie's)."""
+    kids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses.
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) != pid:
+            continue
+        try:
+            exe = os.path.basename(os.readlink("/proc/%s/exe" % p))
+        except OSError:
+            exe = None
+        kids.append((int(p), stat[stat.index("(") + 1:stat.rindex(")")],
+                     fields[0], exe))
+    return kids
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)

@@ -12,7 +12,7 @@ import subprocess
 import urllib.request
 
 import harness
-from harness import IdP, Login, TB, check, wait_for, run
+from harness import IdP, Login, TB, check, children, wait_for, run
 
 API = "https://api.tb.test"
 LIBS = ("libcurl", "libssl", "libgnutls", "libldap", "libnghttp2")
@@ -36,20 +36,7 @@ def login(env, idp):
 
 def helpers(pid):
     """The pids of authd-http processes whose parent is pid."""
-    out = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % p) as f:
-                stat = f.read()
-            exe = os.readlink("/proc/%s/exe" % p)
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        if ppid == pid and os.path.basename(exe) == "authd-http":
-            out.append(int(p))
-    return out
+    return [k[0] for k in children(pid) if k[3] == "authd-http"]
 
 
 def mapped(pid):

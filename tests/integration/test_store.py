@@ -13,7 +13,7 @@ import subprocess
 import time
 
 from harness import (AUTHD, BUILD, IdP, Keyring, Login, TB, Failure, SLOW,
-                     check, need, pid_alive, wait_for, run)
+                     check, children, need, pid_alive, wait_for, run)
 
 
 def daemon_for(env, idp, *args, **kw):
@@ -732,26 +732,6 @@ KEYRING_LIBS = ("libsecret-1.so", "libglib-2.0.so", "libgio-2.0.so",
                 "libgobject-2.0.so")
 
 
-def _children(pid):
-    """The processes whose parent is pid (zombies included): (pid, comm,
-    state)."""
-    kids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % p) as f:
-                stat_line = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces and parentheses.
-        comm = stat_line[stat_line.index("(") + 1:stat_line.rindex(")")]
-        fields = stat_line[stat_line.rindex(")") + 2:].split()
-        if int(fields[1]) == pid:
-            kids.append((int(p), comm, fields[0]))
-    return kids
-
-
 def _keyring_libs(pid):
     with open("/proc/%d/maps" % pid) as f:
         return sorted({line.split()[-1] for line in f
@@ -784,7 +764,7 @@ def authd_maps_no_glib(env):
           % _keyring_libs(d.pid))
     # The helpers are kept until idle (authd-keyring between store jobs,
     # authd-http between transfers); no other child, and no zombie.
-    kids = [k for k in _children(d.pid)
+    kids = [k for k in children(d.pid)
             if k[1] not in ("authd-http", "authd-keyring") or k[2] == "Z"]
     check(kids == [], "authd has children: %s" % kids)
 
@@ -805,29 +785,29 @@ def keyring_hung_reaped(env):
         lg = Login(env, "--no-browser")
         uri, code = lg.code()
         idp.approve(uri, user="bob", code=code)
-        wait_for(lambda: [k for k in _children(d.pid)
+        wait_for(lambda: [k for k in children(d.pid)
                           if k[1] == "authd-keyring"],
                  "the save's authd-keyring", timeout=5 * SLOW)
-        helper = [k for k in _children(d.pid) if k[1] == "authd-keyring"][0]
+        helper = [k for k in children(d.pid) if k[1] == "authd-keyring"][0]
         rc, _, err = lg.wait()
         check(rc == 0, "tb login exit %d: %s" % (rc, err))
         rc, st = status(env)
         check(st["sub"] == "bob" and st["persisted"] is False, st)
         check(st["store_error"]["code"] == "store_timeout", st)
-        wait_for(lambda: [k for k in _children(d.pid)
+        wait_for(lambda: [k for k in children(d.pid)
                           if k[1] == "authd-keyring"] == [],
                  "authd to reap the killed helper (children: %s)" %
-                 _children(d.pid))
+                 children(d.pid))
         check(not os.path.exists("/proc/%d" % helper[0]),
               "the helper %d is still there" % helper[0])
         # A restart while hung: the load's helper waits; SIGTERM waits for
         # the store up to its 5 s deadline, then ends both.
         d.stop()
         d = daemon_for(env, idp)
-        wait_for(lambda: [k for k in _children(d.pid)
+        wait_for(lambda: [k for k in children(d.pid)
                           if k[1] == "authd-keyring"],
                  "the load's authd-keyring", timeout=5 * SLOW)
-        helper = [k for k in _children(d.pid) if k[1] == "authd-keyring"][0]
+        helper = [k for k in children(d.pid) if k[1] == "authd-keyring"][0]
         t0 = time.monotonic()
         d.stop()
         took = time.monotonic() - t0

@@ -157,7 +157,11 @@ main(void)
 	CHECK(freed > 5);
 	watching = 0;
 
-	snprintf(git, sizeof git, "rm -rf '%s'", tmpl);
-	CHECK(system(git) == 0);
+	snprintf(git, sizeof git, "%s/repo/.git/config", tmpl);
+	CHECK(unlink(git) == 0 && unlink(cfg) == 0 && rmdir(cfgdir) == 0);
+	snprintf(git, sizeof git, "%s/repo/.git", tmpl);
+	CHECK(rmdir(git) == 0);
+	snprintf(git, sizeof git, "%s/repo", tmpl);
+	CHECK(rmdir(git) == 0 && rmdir(tmpl) == 0);
 	return check_done("test_context_wipe");
 }
