@@ -140,7 +140,7 @@ req_token_send(struct req *r, struct account *a, const char *profile,
 	/* By reference: req_reply encodes the reply before it returns. */
 	res = cJSON_CreateObject();
 	msg_add_ref(res, "profile", profile);
-	msg_add_ref(res, "token", tok->data);
+	msg_add_token(res, "token", tok->data, tok->len, tok->json_plain);
 	msg_add_ref(res, "token_type", token_type);
 	if (exp != 0)
 		msg_add_int(res, "expires_at", (long long)exp);
@@ -241,12 +241,13 @@ req_token_mint_send(struct req *r, struct account *a,
 	}
 	/*
 	 * The hot path of a cached token: strings by reference (req_reply
-	 * encodes the reply before it returns), so the token is not copied
-	 * into the tree.
+	 * encodes the reply before it returns); the token as one quoted copy
+	 * when JSON escapes nothing in it (msg_add_token).
 	 */
 	res = cJSON_CreateObject();
 	msg_add_ref(res, "profile", r->profile_name);
-	msg_add_ref(res, "token", m->token->data);
+	msg_add_token(res, "token", m->token->data, m->token->len,
+	    m->token->json_plain);
 	msg_add_ref(res, "token_type", m->token_type);
 	if (m->expires_at != 0)
 		msg_add_int(res, "expires_at", (long long)m->expires_at);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msg.h"
 #include "secmem.h"
 #include "xmalloc.h"
 
@@ -20,6 +21,8 @@ secret_new(const void *data, size_t len)
 		memcpy(s->data, data, len);
 	s->data[len] = '\0';
 	s->len = len;
+	/* Once here, not on every reply that carries it (msg_add_token). */
+	s->json_plain = msg_json_plain(s->data, len);
 	return s;
 }
 

@@ -11,6 +11,7 @@
 struct secret {
 	char	*data;
 	size_t	 len;
+	int	 json_plain;	/* nothing in it that JSON escapes */
 };
 
 struct secret	*secret_new(const void *data, size_t len);

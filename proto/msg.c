@@ -30,6 +30,9 @@ msg_wipe_free(void *p)
 	free(p);
 }
 
+/* Set by msg_init: every block cJSON frees is wiped by msg_wipe_free. */
+static int	msg_hooks_wipe;
+
 void
 msg_init(void)
 {
@@ -37,6 +40,7 @@ msg_init(void)
 			    .free_fn = msg_wipe_free };
 
 	cJSON_InitHooks(&hooks);
+	msg_hooks_wipe = 1;
 }
 
 /*
@@ -60,7 +64,8 @@ msg_wipe(cJSON *j)
 void
 msg_free(cJSON *j)
 {
-	msg_wipe(j);
+	if (!msg_hooks_wipe)	/* else cJSON_Delete wipes every block */
+		msg_wipe(j);
 	cJSON_Delete(j);
 }
 
@@ -385,6 +390,49 @@ msg_add_ref(cJSON *obj, const char *key, const char *s)
 		return -1;
 	if (!cJSON_AddItemToObjectCS(obj, key, j)) {
 		cJSON_Delete(j);
+		return -1;
+	}
+	return 0;
+}
+
+int
+msg_json_plain(const void *s, size_t len)
+{
+	const unsigned char	*p = s;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] < 0x20 || p[i] > 0x7e || p[i] == '"' || p[i] == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+int
+msg_add_token(cJSON *obj, const char *key, const char *s, size_t len,
+    int plain)
+{
+	char	*q;
+	cJSON	*j;
+
+	if (plain < 0)
+		plain = msg_json_plain(s, len);
+	if (!plain || len > PROTO_MAX_FRAME)
+		return msg_add_ref(obj, key, s);
+	if ((j = cJSON_CreateRaw("")) == NULL)
+		return -1;
+	if ((q = cJSON_malloc(len + 3)) == NULL) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	q[0] = '"';
+	memcpy(q + 1, s, len);
+	q[len + 1] = '"';
+	q[len + 2] = '\0';
+	cJSON_free(j->valuestring);
+	j->valuestring = q;
+	if (!cJSON_AddItemToObjectCS(obj, key, j)) {
+		msg_free(j);
 		return -1;
 	}
 	return 0;

@@ -96,6 +96,16 @@ cJSON	*msg_new_error(uint64_t id, int err, const char *message,
  */
 int	msg_add_int(cJSON *obj, const char *key, long long v);
 int	msg_add_ref(cJSON *obj, const char *key, const char *s);
+/*
+ * A token (s, len bytes) under key. When it holds nothing JSON escapes
+ * (printable ASCII but '"' and '\\': msg_json_plain, which plain gives
+ * when known, else -1), a raw copy in quotes, printed by one copy instead
+ * of cJSON's two passes over every byte (freed, and wiped, with the
+ * tree); else by reference.
+ */
+int	msg_json_plain(const void *s, size_t len);
+int	msg_add_token(cJSON *obj, const char *key, const char *s,
+	    size_t len, int plain);
 
 /*
  * Encode a message as a whole frame (header + body) in one malloc'd buffer.

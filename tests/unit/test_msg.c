@@ -293,6 +293,100 @@ test_too_large(void)
 	free(big);
 }
 
+/* The body of m's frame, as text (the caller frees). */
+static char *
+encoded(cJSON *m)
+{
+	uint8_t	*frame;
+	size_t	 len;
+	char	*s;
+
+	CHECK_INT(msg_encode(m, &frame, &len), 0);
+	if (frame == NULL)
+		return strdup("");
+	s = strndup((char *)frame + PROTO_HEADER_LEN, len - PROTO_HEADER_LEN);
+	msg_frame_free(frame, len);
+	return s;
+}
+
+/*
+ * msg_add_token, msg_add_ref and msg_add_int print what cJSON's own string
+ * and number members print, for every kind of token: one JSON escapes
+ * nothing in (the raw copy), and ones with quotes, backslashes, control
+ * characters and UTF-8 (by reference, escaped by cJSON).
+ */
+static void
+test_members(void)
+{
+	static const char *const tokens[] = {
+		"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln-_~/+= !#$%&'()*,:;<>?@[]^`{|}",
+		"", "a\"b", "a\\b", "tab\there", "nl\n", "\x01\x1f", "\x7f",
+		"caf\xc3\xa9", "\xe2\x82\xac euro",
+	};
+	cJSON		*a, *b, *m;
+	char		*x, *y, big[70000];
+	size_t		 i;
+	struct msg_reply r;
+
+	for (i = 0; i < sizeof tokens / sizeof tokens[0]; i++) {
+		a = cJSON_CreateObject();
+		cJSON_AddStringToObject(a, "token", tokens[i]);
+		b = cJSON_CreateObject();
+		CHECK_INT(msg_add_token(b, "token", tokens[i],
+		    strlen(tokens[i]), i % 2 ? -1 : msg_json_plain(tokens[i],
+		    strlen(tokens[i]))), 0);
+		CHECK_INT(msg_json_plain(tokens[i], strlen(tokens[i])), i < 2);
+		x = encoded(m = msg_new_ok(7, a));
+		msg_free(m);
+		y = encoded(m = msg_new_ok(7, b));
+		msg_free(m);
+		CHECK_STR(y, x);
+		/* And it reads back as the token. */
+		CHECK_INT(msg_parse_reply(y, strlen(y), &r, NULL), 0);
+		CHECK_STR(cJSON_GetObjectItem(r.result, "token")->valuestring,
+		    tokens[i]);
+		msg_reply_clear(&r);
+		free(x);
+		free(y);
+	}
+
+	/* A token too long for a frame is not copied raw. */
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	b = cJSON_CreateObject();
+	CHECK_INT(msg_add_token(b, "token", big, strlen(big), 1), 0);
+	CHECK(cJSON_IsString(cJSON_GetObjectItem(b, "token")));
+	cJSON_Delete(b);
+
+	/* Integers as cJSON prints them, without its floating point. */
+	a = cJSON_CreateObject();
+	b = cJSON_CreateObject();
+	cJSON_AddNumberToObject(a, "expires_at", 1796300000.0);
+	cJSON_AddNumberToObject(a, "zero", 0.0);
+	cJSON_AddNumberToObject(a, "neg", -42.0);
+	msg_add_int(b, "expires_at", 1796300000LL);
+	msg_add_int(b, "zero", 0);
+	msg_add_int(b, "neg", -42);
+	x = encoded(m = msg_new_ok(1, a));
+	msg_free(m);
+	y = encoded(m = msg_new_ok(1, b));
+	msg_free(m);
+	CHECK_STR(y, x);
+	free(x);
+	free(y);
+
+	/* By reference: NULL adds nothing; the string is not copied. */
+	b = cJSON_CreateObject();
+	CHECK_INT(msg_add_ref(b, "absent", NULL), 0);
+	CHECK(cJSON_GetObjectItem(b, "absent") == NULL);
+	x = strdup("profile-a");
+	CHECK_INT(msg_add_ref(b, "profile", x), 0);
+	CHECK(cJSON_GetObjectItem(b, "profile")->valuestring == x);
+	msg_free(b);
+	CHECK_STR(x, "profile-a");	/* neither freed nor wiped */
+	free(x);
+}
+
 int
 main(void)
 {
@@ -303,5 +397,6 @@ main(void)
 	test_roundtrip();
 	test_reply_errors();
 	test_too_large();
+	test_members();
 	return check_done("test_msg");
 }

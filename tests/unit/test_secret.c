@@ -24,6 +24,13 @@ main(void)
 	CHECK(d->data[6] == '\0');
 	CHECK(memcmp(d->data, "tok\0en", 6) == 0);
 	CHECK(!secret_equal(a, d));
+	/* Whether a reply may copy it raw (msg_add_token). */
+	CHECK_INT(a->json_plain, 1);
+	CHECK_INT(b->json_plain, 1);
+	CHECK_INT(d->json_plain, 0);
+	secret_free(c);
+	c = secret_new_str("a\"b");
+	CHECK_INT(c->json_plain, 0);
 	secret_free(a);
 	secret_free(b);
 	secret_free(c);

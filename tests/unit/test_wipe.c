@@ -83,6 +83,22 @@ main(void)
 	msg_free(m);
 	CHECK_INT(leaked, 0);
 
+	/* The same by msg_add_token: its quoted raw copy (authd's token
+	 * replies). */
+	res = cJSON_CreateObject();
+	CHECK_INT(msg_add_token(res, "token", CANARY, strlen(CANARY), -1),
+	    0);
+	m = msg_new_ok(1, res);
+	{
+		uint8_t	*f2;
+		size_t	 l2;
+
+		CHECK_INT(msg_encode(m, &f2, &l2), 0);
+		msg_free(m);
+		msg_frame_free(f2, l2);
+	}
+	CHECK_INT(leaked, 0);
+
 	/* The request side: the decoder's buffer and the parsed tree. */
 	{
 		cJSON	*args = cJSON_CreateObject();
