@@ -4,7 +4,12 @@ helper on every fetch and push, an open, mappings, relocations and page
 faults (docs/BENCHMARKS.md); a static library that was linked shared by
 mistake shows here, not as a slower benchmark.
 
+With --relro instead of --allow: each file is bound at start with
+read-only relocations (BIND_NOW and a GNU_RELRO segment: CMakeLists.txt
+says why).
+
 usage: lint_needed.py --allow LIB[,LIB...] EXECUTABLE...
+       lint_needed.py --relro FILE...
 """
 import argparse
 import re
@@ -13,10 +18,13 @@ import subprocess
 import sys
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--allow", required=True)
+ap.add_argument("--allow")
+ap.add_argument("--relro", action="store_true")
 ap.add_argument("files", nargs="+")
 a = ap.parse_args()
-allowed = set(a.allow.split(","))
+if bool(a.allow) == a.relro:
+    ap.error("give --allow or --relro")
+allowed = set(a.allow.split(",")) if a.allow else set()
 readelf = shutil.which("readelf")
 if readelf is None:
     print("readelf not found (binutils)")
@@ -25,6 +33,16 @@ failures = []
 for path in a.files:
     out = subprocess.run([readelf, "-d", path], capture_output=True,
                          text=True, check=True).stdout
+    if a.relro:
+        segs = subprocess.run([readelf, "-lW", path], capture_output=True,
+                              text=True, check=True).stdout
+        if not re.search(r"\(BIND_NOW\)|\(FLAGS(_1)?\).*\bNOW\b", out):
+            failures.append("%s: not bound at start (link with -z now)" %
+                            path)
+        if "GNU_RELRO" not in segs:
+            failures.append("%s: no RELRO segment (link with -z relro)" %
+                            path)
+        continue
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
     if not needed:
         failures.append("%s: no NEEDED entries (not a dynamic "
