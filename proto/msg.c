@@ -363,36 +363,34 @@ msg_reply_clear(struct msg_reply *r)
 	memset(r, 0, sizeof *r);
 }
 
-int
-msg_add_int(cJSON *obj, const char *key, long long v)
+/* Add j (NULL: out of memory) under the literal key; -1 frees it. */
+static int
+msg_add_item(cJSON *obj, const char *key, cJSON *j)
 {
-	char	 buf[24];
-	cJSON	*j;
-
-	snprintf(buf, sizeof buf, "%lld", v);
-	if ((j = cJSON_CreateRaw(buf)) == NULL)
+	if (j == NULL)
 		return -1;
 	if (!cJSON_AddItemToObjectCS(obj, key, j)) {
-		cJSON_Delete(j);
+		msg_free(j);
 		return -1;
 	}
 	return 0;
 }
 
 int
+msg_add_int(cJSON *obj, const char *key, long long v)
+{
+	char	buf[24];
+
+	snprintf(buf, sizeof buf, "%lld", v);
+	return msg_add_item(obj, key, cJSON_CreateRaw(buf));
+}
+
+int
 msg_add_ref(cJSON *obj, const char *key, const char *s)
 {
-	cJSON	*j;
-
 	if (s == NULL)
 		return 0;
-	if ((j = cJSON_CreateStringReference(s)) == NULL)
-		return -1;
-	if (!cJSON_AddItemToObjectCS(obj, key, j)) {
-		cJSON_Delete(j);
-		return -1;
-	}
-	return 0;
+	return msg_add_item(obj, key, cJSON_CreateStringReference(s));
 }
 
 int
@@ -431,17 +429,13 @@ msg_add_token(cJSON *obj, const char *key, const char *s, size_t len,
 	q[len + 2] = '\0';
 	cJSON_free(j->valuestring);
 	j->valuestring = q;
-	if (!cJSON_AddItemToObjectCS(obj, key, j)) {
-		msg_free(j);
-		return -1;
-	}
-	return 0;
+	return msg_add_item(obj, key, j);
 }
 
 static cJSON *
 msg_new_base(uint64_t id)
 {
-	cJSON	*root, *j;
+	cJSON	*root;
 
 	if ((root = cJSON_CreateObject()) == NULL)
 		return NULL;
@@ -450,9 +444,8 @@ msg_new_base(uint64_t id)
 	 * back with sscanf, which costs every tb process the floating-point
 	 * printing and scanning code of libc.
 	 */
-	if ((j = cJSON_CreateRaw(MSG_XSTR(AUTHD_PROTO_VERSION))) == NULL ||
-	    !cJSON_AddItemToObjectCS(root, "v", j)) {
-		cJSON_Delete(j);
+	if (msg_add_item(root, "v",
+	    cJSON_CreateRaw(MSG_XSTR(AUTHD_PROTO_VERSION))) != 0) {
 		cJSON_Delete(root);
 		return NULL;
 	}

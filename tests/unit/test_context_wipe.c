@@ -17,37 +17,9 @@
 #include "check.h"
 #include "context.h"
 
-void	__real_free(void *);
-void	__wrap_free(void *);
-
 #define CANARY	"cfg-CANARY-0123456789abcdef"
 
-static int	watching;
-static int	leaked;
-static int	freed;
-
-static int
-has_canary(const unsigned char *p, size_t n)
-{
-	size_t	k = strlen(CANARY), i;
-
-	for (i = 0; i + k <= n; i++) {
-		if (memcmp(p + i, CANARY, k) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-void
-__wrap_free(void *p)
-{
-	if (p != NULL && watching) {
-		freed++;
-		if (has_canary(p, malloc_usable_size(p)))
-			leaked++;
-	}
-	__real_free(p);
-}
+#include "wipecheck.h"
 
 static char	cfgdir[512], cfg[600];
 

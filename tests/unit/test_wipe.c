@@ -14,37 +14,9 @@
 #include "secret.h"
 #include "xmalloc.h"
 
-void	__real_free(void *);
-void	__wrap_free(void *);
-
 #define CANARY	"tok-CANARY-0123456789abcdef"
 
-static int	watching;	/* check every block freed for the canary */
-static int	leaked;		/* blocks freed with the canary still in */
-static int	freed;
-
-static int
-has_canary(const unsigned char *p, size_t n)
-{
-	size_t	k = strlen(CANARY), i;
-
-	for (i = 0; i + k <= n; i++) {
-		if (memcmp(p + i, CANARY, k) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-void
-__wrap_free(void *p)
-{
-	if (p != NULL && watching) {
-		freed++;
-		if (has_canary(p, malloc_usable_size(p)))
-			leaked++;
-	}
-	__real_free(p);
-}
+#include "wipecheck.h"
 
 int
 main(void)
