@@ -331,9 +331,11 @@ def authd_pids(fragment):
 # a GLib worker thread of authd-keyring ending as the helper exits at
 # EOF), and then goes on: a leak it then finds is reported as usual, with
 # "ERROR: LeakSanitizer", and that is a finding.
+# With log_exe_name=1 each line starts "==NAME==PID==", else "==PID==".
+_LSAN_PREFIX = r"==(?:[\w.+-]+==)?\d+=="
 _LSAN_STOP_LINES = (
-    r"==\d+==Unable to get registers from thread \d+\.",
-    r"==\d+==Running thread \d+ was not suspended\. "
+    _LSAN_PREFIX + r"Unable to get registers from thread \d+\.",
+    _LSAN_PREFIX + r"Running thread \d+ was not suspended\. "
     r"False leaks are possible\.",
 )
 

@@ -14,13 +14,22 @@ def sanitizer_log_judged(env):
     regs = "==5991==Unable to get registers from thread 5987.\n"
     running = ("==5991==Running thread 5987 was not suspended. False leaks "
                "are possible.\n")
-    for text in (regs, running, regs + running, running + "\n" + running):
+    # As written with log_exe_name=1 (what the ASan build sets).
+    named = ("==authd-keyring==9412==Running thread 9406 was not suspended. "
+             "False leaks are possible.\n"
+             "==authd-keyring==9412==Unable to get registers from thread "
+             "9403.\n")
+    for text in (regs, running, regs + running, running + "\n" + running,
+                 named):
         check(no_finding(text), "a finding in %r" % text)
     for text in ("", "\n", ERROR, running + ERROR, regs + ERROR,
                  running.replace("not suspended", "suspended"),
                  "==1==ERROR: AddressSanitizer: heap-use-after-free\n",
                  "authd.c:12:3: runtime error: null pointer passed\n",
-                 running + "SUMMARY: LeakSanitizer: 32 byte(s) leaked\n"):
+                 running + "SUMMARY: LeakSanitizer: 32 byte(s) leaked\n",
+                 named + "==authd-keyring==9412==ERROR: LeakSanitizer: "
+                 "detected memory leaks\n",
+                 "==a b==1==Unable to get registers from thread 2.\n"):
         check(not no_finding(text), "no finding in %r" % text)
 
 
