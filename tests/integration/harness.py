@@ -356,12 +356,31 @@ def _no_finding(path):
         return False
 
 
+REPORTED = ".reported"
+
+
 def sanitizer_reports():
+    """Sanitizer logs with a finding that no test has failed on yet."""
     d = os.environ.get("AUTHD_SANITIZER_LOG_DIR")
     if not d or not os.path.isdir(d):
         return []
     return [os.path.join(d, f) for f in os.listdir(d)
-            if not _no_finding(os.path.join(d, f))]
+            if not f.endswith(REPORTED)
+            and not _no_finding(os.path.join(d, f))]
+
+
+def sanitizer_fail(reports):
+    """Fail the test on these logs, and mark them reported: the first
+    test to find a log fails on it, not every test after it (the log is
+    kept, renamed NAME.reported)."""
+    text = "".join(open(r, errors="replace").read()[:4000]
+                   for r in reports[:3])
+    for r in reports:
+        try:
+            os.rename(r, r + REPORTED)
+        except OSError:
+            pass  # a test running alongside marked it first
+    raise Failure("sanitizer reports: %s\n%s" % (reports, text))
 
 
 def run(tests):
@@ -383,9 +402,8 @@ def run(tests):
                 if d.proc.poll() is None:
                     d.stop()
             reports = sanitizer_reports()
-            check(not reports, "sanitizer reports: %s\n%s" % (
-                reports, "".join(open(r, errors="replace").read()[:4000]
-                                 for r in reports[:3])))
+            if reports:
+                sanitizer_fail(reports)
             # A valgrind run of a test whose daemons all came from
             # autostart would check nothing: say so.
             check(not os.environ.get("AUTHD_VALGRIND") or env.daemons,

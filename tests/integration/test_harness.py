@@ -1,7 +1,10 @@
 """The harness's own judgement of sanitizer logs (harness.no_finding): a
 log is a finding unless it holds only LeakSanitizer's notes that it could
 not stop a thread. Run one with: python3 test_harness.py NAME."""
-from harness import check, no_finding, run
+import os
+
+from harness import (Failure, check, no_finding, run, sanitizer_fail,
+                     sanitizer_reports)
 
 ERROR = ("=================================================================\n"
          "==4711==ERROR: LeakSanitizer: detected memory leaks\n\n"
@@ -33,7 +36,37 @@ def sanitizer_log_judged(env):
         check(not no_finding(text), "no finding in %r" % text)
 
 
-TESTS = {f.__name__: f for f in (sanitizer_log_judged,)}
+def sanitizer_reported_once(env):
+    """The first test to find a log fails on it; later ones do not, and
+    the log is kept (NAME.reported). Notes alone are never reported."""
+    d = os.path.join(env.dir, "sanlogs")
+    os.mkdir(d)
+    bad, notes = os.path.join(d, "asan.authd.7"), os.path.join(d, "asan.x.8")
+    with open(bad, "w") as f:
+        f.write(ERROR)
+    with open(notes, "w") as f:
+        f.write("==x==8==Unable to get registers from thread 9.\n")
+    old = os.environ.get("AUTHD_SANITIZER_LOG_DIR")
+    os.environ["AUTHD_SANITIZER_LOG_DIR"] = d
+    try:
+        reports = sanitizer_reports()
+        check(reports == [bad], "reports %r" % reports)
+        try:
+            sanitizer_fail(reports)
+            check(False, "sanitizer_fail did not fail")
+        except Failure as e:
+            check("detected memory leaks" in str(e), "message %r" % str(e))
+        check(sanitizer_reports() == [], "reported twice")
+        check(os.path.exists(bad + ".reported"), "the log was not kept")
+    finally:
+        if old is None:
+            del os.environ["AUTHD_SANITIZER_LOG_DIR"]
+        else:
+            os.environ["AUTHD_SANITIZER_LOG_DIR"] = old
+
+
+TESTS = {f.__name__: f for f in (sanitizer_log_judged,
+                                 sanitizer_reported_once)}
 
 if __name__ == "__main__":
     run(TESTS)
